@@ -1,0 +1,42 @@
+# Two commands for people (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The embedded demo: simulator, mail catcher, portal, scheduler and worker on SQLite.
+run: $(STAMP)
+	$(BIN)/hrsync demo
+
+## The whole test suite (installs what it needs first).
+test: $(STAMP)
+	@bash scripts/ensure-chromium.sh
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_bench
+
+## Re-pin every dependency after changing pyproject.toml.
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet --upgrade pip
+	.lockvenv/bin/pip install --quiet '.[test]'
+	.lockvenv/bin/pip freeze --exclude hrsync > constraints.txt
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) var artifacts

@@ -1,0 +1,59 @@
+"""The ``hrsync`` command.
+
+Conventions every command keeps: ``--json`` prints exactly one JSON document on stdout; exit 0 on
+success, 1 on a failed or held run, 2 on bad usage or bad input, always with a one-line reason on
+stderr. Sub-commands live in sibling modules and register themselves on :data:`cli`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hrsync")
+def cli() -> None:
+    """hrsync: import an HR directory into a rewards programme's members."""
+
+
+def emit(payload: Any, as_json: bool, human: str | None = None) -> None:
+    """Print the command's result: one JSON document, or a line for people."""
+    if as_json:
+        click.echo(json.dumps(payload, default=str, ensure_ascii=False))
+    elif human is not None:
+        click.echo(human)
+
+
+def fail(reason: str, code: int = EXIT_BAD_INPUT, payload: Any = None, as_json: bool = False) -> NoReturn:
+    """Stop with a one-line reason on stderr (and the JSON document on stdout when asked)."""
+    if as_json and payload is not None:
+        click.echo(json.dumps(payload, default=str, ensure_ascii=False))
+    click.echo(f"hrsync: {reason}".splitlines()[0], err=True)
+    sys.exit(code)
+
+
+# Sub-command modules; each one adds its commands to ``cli`` when imported.
+_COMMAND_MODULES = ["simulator", "db", "programmes", "integrations", "imports", "members", "outbox", "serve", "demo", "worker"]
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(f"hrsync.cli.{_name}")
+    except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is being written
+        if exc.name != f"hrsync.cli.{_name}":
+            raise
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

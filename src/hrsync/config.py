@@ -1,0 +1,52 @@
+"""Operator settings, read from the environment (prefix ``HRSYNC_``).
+
+Everything an operator can set lives here and nowhere else, so the README's configuration table
+can be checked against one class. Administrators never reach these values: for example the
+intelliHR base URL is an operator setting so that nobody can point a tenant's key at another host.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INTELLIHR_PRODUCTION_BASE_URL = "https://api.intellihr.io/v1"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HRSYNC_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file, the key file and exports live.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset means SQLite at <data_dir>/hrsync.db."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key(s), comma-separated, newest first; unset means <data_dir>/secret.key.",
+    )
+    intellihr_base_url: str = Field(default=INTELLIHR_PRODUCTION_BASE_URL)
+    import_time_budget: float = Field(
+        default=120.0, description="Seconds one import may spend waiting on retries of the HR API."
+    )
+    smtp_url: str | None = None
+    mail_from: str = "hrsync <no-reply@hrsync.localhost>"
+    broker_url: str | None = None
+    base_url: str = "http://127.0.0.1:8000"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hrsync.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests and the CLI change the environment; this forgets the cached settings."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Adapters to HR systems, each behind the small protocol in :mod:`hrsync.sources.base`."""

@@ -1,0 +1,113 @@
+"""The source protocol: what every HR-system adapter offers the rest of hrsync.
+
+In the spirit of a check / discover / read lifecycle:
+
+* ``check()`` answers "are these credentials right?" with one cheap call;
+* ``fields()`` answers "what can be mapped?";
+* ``people()`` streams the whole directory, each person exactly once.
+
+A source never decides membership: it normalises what the HR system says into
+:class:`SourcePerson` and leaves mapping, validation and planning to :mod:`hrsync.domain`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+
+class Lifecycle(StrEnum):
+    """What an employment status means for membership."""
+
+    ACTIVE = "active"
+    PENDING = "pending"  # pre-hire: created, invited from the start date
+    INACTIVE = "inactive"  # becomes a leaver
+
+
+class FieldGroup(StrEnum):
+    PERSON = "person"
+    JOB = "job"
+    CUSTOM = "custom"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceField:
+    """One mappable source field. ``key`` is what a mapping stores (``job.positionTitle``)."""
+
+    key: str
+    label: str
+    group: FieldGroup
+    kind: str = "text"  # text | email | date | number | select | multiselect | person | boolean
+    needs_job_details: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    ok: bool
+    reason: str | None = None  # for people: what went wrong and what to do
+    code: str | None = None  # machine-readable: bad_key | unknown_tenant | unreachable | not_intellihr | ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePerson:
+    """A person as the source says, normalised.
+
+    ``values`` holds every mappable field by its :class:`SourceField` key, as text (dates as
+    ``YYYY-MM-DD``, multi-selects joined with ``", "``) or ``None`` when blank.
+    """
+
+    source_id: str
+    employment_status: str
+    lifecycle: Lifecycle
+    values: Mapping[str, str | None]
+    job_start_date: date | None = None  # primary job's start
+    job_end_date: date | None = None  # primary job's end, EXCLUSIVE as intelliHR stores it
+    updated_at: str | None = None
+    extras: Mapping[str, object] = field(default_factory=dict)
+
+
+class SourceError(Exception):
+    """The source could not be read; the import fails and changes no member.
+
+    ``reason`` is one sentence a person can act on; ``request`` names the request that failed.
+    """
+
+    def __init__(self, reason: str, *, code: str = "source_error", request: str | None = None) -> None:
+        super().__init__(reason if request is None else f"{reason} ({request})")
+        self.reason = reason
+        self.code = code
+        self.request = request
+
+
+class AuthError(SourceError):
+    """Credentials were refused (401/403): retrying cannot help; re-authorize."""
+
+
+class Source(Protocol):
+    def check(self) -> CheckResult: ...
+
+    def fields(self) -> list[SourceField]: ...
+
+    def people(
+        self,
+        *,
+        include_job_details: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[SourcePerson]: ...
+
+
+class ProgressCallback(Protocol):
+    def __call__(self, processed: int, total: int | None) -> None: ...
+
+
+DEFAULT_STATUS_MAP: Mapping[str, Lifecycle] = {
+    "Current Staff": Lifecycle.ACTIVE,
+    "Exiting Staff": Lifecycle.ACTIVE,
+    "Upcoming Staff": Lifecycle.PENDING,
+    "Returning Staff": Lifecycle.PENDING,
+    "Past Staff": Lifecycle.INACTIVE,
+    "No Job Records": Lifecycle.INACTIVE,
+}
