@@ -1,0 +1,307 @@
+"""Integrations: verify and store credentials, mapping, publish, pause, resume, revoke.
+
+The key is checked with the connector *before* anything is saved, stored encrypted
+(:mod:`hrsync.security.secrets`) and never shown again except for its last four characters.
+Every change an administrator makes is written to the activity log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
+from hrsync.security.secrets import decrypt_secret, encrypt_secret, last4
+from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.programmes import validate_date_format
+from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle
+from hrsync.sources.intellihr import IntelliHRSource, validate_subdomain
+from hrsync.store.models import (
+    ActivityLog,
+    AdminUser,
+    Frequency,
+    Integration,
+    IntegrationStatus,
+    Programme,
+)
+from hrsync.store.types import utcnow
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def log_activity(
+    session: Session,
+    integration: Integration,
+    actor: AdminUser | None,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    session.add(
+        ActivityLog(
+            programme_id=integration.programme_id,
+            integration_id=integration.id,
+            admin_id=None if actor is None else actor.id,
+            action=action,
+            detail=dict(detail) if detail else None,
+        )
+    )
+
+
+def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = None) -> CheckResult:
+    """One cheap call to intelliHR; never raises for the expected failures."""
+    try:
+        subdomain = validate_subdomain(subdomain)
+    except ValueError as exc:
+        return CheckResult(ok=False, reason=str(exc), code="invalid_subdomain")
+    if not api_key or not api_key.strip():
+        return CheckResult(ok=False, reason="Enter the API key created in intelliHR.", code="bad_key")
+    with IntelliHRSource(subdomain, api_key.strip(), base_url=base_url) as source:
+        return source.check()
+
+
+def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
+    """The integration's employment-status table: the default, overridden where it says so."""
+    table = dict(DEFAULT_STATUS_MAP)
+    for status, lifecycle in (integration.status_map or {}).items():
+        table[status] = Lifecycle(lifecycle)
+    return table
+
+
+def mapping_of(integration: Integration) -> dict[str, str]:
+    return dict(integration.mapping or DEFAULT_MAPPING)
+
+
+def source_for(integration: Integration, *, time_budget: float | None = None) -> IntelliHRSource:
+    """The connector for a stored integration (the only place a stored key is decrypted)."""
+    if not integration.api_key_encrypted or not integration.subdomain:
+        raise ServiceError(
+            "This integration has no intelliHR access: re-authorize it with a new API key.", code="no_access"
+        )
+    return IntelliHRSource(
+        integration.subdomain,
+        decrypt_secret(integration.api_key_encrypted),
+        status_map=status_map_of(integration),
+        time_budget=time_budget,
+    )
+
+
+def _validate_schedule(frequency: str, schedule_time: str | None, schedule_day: str | None) -> None:
+    if frequency not in {f.value for f in Frequency}:
+        raise ServiceError(f"Frequency must be one of {', '.join(f.value for f in Frequency)}.")
+    if schedule_time is not None:
+        hh, sep, mm = schedule_time.partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and 0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+            raise ServiceError(f"Time '{schedule_time}' must be HH:MM (24-hour clock).")
+    if schedule_day is not None:
+        if frequency == Frequency.WEEKLY and schedule_day.lower() not in WEEKDAYS:
+            raise ServiceError(f"Day '{schedule_day}' must be a weekday name for a weekly import.")
+        if frequency == Frequency.MONTHLY and not (schedule_day.isdigit() and 1 <= int(schedule_day) <= 31):
+            raise ServiceError(f"Day '{schedule_day}' must be a day of the month (1-31) for a monthly import.")
+
+
+def _validate_threshold(pct: float) -> float:
+    if not 0 <= pct <= 100:
+        raise ServiceError("The leaver threshold is a percentage between 0 and 100.")
+    return pct
+
+
+def create_integration(
+    session: Session,
+    programme: Programme,
+    owner: AdminUser,
+    *,
+    subdomain: str,
+    api_key: str,
+    frequency: str = Frequency.MANUAL.value,
+    schedule_time: str | None = None,
+    schedule_day: str | None = None,
+    date_format: str | None = None,
+    welcome_email: bool = True,
+    mapping: Mapping[str, str] | None = None,
+    leaver_threshold_pct: float = 10.0,
+) -> Integration:
+    """A draft integration, created only after the key was verified with intelliHR."""
+    _validate_schedule(frequency, schedule_time, schedule_day)
+    result = check_credentials(subdomain, api_key)
+    if not result.ok:
+        raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
+    full_mapping = {**DEFAULT_MAPPING, **(mapping or {})}
+    problems = validate_mapping(full_mapping)
+    if problems:
+        raise ServiceError(problems[0], code="mapping")
+    integration = Integration(
+        programme_id=programme.id,
+        owner_id=owner.id,
+        subdomain=validate_subdomain(subdomain),
+        api_key_encrypted=encrypt_secret(api_key.strip()),
+        api_key_last4=last4(api_key.strip()),
+        frequency=frequency,
+        schedule_time=schedule_time,
+        schedule_day=schedule_day.lower() if schedule_day else None,
+        date_format=validate_date_format(date_format or programme.date_format),
+        welcome_email=welcome_email,
+        mapping=full_mapping,
+        status_map={k: v.value for k, v in DEFAULT_STATUS_MAP.items()},
+        leaver_threshold_pct=_validate_threshold(leaver_threshold_pct),
+        status=IntegrationStatus.DRAFT.value,
+    )
+    session.add(integration)
+    session.flush()
+    log_activity(session, integration, owner, "created", {"subdomain": integration.subdomain})
+    return integration
+
+
+def integration_in_programme(session: Session, programme_id: int, integration_id: int) -> Integration:
+    """Scoped lookup: another programme's integration is simply not found."""
+    integration = session.scalar(
+        select(Integration).where(Integration.id == integration_id, Integration.programme_id == programme_id)
+    )
+    if integration is None:
+        raise NotFound(f"Integration {integration_id}")
+    return integration
+
+
+def get_integration(session: Session, integration_id: int) -> Integration:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise NotFound(f"Integration {integration_id}")
+    return integration
+
+
+def _reschedule(session: Session, integration: Integration) -> None:
+    """Set ``next_run_at`` from the schedule (live integrations only)."""
+    from hrsync.jobs.schedule import next_run_for  # the schedule owns its rules
+
+    integration.next_run_at = (
+        next_run_for(integration, integration.programme)
+        if integration.status == IntegrationStatus.LIVE.value
+        else None
+    )
+
+
+def set_credentials(
+    session: Session, integration: Integration, actor: AdminUser | None, *, subdomain: str, api_key: str
+) -> None:
+    """Re-authorize: a new key (verified first), keeping the mapping."""
+    result = check_credentials(subdomain, api_key)
+    if not result.ok:
+        raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
+    integration.subdomain = validate_subdomain(subdomain)
+    integration.api_key_encrypted = encrypt_secret(api_key.strip())
+    integration.api_key_last4 = last4(api_key.strip())
+    if integration.status == IntegrationStatus.REVOKED.value:
+        integration.status = (
+            IntegrationStatus.PAUSED.value if integration.published_at else IntegrationStatus.DRAFT.value
+        )
+    log_activity(session, integration, actor, "reauthorized", {"key_last4": integration.api_key_last4})
+
+
+def update_settings(
+    session: Session,
+    integration: Integration,
+    actor: AdminUser | None,
+    *,
+    frequency: str | None = None,
+    schedule_time: str | None = None,
+    schedule_day: str | None = None,
+    date_format: str | None = None,
+    welcome_email: bool | None = None,
+    leaver_threshold_pct: float | None = None,
+    blanks_clear_values: bool | None = None,
+    vanished_are_leavers: bool | None = None,
+) -> None:
+    freq = frequency or integration.frequency
+    _validate_schedule(freq, schedule_time, schedule_day)
+    before = {
+        "frequency": integration.frequency, "schedule_time": integration.schedule_time,
+        "schedule_day": integration.schedule_day, "date_format": integration.date_format,
+        "welcome_email": integration.welcome_email, "leaver_threshold_pct": integration.leaver_threshold_pct,
+        "blanks_clear_values": integration.blanks_clear_values,
+        "vanished_are_leavers": integration.vanished_are_leavers,
+    }
+    integration.frequency = freq
+    integration.schedule_time = schedule_time
+    integration.schedule_day = schedule_day.lower() if schedule_day else None
+    if date_format is not None:
+        integration.date_format = validate_date_format(date_format)
+    if welcome_email is not None:
+        integration.welcome_email = welcome_email
+    if leaver_threshold_pct is not None:
+        integration.leaver_threshold_pct = _validate_threshold(leaver_threshold_pct)
+    if blanks_clear_values is not None:
+        integration.blanks_clear_values = blanks_clear_values
+    if vanished_are_leavers is not None:
+        integration.vanished_are_leavers = vanished_are_leavers
+    after = {k: getattr(integration, k) for k in before}
+    changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changed:
+        _reschedule(session, integration)
+        log_activity(session, integration, actor, "edited_settings", changed)
+
+
+def update_mapping(
+    session: Session,
+    integration: Integration,
+    actor: AdminUser | None,
+    mapping: Mapping[str, str],
+    *,
+    status_map: Mapping[str, str] | None = None,
+    available_source_keys: list[str] | None = None,
+) -> None:
+    clean = {k: v for k, v in mapping.items() if v}
+    problems = validate_mapping(clean, available_source_keys)
+    if problems:
+        raise ServiceError(" ".join(problems), code="mapping")
+    if status_map is not None:
+        allowed = {lc.value for lc in Lifecycle}
+        for status, lifecycle in status_map.items():
+            if lifecycle not in allowed:
+                raise ServiceError(f"'{status}' must map to one of {', '.join(sorted(allowed))}.")
+        integration.status_map = dict(status_map)
+    if clean != integration.mapping:
+        log_activity(session, integration, actor, "edited_mapping", {"mapping": clean})
+    integration.mapping = clean
+
+
+def publish(session: Session, integration: Integration, actor: AdminUser | None) -> None:
+    if not integration.api_key_encrypted:
+        raise ServiceError("Authorize the integration with an intelliHR API key before publishing.")
+    problems = validate_mapping(mapping_of(integration))
+    if problems:
+        raise ServiceError(problems[0], code="mapping")
+    if integration.status == IntegrationStatus.LIVE.value:
+        return
+    integration.status = IntegrationStatus.LIVE.value
+    integration.published_at = integration.published_at or utcnow()
+    integration.wizard_step = None
+    _reschedule(session, integration)
+    log_activity(session, integration, actor, "published")
+
+
+def pause(session: Session, integration: Integration, actor: AdminUser | None) -> None:
+    if integration.status != IntegrationStatus.LIVE.value:
+        raise ServiceError("Only a live integration can be paused.")
+    integration.status = IntegrationStatus.PAUSED.value
+    integration.next_run_at = None
+    log_activity(session, integration, actor, "paused")
+
+
+def resume(session: Session, integration: Integration, actor: AdminUser | None) -> None:
+    if integration.status != IntegrationStatus.PAUSED.value:
+        raise ServiceError("Only a paused integration can be resumed.")
+    if not integration.api_key_encrypted:
+        raise ServiceError("Re-authorize the integration before resuming it.")
+    integration.status = IntegrationStatus.LIVE.value
+    _reschedule(session, integration)
+    log_activity(session, integration, actor, "resumed")
+
+
+def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
+    """Wipe the key and stop every scheduled import. The mapping and history stay."""
+    integration.api_key_encrypted = None
+    integration.status = IntegrationStatus.REVOKED.value
+    integration.next_run_at = None
+    log_activity(session, integration, actor, "revoked")

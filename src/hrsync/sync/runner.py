@@ -1,0 +1,682 @@
+"""One import, from start to finish: read everything → plan → brake → apply once → report.
+
+The order is the safety:
+
+1. **Read** the whole directory through the source (retries live in the connector). Nothing is
+   written to members while reading, so a failed read changes no member.
+2. **Plan** with the pure domain (:func:`hrsync.domain.plan_sync`) against the members as stored.
+   Leavers are decided here, only after the whole directory was read.
+3. **Brake**: a plan that would make too many leavers, or an empty directory for a programme
+   with members, is **held** (plan stored, nothing applied) for an administrator.
+4. **Apply** members, member events, record issues, invitations and the administrator's summary
+   e-mail in **one transaction**, then finish the run with exact counts. A crash before the
+   commit leaves the database as it was; the run is then marked failed by whoever notices
+   (this process, or the stale-run recovery of :mod:`hrsync.jobs`).
+
+Progress (phase, processed/total, heartbeat) is written on the run row in short separate
+transactions, so the portal can show a live bar from any process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.domain import (
+    ChangeKind,
+    CurrentMember,
+    MemberStatus,
+    PlannedChange,
+    PlanOptions,
+    RecordIssue,
+    SyncPlan,
+    build_draft,
+    check_brake,
+    mapping_needs_job_details,
+)
+from hrsync.domain.records import MemberDraft, compile_mapping
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import mapping_of, source_for
+from hrsync.sources.base import Source, SourceError
+from hrsync.store.db import session_factory
+from hrsync.store.enums import ACTIVE_RUN_STATUSES
+from hrsync.store.models import (
+    ImportIssue,
+    ImportRun,
+    Integration,
+    IntegrationStatus,
+    Member,
+    MemberEvent,
+    Programme,
+    RunPhase,
+    RunStatus,
+    RunTrigger,
+)
+from hrsync.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+HELD_PLAN_LIFETIME = timedelta(days=7)
+LEAVER_WINDOW_DAYS = 60
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes
+COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
+_COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
+_FINISHED = frozenset(
+    {
+        RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS, RunStatus.REJECTED,
+        RunStatus.EXPIRED, RunStatus.FAILED,
+    }
+)
+
+SourceFactory = Callable[[Integration], Source]
+
+
+class RunBlocked(Exception):
+    """Another run of the integration is queued, running or held: this one cannot start."""
+
+    def __init__(self, reason: str, run_id: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.run_id = run_id
+
+
+class RunNotFound(ServiceError):
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"Run {run_id} was not found.", code="not_found")
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the CLI prints and the API returns about a run."""
+
+    id: int
+    status: str
+    counts: dict[str, int]
+    reason: str | None
+    dry_run: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, **self.counts, "reason": self.reason, "dry_run": self.dry_run}
+
+    @classmethod
+    def of(cls, run: ImportRun) -> RunOutcome:
+        return cls(
+            id=run.id,
+            status=run.status,
+            counts={k: int(getattr(run, k) or 0) for k in COUNT_KEYS},
+            reason=run.reason,
+            dry_run=run.dry_run,
+        )
+
+
+def programme_today(programme: Programme, now: datetime | None = None) -> date:
+    """Today's date where the programme is: leaver dates and windows use it, not the server's."""
+    return (now or utcnow()).astimezone(ZoneInfo(programme.timezone)).date()
+
+
+# ------------------------------------------------------------------------------------------------
+# starting a run
+# ------------------------------------------------------------------------------------------------
+
+
+def active_run(session: Session, integration_id: int) -> ImportRun | None:
+    return session.scalar(
+        select(ImportRun).where(
+            ImportRun.integration_id == integration_id,
+            ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES]),
+        )
+    )
+
+
+def _blocked_reason(run: ImportRun) -> str:
+    if run.status == RunStatus.HELD:
+        return f"Run {run.id} is held awaiting a decision: approve or reject it first."
+    return f"Run {run.id} is already {run.status}."
+
+
+def request_run(
+    session: Session,
+    integration_id: int,
+    *,
+    trigger: str = RunTrigger.MANUAL.value,
+    triggered_by_id: int | None = None,
+    dry_run: bool = False,
+) -> ImportRun:
+    """Queue a run inside the caller's transaction, or raise :class:`RunBlocked`.
+
+    Real imports need a published integration with access; a dry run also works on a draft (the
+    wizard's preview). The database's one-active-run index is the final word when two callers race.
+    """
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
+    if not integration.api_key_encrypted:
+        raise ServiceError(
+            "This integration has no intelliHR access: re-authorize it with a new API key.", code="no_access"
+        )
+    if not dry_run and integration.status not in (IntegrationStatus.LIVE, IntegrationStatus.PAUSED):
+        raise ServiceError("Publish the integration before importing (a dry run works before).", code="draft")
+    expire_held_runs(session)
+    current = active_run(session, integration_id)
+    if current is not None:
+        raise RunBlocked(_blocked_reason(current), current.id)
+    run = ImportRun(
+        integration_id=integration_id,
+        programme_id=integration.programme_id,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        dry_run=dry_run,
+        status=RunStatus.QUEUED.value,
+        phase=RunPhase.QUEUED.value,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        current = active_run(session, integration_id)
+        raise RunBlocked(
+            _blocked_reason(current) if current else "Another run has just started.",
+            current.id if current else None,
+        ) from None
+    return run
+
+
+def expire_held_runs(session: Session, now: datetime | None = None) -> int:
+    """Held plans older than seven days expire: nothing applied, the integration unblocked."""
+    now = now or utcnow()
+    result = session.execute(
+        update(ImportRun)
+        .where(ImportRun.status == RunStatus.HELD.value, ImportRun.expires_at <= now)
+        .values(status=RunStatus.EXPIRED.value, plan=None, finished_at=now,
+                reason="The held import was neither approved nor rejected within 7 days.")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# progress
+# ------------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """Writes phase, processed/total and the heartbeat on the run row, at most twice a second."""
+
+    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
+        self._factory = factory
+        self._run_id = run_id
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def write(self, *, force: bool = False, **values: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last < PROGRESS_INTERVAL:
+                return
+            self._last = now
+        with self._factory() as session, session.begin():
+            session.execute(
+                update(ImportRun)
+                .where(ImportRun.id == self._run_id)
+                .values(heartbeat_at=utcnow(), **values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def phase(self, phase: RunPhase, **values: Any) -> None:
+        self.write(force=True, phase=phase.value, **values)
+
+    def fetched(self, processed: int, total: int | None) -> None:
+        self.write(processed=processed, total=total)
+
+
+# ------------------------------------------------------------------------------------------------
+# executing a run
+# ------------------------------------------------------------------------------------------------
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _claim(factory: sessionmaker[Session], run_id: int, worker_id: str) -> bool:
+    """queued → running, atomically: whoever loses the race does nothing."""
+    with factory() as session, session.begin():
+        result = session.execute(
+            update(ImportRun)
+            .where(ImportRun.id == run_id, ImportRun.status == RunStatus.QUEUED.value)
+            .values(
+                status=RunStatus.RUNNING.value, phase=RunPhase.FETCHING.value, worker_id=worker_id,
+                started_at=utcnow(), heartbeat_at=utcnow(), attempts=ImportRun.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def _current_members(session: Session, programme_id: int) -> list[CurrentMember]:
+    rows = session.execute(
+        select(
+            Member.id, Member.employee_id, Member.email, Member.status, Member.first_name,
+            Member.last_name, Member.attributes, Member.source_id, Member.leaver_since,
+        ).where(Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value)
+    )
+    members = []
+    for mid, emp, email, status, first, last, attrs, source_id, leaver_since in rows:
+        values: dict[str, str | None] = dict(attrs or {})
+        values["first_name"] = first
+        values["last_name"] = last
+        members.append(
+            CurrentMember(
+                id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status),
+                values=values, source_id=source_id, leaver_since=leaver_since,
+            )
+        )
+    return members
+
+
+def _read(source: Source, mapping: dict[str, str], progress: _Progress) -> tuple[list[MemberDraft], list[RecordIssue], int]:
+    compiled = compile_mapping(mapping)
+    drafts: list[MemberDraft] = []
+    issues: list[RecordIssue] = []
+    count = 0
+    for person in source.people(
+        include_job_details=mapping_needs_job_details(mapping), on_progress=progress.fetched
+    ):
+        count += 1
+        draft, person_issues = build_draft(person, compiled)
+        if draft is not None:
+            drafts.append(draft)
+        issues.extend(person_issues)
+    return drafts, issues, count
+
+
+def _fail(factory: sessionmaker[Session], run_id: int, reason: str) -> RunOutcome:
+    """Finish a run as failed (members untouched) and queue the administrator's notice."""
+    from hrsync.notify.outbox import queue_run_summary
+
+    with factory() as session, session.begin():
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        run.status = RunStatus.FAILED.value
+        run.phase = RunPhase.DONE.value
+        run.reason = reason
+        run.plan = None
+        run.finished_at = utcnow()
+        session.flush()
+        queue_run_summary(session, run)
+        return RunOutcome.of(run)
+
+
+def execute_run(
+    run_id: int,
+    *,
+    url: str | None = None,
+    worker_id: str | None = None,
+    source_factory: SourceFactory | None = None,
+) -> RunOutcome | None:
+    """Run a queued import to its end. ``None`` when another worker already took it."""
+    factory = session_factory(url)
+    if not _claim(factory, run_id, worker_id or _worker_name()):
+        return None
+    progress = _Progress(factory, run_id)
+    try:
+        return _execute(factory, run_id, progress, source_factory)
+    except SourceError as exc:
+        log.warning("run %s failed reading the source: %s", run_id, exc.reason)
+        return _fail(factory, run_id, exc.reason)
+    except ServiceError as exc:
+        return _fail(factory, run_id, exc.reason)
+    except Exception:
+        log.exception("run %s crashed", run_id)
+        return _fail(factory, run_id, "The import stopped on an internal error; no member was changed.")
+
+
+def _execute(
+    factory: sessionmaker[Session], run_id: int, progress: _Progress, source_factory: SourceFactory | None
+) -> RunOutcome:
+    with factory() as session:
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        integration = session.get(Integration, run.integration_id)
+        assert integration is not None
+        programme = session.get(Programme, integration.programme_id)
+        assert programme is not None
+        mapping = mapping_of(integration)
+        dry_run = run.dry_run
+        source = source_factory(integration) if source_factory else source_for(integration)
+
+    try:
+        drafts, issues, source_count = _read(source, mapping, progress)
+    finally:
+        close = getattr(source, "close", None)
+        if callable(close):
+            close()
+
+    progress.phase(RunPhase.PLANNING, processed=source_count, total=source_count)
+    with factory() as session:
+        current = _current_members(session, programme.id)
+        today = programme_today(programme)
+        options = PlanOptions(
+            today=today,
+            welcome_email=integration.welcome_email,
+            blanks_clear_values=integration.blanks_clear_values,
+            vanished_are_leavers=integration.vanished_are_leavers,
+            leaver_window_days=LEAVER_WINDOW_DAYS,
+        )
+        from hrsync.domain import plan_sync
+
+        plan = plan_sync(current, drafts, issues, options, source_count=source_count)
+        active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
+        brake = check_brake(
+            plan, active_members=active, total_members=len(current),
+            threshold_pct=integration.leaver_threshold_pct,
+        )
+
+    if dry_run:
+        return _finish_without_applying(factory, run_id, plan, RunStatus.SUCCEEDED, None, store_plan=False)
+    if brake.hold:
+        return _finish_without_applying(factory, run_id, plan, RunStatus.HELD, brake.reason, store_plan=True)
+
+    progress.phase(RunPhase.APPLYING)
+    with factory() as session, session.begin():
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        if run.status != RunStatus.RUNNING:
+            raise ServiceError(f"Run {run_id} was taken over while it ran ({run.status}); nothing applied.")
+        return _apply(session, run, plan, today)
+
+
+def _finish_without_applying(
+    factory: sessionmaker[Session],
+    run_id: int,
+    plan: SyncPlan,
+    status: RunStatus,
+    reason: str | None,
+    *,
+    store_plan: bool,
+) -> RunOutcome:
+    """A dry run or a held run: counts and issues recorded, no member touched."""
+    from hrsync.notify.outbox import queue_run_summary
+
+    with factory() as session, session.begin():
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        _record_counts(run, plan)
+        if status == RunStatus.SUCCEEDED and run.errors:
+            status = RunStatus.SUCCEEDED_WITH_ERRORS
+        run.status = status.value
+        run.reason = reason
+        run.phase = RunPhase.DONE.value
+        if store_plan:
+            run.plan = plan.to_json()
+            run.expires_at = utcnow() + HELD_PLAN_LIFETIME
+        else:
+            run.plan = _preview(plan)
+        run.finished_at = None if status == RunStatus.HELD else utcnow()
+        _store_issues(session, run.id, plan.issues)
+        session.flush()
+        queue_run_summary(session, run)
+        return RunOutcome.of(run)
+
+
+PREVIEW_EXAMPLES = 5
+
+
+def _preview(plan: SyncPlan) -> dict[str, Any]:
+    """A dry run's examples of each kind of change (the wizard's review page shows them)."""
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for change in plan.changes:
+        bucket = examples.setdefault(change.kind.value, [])
+        if len(bucket) < PREVIEW_EXAMPLES:
+            bucket.append(
+                {
+                    "employee_id": change.employee_id,
+                    "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
+                }
+            )
+    return {"preview": examples}
+
+
+def _record_counts(run: ImportRun, plan: SyncPlan) -> None:
+    for key, value in plan.counts().items():
+        setattr(run, key, value)
+    run.processed = plan.source_count
+    run.total = plan.source_count
+
+
+def _store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -> None:
+    session.execute(ImportIssue.__table__.delete().where(ImportIssue.run_id == run_id))
+    rows = [
+        {
+            "run_id": run_id, "severity": i.severity.value, "employee_id": i.employee_id,
+            "source_id": i.source_id, "field": i.field, "code": i.code, "message": i.message,
+        }
+        for i in issues
+    ]
+    if rows:
+        session.execute(insert(ImportIssue), rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# applying a plan (one transaction, the caller's)
+# ------------------------------------------------------------------------------------------------
+
+
+def _split_values(values: dict[str, str | None]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    columns = {k: values[k] for k in _COLUMN_FIELDS if k in values}
+    attributes = {k: v for k, v in values.items() if k not in _COLUMN_FIELDS}
+    return columns, attributes
+
+
+def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> RunOutcome:
+    from hrsync.notify.outbox import queue_invitation, queue_run_summary
+
+    integration = session.get(Integration, run.integration_id)
+    programme = session.get(Programme, run.programme_id)
+    assert integration is not None and programme is not None
+    now = utcnow()
+    invite = integration.welcome_email and integration.status == IntegrationStatus.LIVE
+    events: list[dict[str, Any]] = []
+
+    def event(member_id: int, kind: str, change: PlannedChange) -> None:
+        events.append(
+            {
+                "programme_id": programme.id, "member_id": member_id, "run_id": run.id, "kind": kind,
+                "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
+                "actor": "import", "created_at": now,
+            }
+        )
+
+    new = [c for c in plan.changes if c.kind in (ChangeKind.CREATE, ChangeKind.PENDING)]
+    invited_ids: list[int] = []
+    if new:
+        rows = []
+        for change in new:
+            draft = change.draft
+            assert draft is not None and change.new_status is not None
+            columns, attributes = _split_values(draft.values)
+            rows.append(
+                {
+                    "programme_id": programme.id, "integration_id": integration.id,
+                    "employee_id": draft.employee_id, "email": draft.email,
+                    "email_lower": draft.email_key, "status": change.new_status.value,
+                    "employment_status": draft.employment_status, "source_id": draft.source_id,
+                    "start_date": draft.start_date, "attributes": attributes,
+                    "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
+                    "created_at": now, "updated_at": now,
+                }
+            )
+        ids = session.scalars(
+            insert(Member).returning(Member.id, sort_by_parameter_order=True), rows
+        ).all()
+        for member_id, change in zip(ids, new, strict=True):
+            event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change)
+            if change.new_status == MemberStatus.INVITED:
+                invited_ids.append(member_id)
+
+    updates: list[dict[str, Any]] = []
+    attribute_updates: dict[int, dict[str, str | None]] = {}
+    for change in plan.changes:
+        if change.kind in (ChangeKind.CREATE, ChangeKind.PENDING):
+            continue
+        assert change.member_id is not None
+        params: dict[str, Any] = {"id": change.member_id, "updated_at": now}
+        for field, (_old, new_value) in change.changes.items():
+            if field in _COLUMN_FIELDS or field in ("email", "source_id"):
+                params[field] = new_value
+                if field == "email":
+                    params["email_lower"] = None if new_value is None else new_value.strip().lower()
+            elif field == "status":
+                params["status"] = new_value
+            else:
+                attribute_updates.setdefault(change.member_id, {})[field] = new_value
+        if change.draft is not None:
+            params["employment_status"] = change.draft.employment_status
+            if change.draft.start_date is not None:
+                params["start_date"] = change.draft.start_date
+        if change.new_status is not None:
+            params["status"] = change.new_status.value
+        if change.kind == ChangeKind.LEAVER:
+            params["leaving_date"] = change.leaving_date or today
+            params["leaver_since"] = today
+            params["access_until"] = today + timedelta(days=LEAVER_WINDOW_DAYS)
+            event(change.member_id, "leaver", change)
+        elif change.kind == ChangeKind.REINSTATE:
+            params.update(leaving_date=None, leaver_since=None, access_until=None)
+            event(change.member_id, "reinstated", change)
+        else:
+            event(change.member_id, "updated", change)
+        if params.get("status") == MemberStatus.INVITED.value:
+            invited_ids.append(change.member_id)
+        updates.append(params)
+
+    if attribute_updates:
+        stored = dict(
+            session.execute(
+                select(Member.id, Member.attributes).where(Member.id.in_(list(attribute_updates)))
+            ).tuples()
+        )
+        for params in updates:
+            extra = attribute_updates.get(params["id"])
+            if extra:
+                merged = dict(stored.get(params["id"]) or {})
+                merged.update(extra)
+                params["attributes"] = merged
+    _bulk_update_members(session, updates)
+
+    if events:
+        session.execute(insert(MemberEvent), events)
+    _store_issues(session, run.id, plan.issues)
+
+    if invite and invited_ids:
+        for member in session.scalars(select(Member).where(Member.id.in_(invited_ids))):
+            queue_invitation(session, member, programme, now=now)
+
+    _record_counts(run, plan)
+    run.status = (RunStatus.SUCCEEDED_WITH_ERRORS if run.errors else RunStatus.SUCCEEDED).value
+    run.phase = RunPhase.DONE.value
+    run.plan = None
+    run.finished_at = utcnow()
+    session.flush()
+    queue_run_summary(session, run)
+    return RunOutcome.of(run)
+
+
+def _bulk_update_members(session: Session, updates: list[dict[str, Any]]) -> None:
+    """ORM bulk UPDATE by primary key, grouped by the set of columns each row changes."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for params in updates:
+        groups.setdefault(tuple(sorted(params)), []).append(params)
+    for rows in groups.values():
+        session.execute(update(Member), rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# decisions on held runs
+# ------------------------------------------------------------------------------------------------
+
+
+def _held_run(session: Session, run_id: int) -> ImportRun:
+    expire_held_runs(session)
+    run = session.get(ImportRun, run_id, with_for_update=True)
+    if run is None:
+        raise RunNotFound(run_id)
+    if run.status != RunStatus.HELD:
+        raise ServiceError(f"Run {run_id} is {run.status}, not held: there is nothing to decide.", code="state")
+    return run
+
+
+def approve_run(run_id: int, *, admin_id: int | None = None, url: str | None = None) -> RunOutcome:
+    """Apply a held plan exactly as it was computed (no other import ran in between)."""
+    factory = session_factory(url)
+    with factory() as session, session.begin():
+        run = _held_run(session, run_id)
+        plan = SyncPlan.from_json(run.plan or {})
+        programme = session.get(Programme, run.programme_id)
+        assert programme is not None
+        run.status = RunStatus.RUNNING.value
+        run.decided_by_id = admin_id
+        run.decided_at = utcnow()
+        _log_decision(session, run, admin_id, "approved_run")
+        return _apply(session, run, plan, programme_today(programme))
+
+
+def reject_run(run_id: int, *, admin_id: int | None = None, url: str | None = None) -> RunOutcome:
+    """Discard a held plan: nothing applied, the integration unblocked."""
+    factory = session_factory(url)
+    with factory() as session, session.begin():
+        run = _held_run(session, run_id)
+        run.status = RunStatus.REJECTED.value
+        run.plan = None
+        run.decided_by_id = admin_id
+        run.decided_at = utcnow()
+        run.finished_at = utcnow()
+        _log_decision(session, run, admin_id, "rejected_run")
+        session.flush()
+        return RunOutcome.of(run)
+
+
+def _log_decision(session: Session, run: ImportRun, admin_id: int | None, action: str) -> None:
+    from hrsync.store.models import ActivityLog
+
+    session.add(
+        ActivityLog(
+            programme_id=run.programme_id, integration_id=run.integration_id, admin_id=admin_id,
+            action=action, detail={"run_id": run.id},
+        )
+    )
+
+
+def run_in_programme(session: Session, programme_id: int, run_id: int) -> ImportRun:
+    run = session.scalar(select(ImportRun).where(ImportRun.id == run_id, ImportRun.programme_id == programme_id))
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
+def member_count(session: Session, programme_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Member).where(
+                Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value
+            )
+        )
+        or 0
+    )
+
+
+def is_finished(status: str) -> bool:
+    return status in _FINISHED
