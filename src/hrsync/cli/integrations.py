@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
+from sqlalchemy.orm import Session
 
 from hrsync.cli.common import data_session, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
 from hrsync.services.programmes import first_admin, programme_by_name
-from hrsync.store.models import Frequency
+from hrsync.store.models import Frequency, Integration
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 FREQUENCIES = [f.value for f in Frequency]
 
@@ -35,7 +40,7 @@ def _read_key(api_key: str, as_json: bool) -> str:
     return key
 
 
-def _describe(integration) -> dict:  # type: ignore[no-untyped-def]
+def _describe(integration: Integration) -> dict[str, Any]:
     return {
         "id": integration.id, "programme_id": integration.programme_id, "status": integration.status,
         "subdomain": integration.subdomain, "api_key_last4": integration.api_key_last4,
@@ -52,14 +57,14 @@ def integration() -> None:
     """Integrations with an HR system (intelliHR)."""
 
 
-schedule_options = [
+schedule_options: list[Callable[[F], F]] = [
     click.option("--at", "at", default=None, help="Time of day HH:MM (programme time zone)."),
     click.option("--day", default=None, help="Weekday (weekly) or day of month (monthly)."),
 ]
 
 
-def _with(options):  # type: ignore[no-untyped-def]
-    def wrap(f):  # type: ignore[no-untyped-def]
+def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def wrap(f: F) -> F:
         for option in reversed(options):
             f = option(f)
         return f
@@ -139,7 +144,7 @@ def show(integration_id: int, as_json: bool) -> None:
     emit(payload, as_json, "\n".join(f"{k}: {v}" for k, v in payload.items()))
 
 
-def _transition(name: str, action, past: str) -> None:  # type: ignore[no-untyped-def]
+def _transition(name: str, action: Callable[[Session, Integration, None], None], past: str) -> None:
     @integration.command(name)
     @click.argument("integration_id", type=int)
     @json_option

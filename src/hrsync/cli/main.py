@@ -23,6 +23,12 @@ EXIT_BAD_INPUT = 2
 @click.version_option(package_name="hrsync")
 def cli() -> None:
     """hrsync: import an HR directory into a rewards programme's members."""
+    from hrsync.config import get_settings
+    from hrsync.logs import configure_logging
+
+    # One-shot commands keep stderr for their one-line reason; long-running ones re-configure
+    # logging to stderr themselves.
+    configure_logging(to_file=get_settings().data_dir / "hrsync.log")
 
 
 def emit(payload: Any, as_json: bool, human: str | None = None) -> None:

@@ -36,7 +36,9 @@ def members(programme_name: str, status: str | None, limit: int | None, as_json:
             }
             for m in session.scalars(query.execution_options(yield_per=2000))
         ]
-    emit(payload, as_json, "\n".join(
-        f"{p['employee_id'] or '-':<12} {p['status']:<8} {p['email'] or '-'}  {p['first_name'] or ''} {p['last_name'] or ''}"
+    lines = (
+        f"{p['employee_id'] or '-':<12} {p['status']:<8} {p['email'] or '-'}  "
+        f"{p['first_name'] or ''} {p['last_name'] or ''}"
         for p in payload
-    ))
+    )
+    emit(payload, as_json, "\n".join(lines))

@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +47,7 @@ from hrsync.domain import (
     mapping_needs_job_details,
 )
 from hrsync.domain.records import MemberDraft, compile_mapping
+from hrsync.logs import run_context
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
 from hrsync.sources.base import Source, SourceError
@@ -287,7 +288,9 @@ def _current_members(session: Session, programme_id: int) -> list[CurrentMember]
     return members
 
 
-def _read(source: Source, mapping: dict[str, str], progress: _Progress) -> tuple[list[MemberDraft], list[RecordIssue], int]:
+def _read(
+    source: Source, mapping: dict[str, str], progress: _Progress
+) -> tuple[list[MemberDraft], list[RecordIssue], int]:
     compiled = compile_mapping(mapping)
     drafts: list[MemberDraft] = []
     issues: list[RecordIssue] = []
@@ -332,8 +335,18 @@ def execute_run(
     if not _claim(factory, run_id, worker_id or _worker_name()):
         return None
     progress = _Progress(factory, run_id)
+    with run_context(run_id):
+        return _execute_logged(factory, run_id, progress, source_factory)
+
+
+def _execute_logged(
+    factory: sessionmaker[Session], run_id: int, progress: _Progress, source_factory: SourceFactory | None
+) -> RunOutcome:
+    log.info("run %s started", run_id)
     try:
-        return _execute(factory, run_id, progress, source_factory)
+        outcome = _execute(factory, run_id, progress, source_factory)
+        log.info("run %s finished: %s", run_id, outcome.status)
+        return outcome
     except SourceError as exc:
         log.warning("run %s failed reading the source: %s", run_id, exc.reason)
         return _fail(factory, run_id, exc.reason)
@@ -458,7 +471,7 @@ def _record_counts(run: ImportRun, plan: SyncPlan) -> None:
 
 
 def _store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -> None:
-    session.execute(ImportIssue.__table__.delete().where(ImportIssue.run_id == run_id))
+    session.execute(delete(ImportIssue).where(ImportIssue.run_id == run_id))
     rows = [
         {
             "run_id": run_id, "severity": i.severity.value, "employee_id": i.employee_id,
@@ -564,7 +577,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         updates.append(params)
 
     if attribute_updates:
-        stored = dict(
+        stored: dict[int, dict[str, Any] | None] = dict(
             session.execute(
                 select(Member.id, Member.attributes).where(Member.id.in_(list(attribute_updates)))
             ).tuples()

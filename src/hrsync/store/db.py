@@ -1,0 +1,205 @@
+"""Engines, sessions and migrations, for SQLite (embedded default) and PostgreSQL (scale-out).
+
+One engine per URL per process: engines own connection pools, and a pool per call would leak
+connections and defeat SQLite's per-connection pragmas. After ``fork()`` (Celery's prefork pool)
+call :func:`dispose_engines` in the child so it never shares the parent's sockets.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.config import get_settings
+from hrsync.store.models import Base
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_MIGRATION_LOCK_KEY = 0x68727379_6E63  # "hrsync": the advisory lock id migrations take on PostgreSQL
+
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
+
+
+def normalise_url(url: str) -> str:
+    """Pick the driver for a URL as an operator would write it.
+
+    ``postgres://`` and ``postgresql://`` (no driver) become ``postgresql+psycopg://`` (psycopg 3,
+    the driver the project installs); anything else, SQLite included, is returned unchanged.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def resolve_url(url: str | None) -> str:
+    """The normalised URL to use: ``url`` or, when ``None``, the configured database."""
+    return normalise_url(url if url is not None else get_settings().resolved_database_url())
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Pragmas that must hold on every SQLite connection, not just the first one.
+
+    WAL lets the portal read progress while an import writes; foreign keys are off by default in
+    SQLite; the busy timeout makes a second writer wait instead of failing at once. With WAL,
+    ``synchronous=NORMAL`` keeps the database consistent across crashes (a power cut may lose
+    the last commits, a killed process loses nothing committed).
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _create(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """The process's engine for ``url`` (default: the configured database), created once."""
+    resolved = resolve_url(url)
+    with _lock:
+        engine = _engines.get(resolved)
+        if engine is None:
+            engine = _create(resolved)
+            _engines[resolved] = engine
+        return engine
+
+
+def session_factory(url: str | None = None) -> sessionmaker[Session]:
+    """Sessions bound to :func:`make_engine`; objects stay readable after commit."""
+    resolved = resolve_url(url)
+    engine = make_engine(resolved)
+    with _lock:
+        factory = _factories.get(resolved)
+        if factory is None:
+            factory = sessionmaker(bind=engine, expire_on_commit=False)
+            _factories[resolved] = factory
+        return factory
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    session = session_factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engines() -> None:
+    """Close every cached engine's pool and forget it (tests, forked workers, shutdown)."""
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+        _factories.clear()
+    for engine in engines:
+        engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic configuration pointing at the migrations shipped inside the package.
+
+    No ``alembic.ini`` is read, so this works from any working directory, installed or editable.
+    The URL travels in ``config.attributes`` (not the ini parser, which chokes on ``%``).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = resolve_url(url)
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """Bring the database to ``revision`` (default: the newest migration)."""
+    config = alembic_config(url)
+    engine = make_engine(config.attributes["database_url"])
+    with engine.connect() as connection:
+        # Concurrent upgrades (several workers starting at once) queue up here; the ones after the
+        # first find the database already at head. On SQLite the explicit BEGIN also makes the DDL
+        # atomic (the driver would otherwise run CREATE TABLE outside any transaction).
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The revision the database is at, or ``None`` for an empty (never upgraded) database."""
+    with make_engine(url).connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this code (compare with :func:`current_revision`)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+# Expression indexes: Alembic cannot compare them (SQLite does not reflect them, PostgreSQL
+# re-spells the expression), so autogenerate ignores them and :func:`schema_differences` checks
+# them by name and operator class instead. Changing one needs a hand-written migration.
+POSTGRESQL_EXPRESSION_INDEXES: dict[str, str] = {"ix_member_search_trgm": "gin_trgm_ops"}
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic autogenerate filter shared by ``env.py`` and :func:`schema_differences`."""
+    return not (type_ == "index" and name in POSTGRESQL_EXPRESSION_INDEXES)
+
+
+def schema_differences(url: str | None = None) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match the models.
+
+    Empty means the migrations and the models agree; tests and deploy checks rely on it.
+    """
+    with make_engine(url).connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": include_object}
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*expression-based index", category=UserWarning)
+            differences: list[Any] = list(compare_metadata(context, Base.metadata))
+        if connection.dialect.name == "postgresql":
+            for name, opclass in POSTGRESQL_EXPRESSION_INDEXES.items():
+                definition = connection.execute(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"), {"name": name}
+                ).scalar()
+                if definition is None or opclass not in definition:
+                    differences.append(("missing_expression_index", name))
+        return differences

@@ -1,0 +1,66 @@
+"""Status vocabularies stored in the database, as the exact strings the issues specify.
+
+The columns are plain strings (portable, cheap to extend); these enums are what code compares
+against. ``hrsync.domain`` may grow its own vocabulary; the strings are the contract either way.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    SUCCEEDED_WITH_ERRORS = "succeeded_with_errors"
+    HELD = "held"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+# Runs in these states block another run of the same integration (enforced by a partial index).
+ACTIVE_RUN_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.HELD)
+
+
+class RunPhase(StrEnum):
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    PLANNING = "planning"
+    APPLYING = "applying"
+    DONE = "done"
+
+
+class RunTrigger(StrEnum):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    CLI = "cli"
+    API = "api"
+
+
+class IntegrationStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    PAUSED = "paused"
+    REVOKED = "revoked"
+
+
+class Frequency(StrEnum):
+    MANUAL = "manual"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class IssueSeverity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"

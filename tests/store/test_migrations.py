@@ -1,0 +1,133 @@
+"""The schema comes from the shipped migration, matches the models, and the engines are set up right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from hrsync.store import current_revision, head_revision, make_engine, normalise_url, session_scope, upgrade
+from hrsync.store.db import schema_differences
+from hrsync.store.models import Base, Programme
+
+EXPECTED_TABLES = {
+    "programme",
+    "admin_user",
+    "integration",
+    "member",
+    "import_run",
+    "import_issue",
+    "member_event",
+    "outbox_email",
+    "activity_log",
+    "api_token",
+    "auth_token",
+}
+
+
+def test_upgrade_from_empty_reaches_head_and_creates_every_table(db_url: str) -> None:
+    assert current_revision(db_url) is None
+    upgrade(db_url)
+    assert current_revision(db_url) == head_revision() is not None
+    tables = set(inspect(make_engine(db_url)).get_table_names())
+    assert tables >= EXPECTED_TABLES
+    assert set(Base.metadata.tables) == EXPECTED_TABLES
+
+
+def test_migration_matches_the_models(migrated_url: str) -> None:
+    assert schema_differences(migrated_url) == []
+
+
+def test_schema_differences_notices_a_missing_table(migrated_url: str) -> None:
+    with make_engine(migrated_url).begin() as connection:
+        connection.execute(text("DROP TABLE activity_log"))
+    differences = schema_differences(migrated_url)
+    assert any(diff[0] == "add_table" and diff[1].name == "activity_log" for diff in differences)
+
+
+def test_upgrade_twice_is_harmless(migrated_url: str) -> None:
+    with session_scope(migrated_url) as session:
+        session.add(Programme(name="Kept"))
+    upgrade(migrated_url)
+    with session_scope(migrated_url) as session:
+        assert session.query(Programme).filter_by(name="Kept").count() == 1
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'hrsync.db'}"
+    engine = make_engine(url)
+    # Two distinct pooled connections: the pragmas must hold on each, not only the first.
+    with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    assert (tmp_path / "nested" / "dir" / "hrsync.db").exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_url_without_driver_uses_psycopg(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    assert engine.dialect.driver == "psycopg"
+    assert engine.pool._pre_ping
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u:p@h:5433/db", "postgresql+psycopg://u:p@h:5433/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_normalise_url_picks_psycopg_and_leaves_others_alone(given: str, expected: str) -> None:
+    assert normalise_url(given) == expected
+
+
+def test_one_engine_per_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert make_engine(url) is make_engine(url)
+    assert make_engine(url) is not make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+
+
+def test_default_url_is_sqlite_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hrsync.config import reset_settings_cache
+
+    monkeypatch.delenv("HRSYNC_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HRSYNC_DATA_DIR", str(tmp_path / "var"))
+    reset_settings_cache()
+    try:
+        upgrade()
+        assert (tmp_path / "var" / "hrsync.db").exists()
+        assert current_revision() == head_revision()
+    finally:
+        reset_settings_cache()
+
+
+def test_session_scope_rolls_back_when_the_block_raises(migrated_url: str) -> None:
+    with pytest.raises(RuntimeError), session_scope(migrated_url) as session:
+        session.add(Programme(name="Lost"))
+        session.flush()
+        raise RuntimeError("boom")
+    with session_scope(migrated_url) as session:
+        assert session.query(Programme).filter_by(name="Lost").count() == 0
+
+
+def _upgrade_in_child(url: str) -> str | None:
+    upgrade(url)
+    return current_revision(url)
+
+
+@pytest.mark.slow
+def test_concurrent_upgrades_from_several_processes_all_succeed(db_url: str) -> None:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        revisions = pool.map(_upgrade_in_child, [db_url] * 3)
+    assert revisions == [head_revision()] * 3
+    assert schema_differences(db_url) == []
