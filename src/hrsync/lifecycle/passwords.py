@@ -1,0 +1,227 @@
+"""Setting and resetting passwords through single-use e-mailed links (members and administrators).
+
+These are the service functions behind the portal's "set your password" (invitation), "forgot
+password" and "accept admin invitation" pages; the pages stay thin.
+
+:func:`request_password_reset` behaves the same whether or not the address exists: it returns
+nothing and the page always says "if that address has an account, we sent a link". It also
+refuses to queue more than one reset per account every few minutes, so the form cannot be used
+to flood someone's inbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrsync.lifecycle.tokens import (
+    PASSWORD_RESET_TTL,
+    TokenPurpose,
+    consume_token,
+    find_token,
+    issue_token,
+    revoke_tokens,
+)
+from hrsync.notify import links
+from hrsync.notify.outbox import programme_zone, queue_email
+from hrsync.notify.render import render_email
+from hrsync.security.passwords import hash_password
+from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme, email_key
+from hrsync.store.types import utcnow
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "WeakPasswordError",
+    "check_password_policy",
+    "consume_token",
+    "find_token",
+    "request_password_reset",
+    "set_admin_password",
+    "set_member_password",
+]
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256
+RESET_THROTTLE = timedelta(minutes=5)
+# Members who can sign in (or are about to): a pre-hire has not been invited, a tombstone is gone.
+RESETTABLE_MEMBER_STATUSES = ("invited", "active", "leaver")
+MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
+ADMIN_LINK_PURPOSES = (TokenPurpose.ADMIN_INVITE, TokenPurpose.ADMIN_PASSWORD_RESET)
+
+
+class WeakPasswordError(ValueError):
+    """The chosen password breaks the policy; the message says what to change."""
+
+
+def check_password_policy(password: str) -> None:
+    """Length is the rule that matters (NIST 800-63B): long enough, not absurdly long."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPasswordError(f"Choose a password of at most {MAX_PASSWORD_LENGTH} characters.")
+    if not password.strip():
+        raise WeakPasswordError("A password cannot be only spaces.")
+
+
+def _recently_requested(session: Session, *, to: str, kind: str, since: datetime) -> bool:
+    return (
+        session.scalar(
+            select(OutboxEmail.id)
+            .where(OutboxEmail.kind == kind, OutboxEmail.to_address == to, OutboxEmail.created_at >= since)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def request_password_reset(
+    session: Session,
+    email: str,
+    kind: Literal["member", "admin"] = "member",
+    *,
+    programme_id: int | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Queue a reset link to every account with this address (one per programme it belongs to).
+
+    Always returns ``None``; unknown addresses, deleted members and throttled repeats are
+    indistinguishable to the caller.
+    """
+    now = now or utcnow()
+    key = email_key(email or "")
+    if not key or len(key) > 320:
+        return
+    if kind == "member":
+        stmt = select(Member).where(Member.email_lower == key, Member.status.in_(RESETTABLE_MEMBER_STATUSES))
+        if programme_id is not None:
+            stmt = stmt.where(Member.programme_id == programme_id)
+        for member in session.scalars(stmt).all():
+            programme = session.get(Programme, member.programme_id)
+            if programme is None or not member.email:
+                continue
+            _queue_reset(
+                session,
+                programme,
+                to=member.email,
+                first_name=member.first_name,
+                account=f"member:{member.id}",
+                member_id=member.id,
+                admin_id=None,
+                now=now,
+            )
+    elif kind == "admin":
+        admin_stmt = select(AdminUser).where(AdminUser.email_lower == key, AdminUser.is_active.is_(True))
+        if programme_id is not None:
+            admin_stmt = admin_stmt.where(AdminUser.programme_id == programme_id)
+        for admin in session.scalars(admin_stmt).all():
+            programme = session.get(Programme, admin.programme_id)
+            if programme is None:
+                continue
+            _queue_reset(
+                session,
+                programme,
+                to=admin.email,
+                first_name=admin.name,
+                account=f"admin:{admin.id}",
+                member_id=None,
+                admin_id=admin.id,
+                now=now,
+            )
+    else:
+        raise ValueError("kind must be 'member' or 'admin'")
+
+
+def _queue_reset(
+    session: Session,
+    programme: Programme,
+    *,
+    to: str,
+    first_name: str | None,
+    account: str,
+    member_id: int | None,
+    admin_id: int | None,
+    now: datetime,
+) -> None:
+    if _recently_requested(session, to=to, kind="password_reset", since=now - RESET_THROTTLE):
+        return
+    is_member = member_id is not None
+    purpose = TokenPurpose.MEMBER_PASSWORD_RESET if is_member else TokenPurpose.ADMIN_PASSWORD_RESET
+    expires_at = now + PASSWORD_RESET_TTL
+    raw, token = issue_token(session, purpose, expires_at=expires_at, member_id=member_id, admin_id=admin_id)
+    session.flush()
+    link = links.member_reset_password_url(raw) if is_member else links.admin_reset_password_url(raw)
+    rendered = render_email(
+        "password_reset",
+        {
+            "programme_name": programme.name,
+            "date_format": programme.date_format,
+            "first_name": first_name,
+            "link": link,
+            "expires_at": expires_at.astimezone(programme_zone(programme)),
+            "zone_name": programme_zone(programme).key,
+        },
+    )
+    queue_email(
+        session,
+        programme_id=programme.id,
+        kind="password_reset",
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedup_key=f"password_reset:{account}:{token.id}",
+        member_id=member_id,
+    )
+
+
+def set_member_password(
+    session: Session, raw_token: str, password: str, *, now: datetime | None = None
+) -> Member | None:
+    """Set a member's password from an invitation or reset link; ``None`` if the link is not valid.
+
+    The policy is checked before the link is used up, so a too-short password does not cost the
+    member their link. An invited member becomes active; every other open link of theirs dies.
+    """
+    check_password_policy(password)
+    now = now or utcnow()
+    token = consume_token(session, raw_token, MEMBER_LINK_PURPOSES, now=now)
+    if token is None or token.member_id is None:
+        return None
+    member = session.get(Member, token.member_id)
+    if member is None or member.status == "deleted":
+        return None
+    member.password_hash = hash_password(password)
+    if member.status in ("invited", "pending"):
+        member.status = "active"
+    revoke_tokens(session, member_id=member.id, purposes=MEMBER_LINK_PURPOSES, now=now)
+    session.add(
+        MemberEvent(
+            programme_id=member.programme_id,
+            member_id=member.id,
+            kind="password_set",
+            changes={"via": token.purpose},
+            actor="member",
+            created_at=now,
+        )
+    )
+    return member
+
+
+def set_admin_password(
+    session: Session, raw_token: str, password: str, *, now: datetime | None = None
+) -> AdminUser | None:
+    """Set an administrator's password from an admin invitation or reset link."""
+    check_password_policy(password)
+    now = now or utcnow()
+    token: AuthToken | None = consume_token(session, raw_token, ADMIN_LINK_PURPOSES, now=now)
+    if token is None or token.admin_id is None:
+        return None
+    admin = session.get(AdminUser, token.admin_id)
+    if admin is None or not admin.is_active:
+        return None
+    admin.password_hash = hash_password(password)
+    revoke_tokens(session, admin_id=admin.id, purposes=ADMIN_LINK_PURPOSES, now=now)
+    return admin

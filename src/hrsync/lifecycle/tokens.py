@@ -1,0 +1,141 @@
+"""Single-use, expiring links (invitation, password reset, admin invite).
+
+Only a SHA-256 of the token is stored. A token is 256 random bits, so a fast hash is enough (a
+slow password hash would buy nothing against guessing and would make look-ups by hash impossible);
+a database reader can still not turn a stored hash into a working link.
+
+Consuming is a conditional ``UPDATE ... WHERE used_at IS NULL``: two browser tabs submitting the
+same link at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hrsync.store.models import AuthToken
+from hrsync.store.types import utcnow
+
+
+class TokenPurpose(StrEnum):
+    INVITATION = "invitation"  # a new member sets their first password
+    MEMBER_PASSWORD_RESET = "member_password_reset"  # noqa: S105 - a purpose name, not a secret
+    ADMIN_PASSWORD_RESET = "admin_password_reset"  # noqa: S105
+    ADMIN_INVITE = "admin_invite"
+
+
+INVITATION_TTL = timedelta(days=14)
+PASSWORD_RESET_TTL = timedelta(hours=2)
+ADMIN_INVITE_TTL = timedelta(days=7)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def issue_token(
+    session: Session,
+    purpose: TokenPurpose | str,
+    *,
+    expires_at: datetime,
+    member_id: int | None = None,
+    admin_id: int | None = None,
+) -> tuple[str, AuthToken]:
+    """Create a token; return the raw value (put it in a link, never store it) and the row."""
+    raw = secrets.token_urlsafe(32)
+    row = AuthToken(
+        purpose=str(purpose),
+        token_hash=hash_token(raw),
+        member_id=member_id,
+        admin_id=admin_id,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    return raw, row
+
+
+def _purposes(purpose: TokenPurpose | str | Iterable[TokenPurpose | str]) -> list[str]:
+    if isinstance(purpose, str):
+        return [str(purpose)]
+    return [str(p) for p in purpose]
+
+
+def find_token(
+    session: Session,
+    raw_token: str,
+    purpose: TokenPurpose | str | Iterable[TokenPurpose | str],
+    *,
+    now: datetime | None = None,
+) -> AuthToken | None:
+    """The token if it is valid right now, without using it up (for showing the form)."""
+    if not raw_token:
+        return None
+    now = now or utcnow()
+    return session.scalar(
+        select(AuthToken).where(
+            AuthToken.token_hash == hash_token(raw_token),
+            AuthToken.purpose.in_(_purposes(purpose)),
+            AuthToken.used_at.is_(None),
+            AuthToken.expires_at > now,
+        )
+    )
+
+
+def consume_token(
+    session: Session,
+    raw_token: str,
+    purpose: TokenPurpose | str | Iterable[TokenPurpose | str],
+    *,
+    now: datetime | None = None,
+) -> AuthToken | None:
+    """Use a token up: returns it once if valid, ``None`` for unknown, used, expired or other-purpose."""
+    if not raw_token:
+        return None
+    now = now or utcnow()
+    token_hash = hash_token(raw_token)
+    result = session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.token_hash == token_hash,
+            AuthToken.purpose.in_(_purposes(purpose)),
+            AuthToken.used_at.is_(None),
+            AuthToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    token = session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash))
+    if token is not None:
+        session.refresh(token)
+    return token
+
+
+def revoke_tokens(
+    session: Session,
+    *,
+    member_id: int | None = None,
+    admin_id: int | None = None,
+    purposes: Iterable[TokenPurpose | str] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Mark every unused token of a member or admin as used (after a password change or deletion)."""
+    if member_id is None and admin_id is None:
+        raise ValueError("revoke_tokens needs a member_id or an admin_id")
+    stmt = update(AuthToken).where(AuthToken.used_at.is_(None))
+    if member_id is not None:
+        stmt = stmt.where(AuthToken.member_id == member_id)
+    if admin_id is not None:
+        stmt = stmt.where(AuthToken.admin_id == admin_id)
+    if purposes is not None:
+        stmt = stmt.where(AuthToken.purpose.in_([str(p) for p in purposes]))
+    stmt = stmt.values(used_at=now or utcnow()).execution_options(synchronize_session=False)
+    result = session.execute(stmt)
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,735 @@
+"""The transactional outbox: queue e-mails with the change that causes them, send them afterwards.
+
+Two halves with different rules:
+
+* ``queue_*`` run **inside the caller's transaction** (the sync runner's, the close-down job's)
+  and only insert rows. If that transaction rolls back, no e-mail exists; if it commits, the
+  e-mail will be sent even if the process dies a second later.
+* :func:`send_due` runs **outside** any caller transaction. It claims due rows, talks SMTP, and
+  records each outcome in its own short transaction, so a slow mail server never holds a lock
+  on members or runs.
+
+Exactly-once, as far as SMTP allows: every row has a unique ``dedup_key`` and is inserted with
+``INSERT ... ON CONFLICT DO NOTHING``, so a retried import or a second close-down pass cannot
+queue a message twice; a row is claimed by one sender only (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, a single conditional ``UPDATE`` on SQLite) and never sent again once marked sent.
+The one gap SMTP leaves - the server accepted the message and the sender died before recording it -
+is narrowed by a Message-ID derived from the de-duplication key, so the retry is recognisable.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.config import get_settings
+from hrsync.lifecycle.tokens import (
+    ADMIN_INVITE_TTL,
+    INVITATION_TTL,
+    TokenPurpose,
+    hash_token,
+    issue_token,
+)
+from hrsync.notify import links
+from hrsync.notify.render import build_message, format_date, render_email
+from hrsync.notify.smtp import SmtpConnection, SmtpDeliveryError, SmtpUrlError, parse_smtp_url
+from hrsync.store.models import (
+    AdminUser,
+    AuthToken,
+    ImportRun,
+    Integration,
+    Member,
+    OutboxEmail,
+    OutboxStatus,
+    Programme,
+    RunStatus,
+)
+from hrsync.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # message-specific temporary failures before a row is given up as ``failed``
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=6)
+CONNECTION_BACKOFF_CAP = timedelta(minutes=15)  # server down: keep trying, never give up
+SENDING_LEASE = timedelta(minutes=10)  # a claim older than this belongs to a dead sender
+CLAIM_CHUNK = 50
+INVITATION_HOUR = 8  # a pre-hire's invitation goes out at 08:00 on the start date, programme time
+
+
+# --------------------------------------------------------------------------------------------
+# queueing (inside the caller's transaction)
+# --------------------------------------------------------------------------------------------
+
+
+def _insert_ignore(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert an outbox row unless its ``dedup_key`` exists; return the new id or ``None``.
+
+    ``ON CONFLICT DO NOTHING`` instead of a savepoint: it is atomic against a concurrent sender
+    of the same key (PostgreSQL waits for the other transaction, then skips) and never poisons
+    the caller's transaction with an ``IntegrityError``.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OutboxEmail).on_conflict_do_nothing(index_elements=["dedup_key"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(OutboxEmail).on_conflict_do_nothing(index_elements=["dedup_key"])
+    else:  # pragma: no cover - only the two supported engines
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.flush()  # earlier ORM changes first: the row may reference a member created just now
+    new_id = session.execute(stmt.values(**values).returning(OutboxEmail.id)).scalar()
+    return int(new_id) if new_id is not None else None
+
+
+def queue_email(
+    session: Session,
+    *,
+    programme_id: int,
+    kind: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    dedup_key: str,
+    send_after: datetime | None = None,
+    member_id: int | None = None,
+    run_id: int | None = None,
+) -> OutboxEmail | None:
+    """Queue one message; ``None`` when a message with this ``dedup_key`` already exists.
+
+    Choose a ``dedup_key`` that names the *reason* for the message (``run:12:run_summary``), not
+    the moment, so a retry of the same work finds the first row.
+    """
+    if not to or "\n" in to or "\r" in to:
+        raise ValueError("an outbox e-mail needs one recipient address")
+    new_id = _insert_ignore(
+        session,
+        {
+            "programme_id": programme_id,
+            "run_id": run_id,
+            "member_id": member_id,
+            "kind": kind,
+            "to_address": to.strip(),
+            "subject": subject[:500],
+            "body_text": text,
+            "body_html": html,
+            "dedup_key": dedup_key,
+            "status": OutboxStatus.QUEUED.value,
+            "attempts": 0,
+            "send_after": send_after,
+            "created_at": utcnow(),
+        },
+    )
+    if new_id is None:
+        return None
+    return session.get(OutboxEmail, new_id)
+
+
+def programme_zone(programme: Programme) -> ZoneInfo:
+    try:
+        return ZoneInfo(programme.timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def programme_today(programme: Programme, now: datetime | None = None) -> date:
+    """Today's date where the programme is (leaver days and start dates are local dates)."""
+    return (now or utcnow()).astimezone(programme_zone(programme)).date()
+
+
+def invitation_send_after(start_date: date, programme: Programme) -> datetime:
+    """When a pre-hire's invitation becomes due: 08:00 on the start date, programme time, as UTC."""
+    local = datetime.combine(start_date, time(INVITATION_HOUR), tzinfo=programme_zone(programme))
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def _date_format_for(session: Session, programme: Programme, integration_id: int | None) -> str:
+    if integration_id is not None:
+        integration = session.get(Integration, integration_id)
+        if integration is not None and integration.date_format:
+            return integration.date_format
+    return programme.date_format
+
+
+def queue_invitation(
+    session: Session,
+    member: Member,
+    programme: Programme,
+    *,
+    send_after: datetime | None = None,
+    resend: bool = False,
+    now: datetime | None = None,
+) -> OutboxEmail | None:
+    """Queue a member's invitation with a fresh single-use link to set their password.
+
+    Returns ``None`` (and creates no token) when the member already has an invitation, so a
+    retried import never invites twice; ``resend=True`` (an administrator's "invite again")
+    makes a new one unless one is still waiting to go out. A member whose start date is still
+    ahead gets an invitation that waits for it (unless ``send_after`` says otherwise).
+
+    Callers decide *whether* to invite (welcome e-mails on, integration live, not a dry run or
+    a held run); this function only makes sure it happens once.
+    """
+    if not member.email or member.status == "deleted":
+        return None
+    now = now or utcnow()
+    if member.id is None:
+        session.flush()
+    existing = (
+        session.execute(
+            select(OutboxEmail.status).where(
+                OutboxEmail.member_id == member.id, OutboxEmail.kind == "invitation"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if existing and not resend:
+        return None
+    if any(s in (OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value) for s in existing):
+        return None
+    if (
+        send_after is None
+        and member.start_date is not None
+        and member.start_date > programme_today(programme, now)
+    ):
+        send_after = invitation_send_after(member.start_date, programme)
+    valid_from = max(send_after or now, now)
+    expires_at = valid_from + INVITATION_TTL
+    raw = secrets.token_urlsafe(32)  # lives only in the message body; the database keeps its hash
+    rendered = render_email(
+        "invitation",
+        {
+            "programme_name": programme.name,
+            "date_format": _date_format_for(session, programme, member.integration_id),
+            "first_name": member.first_name,
+            "link": links.member_set_password_url(raw),
+            "expires_on": expires_at.astimezone(programme_zone(programme)).date(),
+        },
+    )
+    row = queue_email(
+        session,
+        programme_id=programme.id,
+        kind="invitation",
+        to=member.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedup_key=f"invitation:{member.id}:{len(existing) + 1}",
+        send_after=send_after,
+        member_id=member.id,
+    )
+    if row is None:
+        return None
+    session.add(
+        AuthToken(
+            purpose=TokenPurpose.INVITATION.value,
+            token_hash=hash_token(raw),
+            member_id=member.id,
+            expires_at=expires_at,
+        )
+    )
+    member.invited_at = valid_from
+    return row
+
+
+_FAILED_ACTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("authori", "api key", "401", "403", "notauthenticated", "forbidden", "credential", "revoked"),
+        "Re-authorize the integration: open it, choose Authorize, and enter a new intelliHR API key "
+        "(intelliHR → Settings → Public API Access Keys). Then run Import data now.",
+    ),
+    (
+        ("tenant", "subdomain"),
+        "Check the tenant subdomain in the integration's Authorize step (https://<tenant>.intellihr.net), "
+        "then run Import data now.",
+    ),
+    (
+        ("mapping", "map "),
+        "Open the integration's mapping, fix the field named above, publish again, then run Import data now.",
+    ),
+    (
+        ("unreachable", "timed out", "timeout", "connect", "503", "429", "rate limit", "unavailable"),
+        "intelliHR could not be reached. This is usually temporary: the next scheduled import will try "
+        "again, or run Import data now later.",
+    ),
+)
+_DEFAULT_FAILED_ACTION = (
+    "Open the import for the details and run Import data now once the cause is fixed. "
+    "If it keeps failing, contact support with the link below."
+)
+
+
+def failed_run_action(reason: str | None) -> str:
+    """What an administrator should do about a failed run, from the run's reason."""
+    text = (reason or "").lower()
+    for needles, action in _FAILED_ACTIONS:
+        if any(n in text for n in needles):
+            return action
+    return _DEFAULT_FAILED_ACTION
+
+
+_OUTCOMES = (
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("unchanged", "Unchanged"),
+    ("leavers", "Leavers"),
+    ("reinstated", "Reinstated"),
+    ("pending", "Pre-hires (pending)"),
+)
+_AFFECTING = ("created", "updated", "leavers", "reinstated", "pending")
+_KIND_BY_STATUS = {
+    RunStatus.SUCCEEDED.value: "run_summary",
+    RunStatus.SUCCEEDED_WITH_ERRORS.value: "run_summary",
+    RunStatus.FAILED.value: "run_failed",
+    RunStatus.HELD.value: "run_held",
+}
+
+
+def run_summary_recipient(session: Session, run: ImportRun) -> AdminUser | None:
+    """The integration's owner (who set it up); the administrator who started the run otherwise."""
+    integration = session.get(Integration, run.integration_id)
+    for admin_id in (integration.owner_id if integration else None, run.triggered_by_id):
+        if admin_id is None:
+            continue
+        admin = session.get(AdminUser, admin_id)
+        if admin is not None and admin.is_active and admin.email:
+            return admin
+    return None
+
+
+def queue_run_summary(session: Session, run: ImportRun) -> OutboxEmail | None:
+    """Queue the e-mail that follows a run, chosen by its status (summary, failed or held).
+
+    Dry runs and runs that are not finished (queued, running) or were decided by a person
+    (rejected, expired) send nothing. One e-mail per run *and kind*: a held run that is later
+    approved and applied gets the held notice and then the summary, each once.
+    """
+    kind = _KIND_BY_STATUS.get(run.status)
+    if kind is None or run.dry_run:
+        return None
+    admin = run_summary_recipient(session, run)
+    if admin is None:
+        log.warning("run %s: no administrator to tell about it", run.id)
+        return None
+    programme = session.get(Programme, run.programme_id)
+    integration = session.get(Integration, run.integration_id)
+    if programme is None or integration is None:
+        return None
+    outcomes = [(label, int(getattr(run, attr) or 0)) for attr, label in _OUTCOMES]
+    affected = sum(int(getattr(run, a) or 0) for a in _AFFECTING)
+    finished = run.finished_at or run.created_at
+    zone = programme_zone(programme)
+    context = {
+        "programme_name": programme.name,
+        "date_format": integration.date_format or programme.date_format,
+        "integration_name": "intelliHR" if integration.kind == "intellihr" else integration.kind,
+        "outcomes": outcomes,
+        "affected": affected,
+        "errors": int(run.errors or 0),
+        "warnings": int(run.warnings or 0),
+        "link": links.run_url(integration.id, run.id),
+        "finished_at": finished.astimezone(zone).date() if finished else None,
+        "reason": run.reason
+        or ("The import was stopped." if kind == "run_failed" else "A safeguard tripped."),
+        "action": failed_run_action(run.reason),
+    }
+    rendered = render_email(kind, context)
+    return queue_email(
+        session,
+        programme_id=programme.id,
+        kind=kind,
+        to=admin.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedup_key=f"run:{run.id}:{kind}",
+        run_id=run.id,
+    )
+
+
+def queue_leaver_reminder(
+    session: Session, member: Member, programme: Programme, *, day: int, today: date
+) -> OutboxEmail | None:
+    """Queue the close-down reminder for window day ``day`` (once per member and day)."""
+    if not member.email or member.access_until is None or member.leaver_since is None:
+        return None
+    last_day = member.access_until - timedelta(days=1)
+    rendered = render_email(
+        "leaver_reminder",
+        {
+            "programme_name": programme.name,
+            "date_format": _date_format_for(session, programme, member.integration_id),
+            "first_name": member.first_name,
+            "last_day": last_day,
+            "days_left": max((member.access_until - today).days, 0),
+            "link": links.member_home_url(),
+        },
+    )
+    return queue_email(
+        session,
+        programme_id=programme.id,
+        kind="leaver_reminder",
+        to=member.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        # The leaver period is part of the key: a member reinstated and later leaving again
+        # starts a new window with its own reminders.
+        dedup_key=f"leaver_reminder:{member.id}:{member.leaver_since.isoformat()}:day{day}",
+        member_id=member.id,
+    )
+
+
+def queue_admin_invite(
+    session: Session,
+    admin: AdminUser,
+    programme: Programme,
+    *,
+    invited_by: str | None = None,
+    now: datetime | None = None,
+) -> OutboxEmail | None:
+    """Invite an administrator to set a password.
+
+    Each call makes a new link (an "invite again" button); older links stay valid until used or expired.
+    """
+    now = now or utcnow()
+    if admin.id is None:
+        session.flush()
+    raw, token = issue_token(
+        session, TokenPurpose.ADMIN_INVITE, expires_at=now + ADMIN_INVITE_TTL, admin_id=admin.id
+    )
+    session.flush()
+    rendered = render_email(
+        "admin_invite",
+        {
+            "programme_name": programme.name,
+            "date_format": programme.date_format,
+            "invited_by": invited_by,
+            "link": links.admin_accept_invite_url(raw),
+            "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme)).date(),
+        },
+    )
+    return queue_email(
+        session,
+        programme_id=programme.id,
+        kind="admin_invite",
+        to=admin.email,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedup_key=f"admin_invite:{admin.id}:{token.id}",
+    )
+
+
+def forget_member_emails(session: Session, member_id: int, *, reason: str = "member deleted") -> int:
+    """Scrub a deleted member's e-mails: unsent ones are cancelled, all lose address and content.
+
+    The rows stay (kind, status and dates) so the outbox history and counts stay true.
+    """
+    cancelled = session.execute(
+        update(OutboxEmail)
+        .where(
+            OutboxEmail.member_id == member_id,
+            OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]),
+        )
+        .values(status=OutboxStatus.FAILED.value, last_error=f"cancelled: {reason}")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.member_id == member_id)
+        .values(to_address="", subject="(deleted)", body_text="", body_html=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(cancelled)
+
+
+# --------------------------------------------------------------------------------------------
+# sending (outside any caller transaction)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    """What one :func:`send_due` pass did. ``skipped`` says why nothing was attempted."""
+
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    still_queued: int = 0
+    skipped: str | None = None
+    last_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def backoff_delay(attempts: int, *, cap: timedelta = BACKOFF_CAP) -> timedelta:
+    """Exponential back-off: 1, 2, 4, 8 ... minutes after the 1st, 2nd, 3rd, 4th failed attempt."""
+    exponent = max(attempts - 1, 0)
+    if exponent > 20:
+        return cap
+    delay: timedelta = min(BACKOFF_BASE * (2**exponent), cap)
+    return delay
+
+
+def _due(now: datetime) -> Any:
+    queued_due = and_(
+        OutboxEmail.status == OutboxStatus.QUEUED.value,
+        or_(OutboxEmail.send_after.is_(None), OutboxEmail.send_after <= now),
+        or_(OutboxEmail.next_attempt_at.is_(None), OutboxEmail.next_attempt_at <= now),
+    )
+    abandoned = and_(OutboxEmail.status == OutboxStatus.SENDING.value, OutboxEmail.next_attempt_at <= now)
+    return or_(queued_due, abandoned)
+
+
+def _claim(session: Session, now: datetime, limit: int) -> list[int]:
+    """Mark up to ``limit`` due rows as ours, in one statement; return their ids.
+
+    A single ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) AND <still due>``:
+    on PostgreSQL concurrent senders skip each other's rows instead of waiting; on SQLite (where
+    ``FOR UPDATE`` is not rendered) the statement takes the write lock up front, and the repeated
+    due-condition makes a row claimed in between drop out. The claim is a lease: a sender that
+    dies leaves rows in ``sending`` whose ``next_attempt_at`` lapses, and another sender takes them.
+    """
+    candidates = (
+        select(OutboxEmail.id)
+        .where(_due(now))
+        .order_by(OutboxEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_(candidates.scalar_subquery()), _due(now))
+        .values(status=OutboxStatus.SENDING.value, next_attempt_at=now + SENDING_LEASE)
+        .returning(OutboxEmail.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(int(i) for i in result.scalars().all())
+
+
+def _release(
+    factory: sessionmaker[Session], row_id: int, now: datetime, error: SmtpDeliveryError, report: SendReport
+) -> None:
+    """Record a failed attempt: back off and retry, or give up when retrying cannot help."""
+    with factory.begin() as s:
+        row = s.get(OutboxEmail, row_id)
+        if row is None or row.status != OutboxStatus.SENDING.value:
+            return
+        row.attempts = (row.attempts or 0) + 1
+        row.last_error = error.reason[:1000]
+        give_up = error.permanent or (not error.connection and row.attempts >= MAX_ATTEMPTS)
+        if give_up:
+            row.status = OutboxStatus.FAILED.value
+            row.next_attempt_at = None
+            report.failed += 1
+        else:
+            cap = CONNECTION_BACKOFF_CAP if error.connection else BACKOFF_CAP
+            row.status = OutboxStatus.QUEUED.value
+            row.next_attempt_at = now + backoff_delay(row.attempts, cap=cap)
+            report.retrying += 1
+
+
+def _mark_sent(factory: sessionmaker[Session], row_id: int, sent_at: datetime, report: SendReport) -> None:
+    with factory.begin() as s:
+        row = s.get(OutboxEmail, row_id)
+        if row is None:
+            return
+        row.status = OutboxStatus.SENT.value
+        row.sent_at = sent_at
+        row.attempts = (row.attempts or 0) + 1
+        row.next_attempt_at = None
+        row.last_error = None
+        # The stored copy must not keep a working single-use link once the member has it.
+        row.body_text = links.redact_token_links(row.body_text) or ""
+        row.body_html = links.redact_token_links(row.body_html)
+        report.sent += 1
+
+
+def send_due(
+    factory: sessionmaker[Session],
+    *,
+    now: datetime | None = None,
+    smtp_url: str | None = None,
+    limit: int = 500,
+    mail_from: str | None = None,
+) -> SendReport:
+    """Deliver what is due, up to ``limit`` messages; never raises for mail trouble.
+
+    No SMTP configured: nothing is claimed, rows stay queued, ``skipped`` says why. Server down:
+    the claimed rows go back to the queue with a back-off and the pass stops (the next message
+    would fail the same way). Several ``send_due`` may run at once, in threads or processes.
+    """
+    settings = get_settings()
+    report = SendReport()
+    fixed_now = now
+    url = smtp_url if smtp_url is not None else settings.smtp_url
+    if not url:
+        report.skipped = "SMTP is not configured (set HRSYNC_SMTP_URL)"
+        report.still_queued = _count_due(factory, fixed_now or utcnow())
+        return report
+    try:
+        config = parse_smtp_url(url)
+    except SmtpUrlError as exc:
+        report.skipped = f"HRSYNC_SMTP_URL is invalid: {exc}"
+        report.still_queued = _count_due(factory, fixed_now or utcnow())
+        return report
+    sender = mail_from or settings.mail_from
+    conn = SmtpConnection(config)
+    try:
+        while report.claimed < limit:
+            claim_at = fixed_now or utcnow()
+            with factory.begin() as s:
+                ids = _claim(s, claim_at, min(CLAIM_CHUNK, limit - report.claimed))
+            if not ids:
+                break
+            report.claimed += len(ids)
+            stopped = _deliver_chunk(factory, conn, ids, sender, fixed_now, report)
+            if stopped:
+                break
+    finally:
+        conn.close()
+    report.still_queued = _count_due(factory, fixed_now or utcnow())
+    return report
+
+
+def _deliver_chunk(
+    factory: sessionmaker[Session],
+    conn: SmtpConnection,
+    ids: list[int],
+    sender: str,
+    fixed_now: datetime | None,
+    report: SendReport,
+) -> bool:
+    """Send the claimed rows; return True when the server is unreachable and the pass must stop."""
+    for index, row_id in enumerate(ids):
+        with factory() as s:
+            row = s.get(OutboxEmail, row_id)
+            if row is None:
+                continue
+            to, subject, text, html = row.to_address, row.subject, row.body_text, row.body_html
+            dedup_key, kind = row.dedup_key, row.kind
+        try:
+            message = build_message(
+                mail_from=sender,
+                to=to,
+                subject=subject,
+                text=text,
+                html=html,
+                dedup_key=dedup_key,
+                date_value=fixed_now or utcnow(),
+                headers={"X-Hrsync-Kind": kind},
+            )
+        except (ValueError, TypeError) as exc:  # a malformed address or header: retrying cannot help
+            bad = SmtpDeliveryError(f"message cannot be built: {exc}", permanent=True)
+            _release(factory, row_id, fixed_now or utcnow(), bad, report)
+            continue
+        try:
+            if not conn.is_open:
+                conn.open()
+            conn.send(message)
+        except SmtpDeliveryError as exc:
+            report.last_error = exc.reason
+            now = fixed_now or utcnow()
+            _release(factory, row_id, now, exc, report)
+            if exc.connection:
+                for rest in ids[index + 1 :]:
+                    _release(factory, rest, now, exc, report)
+                log.warning("outbox: %s; %d message(s) left queued", exc.reason, len(ids) - index)
+                return True
+            log.warning("outbox: message %s not delivered: %s", row_id, exc.reason)
+            continue
+        _mark_sent(factory, row_id, fixed_now or utcnow(), report)
+    return False
+
+
+def _count_due(factory: sessionmaker[Session], now: datetime) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(OutboxEmail).where(_due(now))) or 0)
+
+
+def outbox_backlog(
+    session: Session, *, programme_id: int | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """What is waiting, for the portal and metrics.
+
+    ``by_status`` counts every row; ``due_now`` is what a sender would take at once; ``waiting``
+    are queued rows not yet due (pre-hire invitations, back-offs); ``oldest_due_at`` shows how long
+    mail has been stuck and ``last_error`` why.
+    """
+    now = now or utcnow()
+
+    def scoped(stmt: Any) -> Any:
+        return stmt.where(OutboxEmail.programme_id == programme_id) if programme_id is not None else stmt
+
+    by_status = {s.value: 0 for s in OutboxStatus}
+    for status, count in session.execute(
+        scoped(select(OutboxEmail.status, func.count()).group_by(OutboxEmail.status))
+    ).all():
+        by_status[str(status)] = int(count)
+    due_now = int(session.scalar(scoped(select(func.count()).select_from(OutboxEmail).where(_due(now)))) or 0)
+    oldest_due = session.scalar(scoped(select(func.min(OutboxEmail.created_at)).where(_due(now))))
+    next_at = session.scalar(
+        scoped(
+            select(func.min(func.coalesce(OutboxEmail.next_attempt_at, OutboxEmail.send_after))).where(
+                OutboxEmail.status == OutboxStatus.QUEUED.value, ~_due(now)
+            )
+        )
+    )
+    last_error = session.scalar(
+        scoped(
+            select(OutboxEmail.last_error)
+            .where(
+                OutboxEmail.last_error.is_not(None),
+                OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value]),
+            )
+            .order_by(OutboxEmail.id.desc())
+            .limit(1)
+        )
+    )
+    return {
+        "by_status": by_status,
+        "due_now": due_now,
+        "waiting": by_status[OutboxStatus.QUEUED.value] - min(due_now, by_status[OutboxStatus.QUEUED.value]),
+        "oldest_due_at": oldest_due.isoformat() if oldest_due else None,
+        "next_attempt_at": _iso(next_at),
+        "last_error": last_error,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite hands an aggregate back as text
+        return value
+    return str(value.isoformat())
+
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "SendReport",
+    "backoff_delay",
+    "failed_run_action",
+    "forget_member_emails",
+    "format_date",
+    "invitation_send_after",
+    "outbox_backlog",
+    "programme_today",
+    "queue_admin_invite",
+    "queue_email",
+    "queue_invitation",
+    "queue_leaver_reminder",
+    "queue_run_summary",
+    "send_due",
+]

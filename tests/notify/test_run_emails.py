@@ -1,0 +1,178 @@
+"""The e-mail that follows each import: summary, failure or hold, to the administrator who set it up."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.notify.catcher import MailCatcher
+from hrsync.notify.outbox import queue_email, queue_run_summary, send_due
+from hrsync.store.models import AdminUser, ImportRun, Integration
+
+from .helpers import PROGRAMME_NAME, Seed, outbox_rows, utc
+
+
+def _run(factory: sessionmaker[Session], seed: Seed, **fields: object) -> int:
+    values: dict[str, object] = {
+        "integration_id": seed.integration_id,
+        "programme_id": seed.programme_id,
+        "status": "succeeded",
+        "created": 3,
+        "updated": 5,
+        "unchanged": 90,
+        "leavers": 2,
+        "reinstated": 1,
+        "pending": 4,
+        "errors": 0,
+        "warnings": 6,
+        "finished_at": utc(2025, 4, 5, 10, 0),
+    }
+    values.update(fields)
+    with factory.begin() as s:
+        run = ImportRun(**values)
+        s.add(run)
+        s.flush()
+        return int(run.id)
+
+
+def _queue(factory: sessionmaker[Session], run_id: int) -> object:
+    with factory.begin() as s:
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        return queue_run_summary(s, run)
+
+
+def test_summary_goes_to_the_owner_with_counts_by_outcome_and_a_link_to_the_run(
+    factory: sessionmaker[Session], seed: Seed, mail: MailCatcher
+) -> None:
+    run_id = _run(factory, seed)
+    assert _queue(factory, run_id) is not None
+    send_due(factory, smtp_url=mail.url)
+
+    [msg] = mail.wait_for(1)
+    assert msg.recipients == ("owner@acme.example",)
+    assert PROGRAMME_NAME in msg.subject and "15 accounts affected" in msg.subject
+    text = msg.text()
+    for line in (
+        "Created:               3",
+        "Updated:               5",
+        "Unchanged:             90",
+        "Leavers:               2",
+        "Reinstated:            1",
+        "Pre-hires (pending):   4",
+        "Errors:   0",
+        "Warnings: 6",
+    ):
+        assert line in text, line
+    link = f"http://portal.test/integrations/{seed.integration_id}/runs/{run_id}"
+    assert link in text and link in msg.html()
+    assert "05/04/2025" in text  # the integration's date format
+
+
+def test_summary_with_errors_says_so(factory: sessionmaker[Session], seed: Seed) -> None:
+    row = _queue(factory, _run(factory, seed, status="succeeded_with_errors", errors=7))
+    assert row is not None
+    assert "finished with errors" in row.subject  # type: ignore[attr-defined]
+    assert "Errors:   7 (those people were skipped" in row.body_text  # type: ignore[attr-defined]
+
+
+def test_failed_run_gets_a_distinct_email_with_the_reason_and_what_to_do(
+    factory: sessionmaker[Session], seed: Seed
+) -> None:
+    reason = "intelliHR rejected the API key (401 NotAuthenticated)"
+    row = _queue(factory, _run(factory, seed, status="failed", reason=reason))
+    assert row is not None
+    assert row.kind == "run_failed"  # type: ignore[attr-defined]
+    assert "FAILED" in row.subject  # type: ignore[attr-defined]
+    assert reason in row.body_text and "Re-authorize" in row.body_text  # type: ignore[attr-defined]
+    assert "No members were changed" in row.body_text  # type: ignore[attr-defined]
+
+
+def test_held_run_says_why_and_how_to_approve_or_reject(factory: sessionmaker[Session], seed: Seed) -> None:
+    reason = "The import would make 45% of members leavers (threshold 10%)."
+    row = _queue(factory, _run(factory, seed, status="held", reason=reason, leavers=45))
+    assert row is not None
+    assert row.kind == "run_held"  # type: ignore[attr-defined]
+    assert reason in row.body_text  # type: ignore[attr-defined]
+    assert "approve" in row.body_text and "reject" in row.body_text  # type: ignore[attr-defined]
+
+
+def test_one_email_per_run_and_kind_and_none_for_dry_or_unfinished_runs(
+    factory: sessionmaker[Session], seed: Seed
+) -> None:
+    run_id = _run(factory, seed, status="held", reason="too many leavers")
+    assert _queue(factory, run_id) is not None
+    assert _queue(factory, run_id) is None  # retried: nothing new
+    with factory.begin() as s:  # approved and applied: now the summary, once
+        run = s.get(ImportRun, run_id)
+        assert run is not None
+        run.status = "succeeded"
+    assert _queue(factory, run_id) is not None
+    assert _queue(factory, run_id) is None
+
+    dry = _run(factory, seed, dry_run=True, integration_id=seed.integration_id, status="succeeded")
+    running = _run(factory, seed, status="rejected")
+    assert _queue(factory, dry) is None and _queue(factory, running) is None
+    assert [r.kind for r in outbox_rows(factory)] == ["run_held", "run_summary"]
+
+
+def test_without_an_owner_the_admin_who_started_the_run_is_told(
+    factory: sessionmaker[Session], seed: Seed
+) -> None:
+    with factory.begin() as s:
+        starter = AdminUser(programme_id=seed.programme_id, email="starter@acme.example")
+        s.add(starter)
+        integration = s.get(Integration, seed.integration_id)
+        assert integration is not None
+        integration.owner_id = None
+        s.flush()
+        starter_id = starter.id
+    row = _queue(factory, _run(factory, seed, triggered_by_id=starter_id))
+    assert row is not None and row.to_address == "starter@acme.example"  # type: ignore[attr-defined]
+
+
+def test_cli_outbox_send_prints_counts(
+    db_url: str,
+    factory: sessionmaker[Session],
+    seed: Seed,
+    mail: MailCatcher,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hrsync.cli.main import cli
+    from hrsync.config import reset_settings_cache
+
+    with factory.begin() as s:
+        for i in range(2):
+            queue_email(
+                s,
+                programme_id=seed.programme_id,
+                kind="run_summary",
+                to=f"a{i}@b.test",
+                subject="s",
+                text="t",
+                html=None,
+                dedup_key=f"k{i}",
+            )
+    monkeypatch.setenv("HRSYNC_DATABASE_URL", db_url)
+    reset_settings_cache()
+    runner = CliRunner()
+
+    unconfigured = runner.invoke(cli, ["outbox", "send", "--json"])
+    assert unconfigured.exit_code == 0, unconfigured.output
+    assert json.loads(unconfigured.stdout)["still_queued"] == 2
+
+    monkeypatch.setenv("HRSYNC_SMTP_URL", mail.url)
+    reset_settings_cache()
+    result = runner.invoke(cli, ["outbox", "send", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["sent"], payload["failed"], payload["still_queued"]) == (2, 0, 0)
+    assert len(mail.wait_for(2)) == 2
+
+    status = runner.invoke(cli, ["outbox", "status", "--json"])
+    assert json.loads(status.stdout)["by_status"]["sent"] == 2
+    human = runner.invoke(cli, ["outbox", "send"])
+    assert human.exit_code == 0 and "sent 0" in human.stdout
