@@ -1,0 +1,53 @@
+"""``hrsync simulator``: serve a simulated intelliHR tenant until Ctrl-C."""
+
+from __future__ import annotations
+
+import click
+
+from hrsync.cli.main import cli
+from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
+
+
+@cli.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    default=8400,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option("--people", default=200, show_default=True, type=click.IntRange(0), help="Directory size.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same directory.")
+@click.option("--tenant", default="demo", show_default=True, help="Tenant subdomain clients must send.")
+@click.option("--api-key", default="sim-demo-key", show_default=True, help="API key clients must send.")
+@click.option(
+    "--cache",
+    "cache_limit",
+    default=DEFAULT_CACHE_LIMIT,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many people's JSON to keep rendered (about 2.4 kB each); 0 renders every answer afresh.",
+)
+def simulator(host: str, port: int, people: int, seed: int, tenant: str, api_key: str, cache_limit: int) -> None:
+    """Serve an intelliHR Public API v1 simulator (admin back door under /_sim)."""
+    from hrsync.simulator import Simulator
+
+    sim = Simulator(
+        people=people, seed=seed, tenant=tenant, api_key=api_key, host=host, port=port, cache_limit=cache_limit
+    )
+    try:
+        sim.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # The key printed here is the simulator's own demo key, chosen on the command line.
+    click.echo(f"intelliHR simulator serving {people} people at {sim.base_url}", err=False)
+    click.echo(f"tenant: {tenant}")
+    click.echo(f"api key: {api_key}")
+    click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)", err=False)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        sim.stop()

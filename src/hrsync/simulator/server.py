@@ -1,0 +1,255 @@
+"""The HTTP shell and the :class:`Simulator` object tests and the CLI start.
+
+The standard library's threading HTTP server is enough here and keeps the simulator synchronous:
+a "slow" fault simply sleeps in its own thread, and directory locks are plain thread locks. Each
+answer is written with one ``sendall`` and Nagle is off, so keep-alive clients see no 40 ms stalls.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import date, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from hrsync.simulator.admin import AdminApi
+from hrsync.simulator.api import JSON, PublicApi, Reply, error_reply
+from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT, Directory
+from hrsync.simulator.faults import FaultRule, Faults, Stats
+
+_REASONS = {
+    500: ("InternalServerError", "Internal Server Error"),
+    502: ("BadGateway", "Bad Gateway"),
+    503: ("ServiceUnavailable", "Service Unavailable"),
+}
+
+
+def _retry_after_header(value: int | datetime | None) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    if isinstance(value, datetime):
+        return [("Retry-After", format_datetime(value, usegmt=True))]
+    return [("Retry-After", str(int(value)))]
+
+
+def _truncate(body: bytes) -> bytes:
+    """Cut a JSON document in the middle (at a comma, so it is plainly unterminated, not bad UTF-8)."""
+    half = max(1, len(body) // 2)
+    cut = body.rfind(b",", 0, half)
+    return body[: cut if cut > 0 else half]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+        self.simulator = simulator
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def drop_connections(self) -> None:
+        with self.connections_lock:
+            conns = list(self.connections)
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 120
+    server: _Server
+    server_version = "intelliHR-simulator"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.connections_lock:
+            self.server.connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines can carry e-mail addresses in filters, and tests do not need the noise."""
+
+    def _dispatch(self) -> None:
+        sim = self.server.simulator
+        split = urlsplit(self.path)
+        path = split.path or "/"
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            reply = sim._answer(self.command, path, split.query, self.headers, body)
+        except Exception:  # noqa: BLE001 - a simulator bug must still answer in the documented shape
+            reply = error_reply(500, "InternalServerError", "Internal Server Error")
+        # Count before sending: a client holding the answer must already see it counted.
+        sim.stats.record(path, reply.status)
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        lines = [
+            f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}",
+            f"Content-Length: {len(reply.body)}",
+        ]
+        names = {name.lower() for name, _ in reply.headers}
+        if reply.body and "content-type" not in names:
+            lines.append(f"Content-Type: {JSON}")
+        lines.extend(f"{name}: {value}" for name, value in reply.headers)
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            self.wfile.write(head + (reply.body if self.command != "HEAD" else b""))
+        except OSError:
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class Simulator:
+    """A running intelliHR stand-in. ``port=0`` picks a free port; usable as a context manager."""
+
+    def __init__(
+        self,
+        people: int = 200,
+        seed: int = 1,
+        tenant: str = "demo",
+        api_key: str = "sim-demo-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        today: date | None = None,
+        cache_limit: int = DEFAULT_CACHE_LIMIT,
+    ) -> None:
+        self.tenant = tenant
+        self.seed = seed
+        self.host = host
+        self._port = port
+        self.directory = Directory(people, seed, tenant, today=today, cache_limit=cache_limit)
+        self.faults = Faults()
+        self.stats = Stats()
+        self._api = PublicApi(self.directory, tenant, api_key)
+        self._admin = AdminApi(
+            self.directory, self.faults, self.stats, {"tenant": tenant, "seed": seed, "generated": people}
+        )
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:  # the API key stays out of reprs and logs
+        return f"Simulator(tenant={self.tenant!r}, people={self.directory.total}, url={self.url!r})"
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self._port), self)
+        self._server = server
+        self._port = server.server_address[1]
+        self._api.url = self.url
+        self._admin.info["baseUrl"] = self.base_url
+        self.directory.set_link_base(self.base_url)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"intellihr-simulator:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.drop_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted (for the CLI)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    # --- one request ------------------------------------------------------------------------------
+
+    def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
+        if path == "/_sim" or path.startswith("/_sim/"):
+            return self._admin.handle(method, path, body)
+        firing = self.faults.match(path)
+        replacement: FaultRule | None = None
+        truncate = False
+        for rule in firing:
+            if rule.kind == "slow" and rule.delay:
+                time.sleep(rule.delay)
+            elif rule.kind == "grow" and rule.count:
+                self.directory.grow(rule.count)
+            elif rule.kind == "shrink" and rule.count:
+                self.directory.shrink(rule.count)
+            elif rule.kind == "truncated":
+                truncate = True
+            elif replacement is None:
+                replacement = rule
+        if replacement is not None:
+            if replacement.kind == "rate_limit":
+                return error_reply(
+                    429,
+                    "TooManyRequests",
+                    "Rate limit exceeded, retry later",
+                    headers=_retry_after_header(replacement.retry_after),
+                )
+            status = replacement.status or 500
+            name, message = _REASONS[status]
+            return error_reply(status, name, message, headers=_retry_after_header(replacement.retry_after))
+        if path == "/v1" or path.startswith("/v1/"):
+            reply = self._api.handle(method, path, query, headers)
+        else:
+            reply = error_reply(404, "NotFound", f"No route matches {path}")
+        if truncate and reply.status == 200:
+            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
+        return reply

@@ -1,0 +1,254 @@
+"""Every kind of simulator answer, checked against the public intelliHR OpenAPI spec.
+
+Two layers: a real JSON-Schema validator (openapi-schema-validator's OAS 3.0 dialect, resolving the
+spec's own ``$ref``s) on the response schema each operation documents; and a completeness walk,
+because the spec's schemas list properties without ``required`` or ``additionalProperties``: every
+documented property must be present (except ``links.prev``/``links.next`` at the edges), no
+undocumented property may appear, enums written in descriptions ("Enum: `A`, `B`") must hold, and
+UUID / RFC 3339 / URL titled strings must parse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from hrsync.simulator import EMPLOYMENT_STATUSES, Simulator
+
+from .conftest import AUTH, KEY, TENANT, TODAY
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "intellihr-public-api-v1.subset.json"
+SPEC_URI = "urn:intellihr-public-api-v1"
+EDGE_LINKS = {"prev", "next"}
+_ENUM_RE = re.compile(r"Enum: ((?:`[^`]+`(?:, )?)+)")
+
+
+@cache
+def spec() -> dict[str, Any]:
+    if not SPEC_PATH.exists():  # pragma: no cover - the repo is always cloned next to shared/
+        pytest.fail(f"spec not found at {SPEC_PATH}")
+    loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    return loaded
+
+
+@cache
+def registry() -> Registry[Any]:
+    resource: Resource[Any] = DRAFT4.create_resource(spec())
+    loaded: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return loaded
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec()
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def response_schema(path: str, status: int, method: str = "get") -> dict[str, Any]:
+    """The schema the spec documents for (path, status); errors the operation does not list use the
+    shared error responses (400/403/404 are documented globally, not per operation)."""
+    responses = spec()["paths"][path][method]["responses"]
+    if str(status) in responses:
+        response = resolve(responses[str(status)])
+    elif f"Error{status}" in spec()["components"]["responses"]:
+        response = resolve(spec()["components"]["responses"][f"Error{status}"])
+    else:
+        return resolve({"$ref": "#/components/schemas/error"})
+    return resolve(response["content"]["application/json"]["schema"])
+
+
+def validate(path: str, response: httpx.Response, method: str = "get") -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    schema = response_schema(path, response.status_code, method)
+    ref_schema = {"$ref": f"{SPEC_URI}#{_pointer_of(schema)}"}
+    errors = sorted(OAS30Validator(ref_schema, registry=registry()).iter_errors(body), key=lambda e: e.path)
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+    walk_documented(body, schema, "$")
+    return body
+
+
+@cache
+def _pointers() -> dict[int, str]:
+    out: dict[int, str] = {}
+    for name, schema in spec()["components"]["schemas"].items():
+        out[id(schema)] = f"/components/schemas/{name}"
+    return out
+
+
+def _pointer_of(schema: dict[str, Any]) -> str:
+    return _pointers()[id(schema)]
+
+
+def walk_documented(instance: Any, schema: dict[str, Any], where: str) -> None:
+    schema = resolve(schema)
+    if isinstance(instance, dict) and "properties" in schema:
+        documented = set(schema["properties"])
+        undocumented = set(instance) - documented
+        assert not undocumented, f"{where}: undocumented fields {sorted(undocumented)}"
+        missing = documented - set(instance) - EDGE_LINKS
+        assert not missing, f"{where}: documented fields missing {sorted(missing)}"
+        for key, value in instance.items():
+            walk_documented(value, schema["properties"][key], f"{where}.{key}")
+    elif isinstance(instance, dict) and isinstance(schema.get("additionalProperties"), dict):
+        for key, value in instance.items():
+            walk_documented(value, schema["additionalProperties"], f"{where}.{key}")
+    elif isinstance(instance, list) and "items" in schema:
+        for n, item in enumerate(instance):
+            walk_documented(item, schema["items"], f"{where}[{n}]")
+    elif isinstance(instance, str):
+        found = _ENUM_RE.search(schema.get("description", ""))
+        if found:
+            allowed = re.findall(r"`([^`]+)`", found.group(1))
+            assert instance in allowed, f"{where}: {instance!r} not in {allowed}"
+        title = schema.get("title")
+        try:
+            if title == "UUIDv4":
+                assert str(uuid.UUID(instance)) == instance and uuid.UUID(instance).version == 4, where
+            elif title == "RFC3339 datetime":
+                assert datetime.fromisoformat(instance).tzinfo is not None, f"{where}: {instance!r}"
+            elif title == "URL":
+                assert instance.startswith("http"), where
+        except ValueError as exc:
+            raise AssertionError(f"{where}: {instance!r} is not a valid {title}") from exc
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(people=300, seed=3, tenant=TENANT, api_key=KEY, today=TODAY) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def client(sim: Simulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=sim.base_url, headers=AUTH, timeout=10) as c:
+        yield c
+    sim.faults.clear()
+
+
+def test_the_validator_rejects_a_wrong_answer() -> None:
+    """Guard: the machinery above must be able to fail."""
+    wrong = httpx.Response(200, json={"data": [{"id": "x", "lastName": 5}], "meta": {}, "links": {}})
+    with pytest.raises(AssertionError):
+        validate("/people", wrong)
+    extra = httpx.Response(200, json={"data": {"id": "8a5f3ea6-ea6b-4425-8a87-3c256bb7b6f9"}, "meta": {}})
+    with pytest.raises(AssertionError, match="missing"):
+        validate("/people/{id}", extra)
+
+
+def test_the_validator_rejects_bad_enums_and_extra_fields(client: httpx.Client) -> None:
+    good = client.get("/people", params={"limit": 1}).json()
+    validate("/people", httpx.Response(200, json=good))
+    mutations: tuple[Callable[[dict[str, Any]], object], ...] = (
+        lambda p: p.update(gender="Robot"),
+        lambda p: p.update(employmentStatus="Active"),
+        lambda p: p.update(createdAt="yesterday"),
+        lambda p: p.update(surname="x"),
+        lambda p: p["jobs"][0].update(jobStatus="Done") if p["jobs"] else p.update(gender="?"),
+        lambda p: p["customFields"]["costCentre"].update(type="DATE"),
+    )
+    for mutate in mutations:
+        bad = json.loads(json.dumps(good))
+        mutate(bad["data"][0])
+        with pytest.raises(AssertionError):
+            validate("/people", httpx.Response(200, json=bad))
+
+
+def test_people_list_pages(client: httpx.Client) -> None:
+    statuses: set[str] = set()
+    for page in (1, 2, 3):
+        body = validate("/people", client.get("/people", params={"limit": 100, "page": page}))
+        statuses |= {p["employmentStatus"] for p in body["data"]}
+    assert statuses == set(EMPLOYMENT_STATUSES)
+    validate("/people", client.get("/people", params={"limit": 7, "page": 2, "sort": "-createdAt"}))
+    validate("/people", client.get("/people", params={"filters[name][eq]": "nobody at all"}))
+
+
+def test_single_people_of_every_status_and_bad_kind(client: httpx.Client, sim: Simulator) -> None:
+    ids = {pid for kind_ids in sim.directory.bad_records.values() for pid in kind_ids}
+    first_of_status: dict[str, str] = {}
+    for p in sim.directory.people():
+        first_of_status.setdefault(p["employmentStatus"], p["id"])
+    ids |= set(first_of_status.values())
+    ids |= set(sim.directory.ids()[::25])
+    assert len(first_of_status) == len(EMPLOYMENT_STATUSES)
+    for pid in sorted(ids):
+        validate("/people/{id}", client.get(f"/people/{pid}"))
+
+
+def test_changed_and_hired_people(client: httpx.Client, new_sim_local: Simulator) -> None:
+    d = new_sim_local.directory
+    ids = d.ids()
+    d.change(ids[3], primaryEmailAddress=None, primaryPhoneNumber=None, customFields={"mentor": None})
+    d.terminate(ids[4])
+    d.rehire(ids[4])
+    hired = d.hire(first_name="Ana", last_name="Lopez", email="ana@x.example", status="Returning Staff")
+    with httpx.Client(base_url=new_sim_local.base_url, headers=AUTH) as c:
+        for pid in (ids[3], ids[4], hired["id"]):
+            validate("/people/{id}", c.get(f"/people/{pid}"))
+        validate("/people", c.get("/people", params={"limit": 100}))
+        validate("/jobs", c.get("/jobs", params={"filters[personId][eq]": ids[4]}))
+
+
+@pytest.fixture
+def new_sim_local() -> Iterator[Simulator]:
+    with Simulator(people=60, seed=9, tenant=TENANT, api_key=KEY, today=TODAY) as simulator:
+        yield simulator
+
+
+def test_jobs_list_and_single_jobs(client: httpx.Client) -> None:
+    statuses: set[str] = set()
+    page, sample = 1, []
+    while True:
+        body = validate("/jobs", client.get("/jobs", params={"limit": 100, "page": page}))
+        statuses |= {j["jobStatus"] for j in body["data"]}
+        sample.extend(body["data"][::20])
+        if page >= body["meta"]["pagination"]["total_pages"]:
+            break
+        page += 1
+    assert statuses == {"Past Job", "Future Job", "Ending Job", "Current Job"}
+    for job in sample:
+        validate("/jobs/{id}", client.get(f"/jobs/{job['id']}"))
+    validate("/jobs", client.get("/jobs", params={"filters[isPrimaryJob][eq]": "true", "limit": 3}))
+
+
+def test_reference_lists_and_singles(client: httpx.Client) -> None:
+    units = validate("/business-units", client.get("/business-units", params={"limit": 100}))
+    validate("/business-units/{id}", client.get(f"/business-units/{units['data'][0]['id']}"))
+    locations = validate("/locations", client.get("/locations", params={"limit": 3, "page": 2}))
+    validate("/locations/{id}", client.get(f"/locations/{locations['data'][0]['id']}"))
+    validate("/position-titles", client.get("/position-titles", params={"limit": 100}))
+
+
+def test_error_answers(client: httpx.Client, sim: Simulator) -> None:
+    assert validate("/people", client.get("/people", params={"limit": 0}))["code"] == 400
+    assert validate("/people/{id}", client.get("/people/not-a-uuid"))["code"] == 400
+    unknown = client.get("/people/8a5f3ea6-ea6b-4425-8a87-3c256bb7b6f9")
+    assert validate("/people/{id}", unknown)["code"] == 404
+    assert validate("/jobs/{id}", client.get("/jobs/8a5f3ea6-ea6b-4425-8a87-3c256bb7b6f9"))["code"] == 404
+    assert validate("/people", httpx.get(f"{sim.base_url}/people"))["code"] == 401
+    forbidden = httpx.get(f"{sim.base_url}/people", headers={"Authorization": "Bearer nope", "Tenant": "demo"})
+    assert validate("/people", forbidden)["code"] == 403
+    unknown_tenant = httpx.get(f"{sim.base_url}/people", headers={**AUTH, "Tenant": "other"})
+    assert validate("/people", unknown_tenant)["code"] == 403
+    assert validate("/people", client.put("/people"))["code"] == 405
+    for status in (500, 502, 503):
+        sim.faults.add("server_error", status=status, path="/v1/jobs")
+        assert validate("/jobs", client.get("/jobs"))["code"] == status
+    sim.faults.add("rate_limit", path="/v1/people")
+    assert validate("/people", client.get("/people"))["code"] == 429
