@@ -1,0 +1,269 @@
+"""From an intelliHR person (and optionally their primary job's details) to a :class:`SourcePerson`.
+
+This is on the hot path (100,000 people per import), so it is plain dictionary work with no
+per-field abstractions. The envelope was checked already; here the rule is leniency about values
+(an odd date stays as text for the domain to flag as one record's warning) and strictness only
+about what identifies a person and decides membership (``id``, ``employmentStatus``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from hrsync.sources.base import DEFAULT_STATUS_MAP, Lifecycle, SourceError, SourcePerson
+
+_TEXT_FIELDS = (
+    "employeeNumber",
+    "firstName",
+    "lastName",
+    "middleName",
+    "preferredName",
+    "displayName",
+    "title",
+    "gender",
+    "employmentStatus",
+)
+_ADDRESS_FIELDS = ("street", "suburb", "state", "postcode", "country")
+_ADDRESS_KEYS = {key: "address." + key for key in _ADDRESS_FIELDS}
+_NO_ADDRESS: dict[str, str | None] = dict.fromkeys(_ADDRESS_KEYS.values())
+_CUSTOM_KEYS: dict[str, str] = {}
+"""``apiName`` → ``custom.apiName``, built once per name rather than once per person."""
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_JOB_RANK = {"Current Job": 0, "Ending Job": 0, "Future Job": 1, "Past Job": 2}
+JOB_DETAIL_KEYS = (
+    "job.positionTitle",
+    "job.businessUnit",
+    "job.businessEntity",
+    "job.location",
+    "job.manager",
+    "job.workType",
+    "job.workClass",
+)
+NO_JOB_DETAILS: Mapping[str, str | None] = dict.fromkeys(JOB_DETAIL_KEYS)
+
+
+class StatusMapper:
+    """Employment status → lifecycle: the integration's overrides on top of the default table.
+
+    An override need not repeat the whole table. A status nobody mapped stops the import with a
+    message saying which one: guessing would either hide a leaver or create a mass of them.
+    """
+
+    def __init__(self, overrides: Mapping[str, Lifecycle] | None) -> None:
+        table: dict[str, Lifecycle] = dict(DEFAULT_STATUS_MAP)
+        if overrides:
+            table.update({k: Lifecycle(v) for k, v in overrides.items()})
+        self.table: Mapping[str, Lifecycle] = table
+        self._exact = table
+        self._folded = {k.casefold(): v for k, v in table.items()}
+
+    def __call__(self, status: str) -> Lifecycle:
+        found = self._exact.get(status)
+        if found is None:
+            found = self._folded.get(status.strip().casefold())
+        if found is None:
+            raise SourceError(
+                f"intelliHR sent the employment status '{status[:60]}', which the integration's status "
+                "mapping does not cover; add it to the mapping and import again",
+                code="unknown_status",
+            )
+        return found
+
+
+def normalise_person(
+    raw: dict[str, Any],
+    lifecycle_of: StatusMapper,
+    job_details: Mapping[str, str | None] | None = None,
+) -> SourcePerson:
+    """One person; ``job_details`` (keys :data:`JOB_DETAIL_KEYS`) only when they were asked for."""
+    person_id = raw["id"]  # the envelope check guarantees a non-empty string
+    status = raw.get("employmentStatus")
+    if not isinstance(status, str) or not status:
+        raise SourceError(
+            f"intelliHR sent person {person_id} without an employment status",
+            code="unexpected_shape",
+        )
+    get = raw.get
+    values: dict[str, str | None] = {}
+    for key in _TEXT_FIELDS:
+        value = get(key)
+        # the common case inline (a non-blank string): this loop runs a million times per import
+        values[key] = value if value.__class__ is str and value and not value.isspace() else _text(value)
+    values["dateOfBirth"] = _date_text(get("dateOfBirth"))
+    values["autoIncrementIntellihrId"] = _text(get("autoIncrementIntellihrId"))
+    values["isSupervisor"] = _text(get("isSupervisor"))
+    email = get("primaryEmailAddress")
+    values["primaryEmailAddress"] = _text(email.get("email")) if email.__class__ is dict else _text(email)
+    phone = get("primaryPhoneNumber")
+    values["primaryPhoneNumber"] = (
+        _text(phone.get("fullNumber") or phone.get("number")) if phone.__class__ is dict else _text(phone)
+    )
+    address = _primary_address(get("addresses"))
+    if address:
+        for key in _ADDRESS_FIELDS:
+            value = address.get(key)
+            values[_ADDRESS_KEYS[key]] = (
+                value if value.__class__ is str and value and not value.isspace() else _text(value)
+            )
+    else:
+        values.update(_NO_ADDRESS)
+
+    job = primary_job(get("jobs"))
+    start_text = end_text = None
+    if job is not None:
+        start_text = _date_text(job.get("startDate"))
+        end_text = _date_text(job.get("endDate"))
+        values["job.name"] = _text(job.get("name"))
+        values["job.jobStatus"] = _text(job.get("jobStatus"))
+    else:
+        values["job.name"] = values["job.jobStatus"] = None
+    values["job.startDate"] = start_text
+    values["job.endDate"] = end_text
+    if job_details is not None:
+        values.update(job_details)
+
+    custom = get("customFields")
+    if custom.__class__ is dict:
+        keys = _CUSTOM_KEYS
+        for api_name, entry in custom.items():
+            custom_key = keys.get(api_name)
+            if custom_key is None:
+                custom_key = keys.setdefault(api_name, "custom." + api_name)
+            value = entry.get("value") if entry.__class__ is dict else None
+            if value is None:
+                values[custom_key] = None
+            elif value.__class__ is str:
+                values[custom_key] = value if value and not value.isspace() else None
+            else:
+                values[custom_key] = custom_text(value)
+
+    updated = raw.get("updatedAt")
+    return SourcePerson(
+        source_id=person_id,
+        employment_status=status,
+        lifecycle=lifecycle_of(status),
+        values=values,
+        job_start_date=_as_date(start_text),
+        job_end_date=_as_date(end_text),
+        updated_at=updated if isinstance(updated, str) else None,
+        extras={"primaryJobId": job.get("id") if job is not None else None},
+    )
+
+
+def primary_job(jobs: Any) -> dict[str, Any] | None:
+    """The job summary flagged ``isPrimaryJob`` (Current/Ending before Future before Past, newest first).
+
+    intelliHR lists summaries newest first. Should no summary carry the flag, the same preference
+    picks among all of them, so a person with jobs never looks jobless.
+    """
+    if jobs.__class__ is not list or not jobs:
+        return None
+    best: dict[str, Any] | None = None
+    best_rank = 99
+    best_flagged = False
+    for job in jobs:  # newest first, so the first of the best rank wins
+        if job.__class__ is not dict:
+            continue
+        flagged = job.get("isPrimaryJob") is True
+        if best_flagged and not flagged:
+            continue
+        rank = _JOB_RANK.get(job.get("jobStatus"), 3)  # type: ignore[arg-type]
+        if (flagged and not best_flagged) or rank < best_rank:
+            best, best_rank, best_flagged = job, rank, flagged
+    return best
+
+
+def job_details_values(job: Mapping[str, Any]) -> dict[str, str | None]:
+    """The mappable details of one ``/jobs`` record."""
+    return {
+        "job.positionTitle": _named(job.get("positionTitle")),
+        "job.businessUnit": _named(job.get("businessUnit")),
+        "job.businessEntity": _named(job.get("businessEntity")),
+        "job.location": _named(job.get("location")),
+        "job.manager": _person_name(job.get("supervisorPerson")),
+        "job.workType": _text(job.get("workType")),
+        "job.workClass": _text(job.get("workClass")),
+    }
+
+
+def custom_text(value: Any) -> str | None:
+    """A custom field's value as text: multi-selects joined with ", ", people by display name."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        parts = [p for p in (custom_text(v) for v in value) if p]
+        return ", ".join(parts) if parts else None
+    if isinstance(value, dict):
+        for key in ("displayName", "name", "label", "value", "email"):
+            found = value.get(key)
+            if found is not None and not isinstance(found, (dict, list)):
+                return _text(found)
+        return _text(value.get("id"))
+    return _text(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value and not value.isspace() else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return None  # an object where text belongs: nothing we could show faithfully
+
+
+def _date_text(value: Any) -> str | None:
+    """``YYYY-MM-DD`` from a date or an RFC 3339 datetime (its calendar date as written)."""
+    if value is None:
+        return None
+    text = _text(value)
+    if text is None:
+        return None
+    if len(text) > 10 and _DATE.match(text):
+        return text[:10]
+    return text  # a plain date as is; anything else passed on for validation to flag
+
+
+def _as_date(text: str | None) -> date | None:
+    if text is None or len(text) != 10:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _primary_address(addresses: Any) -> dict[str, Any] | None:
+    if not isinstance(addresses, list):
+        return None
+    first: dict[str, Any] | None = None
+    for address in addresses:
+        if isinstance(address, dict):
+            if address.get("isPrimary") is True:
+                return address
+            if first is None:
+                first = address
+    return first
+
+
+def _named(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _text(value.get("name"))
+    return _text(value)
+
+
+def _person_name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        name = _text(value.get("displayName")) or _text(value.get("name"))
+        if name:
+            return name
+        parts = [p for p in (_text(value.get("firstName")), _text(value.get("lastName"))) if p]
+        return " ".join(parts) if parts else None
+    return _text(value)

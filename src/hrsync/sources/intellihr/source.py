@@ -1,0 +1,270 @@
+"""The intelliHR source: ``check()``, ``fields()`` and ``people()`` over the Public API v1."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Final
+
+from hrsync.config import get_settings
+from hrsync.sources.base import (
+    CheckResult,
+    Lifecycle,
+    ProgressCallback,
+    SourceError,
+    SourceField,
+    SourcePerson,
+)
+from hrsync.sources.intellihr.budget import RetryBudget
+from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields
+from hrsync.sources.intellihr.client import IntelliHRClient
+from hrsync.sources.intellihr.envelope import Page, read_list_page, read_single
+from hrsync.sources.intellihr.normalise import (
+    NO_JOB_DETAILS,
+    StatusMapper,
+    job_details_values,
+    normalise_person,
+    primary_job,
+)
+from hrsync.sources.intellihr.pager import read_exactly_once
+from hrsync.sources.intellihr.subdomain import validate_subdomain
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE: Final = 100
+CHECK_BUDGET: Final = 10.0
+"""``check()`` runs while a person waits in the authorize modal: it may retry a 429, briefly."""
+FIELDS_PAGES: Final = 2
+MAX_SINGLE_JOB_FETCHES: Final = 200
+"""Primary jobs missing from the ``/jobs`` read (it shifted) are fetched one by one, up to this many."""
+
+
+class IntelliHRSource:
+    """One tenant of intelliHR, read with one API key.
+
+    Construction never talks to the network and never raises for bad input: an invalid subdomain
+    or an empty key is reported by :meth:`check` (``invalid_subdomain`` / ``bad_key``) and by
+    :meth:`fields` / :meth:`people` as a :class:`SourceError`, so the authorize modal can show it.
+    """
+
+    def __init__(
+        self,
+        subdomain: str,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        status_map: Mapping[str, Lifecycle] | None = None,
+        time_budget: float | None = None,
+        concurrency: int = 4,
+        timeout: float = 30.0,
+    ) -> None:
+        settings = get_settings()
+        self.base_url = (base_url or settings.intellihr_base_url).rstrip("/")
+        self.time_budget = float(settings.import_time_budget if time_budget is None else time_budget)
+        self.concurrency = max(1, int(concurrency))
+        self.timeout = float(timeout)
+        self._lifecycle = StatusMapper(status_map)
+        self.status_map: Mapping[str, Lifecycle] = self._lifecycle.table
+        self._invalid: CheckResult | None = None
+        self.subdomain = subdomain
+        try:
+            self.subdomain = validate_subdomain(subdomain)
+        except ValueError as exc:
+            self._invalid = CheckResult(ok=False, reason=str(exc), code="invalid_subdomain")
+        key = api_key.strip() if isinstance(api_key, str) else ""
+        if self._invalid is None and not _plausible_key(key):
+            self._invalid = CheckResult(
+                ok=False,
+                reason="The intelliHR API key is empty or contains spaces or unusual characters: "
+                "paste the key exactly as intelliHR showed it (Settings → Public API Access Keys).",
+                code="bad_key",
+            )
+        self._key = key
+        self._client: IntelliHRClient | None = None
+        self._client_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"IntelliHRSource(subdomain={self.subdomain!r}, base_url={self.base_url!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> IntelliHRSource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- the protocol --------------------------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        """One cheap call (``GET /people?limit=1``): are the subdomain and the key right?"""
+        if self._invalid is not None:
+            return self._invalid
+        budget = RetryBudget(min(CHECK_BUDGET, self.time_budget))
+        label = "GET /people?limit=1"
+        try:
+            body = self._http().get_json(
+                "people", params={"limit": 1, "page": 1}, budget=budget, label=label, retry_connect=False
+            )
+            read_list_page(body, label)
+        except SourceError as exc:
+            code = "not_intellihr" if exc.code == "unexpected_shape" else exc.code
+            reason = exc.reason
+            if code == "not_intellihr" and exc.code == "unexpected_shape":
+                reason = f"the server at {self.base_url} did not answer like intelliHR ({exc.reason})"
+            return CheckResult(ok=False, reason=reason, code=code)
+        return CheckResult(ok=True)
+
+    def fields(self) -> list[SourceField]:
+        """The standard fields, then the tenant's custom fields seen on the first page(s) of people."""
+        budget = RetryBudget(self.time_budget)
+        sample: list[dict[str, Any]] = []
+        page = self._people_page(1, budget)
+        sample.extend(page.items)
+        for number in range(2, min(page.total_pages, FIELDS_PAGES) + 1):
+            sample.extend(self._people_page(number, budget).items)
+        return [*STANDARD_FIELDS, *custom_fields(sample)]
+
+    def people(
+        self,
+        *,
+        include_job_details: bool = False,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[SourcePerson]:
+        """Stream everyone once, normalised; see :mod:`.pager` for how shifts are survived.
+
+        Raises :class:`SourceError` (or :class:`AuthError`) from the iterator: a consumer must treat
+        an interrupted stream as a failed read and change nothing.
+        """
+        self._raise_if_invalid()
+        budget = RetryBudget(self.time_budget)
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="intellihr")
+        try:
+            jobs: dict[str, dict[str, str | None]] | None = None
+            if include_job_details:
+                jobs = self._primary_jobs(budget, executor)
+            single_fetches = 0
+            processed = 0
+            lifecycle = self._lifecycle
+            for batch in read_exactly_once(
+                lambda n: self._people_page(n, budget),
+                executor=executor,
+                window=self.concurrency * 2,
+                what="people",
+            ):
+                for raw in batch.items:
+                    details = None
+                    if jobs is not None:
+                        details, fetched = self._details_for(raw, jobs, budget, single_fetches)
+                        single_fetches += fetched
+                    person = normalise_person(raw, lifecycle, details)
+                    processed += 1
+                    yield person
+                if on_progress is not None:
+                    on_progress(processed, max(processed, batch.total))
+        finally:
+            budget.cancel()  # pages still backing off give up now instead of after their waits
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _http(self) -> IntelliHRClient:
+        with self._client_lock:
+            if self._client is None:
+                self._client = IntelliHRClient(
+                    base_url=self.base_url,
+                    tenant=self.subdomain,
+                    api_key=self._key,
+                    timeout=self.timeout,
+                    concurrency=self.concurrency,
+                )
+            return self._client
+
+    def _raise_if_invalid(self) -> None:
+        if self._invalid is not None:
+            invalid = self._invalid
+            raise SourceError(invalid.reason or "invalid settings", code=invalid.code or "invalid")
+
+    def _people_page(self, number: int, budget: RetryBudget) -> Page:
+        self._raise_if_invalid()
+        label = f"GET /people page {number}"
+        body = self._http().get_json(
+            "people",
+            params={"page": number, "limit": PAGE_SIZE, "sort": "createdAt"},
+            budget=budget,
+            label=label,
+        )
+        return read_list_page(body, label)
+
+    def _jobs_page(self, number: int, budget: RetryBudget) -> Page:
+        label = f"GET /jobs?filters[isPrimaryJob][eq]=true page {number}"
+        body = self._http().get_json(
+            "jobs",
+            params={"page": number, "limit": PAGE_SIZE, "filters[isPrimaryJob][eq]": "true"},
+            budget=budget,
+            label=label,
+        )
+        return read_list_page(body, label)
+
+    def _primary_jobs(
+        self, budget: RetryBudget, executor: ThreadPoolExecutor
+    ) -> dict[str, dict[str, str | None]]:
+        """Every primary job's details, keyed by job id and by ``person:<id>``: one paged read."""
+        jobs: dict[str, dict[str, str | None]] = {}
+        for batch in read_exactly_once(
+            lambda n: self._jobs_page(n, budget),
+            executor=executor,
+            window=self.concurrency * 2,
+            what="jobs",
+        ):
+            for job in batch.items:
+                details = job_details_values(job)
+                jobs[job["id"]] = details
+                person = job.get("person")
+                if isinstance(person, dict) and isinstance(person.get("id"), str):
+                    jobs.setdefault("person:" + person["id"], details)
+        return jobs
+
+    def _details_for(
+        self,
+        raw: dict[str, Any],
+        jobs: dict[str, dict[str, str | None]],
+        budget: RetryBudget,
+        single_fetches: int,
+    ) -> tuple[Mapping[str, str | None], int]:
+        """The person's primary job details, joined without a request per person.
+
+        Joined on the job id from the person's own summary (exact), else on the person id. A
+        primary job the paged read missed (it was created meanwhile) is fetched on its own, within a cap.
+        """
+        job = primary_job(raw.get("jobs"))
+        if job is None:
+            return NO_JOB_DETAILS, 0
+        job_id = job.get("id")
+        if isinstance(job_id, str) and job_id in jobs:
+            return jobs[job_id], 0
+        by_person = jobs.get("person:" + raw["id"])
+        if by_person is not None:
+            return by_person, 0
+        if not isinstance(job_id, str) or single_fetches >= MAX_SINGLE_JOB_FETCHES:
+            return NO_JOB_DETAILS, 0
+        label = f"GET /jobs/{job_id}"
+        body = self._http().get_json(f"jobs/{job_id}", budget=budget, label=label)
+        details = job_details_values(read_single(body, label))
+        jobs[job_id] = details
+        return details, 1
+
+
+def _plausible_key(key: str) -> bool:
+    return bool(key) and key.isascii() and key.isprintable() and not any(c.isspace() for c in key)
