@@ -1,0 +1,63 @@
+"""The mass-change brake: an import that would close down too many members waits for a person.
+
+Peers' users complain most about mass deactivation after a credentials change or an empty answer
+from the HR system. So a plan is **held** (nothing applied; an administrator approves or rejects
+it) when either
+
+* the source returned nobody while the programme has members (an empty directory is far more
+  likely a fault than a company that let everyone go), or
+* it would make leavers of **more than** ``threshold_pct`` % of the active members **and** of at
+  least ``minimum`` people (so a 10-person programme losing 2 people is not held). Exactly at
+  the threshold is not held. With no active members, any ``minimum`` leavers (pending members
+  withdrawn en masse) is held.
+
+Percentages are compared exactly (decimal arithmetic), so "exactly at the threshold" means it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from hrsync.domain.planner import SyncPlan
+
+DEFAULT_THRESHOLD_PCT = 10.0
+DEFAULT_MINIMUM = 5
+
+
+@dataclass(frozen=True, slots=True)
+class BrakeDecision:
+    hold: bool
+    reason: str | None = None  # one sentence for people when held
+
+
+def check_brake(
+    plan: SyncPlan,
+    *,
+    active_members: int,
+    total_members: int,
+    threshold_pct: float = DEFAULT_THRESHOLD_PCT,
+    minimum: int = DEFAULT_MINIMUM,
+) -> BrakeDecision:
+    """Whether to hold ``plan``. ``active_members``/``total_members`` are counted before the import
+    (the caller decides what "active" means; hrsync counts active and invited members)."""
+    if threshold_pct < 0 or minimum < 0 or active_members < 0 or total_members < 0:
+        raise ValueError("Brake thresholds and member counts cannot be negative.")
+    if plan.source_count == 0 and total_members > 0:
+        return BrakeDecision(
+            True,
+            f"The HR system returned nobody while the programme has {total_members} members, which is "
+            "more likely a fault than a fact; approve the import only if everyone has really left.",
+        )
+    leavers = plan.counts()["leavers"]
+    if leavers == 0 or leavers < minimum:
+        return BrakeDecision(False)
+    limit = Decimal(repr(threshold_pct))
+    if leavers * 100 > limit * active_members:
+        share = f"{leavers * 100 / active_members:.1f}%" if active_members else "all"
+        return BrakeDecision(
+            True,
+            f"This import would make {leavers} of {active_members} active members leavers ({share}), "
+            f"more than the {limit.normalize():f}% limit; approve or reject it.",
+        )
+    return BrakeDecision(False)

@@ -1,0 +1,1 @@
+"""Tests of the pure domain: one module per rule family."""
