@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hrsync.simulator import BAD_KINDS
 
 if TYPE_CHECKING:
     from conftest import Install
+
+HRSYNC = str(Path(sys.executable).with_name("hrsync"))
 
 COUNT_KEYS = {"id", "status", "created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors",
               "warnings", "reason"}
@@ -167,9 +172,10 @@ def test_error_file_round_trips_through_a_strict_csv_reader(install: Install) ->
     integration = install.setup_integration()
     result = install.cli_json("import", str(integration))
     for flag, expected in (([], result["errors"]), (["--warnings"], result["warnings"])):
-        proc = install.cli("run", "errors", str(result["id"]), *flag)
+        proc = subprocess.run([HRSYNC, "run", "errors", str(result["id"]), *flag], env=install.env,
+                              capture_output=True)  # bytes: no newline translation
         assert proc.returncode == 0
-        raw = proc.stdout
+        raw = proc.stdout.decode("utf-8")
         assert raw.endswith("\r\n") and "\r\n" in raw
         rows = list(csv.reader(io.StringIO(raw, newline=""), strict=True))
         assert rows[0] == ["employee_id", "source_id", "field", "code", "message"]

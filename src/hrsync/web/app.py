@@ -1,0 +1,138 @@
+"""The portal application: routers, session middleware, static files and error pages.
+
+Routers are found by name (:data:`ROUTER_MODULES`), so the two halves of the portal can be built
+side by side: a module that does not exist yet is skipped, any other import error is raised.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hrsync.services.errors import NotFound
+from hrsync.sync.runner import RunNotFound
+from hrsync.web.deps import (
+    STATIC_DIR,
+    CsrfFailed,
+    LoginRequired,
+    PageNotFound,
+    login_redirect_target,
+    render,
+)
+from hrsync.web.security import LoginThrottle, SessionMiddleware, session_signing_key
+
+log = logging.getLogger(__name__)
+
+# Scripts only from our own static files (no inline script: an injected <script> cannot run);
+# inline style attributes are allowed for things like a progress bar's width.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+ROUTER_MODULES = [
+    "ops", "auth", "integrations", "wizard", "dashboard", "runs", "members", "tokens", "member_portal", "api",
+]
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page_not_found(request: Request, what: str = "This page") -> Response:
+    if _is_api(request):
+        return JSONResponse({"detail": f"{what} was not found."}, status_code=404)
+    return render(request, "error.html", {"title": "Not found", "status": 404,
+                                          "message": f"{what} was not found, or it belongs to another programme."},
+                  status_code=404)
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, exc: PageNotFound) -> Response:
+        return _page_not_found(request, exc.what)
+
+    @app.exception_handler(NotFound)
+    async def _service_not_found(request: Request, exc: NotFound) -> Response:
+        return _page_not_found(request, "This item")
+
+    @app.exception_handler(RunNotFound)
+    async def _run_not_found(request: Request, exc: RunNotFound) -> Response:
+        return _page_not_found(request, "This import")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "Not authenticated."}, status_code=401)
+        return RedirectResponse(login_redirect_target(request), status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        return render(request, "error.html", {
+            "title": "Form expired", "status": 403,
+            "message": "This form has expired or did not come from this site. Go back, reload the page "
+                       "and try again.",
+        }, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _page_not_found(request)
+        if _is_api(request) or exc.status_code not in (403, 405):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"title": "Not allowed", "status": exc.status_code,
+                                              "message": str(exc.detail)}, status_code=exc.status_code)
+
+
+def _include_routers(app: FastAPI) -> list[str]:
+    included: list[str] = []
+    for name in ROUTER_MODULES:
+        module_name = f"hrsync.web.{name}"
+        try:
+            module: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            log.info("portal module %s is not there yet; its pages are skipped", module_name)
+            continue
+        app.include_router(module.router)
+        included.append(name)
+    return included
+
+
+def create_app() -> FastAPI:
+    """The portal and the JSON API, ready for uvicorn."""
+    app = FastAPI(
+        title="hrsync",
+        summary="Imports an intelliHR directory into a rewards programme's members.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.login_throttle = LoginThrottle()
+    app.state.routers = _include_routers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(SessionMiddleware, secret=session_signing_key())
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not _is_api(request):
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    _install_error_pages(app)
+    return app
+
+
+__all__ = ["CONTENT_SECURITY_POLICY", "ROUTER_MODULES", "create_app"]

@@ -1,0 +1,163 @@
+"""An integration's dashboard: status, schedule, last import, tools, and who did what when.
+
+*Import data now* and *Import history* are the runs pages (``/integrations/{id}/import`` and
+``/integrations/{id}/runs``); *Edit* and *Re-authorize* reuse the wizard's pages; pausing,
+resuming and revoking are the services' rules, called from small confirmed forms here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
+from hrsync.store.models import ActivityLog, AdminUser, ImportRun, Integration, IntegrationStatus
+from hrsync.sync.runner import active_run
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
+
+router = APIRouter(include_in_schema=False)
+
+ACTIVITY_LIMIT = 50
+_SETTING_LABELS = {
+    "frequency": "frequency", "schedule_time": "time", "schedule_day": "day", "date_format": "date format",
+    "welcome_email": "welcome e-mail", "leaver_threshold_pct": "leaver safeguard",
+    "blanks_clear_values": "blank values", "vanished_are_leavers": "missing people",
+}
+
+
+def schedule_text(integration: Integration) -> str:
+    """The schedule in words, e.g. "Weekly on Monday at 06:00"."""
+    frequency = integration.frequency
+    at = f" at {integration.schedule_time}" if integration.schedule_time else ""
+    if frequency == "manual":
+        return "Manual only (Import data now)"
+    if frequency == "hourly":
+        return "Hourly"
+    if frequency == "daily":
+        return f"Daily{at}"
+    if frequency == "weekly":
+        return f"Weekly on {(integration.schedule_day or 'monday').capitalize()}{at}"
+    if frequency == "monthly":
+        return f"Monthly on day {integration.schedule_day or '1'}{at}"
+    return frequency
+
+
+def _describe(entry: ActivityLog) -> str:
+    """One sentence per activity, in the words of the dashboard."""
+    detail: dict[str, Any] = entry.detail if isinstance(entry.detail, dict) else {}
+    action = entry.action
+    if action == "created":
+        return "started setting up the integration"
+    if action == "edited_settings":
+        changed = ", ".join(_SETTING_LABELS.get(k, k) for k in detail) or "the settings"
+        return f"changed the settings ({changed})"
+    if action == "edited_mapping":
+        mapping = detail.get("mapping") or {}
+        return f"edited the mapping ({len(mapping)} fields mapped)" if mapping else "edited the mapping"
+    if action == "reauthorized":
+        last4 = detail.get("key_last4")
+        return f"authorized intelliHR with an API key ending …{last4}" if last4 else "authorized intelliHR"
+    if action == "published":
+        return "published the integration: it is live"
+    if action == "paused":
+        return "paused scheduled imports"
+    if action == "resumed":
+        return "resumed scheduled imports"
+    if action == "revoked":
+        return "revoked access: the API key was deleted and imports paused"
+    if action == "approved_run":
+        return f"approved held import #{detail.get('run_id', '?')}"
+    if action == "rejected_run":
+        return f"rejected held import #{detail.get('run_id', '?')}"
+    if action in ("imported_now", "import_now", "import_requested", "run_requested"):
+        return "started an import (Import data now)"
+    if action == "scheduled_import_skipped":
+        reason = detail.get("reason")
+        return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"
+    return action.replace("_", " ")
+
+
+def _activity(session: Session, integration: Integration) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(ActivityLog, AdminUser)
+        .outerjoin(AdminUser, AdminUser.id == ActivityLog.admin_id)
+        .where(ActivityLog.integration_id == integration.id,
+               ActivityLog.programme_id == integration.programme_id)
+        .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
+        .limit(ACTIVITY_LIMIT)
+    ).all()
+    return [
+        {"who": (admin.name or admin.email) if admin is not None else "Reward Manager",
+         "what": _describe(entry), "when": entry.created_at, "action": entry.action}
+        for entry, admin in rows
+    ]
+
+
+def _integration(session: Session, admin: AdminUser, integration_id: int) -> Integration:
+    return integration_in_programme(session, admin.programme_id, integration_id)
+
+
+@router.get("/integrations/{integration_id}")
+def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = _integration(session, admin, integration_id)
+    last_run = session.scalar(
+        select(ImportRun)
+        .where(ImportRun.integration_id == integration.id, ImportRun.dry_run.is_(False))
+        .order_by(ImportRun.id.desc())
+        .limit(1)
+    )
+    mapping = integration.mapping or {}
+    return render(request, "dashboard/dashboard.html", {
+        "nav": "integrations", "integration": integration, "last_run": last_run,
+        "current_run": active_run(session, integration.id), "activity": _activity(session, integration),
+        "schedule": schedule_text(integration), "mapped_count": len(mapping),
+        "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
+        "member_fields": MEMBER_FIELDS,
+    })
+
+
+def _act(request: Request, session: Session, admin: AdminUser, integration_id: int, action: Any,
+         done: str) -> Response:
+    integration = _integration(session, admin, integration_id)
+    try:
+        with session.begin_nested():
+            action(session, integration, admin)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+    else:
+        flash(request, done)
+    return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/pause", dependencies=[CsrfForm])
+def pause_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    return _act(request, session, admin, integration_id, pause,
+                "Imports are paused. Nothing is imported until you resume.")
+
+
+@router.post("/integrations/{integration_id}/resume", dependencies=[CsrfForm])
+def resume_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    return _act(request, session, admin, integration_id, resume, "Imports resumed.")
+
+
+@router.get("/integrations/{integration_id}/revoke")
+def revoke_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = _integration(session, admin, integration_id)
+    return render(request, "dashboard/revoke.html", {"nav": "integrations", "integration": integration})
+
+
+@router.post("/integrations/{integration_id}/revoke", dependencies=[CsrfForm])
+def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = _integration(session, admin, integration_id)
+    if integration.status == IntegrationStatus.REVOKED.value and not integration.api_key_encrypted:
+        flash(request, "Access was already revoked.", "info")
+        return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    return _act(request, session, admin, integration_id, revoke,
+                "Access revoked: the intelliHR API key was deleted and imports are paused. "
+                "Delete the key in intelliHR too (Settings → Public API Access Keys).")

@@ -1,0 +1,261 @@
+"""What every portal page depends on: a database session, the signed-in administrator, templates.
+
+Every page that shows programme data takes :data:`CurrentAdmin` and scopes each query to
+``admin.programme_id``; looking up an integration or a run goes through the scoped service
+functions, so another programme's object is a 404 exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from hrsync.domain.dates import DEFAULT_DATE_FORMAT
+from hrsync.domain.dates import format_date as _format_iso_date
+from hrsync.store.db import session_factory
+from hrsync.store.models import AdminUser
+from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
+from hrsync.web.security import csrf_token as _session_csrf_token
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+
+
+# ------------------------------------------------------------------------------------------------
+# errors that become pages
+# ------------------------------------------------------------------------------------------------
+
+
+class PageNotFound(Exception):
+    """Rendered as the 404 page (or a JSON 404 under ``/api``)."""
+
+    def __init__(self, what: str = "This page") -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class LoginRequired(Exception):
+    """Signed out (or the session is stale): pages redirect to ``/login?next=...``."""
+
+
+class CsrfFailed(Exception):
+    """A form arrived without this session's CSRF token: answered with 403."""
+
+
+def not_found(what: str = "This page") -> NoReturn:
+    raise PageNotFound(what)
+
+
+# ------------------------------------------------------------------------------------------------
+# database session
+# ------------------------------------------------------------------------------------------------
+
+
+def get_db() -> Iterator[Session]:
+    """One session per request, committed when the page function returns without raising.
+
+    Registered with ``scope="function"`` so the commit happens *before* the response leaves:
+    a redirect after a POST must find the change already visible to the next request.
+    """
+    session = session_factory()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+# ------------------------------------------------------------------------------------------------
+# the signed-in administrator
+# ------------------------------------------------------------------------------------------------
+
+
+def sign_in(request: Request, admin: AdminUser) -> None:
+    """Start a fresh session for ``admin`` (a new CSRF token too: no fixation across sign-in)."""
+    request.session.clear()
+    request.session["admin_id"] = admin.id
+    request.session["pw"] = password_fingerprint(admin.password_hash)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+@dataclass(frozen=True)
+class ProgrammeView:
+    """What the layout shows of the programme: plain values, readable after the session closed."""
+
+    id: int
+    name: str
+    timezone: str
+    date_format: str
+
+
+@dataclass(frozen=True)
+class AdminView:
+    """The signed-in administrator for templates (error pages render after a rollback)."""
+
+    id: int
+    email: str
+    name: str | None
+    programme_id: int
+    programme: ProgrammeView
+
+
+def _view_of(admin: AdminUser) -> AdminView:
+    programme = admin.programme
+    return AdminView(
+        id=admin.id, email=admin.email, name=admin.name, programme_id=admin.programme_id,
+        programme=ProgrammeView(id=programme.id, name=programme.name, timezone=programme.timezone,
+                                date_format=programme.date_format),
+    )
+
+
+def get_current_admin(request: Request, session: SessionDep) -> AdminUser:
+    admin_id = request.session.get("admin_id")
+    admin = session.get(AdminUser, admin_id) if isinstance(admin_id, int) else None
+    if (
+        admin is None
+        or not admin.is_active
+        or request.session.get("pw") != password_fingerprint(admin.password_hash)
+    ):
+        if admin_id is not None:
+            request.session.clear()
+        raise LoginRequired()
+    request.state.admin = _view_of(admin)
+    return admin
+
+
+CurrentAdmin = Annotated[AdminUser, Depends(get_current_admin)]
+
+
+def login_redirect_target(request: Request) -> str:
+    """``/login?next=<path>`` for the page that was asked for (a local path only)."""
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return "/login?next=" + quote(path, safe="")
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: ``next`` must never send someone to another site after sign-in."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/integrations"
+    return value
+
+
+# ------------------------------------------------------------------------------------------------
+# CSRF
+# ------------------------------------------------------------------------------------------------
+
+
+async def verify_csrf(request: Request) -> None:
+    """Every POST form carries the session's token in ``csrf_token`` (or the ``X-CSRF-Token``
+    header for our own script's fetches). SameSite=Lax already stops most cross-site posts; this
+    stops the rest (sibling subdomains, old browsers)."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if not submitted:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            submitted = value if isinstance(value, str) else None
+    if not csrf_ok(request.session, submitted):
+        raise CsrfFailed()
+
+
+CsrfForm = Depends(verify_csrf)
+
+
+# ------------------------------------------------------------------------------------------------
+# flash messages
+# ------------------------------------------------------------------------------------------------
+
+
+def flash(request: Request, message: str, kind: str = "success") -> None:
+    """A one-time message shown on the next page (kind: success, info, warning, error)."""
+    messages = list(request.session.get("flash", []))
+    messages.append([kind, message])
+    request.session["flash"] = messages[-5:]
+
+
+def _pop_flashes(request: Request) -> list[tuple[str, str]]:
+    messages = request.session.pop("flash", None) or []
+    return [(str(kind), str(text)) for kind, text in messages]
+
+
+# ------------------------------------------------------------------------------------------------
+# templates
+# ------------------------------------------------------------------------------------------------
+
+
+def is_demo() -> bool:
+    """The demo (``hrsync demo``) sets ``HRSYNC_DEMO=1``: it shows the "Sent e-mails" page."""
+    return os.environ.get("HRSYNC_DEMO", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _csrf_token(request: Request) -> str:
+    return _session_csrf_token(request.session)
+
+
+def format_date(value: date | datetime | None, fmt: str | None = None) -> str:
+    """A date in the given display format (default DD/MM/YYYY); blank for ``None``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return _format_iso_date(value, fmt or DEFAULT_DATE_FORMAT)
+
+
+def format_datetime(value: datetime | None, tz: str | None = None, fmt: str | None = None) -> str:
+    """A timestamp in the programme's time zone and date format, e.g. ``03/02/2026 14:05 GMT``."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz)) if tz else value
+    return f"{format_date(local, fmt)} {local:%H:%M} {local.tzname() or ''}".strip()
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["csrf_token"] = _csrf_token
+templates.env.globals["csrf_field_name"] = CSRF_FIELD
+templates.env.globals["format_date"] = format_date
+templates.env.globals["format_datetime"] = format_datetime
+templates.env.filters["format_date"] = format_date
+templates.env.filters["format_datetime"] = format_datetime
+
+
+def render(
+    request: Request, name: str, ctx: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with what the layout needs: the admin, their programme, flashes, demo flag."""
+    admin: AdminView | None = getattr(request.state, "admin", None)
+    programme = admin.programme if admin is not None else None
+    context: dict[str, Any] = {
+        "admin": admin,
+        "programme": programme,
+        "tz": programme.timezone if programme is not None else None,
+        "date_format": programme.date_format if programme is not None else DEFAULT_DATE_FORMAT,
+        "demo": is_demo(),
+        "flashes": _pop_flashes(request),
+        "nav": "",
+    }
+    context.update(ctx or {})
+    return templates.TemplateResponse(request, name, context, status_code=status_code)

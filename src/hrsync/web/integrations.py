@@ -1,0 +1,105 @@
+"""The Integrations page: "My integrations" and "Explore integrations", with a search box.
+
+The catalogue is a list in code: each HR system hrsync can connect is a source folder plus an
+entry here. Its card opens the setup wizard (or resumes the programme's unfinished draft).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from hrsync.store.models import ImportRun, Integration, IntegrationStatus
+from hrsync.web.deps import CurrentAdmin, SessionDep, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    kind: str
+    name: str
+    logo: str
+    category: str
+    summary: str
+    keywords: tuple[str, ...]
+
+
+CATALOGUE: tuple[CatalogueEntry, ...] = (
+    CatalogueEntry(
+        kind="intellihr",
+        name="intelliHR",
+        logo="iHR",
+        category="HR system",
+        summary="Provision and de-provision members from your intelliHR people directory, on a schedule "
+                "or on demand.",
+        keywords=("intellihr", "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
+    ),
+)
+
+
+def search_catalogue(query: str) -> list[CatalogueEntry]:
+    """Entries whose name, category or keywords contain every word of ``query`` (any case)."""
+    words = query.lower().split()
+    found = []
+    for entry in CATALOGUE:
+        haystack = " ".join((entry.name, entry.category, entry.summary, *entry.keywords)).lower()
+        if all(word in haystack for word in words):
+            found.append(entry)
+    return found
+
+
+def wizard_url(integration: Integration) -> str:
+    return f"/integrations/{integration.id}/setup/{integration.wizard_step or 'initial'}"
+
+
+def integration_url(integration: Integration) -> str:
+    """Drafts open where the administrator left the wizard; the rest open their dashboard."""
+    if integration.status == IntegrationStatus.DRAFT.value:
+        return wizard_url(integration)
+    return f"/integrations/{integration.id}"
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/integrations", status_code=303)
+
+
+@router.get("/integrations")
+def integrations_page(
+    request: Request, session: SessionDep, admin: CurrentAdmin, tab: str | None = None, q: str = ""
+) -> Response:
+    mine = list(
+        session.scalars(
+            select(Integration).where(Integration.programme_id == admin.programme_id).order_by(Integration.id)
+        )
+    )
+    if tab not in ("mine", "explore"):
+        tab = "mine" if mine and not q else "explore"
+    last_runs: dict[int, ImportRun] = {}
+    for integration in mine:
+        run = session.scalar(
+            select(ImportRun)
+            .where(ImportRun.integration_id == integration.id, ImportRun.dry_run.is_(False))
+            .order_by(ImportRun.id.desc())
+            .limit(1)
+        )
+        if run is not None:
+            last_runs[integration.id] = run
+    drafts = {i.kind: i for i in mine if i.status == IntegrationStatus.DRAFT.value}
+    results = search_catalogue(q[:100])
+    cards = [
+        {
+            "entry": entry,
+            "href": wizard_url(drafts[entry.kind]) if entry.kind in drafts else f"/integrations/new/{entry.kind}",
+            "resume": entry.kind in drafts,
+        }
+        for entry in results
+    ]
+    return render(request, "integrations/index.html", {
+        "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
+        "last_runs": last_runs, "integration_url": integration_url,
+    })

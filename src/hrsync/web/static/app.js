@@ -1,0 +1,172 @@
+// Reward Manager portal: a few lines of our own. Every page works without this file;
+// it adds the authorize modal, busy buttons, the live subdomain preview and menu niceties.
+(function () {
+  "use strict";
+
+  function csrf() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function busy(button) {
+    if (!button) return;
+    button.setAttribute("aria-busy", "true");
+    button.disabled = true;
+    var label = button.getAttribute("data-busy-label");
+    if (label) {
+      var text = button.querySelector(".label");
+      if (text) text.textContent = label;
+    }
+  }
+
+  function idle(button) {
+    if (!button) return;
+    button.removeAttribute("aria-busy");
+    button.disabled = false;
+    var label = button.getAttribute("data-idle-label");
+    var text = button.querySelector(".label");
+    if (label && text) text.textContent = label;
+  }
+
+  // Forms that take a while (preview, publish) show a spinner and cannot be sent twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-busy-on-submit")) return;
+    var button = event.submitter || form.querySelector('[type="submit"]');
+    // Let the browser read the button's name/value before it is disabled.
+    setTimeout(function () { busy(button); }, 0);
+  });
+
+  // Subdomain fields show the intelliHR address they stand for, as the person types.
+  function bindUrlPreview(input) {
+    var target = document.getElementById(input.getAttribute("data-url-preview"));
+    if (!target) return;
+    function update() {
+      var value = input.value.trim().toLowerCase() || "your-company";
+      target.textContent = "https://" + value + ".intellihr.net";
+    }
+    input.addEventListener("input", update);
+    update();
+  }
+
+  // The authorize modal: subdomain → API key → live check → confirmation → Finish setup.
+  function bindAuthorize(dialog) {
+    var form = dialog.querySelector("form");
+    var steps = dialog.querySelectorAll(".modal-step");
+    var error = dialog.querySelector("[data-auth-error]");
+    function show(name) {
+      steps.forEach(function (step) { step.hidden = step.getAttribute("data-step") !== name; });
+      var focus = dialog.querySelector('.modal-step[data-step="' + name + '"] [data-autofocus]');
+      if (focus) focus.focus();
+    }
+    function fail(message) {
+      error.textContent = message;
+      error.hidden = false;
+    }
+    dialog.querySelectorAll("[data-go]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var next = button.getAttribute("data-go");
+        if (next === "key") {
+          var sub = form.querySelector('[name="subdomain"]');
+          if (!sub.value.trim()) { sub.focus(); sub.setCustomValidity("Enter your intelliHR subdomain."); sub.reportValidity(); return; }
+          sub.setCustomValidity("");
+        }
+        show(next);
+      });
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      error.hidden = true;
+      var button = form.querySelector('[data-step="key"] [type="submit"]');
+      busy(button);
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Accept": "application/json", "X-CSRF-Token": csrf() },
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin"
+      }).then(function (response) {
+        return response.json().then(function (body) { return { status: response.status, body: body }; });
+      }).then(function (result) {
+        idle(button);
+        if (result.body.ok) {
+          form.querySelector('[name="api_key"]').value = "";
+          dialog.querySelector("[data-confirm-url]").textContent = result.body.url;
+          dialog.querySelector("[data-confirm-last4]").textContent = result.body.last4 ? "…" + result.body.last4 : "stored";
+          show("done");
+        } else {
+          fail(result.body.reason || "intelliHR refused the key.");
+          if (result.body.code === "invalid_subdomain") show("subdomain");
+        }
+      }).catch(function () {
+        idle(button);
+        fail("The portal could not be reached. Check your connection and try again.");
+      });
+    });
+    dialog.querySelectorAll("[data-finish]").forEach(function (button) {
+      button.addEventListener("click", function () { dialog.close(); window.location.reload(); });
+    });
+    document.querySelectorAll('[data-open-dialog="' + dialog.id + '"]').forEach(function (opener) {
+      opener.addEventListener("click", function (event) {
+        event.preventDefault();
+        error.hidden = true;
+        show("subdomain");
+        dialog.showModal();
+        var sub = form.querySelector('[name="subdomain"]');
+        if (sub) sub.focus();
+      });
+    });
+    dialog.querySelectorAll("[data-close]").forEach(function (button) {
+      button.addEventListener("click", function () { dialog.close(); });
+    });
+  }
+
+  // The tools menu closes on Escape and when clicking elsewhere.
+  function bindMenus() {
+    var menus = document.querySelectorAll("details.tools");
+    document.addEventListener("click", function (event) {
+      menus.forEach(function (menu) { if (!menu.contains(event.target)) menu.open = false; });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      menus.forEach(function (menu) {
+        if (menu.open) { menu.open = false; menu.querySelector("summary").focus(); }
+      });
+    });
+  }
+
+  // Confirmation before destructive buttons (the server asks again when this script is off).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  // Initial setup: show the time and day fields only for the frequencies that use them.
+  function bindFrequency(group) {
+    var form = group.closest("form");
+    function update() {
+      var checked = form.querySelector('input[name="frequency"]:checked');
+      var value = checked ? checked.value : "";
+      form.querySelectorAll("[data-show-for]").forEach(function (el) {
+        var show = el.getAttribute("data-show-for").split(" ").indexOf(value) !== -1;
+        el.classList.toggle("is-hidden", !show);
+      });
+    }
+    group.addEventListener("change", update);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-frequency]").forEach(bindFrequency);
+    document.querySelectorAll("[data-url-preview]").forEach(bindUrlPreview);
+    document.querySelectorAll("dialog[data-authorize]").forEach(function (dialog) {
+      if (typeof dialog.showModal === "function") bindAuthorize(dialog);
+    });
+    bindMenus();
+    var auto = document.querySelector("form[data-autosubmit]");
+    if (auto) {
+      var button = auto.querySelector('[type="submit"]');
+      busy(button);
+      auto.submit();
+    }
+  });
+})();
