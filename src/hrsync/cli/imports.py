@@ -51,7 +51,7 @@ def _deliver_queued_mail() -> None:
         from hrsync.notify.outbox import send_due
         from hrsync.store.db import session_factory
 
-        send_due(session_factory())
+        send_due(session_factory(), limit=10_000_000)  # everything this run queued
     except Exception as exc:  # noqa: BLE001 - mail must never fail an import
         click.echo(f"hrsync: e-mails stay queued: {type(exc).__name__}", err=True)
 

@@ -97,6 +97,14 @@ def render_email(kind: str, context: Mapping[str, Any]) -> RenderedEmail:
     return RenderedEmail(subject=subject, text=text, html=html)
 
 
+def render_subject(kind: str, context: Mapping[str, Any]) -> str:
+    """Only the subject line of a kind of e-mail (for messages whose body is rendered later)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown e-mail kind {kind!r}")
+    text_env, _ = _environments()
+    return " ".join(text_env.get_template(f"{kind}.subject.txt").render({**context}).split())
+
+
 def message_id_for(dedup_key: str, domain: str = "hrsync.localhost") -> str:
     """A Message-ID derived from the de-duplication key.
 

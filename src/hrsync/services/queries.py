@@ -39,6 +39,7 @@ from hrsync.store.models import (
 from hrsync.sync.reports import neutralise
 
 T = TypeVar("T")
+_S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any select, whatever its columns
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
@@ -51,6 +52,14 @@ IMPACT_LABELS = {
     "leaver": "Leavers",
     "reinstated": "Reinstated",
     "pending": "Pending (pre-hires)",
+}
+# One member's change, as a label next to their name.
+CHANGE_LABELS = {
+    "created": "Created",
+    "updated": "Updated",
+    "leaver": "Leaver",
+    "reinstated": "Reinstated",
+    "pending": "Pre-hire",
 }
 COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
 _FINISHED = frozenset(
@@ -413,7 +422,7 @@ class MemberFilter:
         clean_status = (status or "").strip().lower()
         return cls(q=(q or "").strip()[:200], status=clean_status if clean_status in MEMBER_STATUSES else "")
 
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
+    def apply(self, stmt: _S) -> _S:
         if self.q:
             stmt = stmt.where(member_search_condition(self.q))
         if self.status:
@@ -432,20 +441,28 @@ def members_page(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
 ) -> Page[Member]:
-    """A programme's members, sorted by name, filtered by search text and status."""
+    """A programme's members, sorted by name, filtered by search text and status.
+
+    Ids come from the covering index ``ix_member_programme_id_last_name`` (already in name
+    order); only the page's rows are then read from the table.
+    """
     flt = flt or MemberFilter()
     page, per_page = clamp_page(page, per_page)
-    base = flt.apply(select(Member.id).where(Member.programme_id == programme_id))
-    total = _count(session, base)
-    ids = list(
-        session.scalars(
-            flt.apply(select(Member.id).where(Member.programme_id == programme_id))
-            .order_by(*_MEMBER_ORDER)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    # Two steps: the page's ids come from the covering index alone, then only those rows are read.
+    offset = (page - 1) * per_page
+    ids_only: Select[Any] = select(Member.id).where(Member.programme_id == programme_id)
+    if not (flt.q or flt.status):
+        # Unfiltered: counting the index is quick, and the page stops after offset + per_page rows.
+        total = _count(session, ids_only)
+        ids = [int(i) for i in session.scalars(ids_only.order_by(*_MEMBER_ORDER).limit(per_page).offset(offset))]
+    else:
+        # Filtered: every row is read anyway, so one pass yields the page and (a window count) the total.
+        with_total = select(Member.id, func.count().over()).where(Member.programme_id == programme_id)
+        rows = session.execute(
+            flt.apply(with_total).order_by(*_MEMBER_ORDER).limit(per_page).offset(offset)
+        ).all()
+        ids = [int(r[0]) for r in rows]
+        # Past the last page the window saw no row: count on its own.
+        total = int(rows[0][1]) if rows else _count(session, flt.apply(ids_only))
     by_id = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(ids)))} if ids else {}
     return Page(items=[by_id[i] for i in ids if i in by_id], page=page, per_page=per_page, total=total)
 
@@ -467,6 +484,7 @@ _CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "emplo
 ATTRIBUTE_CSV = tuple(k for k in MEMBER_FIELDS if k not in _CORE_CSV)
 MEMBERS_CSV_HEADER = (*_CORE_CSV, *ATTRIBUTE_CSV)
 _CSV_BATCH = 2000
+_CSV_COLUMNS = tuple(getattr(Member, k) for k in _CORE_CSV)
 
 
 def _cell(value: Any) -> str | None:
@@ -477,21 +495,22 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
-def member_csv_row(member: Member) -> list[str]:
-    attributes = member.attributes or {}
-    values = [_cell(getattr(member, k)) for k in _CORE_CSV]
-    values += [_cell(attributes.get(k)) for k in ATTRIBUTE_CSV]
-    return [neutralise(v) for v in values]
+def member_csv_row(values: Sequence[Any], attributes: dict[str, Any] | None) -> list[str]:
+    """One export line: the core columns, then each member field kept in ``attributes``."""
+    attrs = attributes or {}
+    cells = [_cell(v) for v in values] + [_cell(attrs.get(k)) for k in ATTRIBUTE_CSV]
+    return [neutralise(c) for c in cells]
 
 
 def members_csv_lines(
     programme_id: int, flt: MemberFilter | None = None, *, url: str | None = None
 ) -> Iterator[str]:
-    """The filtered members as CSV (RFC 4180, CRLF), a batch of lines at a time.
+    """The filtered members as CSV (RFC 4180, CRLF), sorted like the page, a batch at a time.
 
-    Opens its own session so a streaming response can outlive the request's session; dates are
-    ISO 8601 (a file is for machines and spreadsheets, not for reading in the programme's format).
-    Every cell goes through :func:`hrsync.sync.reports.neutralise` (no spreadsheet formulas).
+    One streamed query (``yield_per``) from its own session, so a streaming response can outlive
+    the request's session and 100,000 members never sit in memory at once. Dates are ISO 8601 (a
+    file is for machines and spreadsheets). Every cell goes through
+    :func:`hrsync.sync.reports.neutralise` (no spreadsheet formulas).
     """
     flt = flt or MemberFilter()
     buffer = io.StringIO()
@@ -501,18 +520,16 @@ def members_csv_lines(
     buffer.seek(0)
     buffer.truncate()
     with session_factory(url)() as session:
-        last_key: int | None = None
-        while True:
-            stmt = flt.apply(select(Member).where(Member.programme_id == programme_id))
-            if last_key is not None:
-                stmt = stmt.where(Member.id > last_key)
-            batch = session.scalars(stmt.order_by(Member.id).limit(_CSV_BATCH)).all()
-            if not batch:
-                break
-            for member in batch:
-                writer.writerow(member_csv_row(member))
-            last_key = batch[-1].id
-            session.expunge_all()
+        stmt = select(*_CSV_COLUMNS, Member.attributes).where(Member.programme_id == programme_id)
+        result = session.execute(
+            flt.apply(stmt)
+            .order_by(*_MEMBER_ORDER)
+            .execution_options(yield_per=_CSV_BATCH)
+        )
+        for batch in result.partitions():
+            for row in batch:
+                values = tuple(row)
+                writer.writerow(member_csv_row(values[:-1], values[-1]))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 HELD_PLAN_LIFETIME = timedelta(days=7)
 LEAVER_WINDOW_DAYS = 60
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes
+IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
 _COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
 _FINISHED = frozenset(
@@ -516,7 +517,7 @@ def _split_values(values: dict[str, str | None]) -> tuple[dict[str, Any], dict[s
 
 
 def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> RunOutcome:
-    from hrsync.notify.outbox import queue_invitation, queue_run_summary
+    from hrsync.notify.outbox import queue_invitations, queue_run_summary
 
     integration = session.get(Integration, run.integration_id)
     programme = session.get(Programme, run.programme_id)
@@ -535,7 +536,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         )
 
     new = [c for c in plan.changes if c.kind in (ChangeKind.CREATE, ChangeKind.PENDING)]
-    invited_ids: list[int] = []
+    invitees: list[tuple[int, str, date | None]] = []  # (member id, e-mail, start date)
     if new:
         rows = []
         for change in new:
@@ -550,6 +551,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
                     "employment_status": draft.employment_status, "source_id": draft.source_id,
                     "start_date": draft.start_date, "attributes": attributes,
                     "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
+                    "invited_at": now if invite and change.new_status == MemberStatus.INVITED else None,
                     "created_at": now, "updated_at": now,
                 }
             )
@@ -558,8 +560,8 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         ).all()
         for member_id, change in zip(ids, new, strict=True):
             event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change)
-            if change.new_status == MemberStatus.INVITED:
-                invited_ids.append(member_id)
+            if change.new_status == MemberStatus.INVITED and change.draft is not None:
+                invitees.append((member_id, change.draft.email, change.draft.start_date))
 
     updates: list[dict[str, Any]] = []
     attribute_updates: dict[int, dict[str, str | None]] = {}
@@ -593,16 +595,20 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
             event(change.member_id, "reinstated", change)
         else:
             event(change.member_id, "updated", change)
-        if params.get("status") == MemberStatus.INVITED.value:
-            invited_ids.append(change.member_id)
+        if params.get("status") == MemberStatus.INVITED.value and change.draft is not None and invite:
+            params["invited_at"] = now
+            invitees.append((change.member_id, change.draft.email, change.draft.start_date))
         updates.append(params)
 
     if attribute_updates:
-        stored: dict[int, dict[str, Any] | None] = dict(
-            session.execute(
-                select(Member.id, Member.attributes).where(Member.id.in_(list(attribute_updates)))
-            ).tuples()
-        )
+        stored: dict[int, dict[str, Any] | None] = {}
+        ids = list(attribute_updates)
+        for i in range(0, len(ids), IN_CHUNK):
+            stored.update(
+                session.execute(
+                    select(Member.id, Member.attributes).where(Member.id.in_(ids[i:i + IN_CHUNK]))
+                ).tuples()
+            )
         for params in updates:
             extra = attribute_updates.get(params["id"])
             if extra:
@@ -615,9 +621,8 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         session.execute(insert(MemberEvent), events)
     _store_issues(session, run.id, plan.issues)
 
-    if invite and invited_ids:
-        for member in session.scalars(select(Member).where(Member.id.in_(invited_ids))):
-            queue_invitation(session, member, programme, now=now)
+    if invite:
+        queue_invitations(session, invitees, programme, now=now)
 
     _record_counts(run, plan)
     run.status = (RunStatus.SUCCEEDED_WITH_ERRORS if run.errors else RunStatus.SUCCEEDED).value

@@ -1,0 +1,292 @@
+"""The JSON API under ``/api/v1``: integrations, runs, their files and members, per programme.
+
+Authentication is a per-programme token (``Authorization: Bearer hrs_…``) an administrator creates
+in the portal; no token, a malformed one or a revoked one is ``401``. Everything is scoped to
+the token's programme: another programme's integration, run or member is ``404``, never ``403``,
+so the API does not even confirm that an id exists elsewhere.
+
+The API is thin on purpose: it calls the same services as the portal pages
+(:mod:`hrsync.services.queries`, :mod:`hrsync.sync.runner`, :func:`~hrsync.web.api_imports.start_import`),
+so a rule is never written twice. The app serves the OpenAPI document at ``/api/v1/openapi.json``
+(the portal's pages are left out of it); the pydantic models of :mod:`hrsync.web.api_models`
+describe every body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hrsync.services.api_tokens import authenticate_api_token
+from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.integrations import integration_in_programme
+from hrsync.services.queries import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    MemberFilter,
+    latest_run,
+    member_in_programme,
+    members_page,
+    runs_page,
+)
+from hrsync.store.db import session_factory
+from hrsync.store.models import ApiToken, ImportRun, Integration, RunTrigger
+from hrsync.sync.reports import issues_csv_lines
+from hrsync.sync.runner import RunBlocked, RunNotFound, approve_run, reject_run, run_in_programme
+from hrsync.web.api_imports import start_import
+from hrsync.web.api_models import (
+    API_PREFIX,
+    ConflictOut,
+    ErrorOut,
+    IntegrationOut,
+    MemberOut,
+    MemberPageOut,
+    RunOut,
+    RunPageOut,
+    StartRunIn,
+)
+from hrsync.web.deps import SessionDep
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+_bearer = HTTPBearer(auto_error=False, description="An API token created under Settings → API tokens.")
+
+Responses = dict[int | str, dict[str, Any]]
+
+_UNAUTHORISED: Responses = {401: {"model": ErrorOut, "description": "No valid API token."}}
+_NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Not found in the token's programme."}}
+_CSV: Responses = {200: {"content": {"text/csv": {}}, "description": "RFC 4180 CSV, UTF-8, CRLF line ends."}}
+
+router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=_UNAUTHORISED)
+
+
+# The portal's session per request (committed before the response leaves).
+ApiSession = SessionDep
+
+
+def api_token(
+    session: ApiSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiToken:
+    """The caller's live token, or 401 with ``WWW-Authenticate: Bearer``."""
+    raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
+    token = authenticate_api_token(session, raw)
+    if token is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="A valid API token is required: send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="hrsync"'},
+        )
+    # Release SQLite's write lock (last-used stamp) before a handler calls a service that opens
+    # its own transaction (approve, reject).
+    session.commit()
+    return token
+
+
+Token = Annotated[ApiToken, Depends(api_token)]
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"{what} was not found.")
+
+
+def _integration(session: Session, token: ApiToken, integration_id: int) -> Integration:
+    try:
+        return integration_in_programme(session, token.programme_id, integration_id)
+    except NotFound:
+        raise _not_found(f"Integration {integration_id}") from None
+
+
+def _run(session: Session, token: ApiToken, run_id: int) -> ImportRun:
+    try:
+        return run_in_programme(session, token.programme_id, run_id)
+    except RunNotFound:
+        raise _not_found(f"Run {run_id}") from None
+
+
+def _conflict(detail: str, code: str, run_id: int | None = None) -> JSONResponse:
+    body = ConflictOut(detail=detail, code=code, run_id=run_id)
+    return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=body.model_dump())
+
+
+# ------------------------------------------------------------------------------------------------
+# integrations
+# ------------------------------------------------------------------------------------------------
+
+
+@router.get("/integrations", response_model=list[IntegrationOut], summary="List the programme's integrations")
+def list_integrations(session: ApiSession, token: Token) -> list[IntegrationOut]:
+    integrations = session.scalars(
+        select(Integration).where(Integration.programme_id == token.programme_id).order_by(Integration.id)
+    ).all()
+    return [IntegrationOut.of(i, latest_run(session, i.id)) for i in integrations]
+
+
+@router.get(
+    "/integrations/{integration_id}", response_model=IntegrationOut, responses=_NOT_FOUND,
+    summary="One integration, with its last run",
+)
+def get_integration(integration_id: int, session: ApiSession, token: Token) -> IntegrationOut:
+    integration = _integration(session, token, integration_id)
+    return IntegrationOut.of(integration, latest_run(session, integration.id))
+
+
+@router.get(
+    "/integrations/{integration_id}/runs", response_model=RunPageOut, responses=_NOT_FOUND,
+    summary="An integration's import history, newest first",
+)
+def list_runs(
+    integration_id: int,
+    session: ApiSession,
+    token: Token,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+) -> RunPageOut:
+    integration = _integration(session, token, integration_id)
+    result = runs_page(session, integration.id, page=page, per_page=per_page)
+    return RunPageOut.of(result, [row.run for row in result.items])
+
+
+@router.post(
+    "/integrations/{integration_id}/runs",
+    response_model=RunOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        **_NOT_FOUND,
+        409: {"model": ConflictOut, "description": "A run is already active or held, or the integration "
+              "cannot import (draft, no access)."},
+    },
+    summary="Start an import (or a dry run)",
+)
+def start_run(
+    integration_id: int, session: ApiSession, token: Token, body: StartRunIn | None = None
+) -> Any:
+    integration = _integration(session, token, integration_id)
+    dry_run = bool(body and body.dry_run)
+    try:
+        run = start_import(
+            session, integration, trigger=RunTrigger.API.value, dry_run=dry_run,
+            via=f"api token {token.prefix}",
+        )
+    except RunBlocked as exc:
+        session.rollback()
+        return _conflict(exc.reason, "blocked", exc.run_id)
+    except ServiceError as exc:
+        session.rollback()
+        return _conflict(exc.reason, exc.code)
+    return RunOut.of(run)
+
+
+# ------------------------------------------------------------------------------------------------
+# runs
+# ------------------------------------------------------------------------------------------------
+
+
+@router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND,
+            summary="A run: status, progress, counts")
+def get_run(run_id: int, session: ApiSession, token: Token) -> RunOut:
+    return RunOut.of(_run(session, token, run_id))
+
+
+def _decide(session: Session, token: ApiToken, run_id: int, approve: bool) -> Any:
+    run = _run(session, token, run_id)
+    session.commit()  # the runner decides in its own transaction
+    try:
+        if approve:
+            approve_run(run.id)
+        else:
+            reject_run(run.id)
+    except ServiceError as exc:
+        return _conflict(exc.reason, exc.code if exc.code != "invalid" else "state", run.id)
+    session.expire_all()
+    return RunOut.of(_run(session, token, run_id))
+
+
+_DECISION: Responses = {**_NOT_FOUND, 409: {"model": ConflictOut, "description": "The run is not held."}}
+
+
+@router.post("/runs/{run_id}/approve", response_model=RunOut, responses=_DECISION,
+             summary="Apply a held run's plan")
+def approve(run_id: int, session: ApiSession, token: Token) -> Any:
+    return _decide(session, token, run_id, approve=True)
+
+
+@router.post("/runs/{run_id}/reject", response_model=RunOut, responses=_DECISION,
+             summary="Discard a held run's plan")
+def reject(run_id: int, session: ApiSession, token: Token) -> Any:
+    return _decide(session, token, run_id, approve=False)
+
+
+def issues_csv_response(run: ImportRun, *, warnings: bool) -> StreamingResponse:
+    """A run's errors or warnings as a CSV download (the portal uses it too).
+
+    The body streams from its own session: the request's session is closed by the time a large
+    file finishes.
+    """
+    run_id = run.id
+
+    def lines() -> Iterator[str]:
+        with session_factory()() as session:
+            yield from issues_csv_lines(session, run_id, warnings=warnings)
+
+    kind = "warnings" if warnings else "errors"
+    return StreamingResponse(
+        lines(),
+        media_type=CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="run-{run_id}-{kind}.csv"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get("/runs/{run_id}/errors.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
+            summary="A run's errors as CSV")
+def errors_csv(run_id: int, session: ApiSession, token: Token) -> StreamingResponse:
+    return issues_csv_response(_run(session, token, run_id), warnings=False)
+
+
+@router.get("/runs/{run_id}/warnings.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
+            summary="A run's warnings as CSV")
+def warnings_csv(run_id: int, session: ApiSession, token: Token) -> StreamingResponse:
+    return issues_csv_response(_run(session, token, run_id), warnings=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# members
+# ------------------------------------------------------------------------------------------------
+
+
+@router.get("/members", response_model=MemberPageOut, summary="Members: search, filter by status, paged")
+def list_members(
+    session: ApiSession,
+    token: Token,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Name, e-mail or employee ID contains.")
+    ] = None,
+    status_: Annotated[
+        str | None,
+        Query(alias="status", pattern="^(pending|invited|active|leaver|deleted)$"),
+    ] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+) -> MemberPageOut:
+    flt = MemberFilter.of(q, status_)
+    result = members_page(session, token.programme_id, flt, page=page, per_page=per_page)
+    return MemberPageOut(items=[MemberOut.of(m) for m in result.items], page=result.page,
+                         per_page=result.per_page, total=result.total, pages=result.pages)
+
+
+@router.get("/members/{member_id}", response_model=MemberOut, responses=_NOT_FOUND, summary="One member")
+def get_member(member_id: int, session: ApiSession, token: Token) -> MemberOut:
+    member = member_in_programme(session, token.programme_id, member_id)
+    if member is None:
+        raise _not_found(f"Member {member_id}")
+    return MemberOut.of(member)

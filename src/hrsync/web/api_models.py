@@ -1,0 +1,180 @@
+"""The JSON API's response and request bodies (pydantic), so OpenAPI describes every field.
+
+Built from the store rows by the ``of`` class methods; the API module stays a list of routes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hrsync.services.queries import Page, RunProgress, run_duration_seconds, run_progress
+from hrsync.store.models import ImportRun, Integration, Member
+
+API_PREFIX = "/api/v1"
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong, in one sentence.")
+
+
+class ConflictOut(BaseModel):
+    detail: str
+    code: str = Field(description="blocked (another run is active or held), draft, no_access or state.")
+    run_id: int | None = Field(default=None, description="The run that blocks this one, when there is one.")
+
+
+class CountsOut(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    leavers: int = 0
+    reinstated: int = 0
+    pending: int = 0
+    errors: int = 0
+    warnings: int = 0
+
+
+class ProgressOut(BaseModel):
+    phase: str = Field(description="queued, fetching, planning, applying or done.")
+    label: str
+    processed: int = Field(description="People read from the HR system so far.")
+    total: int | None = Field(description="People in the HR directory, once known.")
+    percent: int | None = Field(description="0-100; null while the directory size is unknown.")
+    finished: bool
+    held: bool
+
+    @classmethod
+    def of(cls, p: RunProgress) -> ProgressOut:
+        return cls(phase=p.phase, label=p.label, processed=p.processed, total=p.total, percent=p.percent,
+                   finished=p.finished, held=p.held)
+
+
+class RunLinks(BaseModel):
+    self: str
+    errors_csv: str
+    warnings_csv: str
+
+
+class RunOut(BaseModel):
+    """One import run: its state, live progress and counts."""
+
+    id: int
+    integration_id: int
+    trigger: str = Field(description="manual, schedule, cli or api.")
+    triggered_by_id: int | None
+    dry_run: bool
+    status: str = Field(
+        description="queued, running, succeeded, succeeded_with_errors, held, rejected, expired or failed."
+    )
+    reason: str | None = Field(description="Why the run failed or is held.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="When a held run expires unless approved or rejected.")
+    duration_seconds: float | None
+    progress: ProgressOut
+    counts: CountsOut
+    links: RunLinks
+
+    @classmethod
+    def of(cls, run: ImportRun) -> RunOut:
+        progress = run_progress(run)
+        base = f"{API_PREFIX}/runs/{run.id}"
+        return cls(
+            id=run.id, integration_id=run.integration_id, trigger=run.trigger,
+            triggered_by_id=run.triggered_by_id, dry_run=bool(run.dry_run), status=run.status,
+            reason=run.reason, created_at=run.created_at, started_at=run.started_at,
+            finished_at=run.finished_at, expires_at=run.expires_at,
+            duration_seconds=run_duration_seconds(run), progress=ProgressOut.of(progress),
+            counts=CountsOut(**progress.counts),
+            links=RunLinks(self=base, errors_csv=f"{base}/errors.csv", warnings_csv=f"{base}/warnings.csv"),
+        )
+
+
+class RunPageOut(BaseModel):
+    items: list[RunOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+    @classmethod
+    def of(cls, page: Page[Any], runs: list[ImportRun]) -> RunPageOut:
+        return cls(items=[RunOut.of(r) for r in runs], page=page.page, per_page=page.per_page,
+                   total=page.total, pages=page.pages)
+
+
+class IntegrationOut(BaseModel):
+    """An integration's settings and state; the API key itself is never returned."""
+
+    id: int
+    kind: str
+    status: str = Field(description="draft, live, paused or revoked.")
+    subdomain: str | None
+    api_key_last4: str | None = Field(description="The last four characters of the stored key.")
+    has_access: bool = Field(description="Whether an intelliHR key is stored.")
+    frequency: str
+    schedule_time: str | None
+    schedule_day: str | None
+    date_format: str
+    welcome_email: bool
+    leaver_threshold_pct: float
+    next_run_at: datetime | None
+    published_at: datetime | None
+    created_at: datetime
+    last_run: RunOut | None = None
+
+    @classmethod
+    def of(cls, integration: Integration, last_run: ImportRun | None = None) -> IntegrationOut:
+        return cls(
+            id=integration.id, kind=integration.kind, status=integration.status,
+            subdomain=integration.subdomain, api_key_last4=integration.api_key_last4,
+            has_access=bool(integration.api_key_encrypted), frequency=integration.frequency,
+            schedule_time=integration.schedule_time, schedule_day=integration.schedule_day,
+            date_format=integration.date_format, welcome_email=integration.welcome_email,
+            leaver_threshold_pct=integration.leaver_threshold_pct, next_run_at=integration.next_run_at,
+            published_at=integration.published_at, created_at=integration.created_at,
+            last_run=RunOut.of(last_run) if last_run is not None else None,
+        )
+
+
+class MemberOut(BaseModel):
+    id: int
+    employee_id: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    status: str = Field(description="pending, invited, active, leaver or deleted.")
+    employment_status: str | None
+    start_date: date | None
+    leaving_date: date | None
+    access_until: date | None = Field(description="A leaver's first day without access.")
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: Member) -> MemberOut:
+        return cls(
+            id=m.id, employee_id=m.employee_id, email=m.email, first_name=m.first_name,
+            last_name=m.last_name, status=m.status, employment_status=m.employment_status,
+            start_date=m.start_date, leaving_date=m.leaving_date, access_until=m.access_until,
+            attributes=dict(m.attributes or {}), created_at=m.created_at, updated_at=m.updated_at,
+        )
+
+
+class MemberPageOut(BaseModel):
+    items: list[MemberOut]
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class StartRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(default=False, description="Plan and report only; change no member.")

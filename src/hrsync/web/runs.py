@@ -1,0 +1,238 @@
+"""Import history, one run's impact and files, held-run decisions, and *Import data now*.
+
+The progress bar reads the run row through ``/integrations/{id}/runs/{run_id}/progress`` (a small
+JSON document polled by ``static/progress.js``), so it works wherever the import runs: on the
+portal's own worker thread or on a Celery worker on another machine. Without JavaScript the
+import page refreshes itself (``<meta http-equiv="refresh">`` inside ``<noscript>``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import integration_in_programme
+from hrsync.services.queries import (
+    CHANGE_LABELS,
+    IMPACT_KINDS,
+    IMPACT_LABELS,
+    STATUS_LABELS,
+    format_duration,
+    held_plan_summary,
+    impact_members,
+    is_active,
+    latest_run,
+    run_duration_seconds,
+    run_impact,
+    run_issues,
+    run_progress,
+    run_rows,
+    runs_page,
+)
+from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
+from hrsync.sync.runner import RunBlocked, active_run, approve_run, reject_run, run_in_programme
+from hrsync.web.api import issues_csv_response
+from hrsync.web.api_imports import start_import
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
+
+router = APIRouter(include_in_schema=False)
+
+POLL_INTERVAL_MS = 700
+NO_SCRIPT_REFRESH_S = 2
+TRIGGER_LABELS = {
+    RunTrigger.MANUAL.value: "Import data now",
+    RunTrigger.SCHEDULE.value: "Schedule",
+    RunTrigger.CLI.value: "Command line",
+    RunTrigger.API.value: "API",
+}
+
+
+def _scoped(session: Session, admin: AdminUser, integration_id: int, run_id: int | None = None
+            ) -> tuple[Integration, ImportRun | None]:
+    """The integration (and run) if they belong to the admin's programme; otherwise a 404 page."""
+    integration = integration_in_programme(session, admin.programme_id, integration_id)
+    if run_id is None:
+        return integration, None
+    run = run_in_programme(session, admin.programme_id, run_id)
+    if run.integration_id != integration.id:
+        not_found("This import")
+    return integration, run
+
+
+def _common(integration: Integration) -> dict[str, Any]:
+    return {
+        "nav": "integrations", "integration": integration, "status_labels": STATUS_LABELS,
+        "trigger_labels": TRIGGER_LABELS, "format_duration": format_duration,
+        "impact_kinds": IMPACT_KINDS, "impact_labels": IMPACT_LABELS, "change_labels": CHANGE_LABELS,
+    }
+
+
+def _run_url(integration_id: int, run_id: int) -> str:
+    return f"/integrations/{integration_id}/runs/{run_id}"
+
+
+# ------------------------------------------------------------------------------------------------
+# import history
+# ------------------------------------------------------------------------------------------------
+
+
+@router.get("/integrations/{integration_id}/runs")
+def history(
+    request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+    page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    integration, _ = _scoped(session, admin, integration_id)
+    runs = runs_page(session, integration.id, page=page, per_page=25)
+    return render(request, "runs/history.html", {**_common(integration), "runs": runs})
+
+
+@router.get("/integrations/{integration_id}/runs/{run_id}")
+def run_page(
+    request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int, run_id: int,
+    kind: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    errors_page: Annotated[int, Query(ge=1)] = 1,
+    warnings_page: Annotated[int, Query(ge=1)] = 1,
+) -> Response:
+    integration, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    kind = kind if kind in IMPACT_KINDS else None
+    ctx = {
+        **_common(integration),
+        "run": run,
+        "row": run_rows(session, [run])[0],
+        "progress": run_progress(run),
+        "impact": run_impact(session, run.id),
+        "members": impact_members(session, run.id, kind=kind, page=page, per_page=25),
+        "kind": kind,
+        "errors": run_issues(session, run.id, severity="error", page=errors_page, per_page=25),
+        "warnings": run_issues(session, run.id, severity="warning", page=warnings_page, per_page=25),
+        "held": held_plan_summary(run) if run.status == "held" else None,
+    }
+    return render(request, "runs/run.html", ctx)
+
+
+@router.get("/integrations/{integration_id}/runs/{run_id}/errors.csv")
+def run_errors_csv(session: SessionDep, admin: CurrentAdmin, integration_id: int, run_id: int) -> Response:
+    _, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    return issues_csv_response(run, warnings=False)
+
+
+@router.get("/integrations/{integration_id}/runs/{run_id}/warnings.csv")
+def run_warnings_csv(session: SessionDep, admin: CurrentAdmin, integration_id: int, run_id: int) -> Response:
+    _, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    return issues_csv_response(run, warnings=True)
+
+
+@router.get("/integrations/{integration_id}/runs/{run_id}/progress")
+def run_progress_json(session: SessionDep, admin: CurrentAdmin, integration_id: int, run_id: int) -> Response:
+    """What the progress bar polls; never cached (each answer is a fresh read of the run row)."""
+    _, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    body = run_progress(run).to_json()
+    body["url"] = _run_url(integration_id, run_id)
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# ------------------------------------------------------------------------------------------------
+# held runs: approve or reject
+# ------------------------------------------------------------------------------------------------
+
+
+def _decide(request: Request, session: Session, admin: AdminUser, integration_id: int, run_id: int,
+            approve: bool) -> Response:
+    _, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    session.commit()  # the runner decides in its own transaction; hold no lock meanwhile
+    try:
+        outcome = approve_run(run.id, admin_id=admin.id) if approve else reject_run(run.id, admin_id=admin.id)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+    else:
+        if approve:
+            flash(request, f"Import approved and applied: {outcome.counts['created']} created, "
+                           f"{outcome.counts['updated']} updated, {outcome.counts['leavers']} leavers.")
+        else:
+            flash(request, "Import rejected: nothing was changed. The next import can run.", "info")
+    return RedirectResponse(_run_url(integration_id, run_id), status_code=303)
+
+
+@router.post("/integrations/{integration_id}/runs/{run_id}/approve", dependencies=[CsrfForm])
+def approve(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+            run_id: int) -> Response:
+    return _decide(request, session, admin, integration_id, run_id, approve=True)
+
+
+@router.post("/integrations/{integration_id}/runs/{run_id}/reject", dependencies=[CsrfForm])
+def reject(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+           run_id: int) -> Response:
+    return _decide(request, session, admin, integration_id, run_id, approve=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# Import data now
+# ------------------------------------------------------------------------------------------------
+
+
+def _import_url(integration_id: int, run_id: int | None = None) -> str:
+    base = f"/integrations/{integration_id}/import"
+    return base if run_id is None else f"{base}?run={run_id}"
+
+
+@router.get("/integrations/{integration_id}/import")
+def import_page(
+    request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int, run: int | None = None,
+) -> Response:
+    """The start button, or the run being watched (``?run=``), or the one already active/held."""
+    integration, _ = _scoped(session, admin, integration_id)
+    watched: ImportRun | None = None
+    if run is not None:
+        _, watched = _scoped(session, admin, integration_id, run)
+    else:
+        watched = active_run(session, integration.id)
+    ctx: dict[str, Any] = {
+        **_common(integration),
+        "run": watched,
+        "can_start": integration.status in (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
+        and bool(integration.api_key_encrypted),
+        "last_run": latest_run(session, integration.id) if watched is None else None,
+        "poll_ms": POLL_INTERVAL_MS,
+        "refresh_s": NO_SCRIPT_REFRESH_S,
+    }
+    if watched is not None:
+        progress = run_progress(watched)
+        ctx.update(
+            progress=progress,
+            progress_url=f"{_run_url(integration.id, watched.id)}/progress",
+            impact=run_impact(session, watched.id) if progress.finished else None,
+            moving=is_active(watched.status) and not progress.held,
+            row_duration=format_duration(run_duration_seconds(watched)) if progress.finished else None,
+        )
+    return render(request, "runs/import.html", ctx)
+
+
+@router.post("/integrations/{integration_id}/import", dependencies=[CsrfForm])
+def start(
+    request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+    dry_run: Annotated[str | None, Form()] = None,
+) -> Response:
+    integration, _ = _scoped(session, admin, integration_id)
+    try:
+        run = start_import(session, integration, trigger=RunTrigger.MANUAL.value, actor=admin,
+                           dry_run=bool(dry_run))
+    except RunBlocked as exc:
+        session.rollback()
+        flash(request, "An import of this integration is already under way or waiting for a decision: "
+                       "here it is.", "info")
+        return RedirectResponse(_import_url(integration_id, exc.run_id), status_code=303)
+    except ServiceError as exc:
+        session.rollback()
+        flash(request, exc.reason, "error")
+        return RedirectResponse(_import_url(integration_id), status_code=303)
+    return RedirectResponse(_import_url(integration_id, run.id), status_code=303)
