@@ -660,7 +660,7 @@ def _deliver_chunk(
                 if row is None:
                     continue
                 to, subject, text, html = row.to_address, row.subject, row.body_text, row.body_html
-                dedup_key, kind = row.dedup_key, row.kind
+                dedup_key, kind, programme_id = row.dedup_key, row.kind, row.programme_id
                 if kind == "invitation" and text == INVITATION_RENDERED_AT_SEND:
                     # committed before sending: the link must work once the member has it
                     text, html = _render_invitation_now(s, row, fixed_now or utcnow())
@@ -677,7 +677,7 @@ def _deliver_chunk(
                 html=html,
                 dedup_key=dedup_key,
                 date_value=fixed_now or utcnow(),
-                headers={"X-Hrsync-Kind": kind},
+                headers={"X-Hrsync-Kind": kind, "X-Hrsync-Programme": str(programme_id)},
             )
         except (ValueError, TypeError) as exc:  # a malformed address or header: retrying cannot help
             bad = SmtpDeliveryError(f"message cannot be built: {exc}", permanent=True)

@@ -37,7 +37,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "dashboard", "runs", "members", "tokens", "member_portal", "api",
+    "ops", "auth", "integrations", "wizard", "dashboard", "runs", "members", "tokens", "emails", "member_portal", "api",
 ]
 
 
