@@ -1,0 +1,115 @@
+"""The Celery application for scale-out mode: workers run imports, the database keeps run state.
+
+Start workers with ``hrsync worker`` (or ``celery -A hrsync.jobs.celery_app worker``); the broker
+is ``HRSYNC_BROKER_URL`` (``redis://…`` or ``amqp://…``). Settings that matter, and why:
+
+* ``task_acks_late`` + ``task_reject_on_worker_lost``: a message is acknowledged only after the
+  import returns, so a worker killed before it claimed the run does not lose it. A killed worker
+  that *had* claimed the run leaves it ``running`` with an old heartbeat; the scheduler's
+  stale-run recovery fails it and queues a retry. Redelivered messages are harmless because the
+  runner's queued → running claim lets exactly one execution through.
+* ``worker_prefetch_multiplier = 1``: imports are long and uneven; a worker must not hoard
+  messages another idle worker could run.
+* Redis ``visibility_timeout`` (:data:`VISIBILITY_TIMEOUT`): Redis re-delivers an unacknowledged
+  message after this long, so it must exceed the longest import (with acks_late, a message stays
+  unacknowledged for the whole import). Even if exceeded, the second delivery only finds the run
+  already claimed. RabbitMQ has the matching ``consumer_timeout`` (see docs/deploy.md).
+* No result backend: results live on the ``import_run`` row.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+from kombu.exceptions import ChannelError
+
+from hrsync.config import get_settings
+
+DEFAULT_QUEUE = "hrsync"
+VISIBILITY_TIMEOUT = 6 * 60 * 60  # seconds; longer than any import we expect (capacity: docs/deploy.md)
+RUN_IMPORT_TASK = "hrsync.run_import"
+
+
+def queue_name() -> str:
+    """The broker queue imports go through (one per deployment; tests use their own).
+
+    Read from ``HRSYNC_CELERY_QUEUE``; once :mod:`hrsync.config` grows a ``celery_queue`` setting,
+    that wins.
+    """
+    configured = getattr(get_settings(), "celery_queue", None)
+    return str(configured or os.environ.get("HRSYNC_CELERY_QUEUE") or DEFAULT_QUEUE)
+
+
+def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Celery:
+    """A Celery app for this broker (default: ``HRSYNC_BROKER_URL``)."""
+    broker = broker_url if broker_url is not None else get_settings().broker_url
+    queue = queue or queue_name()
+    app = Celery("hrsync", broker=broker or "memory://", include=["hrsync.jobs.tasks"])
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue=queue,
+        task_routes={RUN_IMPORT_TASK: {"queue": queue}},
+        task_serializer="json",
+        accept_content=["json"],
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_connection_retry_on_startup=True,
+        worker_send_task_events=False,
+        task_track_started=False,
+        enable_utc=True,
+    )
+    return app
+
+
+# The app ``celery -A hrsync.jobs.celery_app`` and ``hrsync worker`` run (configured at import).
+app = make_app()
+
+_producers_lock = threading.Lock()
+_producers: dict[tuple[str, str], Celery] = {}
+
+
+def producer_app() -> Celery:
+    """An app for *sending*, matching the current settings (they may change in tests and the CLI)."""
+    broker = get_settings().broker_url
+    if not broker:
+        raise RuntimeError("HRSYNC_BROKER_URL is not set: there is no broker to send imports to")
+    key = (broker, queue_name())
+    with _producers_lock:
+        found = _producers.get(key)
+        if found is None:
+            found = _producers[key] = make_app(broker, queue=key[1])
+        return found
+
+
+def send_run(run_id: int) -> None:
+    """Put one run id on the broker queue for a worker."""
+    producer = producer_app()
+    producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=producer.conf.task_default_queue)
+
+
+def queue_depth(celery: Celery | None = None) -> int:
+    """Messages waiting in the import queue (not counting ones a worker holds); 0 when it is absent."""
+    celery = celery or producer_app()
+    name = str(celery.conf.task_default_queue)
+    with celery.connection_for_write() as conn:
+        channel: Any = conn.default_channel
+        try:
+            declared = channel.queue_declare(queue=name, passive=True)
+        except ChannelError:  # an absent queue (Redis deletes empty lists; AMQP answers 404)
+            return 0
+        return int(declared.message_count)
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _fresh_connections_after_fork(**_: Any) -> None:
+    """A forked pool process must not reuse the parent's database sockets."""
+    from hrsync.store.db import dispose_engines
+
+    dispose_engines()

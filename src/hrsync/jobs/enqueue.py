@@ -1,0 +1,35 @@
+"""Where a newly queued run goes: the one function the portal, the API and the CLI call.
+
+``HRSYNC_BROKER_URL`` set → a Celery worker (scale-out mode). Otherwise → the embedded
+scheduler of this process, if one was started (``hrsync serve``). With neither, the run simply
+stays queued in the database and the next scheduler pass of any process hands it out.
+Call it *after* the transaction that queued the run has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from hrsync.config import get_settings
+
+log = logging.getLogger(__name__)
+
+Destination = Literal["celery", "embedded", "database"]
+
+
+def enqueue_run(run_id: int) -> Destination:
+    """Hand a queued run to whoever executes runs here; returns where it went."""
+    if get_settings().broker_url:
+        from hrsync.jobs.celery_app import send_run
+
+        send_run(run_id)
+        return "celery"
+    from hrsync.jobs.embedded import current
+
+    scheduler = current()
+    if scheduler is not None:
+        scheduler.enqueue(run_id)
+        return "embedded"
+    log.info("run %s stays queued until a scheduler picks it up", run_id)
+    return "database"

@@ -1,0 +1,233 @@
+"""Scale-out mode on real services: ``hrsync worker`` processes, a Redis or RabbitMQ broker,
+PostgreSQL and the simulator over HTTP.
+
+* Two worker processes and twenty programmes due at once: every import runs exactly once, even
+  with two schedulers racing and every message delivered twice.
+* A worker killed (SIGKILL) in the middle of an import: the run is found by its stale heartbeat,
+  failed and retried on another worker, and no member was half-applied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hrsync.jobs.celery_app import producer_app
+from hrsync.jobs.dispatch import ScheduleReport, recover_stale_runs, schedule_due
+from hrsync.jobs.enqueue import enqueue_run
+from hrsync.store.types import utcnow
+from hrsync.sync.runner import request_run
+
+from .conftest import Install, make_install
+
+HRSYNC = str(Path(sys.executable).with_name("hrsync"))
+FINISHED = {"succeeded", "succeeded_with_errors", "failed", "held", "rejected", "expired"}
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    """Poll until ``condition`` holds; the timeout only stops a hung test, it measures nothing."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+class Worker:
+    """An ``hrsync worker`` process in its own process group (so a kill takes its pool children)."""
+
+    def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2) -> None:
+        self.name = name
+        self.log = log_dir / f"{name}.log"
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--loglevel", "INFO"],
+            env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self) -> None:
+        def ready() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker {self.name} exited {self.proc.returncode}:\n{self.output()[-3000:]}")
+            return " ready." in self.output()
+
+        wait_for(ready, f"worker {self.name} to be ready", timeout=60)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes: no clean-up, no acknowledgement, no goodbye."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (what systemd or Docker do)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+        self._out.close()
+
+
+def _forget_redis_queue(url: str, queue: str) -> None:
+    """Drop what kombu keeps in Redis for this test's queue, including the message of a killed
+    worker (still "unacknowledged": Redis would hand it back in six hours to a queue nobody reads)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for tag, raw in client.hgetall("unacked").items():
+        try:
+            _message, exchange, routing_key = json.loads(raw)
+        except ValueError:
+            continue
+        if queue in (exchange, routing_key):
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def scaled(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path) -> Iterator[Install]:
+    """PostgreSQL + a broker, with a queue of this test's own (other tests may share the broker)."""
+    if request.param == "redis":
+        request.applymarker(pytest.mark.redis)
+        broker = str(request.getfixturevalue("redis_url"))
+    else:
+        request.applymarker(pytest.mark.rabbitmq)
+        broker = str(request.getfixturevalue("amqp_url"))
+    queue = f"hrsync-test-{uuid.uuid4().hex[:10]}"
+    for install in make_install(postgres_url, tmp_path, HRSYNC_BROKER_URL=broker, HRSYNC_CELERY_QUEUE=queue)():
+        try:
+            yield install
+        finally:
+            with producer_app().connection_for_write() as conn:  # leave the shared broker as we found it
+                conn.default_channel.queue_delete(queue)
+                conn.default_channel.exchange_delete(queue)
+            if request.param == "redis":
+                _forget_redis_queue(broker, queue)
+
+
+@pytest.fixture
+def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[[str], Worker]]:
+    started: list[Worker] = []
+
+    def start(name: str) -> Worker:
+        worker = Worker(scaled.env, name, tmp_path)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:  # all at once: each warm shutdown takes a moment
+        worker.terminate()
+    for worker in started:
+        worker.stop()
+
+
+def test_two_workers_run_twenty_due_imports_exactly_once(
+    scaled: Install, workers: Callable[[str], Worker]
+) -> None:
+    now = utcnow()
+    due = scaled.add_live(20, due_at=now - timedelta(minutes=1))
+    pool = [workers("w1"), workers("w2")]
+    for worker in pool:
+        worker.wait_ready()
+
+    # Two schedulers race over the same due integrations and hand runs to Celery ...
+    reports: list[ScheduleReport] = []
+    barrier = threading.Barrier(2)
+
+    def scheduler() -> None:
+        barrier.wait()
+        reports.append(schedule_due(scaled.factory, now, enqueue_run))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    run_ids = [run_id for report in reports for run_id in report.queued]
+    assert len(run_ids) == 20
+    # ... and every message arrives twice (a redelivery, a requeue by a recovering scheduler).
+    for run_id in run_ids:
+        assert enqueue_run(run_id) == "celery"
+
+    wait_for(lambda: all(r.status in FINISHED for r in scaled.runs()), "twenty imports to finish")
+
+    runs = scaled.runs()
+    assert sorted(r.integration_id for r in runs) == sorted(due)  # one run per integration
+    assert {r.status for r in runs} <= {"succeeded", "succeeded_with_errors"}, [r.reason for r in runs]
+    assert {r.attempts for r in runs} == {1}  # claimed once each, duplicates found nothing to do
+    sizes = set()
+    for run in runs:
+        members = scaled.member_count(run.programme_id)
+        events = scaled.member_events(programme_id=run.programme_id)
+        assert members == run.created + run.pending > 0
+        assert len(events) == members and {e.run_id for e in events} == {run.id}  # each member created once
+        sizes.add(members)
+    assert len(sizes) == 1  # every programme got the same directory
+    hosts = {(r.worker_id or "").split(":")[1].split("@")[0] for r in runs}
+    assert hosts <= {"w1", "w2"} and hosts, hosts
+
+
+def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(
+    scaled: Install, workers: Callable[[str], Worker]
+) -> None:
+    [iid] = scaled.add_live()
+    programme_id = scaled.programmes[-1]
+    scaled.sim.faults.add("slow", delay=15, times=None)  # every people page now stalls
+    pool = {name: workers(name) for name in ("w1", "w2")}
+    for worker in pool.values():
+        worker.wait_ready()
+    with scaled.factory.begin() as session:
+        run_id = request_run(session, iid, trigger="schedule").id
+    enqueue_run(run_id)
+    wait_for(lambda: scaled.runs(iid)[0].status == "running", "a worker to start the import")
+
+    victim_name = (scaled.runs(iid)[0].worker_id or "").split(":")[1].split("@")[0]
+    [survivor_name] = set(pool) - {victim_name}
+    pool[victim_name].kill()
+    scaled.sim.faults.clear()
+    assert scaled.runs(iid)[0].status == "running"  # the database still thinks it runs ...
+    assert scaled.member_count(programme_id) == 0  # ... and nothing was applied
+
+    # The scheduler's recovery notices the silence (1 s here; minutes in production).
+    failed: list[int] = []
+
+    def recovered() -> bool:
+        failed.extend(recover_stale_runs(scaled.factory, utcnow(), timedelta(seconds=1), enqueue_run).failed)
+        return bool(failed)
+
+    wait_for(recovered, "the stale run to be recovered")
+    assert failed == [run_id]
+    wait_for(lambda: len(scaled.runs(iid)) == 2 and scaled.runs(iid)[1].status in FINISHED,
+             "the retried import to finish")
+
+    old, new = scaled.runs(iid)
+    assert old.status == "failed" and "stopped responding" in (old.reason or "")
+    assert new.status in ("succeeded", "succeeded_with_errors"), new.reason
+    assert new.attempts == 2 and (new.worker_id or "").startswith(f"celery:{survivor_name}@")
+    assert scaled.member_events(run_id=old.id) == []
+    events = scaled.member_events(programme_id=programme_id)
+    assert scaled.member_count(programme_id) == new.created + new.pending == len(events) > 0
+    assert {e.run_id for e in events} == {new.id}

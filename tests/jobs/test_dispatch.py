@@ -1,0 +1,238 @@
+"""Due schedules become one queued run each; held runs skip; dead workers' runs are retried.
+
+Every test runs on a SQLite file and on PostgreSQL, with integrations set up through the real
+services against the simulator over HTTP.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from hrsync.jobs.dispatch import (
+    SKIPPED_ACTION,
+    ScheduleReport,
+    _schedule_one,
+    due_integrations,
+    recover_stale_runs,
+    requeue_queued_runs,
+    schedule_due,
+)
+from hrsync.services.integrations import get_integration, pause
+from hrsync.store.models import ActivityLog, ImportRun, Integration, OutboxEmail
+from hrsync.store.types import utcnow
+from hrsync.sync.runner import execute_run, request_run
+
+from .conftest import Install
+
+
+def test_publishing_sets_the_first_due_time_and_pausing_clears_it(install: Install) -> None:
+    before = utcnow()
+    [iid] = install.add_live(frequency="weekly", schedule_time="09:00")
+    integration = install.integration(iid)
+    assert integration.next_run_at is not None
+    assert before < integration.next_run_at <= before + timedelta(days=7)
+    with install.factory.begin() as session:
+        pause(session, get_integration(session, iid), None)
+    assert install.integration(iid).next_run_at is None
+
+
+def test_each_due_integration_gets_one_scheduled_run_and_its_next_due_time(install: Install) -> None:
+    now = utcnow()
+    due = install.add_live(2, due_at=now - timedelta(minutes=5))
+    later = install.add_live(1)  # its first due time is in the future
+    manual = install.add_live(1, frequency="manual")
+    enqueued: list[int] = []
+
+    report = schedule_due(install.factory, now, enqueued.append)
+
+    assert sorted(r.integration_id for r in install.runs()) == sorted(due)
+    assert all(r.trigger == "schedule" and r.status == "queued" for r in install.runs())
+    assert enqueued == report.queued == [r.id for r in install.runs()]
+    for iid in due:
+        next_at = install.integration(iid).next_run_at
+        assert next_at is not None and now < next_at <= now + timedelta(days=1)
+    assert install.integration(manual[0]).next_run_at is None
+    assert install.integration(later[0]).next_run_at > now
+    # The same pass again (or a second scheduler just after) queues nothing more.
+    assert schedule_due(install.factory, now, enqueued.append).queued == []
+    assert len(install.runs()) == 2
+
+
+def test_paused_integrations_are_not_due(install: Install) -> None:
+    now = utcnow()
+    [iid] = install.add_live(due_at=now - timedelta(hours=1))
+    with install.factory.begin() as session:
+        session.execute(update(Integration).where(Integration.id == iid).values(status="paused"))
+    with install.factory() as session:
+        assert due_integrations(session, now) == []
+    assert schedule_due(install.factory, now).queued == []
+
+
+def test_a_held_run_makes_the_scheduled_import_skip_and_the_skip_is_logged(install: Install) -> None:
+    now = utcnow()
+    [iid] = install.add_live(due_at=now - timedelta(minutes=1))
+    with install.factory.begin() as session:
+        integration = session.get(Integration, iid)
+        assert integration is not None
+        held = ImportRun(integration_id=iid, programme_id=integration.programme_id, status="held",
+                         expires_at=now + timedelta(days=7))
+        session.add(held)
+        session.flush()
+        held_id = held.id
+    enqueued: list[int] = []
+
+    report = schedule_due(install.factory, now, enqueued.append)
+
+    assert enqueued == [] and report.queued == []
+    assert [r.id for r in install.runs()] == [held_id]
+    [skip] = report.skipped
+    assert skip["integration_id"] == iid and skip["run_id"] == held_id and str(held_id) in skip["reason"]
+    with install.factory() as session:
+        logs = session.scalars(select(ActivityLog).where(ActivityLog.action == SKIPPED_ACTION)).all()
+    assert len(logs) == 1 and logs[0].integration_id == iid and logs[0].detail["run_id"] == held_id
+    next_at = install.integration(iid).next_run_at
+    assert next_at is not None and next_at > now  # skipped, not retried every tick
+
+
+def test_a_scheduler_that_read_a_stale_due_time_creates_no_second_run(install: Install) -> None:
+    now = utcnow()
+    [iid] = install.add_live(due_at=now - timedelta(minutes=1))
+    with install.factory() as slow_session:
+        stale = slow_session.get(Integration, iid)  # the slow scheduler reads "due" ...
+        assert stale is not None and stale.next_run_at is not None and stale.next_run_at <= now
+        assert len(schedule_due(install.factory, now).queued) == 1  # ... a fast one queues the run ...
+        report = ScheduleReport()
+        assert _schedule_one(slow_session, iid, now, report) is None  # ... the slow one loses
+        slow_session.commit()
+    assert report.lost_race == 1
+    assert len(install.runs(iid)) == 1
+
+
+@pytest.mark.slow
+def test_two_schedulers_racing_create_exactly_one_run_per_due_integration(install: Install) -> None:
+    now = utcnow()
+    due = install.add_live(20, due_at=now - timedelta(minutes=1))
+    barrier = threading.Barrier(2)
+    reports: list[ScheduleReport] = []
+    enqueued: list[int] = []
+    lock = threading.Lock()
+
+    def scheduler() -> None:
+        barrier.wait()
+        report = schedule_due(install.factory, now, lambda run_id: enqueued.append(run_id))
+        with lock:
+            reports.append(report)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert len(reports) == 2
+    runs = install.runs()
+    assert sorted(r.integration_id for r in runs) == sorted(due)  # one each, none twice
+    assert sorted(enqueued) == sorted(r.id for r in runs)
+    assert sum(len(r.queued) for r in reports) == 20
+    assert [r.skipped for r in reports] == [[], []]  # the loser saw "already claimed", not "blocked"
+
+
+def _simulate_dead_worker(install: Install, run_id: int, minutes_ago: int) -> None:
+    """What a worker killed mid-import leaves behind: a running run whose heartbeat stopped."""
+    at = utcnow() - timedelta(minutes=minutes_ago)
+    with install.factory.begin() as session:
+        session.execute(
+            update(ImportRun).where(ImportRun.id == run_id).values(
+                status="running", phase="fetching", worker_id="dead-host:1", started_at=at, heartbeat_at=at,
+                attempts=ImportRun.attempts + 1,
+            )
+        )
+
+
+def _queue_manual_run(install: Install, integration_id: int) -> int:
+    with install.factory.begin() as session:
+        return request_run(session, integration_id, trigger="manual").id
+
+
+def test_a_run_whose_worker_stopped_responding_is_failed_and_retried_once(install: Install) -> None:
+    [iid] = install.add_live()
+    dead = _queue_manual_run(install, iid)
+    _simulate_dead_worker(install, dead, minutes_ago=15)
+    enqueued: list[int] = []
+
+    report = recover_stale_runs(install.factory, utcnow(), timedelta(minutes=10), enqueued.append)
+
+    assert report.failed == [dead]
+    [(failed, retry)] = report.retried
+    assert failed == dead and enqueued == [retry]
+    old, new = install.runs(iid)
+    assert old.status == "failed" and "stopped responding" in (old.reason or "")
+    assert new.id == retry and new.status == "queued" and new.trigger == "manual"
+    assert new.attempts == old.attempts  # the claim makes it attempt 2
+    assert install.member_events(run_id=dead) == []
+    # A second recoverer (another scheduler) finds nothing left to do.
+    again = recover_stale_runs(install.factory, utcnow(), timedelta(minutes=10), enqueued.append)
+    assert again.failed == [] and enqueued == [retry]
+
+    outcome = execute_run(retry, url=install.url)
+    assert outcome is not None and outcome.status in ("succeeded", "succeeded_with_errors")
+    finished = install.runs(iid)[-1]
+    assert finished.attempts == 2
+    programme_id = finished.programme_id
+    assert install.member_count(programme_id) == outcome.counts["created"] + outcome.counts["pending"] > 0
+
+
+def test_a_run_with_a_fresh_heartbeat_is_left_alone(install: Install) -> None:
+    [iid] = install.add_live()
+    run_id = _queue_manual_run(install, iid)
+    _simulate_dead_worker(install, run_id, minutes_ago=2)
+    report = recover_stale_runs(install.factory, utcnow(), timedelta(minutes=10))
+    assert report.failed == [] and install.runs(iid)[0].status == "running"
+
+
+def test_recovery_gives_up_after_the_last_attempt_and_tells_the_administrator(install: Install) -> None:
+    [iid] = install.add_live()
+    run_id = _queue_manual_run(install, iid)
+    with install.factory.begin() as session:
+        session.execute(update(ImportRun).where(ImportRun.id == run_id).values(attempts=2))
+    _simulate_dead_worker(install, run_id, minutes_ago=30)  # its third attempt dies too
+
+    report = recover_stale_runs(install.factory, utcnow(), timedelta(minutes=10), max_attempts=3)
+
+    assert report.failed == [run_id] and report.gave_up == [run_id] and report.retried == []
+    assert [r.status for r in install.runs(iid)] == ["failed"]
+    with install.factory() as session:
+        mails = session.scalars(select(OutboxEmail).where(OutboxEmail.run_id == run_id)).all()
+    assert [m.kind for m in mails] == ["run_failed"]
+
+
+def test_queued_runs_are_handed_out_again_and_still_execute_once(install: Install) -> None:
+    [iid] = install.add_live()
+    run_id = _queue_manual_run(install, iid)
+    handed: list[int] = []
+    assert requeue_queued_runs(install.factory, handed.append) == [run_id] == handed
+    first = execute_run(run_id, url=install.url)
+    second = execute_run(run_id, url=install.url)  # the duplicate message
+    assert first is not None and second is None
+    assert requeue_queued_runs(install.factory, handed.append) == []
+    assert len(install.runs(iid)) == 1 and install.runs(iid)[0].attempts == 1
+
+
+def test_an_unusable_stored_schedule_runs_once_stops_and_does_not_hold_up_the_others(install: Install) -> None:
+    now = utcnow()
+    broken, healthy = install.add_live(2, frequency="weekly", due_at=now - timedelta(minutes=1))
+    with install.factory.begin() as session:  # a row written before today's validation existed
+        session.execute(update(Integration).where(Integration.id == broken).values(schedule_day="15"))
+
+    report = schedule_due(install.factory, now)
+
+    assert len(report.queued) == 2 and report.errors == []
+    assert install.integration(broken).next_run_at is None
+    assert install.integration(healthy).next_run_at > now
+    with install.factory() as session:
+        stopped = session.scalars(select(ActivityLog).where(ActivityLog.action == "schedule_stopped")).all()
+    assert [a.integration_id for a in stopped] == [broken]
