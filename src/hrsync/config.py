@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "hrsync <no-reply@hrsync.localhost>"
     broker_url: str | None = None
+    celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
     base_url: str = "http://127.0.0.1:8000"
 
     def resolved_database_url(self) -> str:

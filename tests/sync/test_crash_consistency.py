@@ -62,7 +62,8 @@ def test_killed_while_applying_on_postgresql_changes_no_member(install: Install)
 
     def importer_gone() -> bool:
         row = watcher.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
         ).fetchone()
         return row == (0,)
 

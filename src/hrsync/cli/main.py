@@ -48,13 +48,11 @@ def fail(reason: str, code: int = EXIT_BAD_INPUT, payload: Any = None, as_json: 
 
 
 # Sub-command modules; each one adds its commands to ``cli`` when imported.
-_COMMAND_MODULES = ["simulator", "db", "programmes", "integrations", "imports", "members", "outbox", "serve", "demo", "worker"]
+_COMMAND_MODULES = [
+    "simulator", "db", "programmes", "integrations", "imports", "members", "outbox", "serve", "demo", "worker",
+]
 for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"hrsync.cli.{_name}")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a module is being written
-        if exc.name != f"hrsync.cli.{_name}":
-            raise
+    importlib.import_module(f"hrsync.cli.{_name}")
 
 
 def main() -> None:

@@ -48,9 +48,10 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     import uvicorn
 
     from hrsync.cli.common import ensure_schema
+    from hrsync.logs import configure_logging
     from hrsync.web.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()  # JSON lines on stderr, each carrying the run id it concerns
     ensure_schema()
     app = create_app()
     scheduler = None if no_scheduler else start_embedded_scheduler(click.echo)

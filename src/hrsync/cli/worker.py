@@ -22,7 +22,9 @@ from hrsync.config import get_settings
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hrsync.logs import configure_logging
+
+    configure_logging(level=level)  # JSON lines on stderr, each carrying the run id it concerns
 
 
 def _on_termination(stop: threading.Event) -> None:

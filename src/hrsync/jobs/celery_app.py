@@ -19,7 +19,6 @@ is ``HRSYNC_BROKER_URL`` (``redis://…`` or ``amqp://…``). Settings that matt
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -37,11 +36,9 @@ RUN_IMPORT_TASK = "hrsync.run_import"
 def queue_name() -> str:
     """The broker queue imports go through (one per deployment; tests use their own).
 
-    Read from ``HRSYNC_CELERY_QUEUE``; once :mod:`hrsync.config` grows a ``celery_queue`` setting,
-    that wins.
+    The operator setting ``HRSYNC_CELERY_QUEUE`` (:class:`hrsync.config.Settings`).
     """
-    configured = getattr(get_settings(), "celery_queue", None)
-    return str(configured or os.environ.get("HRSYNC_CELERY_QUEUE") or DEFAULT_QUEUE)
+    return get_settings().celery_queue or DEFAULT_QUEUE
 
 
 def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Celery:

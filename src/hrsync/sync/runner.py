@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 HELD_PLAN_LIFETIME = timedelta(days=7)
 LEAVER_WINDOW_DAYS = 60
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes
+HEARTBEAT_INTERVAL = 30.0  # seconds; stale-run recovery waits much longer (see hrsync.jobs)
 IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
 _COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
@@ -246,6 +247,33 @@ class _Progress:
         self.write(processed=processed, total=total)
 
 
+class _Heartbeat(threading.Thread):
+    """Keeps ``heartbeat_at`` fresh while the run works, even through a long wait on the HR API or
+    a long apply, so stale-run recovery only ever takes over runs whose worker really died."""
+
+    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self._factory = factory
+        self._run_id = run_id
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_INTERVAL):
+            try:
+                with self._factory() as session, session.begin():
+                    session.execute(
+                        update(ImportRun)
+                        .where(ImportRun.id == self._run_id, ImportRun.status == RunStatus.RUNNING.value)
+                        .values(heartbeat_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                log.debug("heartbeat of run %s not written", self._run_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
 # ------------------------------------------------------------------------------------------------
 # executing a run
 # ------------------------------------------------------------------------------------------------
@@ -338,8 +366,13 @@ def execute_run(
     if not _claim(factory, run_id, worker_id or _worker_name()):
         return None
     progress = _Progress(factory, run_id)
-    with run_context(run_id):
-        return _execute_logged(factory, run_id, progress, source_factory)
+    heartbeat = _Heartbeat(factory, run_id)
+    heartbeat.start()
+    try:
+        with run_context(run_id):
+            return _execute_logged(factory, run_id, progress, source_factory)
+    finally:
+        heartbeat.stop()
 
 
 def _execute_logged(
@@ -427,7 +460,8 @@ def _plan_and_finish(
 
     progress.phase(RunPhase.APPLYING)
     with factory() as session, session.begin():
-        run = session.get(ImportRun, run_id)
+        # Locked: stale-run recovery waits for this apply to commit instead of failing the run under it.
+        run = session.get(ImportRun, run_id, with_for_update=True)
         assert run is not None
         if run.status != RunStatus.RUNNING:
             raise ServiceError(f"Run {run_id} was taken over while it ran ({run.status}); nothing applied.")

@@ -1,7 +1,7 @@
 """The portal application: routers, session middleware, static files and error pages.
 
-Routers are found by name (:data:`ROUTER_MODULES`), so the two halves of the portal can be built
-side by side: a module that does not exist yet is skipped, any other import error is raised.
+Each module named in :data:`ROUTER_MODULES` holds one area of the portal and exposes ``router``;
+they are included in that order (the order decides which route wins where paths could overlap).
 """
 
 from __future__ import annotations
@@ -94,14 +94,7 @@ def _install_error_pages(app: FastAPI) -> None:
 def _include_routers(app: FastAPI) -> list[str]:
     included: list[str] = []
     for name in ROUTER_MODULES:
-        module_name = f"hrsync.web.{name}"
-        try:
-            module: Any = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            log.info("portal module %s is not there yet; its pages are skipped", module_name)
-            continue
+        module: Any = importlib.import_module(f"hrsync.web.{name}")
         app.include_router(module.router)
         included.append(name)
     return included
