@@ -12,7 +12,7 @@ A source never decides membership: it normalises what the HR system says into
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -96,6 +96,7 @@ class Source(Protocol):
         *,
         include_job_details: bool = False,
         on_progress: ProgressCallback | None = None,
+        fields: Collection[str] | None = None,  # only these value keys are needed (None: all)
     ) -> Iterator[SourcePerson]: ...
 
 

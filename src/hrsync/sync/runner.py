@@ -327,7 +327,9 @@ def _read(
     issues: list[RecordIssue] = []
     count = 0
     for person in source.people(
-        include_job_details=mapping_needs_job_details(mapping), on_progress=progress.fetched
+        include_job_details=mapping_needs_job_details(mapping),
+        on_progress=progress.fetched,
+        fields=set(mapping.values()),
     ):
         count += 1
         draft, person_issues = build_draft(person, compiled)

@@ -73,12 +73,52 @@ class StatusMapper:
         return found
 
 
+def _plain(value: Any) -> str | None:
+    return value if value.__class__ is str and value and not value.isspace() else _text(value)
+
+
+def _email_of(raw: dict[str, Any]) -> str | None:
+    email = raw.get("primaryEmailAddress")
+    return _text(email.get("email")) if email.__class__ is dict else _text(email)
+
+
+def _phone_of(raw: dict[str, Any]) -> str | None:
+    phone = raw.get("primaryPhoneNumber")
+    return _text(phone.get("fullNumber") or phone.get("number")) if phone.__class__ is dict else _text(phone)
+
+
+def _address_part(part: str) -> Any:
+    def extract(raw: dict[str, Any]) -> str | None:
+        address = _primary_address(raw.get("addresses"))
+        return _plain(address.get(part)) if address else None
+
+    return extract
+
+
+#: How each person-level key is read, for imports that need only some keys (see ``wanted``).
+_EXTRACTORS: dict[str, Any] = {
+    **{key: (lambda k: lambda raw: _plain(raw.get(k)))(key) for key in _TEXT_FIELDS},
+    "dateOfBirth": lambda raw: _date_text(raw.get("dateOfBirth")),
+    "autoIncrementIntellihrId": lambda raw: _text(raw.get("autoIncrementIntellihrId")),
+    "isSupervisor": lambda raw: _text(raw.get("isSupervisor")),
+    "primaryEmailAddress": _email_of,
+    "primaryPhoneNumber": _phone_of,
+    **{_ADDRESS_KEYS[part]: _address_part(part) for part in _ADDRESS_FIELDS},
+}
+
+
 def normalise_person(
     raw: dict[str, Any],
     lifecycle_of: StatusMapper,
     job_details: Mapping[str, str | None] | None = None,
+    wanted: frozenset[str] | None = None,
 ) -> SourcePerson:
-    """One person; ``job_details`` (keys :data:`JOB_DETAIL_KEYS`) only when they were asked for."""
+    """One person; ``job_details`` (keys :data:`JOB_DETAIL_KEYS`) only when they were asked for.
+
+    ``wanted`` (source field keys) limits ``values`` to those keys: an import needs only what its
+    mapping reads, and normalising every field of 100,000 people would double its cost. The
+    values it does produce are exactly those of a full normalisation.
+    """
     person_id = raw["id"]  # the envelope check guarantees a non-empty string
     status = raw.get("employmentStatus")
     if not isinstance(status, str) or not status:
@@ -86,6 +126,8 @@ def normalise_person(
             f"intelliHR sent person {person_id} without an employment status",
             code="unexpected_shape",
         )
+    if wanted is not None:
+        return _normalise_wanted(raw, person_id, status, lifecycle_of, job_details, wanted)
     get = raw.get
     values: dict[str, str | None] = {}
     for key in _TEXT_FIELDS:
@@ -151,6 +193,63 @@ def normalise_person(
         updated_at=updated if isinstance(updated, str) else None,
         extras={"primaryJobId": job.get("id") if job is not None else None},
     )
+
+
+def _normalise_wanted(
+    raw: dict[str, Any],
+    person_id: str,
+    status: str,
+    lifecycle_of: StatusMapper,
+    job_details: Mapping[str, str | None] | None,
+    wanted: frozenset[str],
+) -> SourcePerson:
+    values: dict[str, str | None] = {}
+    custom: Any = None
+    for key in wanted:
+        extract = _EXTRACTORS.get(key)
+        if extract is not None:
+            values[key] = extract(raw)
+        elif key.startswith("custom."):
+            if custom is None:
+                custom = raw.get("customFields")
+                custom = custom if custom.__class__ is dict else {}
+            entry = custom.get(key[7:], _ABSENT)
+            if entry is _ABSENT:
+                continue  # not delivered: absent, as in a full normalisation
+            value = entry.get("value") if entry.__class__ is dict else None
+            if value is None:
+                values[key] = None
+            elif value.__class__ is str:
+                values[key] = value if value and not value.isspace() else None
+            else:
+                values[key] = custom_text(value)
+    job = primary_job(raw.get("jobs"))
+    start_text = _date_text(job.get("startDate")) if job is not None else None
+    end_text = _date_text(job.get("endDate")) if job is not None else None
+    for key in wanted & _JOB_SUMMARY_KEYS:
+        if key == "job.startDate":
+            values[key] = start_text
+        elif key == "job.endDate":
+            values[key] = end_text
+        else:
+            values[key] = _text(job.get(key[4:])) if job is not None else None
+    if job_details is not None:
+        values.update((k, v) for k, v in job_details.items() if k in wanted)
+    updated = raw.get("updatedAt")
+    return SourcePerson(
+        source_id=person_id,
+        employment_status=status,
+        lifecycle=lifecycle_of(status),
+        values=values,
+        job_start_date=_as_date(start_text),
+        job_end_date=_as_date(end_text),
+        updated_at=updated if isinstance(updated, str) else None,
+        extras={"primaryJobId": job.get("id") if job is not None else None},
+    )
+
+
+_ABSENT = object()
+_JOB_SUMMARY_KEYS = frozenset({"job.name", "job.jobStatus", "job.startDate", "job.endDate"})
 
 
 def primary_job(jobs: Any) -> dict[str, Any] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Final
@@ -141,8 +141,11 @@ class IntelliHRSource:
         *,
         include_job_details: bool = False,
         on_progress: ProgressCallback | None = None,
+        fields: Collection[str] | None = None,
     ) -> Iterator[SourcePerson]:
         """Stream everyone once, normalised; see :mod:`.pager` for how shifts are survived.
+
+        ``fields`` (source field keys) limits each person's ``values`` to what the caller maps.
 
         Raises :class:`SourceError` (or :class:`AuthError`) from the iterator: a consumer must treat
         an interrupted stream as a failed read and change nothing.
@@ -156,6 +159,7 @@ class IntelliHRSource:
                 jobs = self._primary_jobs(budget, executor)
             single_fetches = 0
             processed = 0
+            wanted = None if fields is None else frozenset(fields)
             lifecycle = self._lifecycle
             for batch in read_exactly_once(
                 lambda n: self._people_page(n, budget),
@@ -168,7 +172,7 @@ class IntelliHRSource:
                     if jobs is not None:
                         details, fetched = self._details_for(raw, jobs, budget, single_fetches)
                         single_fetches += fetched
-                    person = normalise_person(raw, lifecycle, details)
+                    person = normalise_person(raw, lifecycle, details, wanted)
                     processed += 1
                     yield person
                 if on_progress is not None:
