@@ -91,6 +91,7 @@ class PeriodicLoop:
             "recovered",
             lambda: recover_stale_runs(self.factory, now, self.stale_after, self.enqueue).to_dict(),
         )
+        self._step(report, "expired_held_runs", lambda: self._expire_held_runs(now))
         requeue = self.requeue
         if requeue is not None:
             self._step(report, "requeued", lambda: requeue(now))
@@ -100,6 +101,13 @@ class PeriodicLoop:
             self._step(report, "closedown", lambda: self._run_closedown(now))
         self.passes += 1
         return report
+
+    def _expire_held_runs(self, now: datetime) -> int:
+        """Held plans nobody decided on within 7 days expire (the history then says so)."""
+        from hrsync.sync.runner import expire_held_runs
+
+        with self.factory.begin() as session:
+            return expire_held_runs(session, now)
 
     def _send_outbox(self) -> dict[str, Any]:
         from hrsync.notify.outbox import send_due
