@@ -512,12 +512,13 @@ def _preview(plan: SyncPlan) -> dict[str, Any]:
     for change in plan.changes:
         bucket = examples.setdefault(change.kind.value, [])
         if len(bucket) < PREVIEW_EXAMPLES:
-            bucket.append(
-                {
-                    "employee_id": change.employee_id,
-                    "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
-                }
-            )
+            shown: dict[str, list[str | None]] = {}
+            if change.kind in (ChangeKind.CREATE, ChangeKind.PENDING) and change.draft is not None:
+                # a new member's own details say more than "status → invited"
+                shown["email"] = [None, change.draft.email]
+                shown.update({k: [None, v] for k, v in change.draft.values.items() if v is not None})
+            shown.update({k: [old, new] for k, (old, new) in change.changes.items()})
+            bucket.append({"employee_id": change.employee_id, "changes": shown})
     return {"preview": examples}
 
 
