@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from tests.web.conftest import _free_port
 from tests.web.conftest_b import World, csrf_of, import_now, world
 
+from hrsync.notify.catcher import MailCatcher
+from hrsync.notify.outbox import send_due
 from hrsync.store import session_factory
 from hrsync.store.models import Member, OutboxEmail
 
@@ -17,20 +20,29 @@ NEW_PASSWORD = "plenty of words make it strong"
 WELCOME_LINK = re.compile(r"/welcome/([A-Za-z0-9_\-]{20,})")
 
 
+_RECEIVED: dict[tuple[str, str], str] = {}  # (programme id, recipient) -> token from the e-mail
+
+
 def _invitation(programme_id: int, skip: int = 0) -> tuple[Member, str]:
-    """An invited member and the raw token from their (unsent) invitation e-mail."""
+    """An invited member and the token of the invitation e-mail they received (over real SMTP:
+    the link is made when the e-mail is sent, so it is never in the database)."""
     with session_factory()() as session:
-        rows = session.execute(
-            select(Member, OutboxEmail.body_text)
+        member = session.scalars(
+            select(Member)
             .join(OutboxEmail, OutboxEmail.member_id == Member.id)
             .where(Member.programme_id == programme_id, OutboxEmail.kind == "invitation",
                    Member.status == "invited")
             .order_by(Member.id).offset(skip).limit(1)
         ).one()
-    member, body = rows
-    match = WELCOME_LINK.search(body)
-    assert match, body
-    return member, match.group(1)
+    key = (str(programme_id), str(member.email))
+    if key not in _RECEIVED:
+        with MailCatcher("127.0.0.1", _free_port()) as mail:
+            send_due(session_factory(), smtp_url=mail.url, limit=100_000)
+            for message in mail.messages:
+                match = WELCOME_LINK.search(message.text())
+                if message.message.get("X-Hrsync-Kind") == "invitation" and match:
+                    _RECEIVED[(str(message.message.get("X-Hrsync-Programme")), message.recipients[0])] = match.group(1)
+    return member, _RECEIVED[key]
 
 
 def _set_password(world: World, token: str, password: str = NEW_PASSWORD) -> tuple[object, object]:
