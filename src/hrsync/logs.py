@@ -52,7 +52,7 @@ def configure_logging(*, to_file: Path | None = None, level: str | None = None) 
     level = (level or os.environ.get("HRSYNC_LOG_LEVEL") or "INFO").upper()
     if to_file is not None:
         to_file.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(to_file, encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(to_file, encoding="utf-8", delay=True)
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

@@ -190,3 +190,22 @@ def test_cli_speaks_json_and_exit_codes(install: Install) -> None:
     assert runs == []
     usage = install.cli("import")
     assert usage.returncode == 2
+
+
+def test_extra_mapped_fields_are_stored_updated_and_kept_on_blanks(install: Install) -> None:
+    integration = install.setup_integration("--map", "preferred_name=preferredName", "--map", "job_title=job.name")
+    install.cli_json("import", str(integration))
+    d = install.sim.directory
+    members = install.members()
+    person = next(p for p in _active_people(install) if p["employeeNumber"] in members)
+    before = members[person["employeeNumber"]]["attributes"]
+    assert "job_title" in before
+    d.change(person["id"], preferredName="Kiri")
+    result = install.cli_json("import", str(integration))
+    assert result["updated"] == 1
+    after = install.members()[person["employeeNumber"]]["attributes"]
+    assert after == {**before, "preferred_name": "Kiri"}  # the other attribute is kept as it was
+    d.change(person["id"], preferredName=None)  # a blank in the HR system does not wipe the value
+    blank = install.cli_json("import", str(integration))
+    assert blank["updated"] == 0
+    assert install.members()[person["employeeNumber"]]["attributes"]["preferred_name"] == "Kiri"

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
-from hrsync.store.db import session_factory
+from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
 from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
 from hrsync.web.security import csrf_token as _session_csrf_token
@@ -69,15 +69,8 @@ def get_db() -> Iterator[Session]:
     Registered with ``scope="function"`` so the commit happens *before* the response leaves:
     a redirect after a POST must find the change already visible to the next request.
     """
-    session = session_factory()()
-    try:
+    with session_scope() as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]

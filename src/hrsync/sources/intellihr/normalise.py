@@ -174,14 +174,30 @@ def normalise_person(
             custom_key = keys.get(api_name)
             if custom_key is None:
                 custom_key = keys.setdefault(api_name, "custom." + api_name)
-            value = entry.get("value") if entry.__class__ is dict else None
-            if value is None:
-                values[custom_key] = None
-            elif value.__class__ is str:
-                values[custom_key] = value if value and not value.isspace() else None
-            else:
-                values[custom_key] = custom_text(value)
+            values[custom_key] = _custom_value(entry)
+    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text)
 
+
+def _custom_value(entry: Any) -> str | None:
+    """A custom field's value as text (``None`` when unset or blank)."""
+    value = entry.get("value") if entry.__class__ is dict else None
+    if value is None:
+        return None
+    if value.__class__ is str:
+        return value if value and not value.isspace() else None
+    return custom_text(value)
+
+
+def _person(
+    raw: dict[str, Any],
+    person_id: str,
+    status: str,
+    lifecycle_of: StatusMapper,
+    values: dict[str, str | None],
+    job: dict[str, Any] | None,
+    start_text: str | None,
+    end_text: str | None,
+) -> SourcePerson:
     updated = raw.get("updatedAt")
     return SourcePerson(
         source_id=person_id,
@@ -214,15 +230,8 @@ def _normalise_wanted(
                 custom = raw.get("customFields")
                 custom = custom if custom.__class__ is dict else {}
             entry = custom.get(key[7:], _ABSENT)
-            if entry is _ABSENT:
-                continue  # not delivered: absent, as in a full normalisation
-            value = entry.get("value") if entry.__class__ is dict else None
-            if value is None:
-                values[key] = None
-            elif value.__class__ is str:
-                values[key] = value if value and not value.isspace() else None
-            else:
-                values[key] = custom_text(value)
+            if entry is not _ABSENT:  # not delivered: absent, as in a full normalisation
+                values[key] = _custom_value(entry)
     job = primary_job(raw.get("jobs"))
     start_text = _date_text(job.get("startDate")) if job is not None else None
     end_text = _date_text(job.get("endDate")) if job is not None else None
@@ -235,17 +244,7 @@ def _normalise_wanted(
             values[key] = _text(job.get(key[4:])) if job is not None else None
     if job_details is not None:
         values.update((k, v) for k, v in job_details.items() if k in wanted)
-    updated = raw.get("updatedAt")
-    return SourcePerson(
-        source_id=person_id,
-        employment_status=status,
-        lifecycle=lifecycle_of(status),
-        values=values,
-        job_start_date=_as_date(start_text),
-        job_end_date=_as_date(end_text),
-        updated_at=updated if isinstance(updated, str) else None,
-        extras={"primaryJobId": job.get("id") if job is not None else None},
-    )
+    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text)
 
 
 _ABSENT = object()
