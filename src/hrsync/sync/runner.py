@@ -75,6 +75,7 @@ HELD_PLAN_LIFETIME = timedelta(days=7)
 LEAVER_WINDOW_DAYS = 60
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes
 HEARTBEAT_INTERVAL = 30.0  # seconds; stale-run recovery waits much longer (see hrsync.jobs)
+GC_FREEZE_EVERY = 5_000  # people read between two moves of the kept drafts out of the GC's sight
 IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
 _COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
@@ -332,6 +333,9 @@ def _read(
         fields=set(mapping.values()),
     ):
         count += 1
+        if count % GC_FREEZE_EVERY == 0:
+            gc.collect(1)  # young cyclic garbage (responses, tracebacks) goes; what is kept is frozen
+            gc.freeze()
         draft, person_issues = build_draft(person, compiled)
         if draft is not None:
             drafts.append(draft)
@@ -409,16 +413,17 @@ def _execute(
         dry_run = run.dry_run
         source = source_factory(integration) if source_factory else source_for(integration)
 
+    # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
+    # over and over while they pile up and while the plan is built (a third of the time
+    # otherwise), so what is kept is moved out of its sight as it accumulates (see _read).
     try:
-        drafts, issues, source_count = _read(source, mapping, progress)
-    finally:
-        close = getattr(source, "close", None)
-        if callable(close):
-            close()
-    # Hundreds of thousands of long-lived drafts: keep the cyclic garbage collector from
-    # re-scanning them over and over while the plan is built (a third of planning time otherwise).
-    gc.freeze()
-    try:
+        try:
+            drafts, issues, source_count = _read(source, mapping, progress)
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+        gc.freeze()
         return _plan_and_finish(factory, run_id, progress, integration, programme, dry_run,
                                 drafts, issues, source_count)
     finally:
@@ -580,10 +585,12 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         )
 
     new = [c for c in plan.changes if c.kind in (ChangeKind.CREATE, ChangeKind.PENDING)]
-    invitees: list[tuple[int, str, date | None]] = []  # (member id, e-mail, start date)
-    if new:
+    # In chunks, each with its events and invitations, so 100,000 new members never sit in memory
+    # three times over as rows, events and e-mails at once.
+    for i in range(0, len(new), IN_CHUNK):
+        chunk = new[i:i + IN_CHUNK]
         rows = []
-        for change in new:
+        for change in chunk:
             draft = change.draft
             assert draft is not None and change.new_status is not None
             columns, attributes = _split_values(draft.values)
@@ -602,20 +609,27 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         # Core executemany, then one SELECT for the new ids: an INSERT ... RETURNING whose rows
         # must come back in parameter order costs minutes at 100,000 rows on SQLite.
         session.execute(insert(_table(Member)), rows)
+        del rows
         id_of: dict[str | None, int] = {
             employee_id: member_id
             for employee_id, member_id in session.execute(
                 select(Member.employee_id, Member.id).where(
-                    Member.programme_id == programme.id, Member.employee_id.is_not(None)
+                    Member.programme_id == programme.id, Member.employee_id.in_([c.employee_id for c in chunk])
                 )
             ).tuples()
         }
-        for change in new:
+        new_invitees: list[tuple[int, str, date | None]] = []  # (member id, e-mail, start date)
+        for change in chunk:
             member_id = id_of[change.employee_id]
             event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change)
             if change.new_status == MemberStatus.INVITED and change.draft is not None:
-                invitees.append((member_id, change.draft.email, change.draft.start_date))
+                new_invitees.append((member_id, change.draft.email, change.draft.start_date))
+        session.execute(insert(_table(MemberEvent)), events)
+        events.clear()
+        if invite:
+            queue_invitations(session, new_invitees, programme, now=now)
 
+    invitees: list[tuple[int, str, date | None]] = []  # members updated into "invited"
     updates: list[dict[str, Any]] = []
     attribute_updates: dict[int, dict[str, str | None]] = {}
     for change in plan.changes:
