@@ -75,8 +75,8 @@ def _change_directory(sim: Simulator, seed: int) -> dict[str, int]:
     for person_id in active[n_change:n_change + n_leave]:
         d.terminate(person_id)
     for i in range(n_new):
-        d.hire(first_name="New", last_name=f"Starter{i}", email=f"new.starter.{i}@bench.example.com",
-               employee_number=f"NEW{i:07d}")
+        d.hire(first_name="New", last_name="Starter-" + "".join(rng.choice("klmnopqrst") for _ in range(6)),
+               email=f"new.starter.{i}@bench.example.com", employee_number=f"NEW{i:07d}")
     return {"changed": n_change, "leavers": n_leave, "new": n_new}
 
 
