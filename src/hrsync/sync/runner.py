@@ -616,7 +616,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
                 select(Member.employee_id, Member.id).where(
                     Member.programme_id == programme.id, Member.employee_id.in_([c.employee_id for c in chunk])
                 )
-            ).tuples()
+            )
         }
         new_invitees: list[tuple[int, str, date | None]] = []  # (member id, e-mail, start date)
         for change in chunk:
@@ -673,7 +673,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
         for i in range(0, len(ids), IN_CHUNK):
             rows_found = session.execute(
                 select(Member.id, Member.attributes).where(Member.id.in_(ids[i:i + IN_CHUNK]))
-            ).tuples()
+            )
             stored.update({member_id: attributes for member_id, attributes in rows_found})
         for params in updates:
             extra = attribute_updates.get(params["id"])
