@@ -26,8 +26,7 @@ from hrsync.lifecycle.tokens import (
     revoke_tokens,
 )
 from hrsync.notify import links
-from hrsync.notify.outbox import programme_zone, queue_email
-from hrsync.notify.render import render_email
+from hrsync.notify.outbox import programme_zone, queue_rendered
 from hrsync.security.passwords import hash_password
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme, email_key
 from hrsync.store.types import utcnow
@@ -153,27 +152,17 @@ def _queue_reset(
     raw, token = issue_token(session, purpose, expires_at=expires_at, member_id=member_id, admin_id=admin_id)
     session.flush()
     link = links.member_reset_password_url(raw) if is_member else links.admin_reset_password_url(raw)
-    rendered = render_email(
-        "password_reset",
-        {
-            "programme_name": programme.name,
-            "date_format": programme.date_format,
-            "first_name": first_name,
-            "link": link,
-            "expires_at": expires_at.astimezone(programme_zone(programme)),
-            "zone_name": programme_zone(programme).key,
-        },
-    )
-    queue_email(
-        session,
-        programme_id=programme.id,
-        kind="password_reset",
-        to=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        dedup_key=f"password_reset:{account}:{token.id}",
-        member_id=member_id,
+    context = {
+        "programme_name": programme.name,
+        "date_format": programme.date_format,
+        "first_name": first_name,
+        "link": link,
+        "expires_at": expires_at.astimezone(programme_zone(programme)),
+        "zone_name": programme_zone(programme).key,
+    }
+    queue_rendered(
+        session, "password_reset", context, programme_id=programme.id, to=to,
+        dedup_key=f"password_reset:{account}:{token.id}", member_id=member_id,
     )
 
 

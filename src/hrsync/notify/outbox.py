@@ -133,6 +133,33 @@ def queue_email(
     return session.get(OutboxEmail, new_id)
 
 
+def queue_rendered(
+    session: Session,
+    kind: str,
+    context: dict[str, Any],
+    *,
+    programme_id: int,
+    to: str,
+    dedup_key: str,
+    member_id: int | None = None,
+    run_id: int | None = None,
+) -> OutboxEmail | None:
+    """Render one kind of e-mail from its templates and queue it (see :func:`queue_email`)."""
+    rendered = render_email(kind, context)
+    return queue_email(
+        session,
+        programme_id=programme_id,
+        kind=kind,
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        dedup_key=dedup_key,
+        member_id=member_id,
+        run_id=run_id,
+    )
+
+
 def programme_zone(programme: Programme) -> ZoneInfo:
     try:
         return ZoneInfo(programme.timezone or "UTC")
@@ -382,17 +409,9 @@ def queue_run_summary(session: Session, run: ImportRun) -> OutboxEmail | None:
         or ("The import was stopped." if kind == "run_failed" else "A safeguard tripped."),
         "action": failed_run_action(run.reason),
     }
-    rendered = render_email(kind, context)
-    return queue_email(
-        session,
-        programme_id=programme.id,
-        kind=kind,
-        to=admin.email,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        dedup_key=f"run:{run.id}:{kind}",
-        run_id=run.id,
+    return queue_rendered(
+        session, kind, context, programme_id=programme.id, to=admin.email,
+        dedup_key=f"run:{run.id}:{kind}", run_id=run.id,
     )
 
 
@@ -403,25 +422,16 @@ def queue_leaver_reminder(
     if not member.email or member.access_until is None or member.leaver_since is None:
         return None
     last_day = member.access_until - timedelta(days=1)
-    rendered = render_email(
-        "leaver_reminder",
-        {
-            "programme_name": programme.name,
-            "date_format": _date_format_for(session, programme, member.integration_id),
-            "first_name": member.first_name,
-            "last_day": last_day,
-            "days_left": max((member.access_until - today).days, 0),
-            "link": links.member_home_url(),
-        },
-    )
-    return queue_email(
-        session,
-        programme_id=programme.id,
-        kind="leaver_reminder",
-        to=member.email,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
+    context = {
+        "programme_name": programme.name,
+        "date_format": _date_format_for(session, programme, member.integration_id),
+        "first_name": member.first_name,
+        "last_day": last_day,
+        "days_left": max((member.access_until - today).days, 0),
+        "link": links.member_home_url(),
+    }
+    return queue_rendered(
+        session, "leaver_reminder", context, programme_id=programme.id, to=member.email,
         # The leaver period is part of the key: a member reinstated and later leaving again
         # starts a new window with its own reminders.
         dedup_key=f"leaver_reminder:{member.id}:{member.leaver_since.isoformat()}:day{day}",
@@ -448,24 +458,15 @@ def queue_admin_invite(
         session, TokenPurpose.ADMIN_INVITE, expires_at=now + ADMIN_INVITE_TTL, admin_id=admin.id
     )
     session.flush()
-    rendered = render_email(
-        "admin_invite",
-        {
-            "programme_name": programme.name,
-            "date_format": programme.date_format,
-            "invited_by": invited_by,
-            "link": links.admin_accept_invite_url(raw),
-            "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme)).date(),
-        },
-    )
-    return queue_email(
-        session,
-        programme_id=programme.id,
-        kind="admin_invite",
-        to=admin.email,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
+    context = {
+        "programme_name": programme.name,
+        "date_format": programme.date_format,
+        "invited_by": invited_by,
+        "link": links.admin_accept_invite_url(raw),
+        "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme)).date(),
+    }
+    return queue_rendered(
+        session, "admin_invite", context, programme_id=programme.id, to=admin.email,
         dedup_key=f"admin_invite:{admin.id}:{token.id}",
     )
 
