@@ -15,8 +15,9 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from hrsync.store.models import AuthToken
@@ -66,6 +67,16 @@ def _purposes(purpose: TokenPurpose | str | Iterable[TokenPurpose | str]) -> lis
     return [str(p) for p in purpose]
 
 
+def _usable(token_hash: str, purpose: TokenPurpose | str | Iterable[TokenPurpose | str], now: datetime) -> Any:
+    """The one definition of a usable link: this hash, one of these purposes, unused, unexpired."""
+    return and_(
+        AuthToken.token_hash == token_hash,
+        AuthToken.purpose.in_(_purposes(purpose)),
+        AuthToken.used_at.is_(None),
+        AuthToken.expires_at > now,
+    )
+
+
 def find_token(
     session: Session,
     raw_token: str,
@@ -77,14 +88,7 @@ def find_token(
     if not raw_token:
         return None
     now = now or utcnow()
-    return session.scalar(
-        select(AuthToken).where(
-            AuthToken.token_hash == hash_token(raw_token),
-            AuthToken.purpose.in_(_purposes(purpose)),
-            AuthToken.used_at.is_(None),
-            AuthToken.expires_at > now,
-        )
-    )
+    return session.scalar(select(AuthToken).where(_usable(hash_token(raw_token), purpose, now)))
 
 
 def consume_token(
@@ -101,12 +105,7 @@ def consume_token(
     token_hash = hash_token(raw_token)
     result = session.execute(
         update(AuthToken)
-        .where(
-            AuthToken.token_hash == token_hash,
-            AuthToken.purpose.in_(_purposes(purpose)),
-            AuthToken.used_at.is_(None),
-            AuthToken.expires_at > now,
-        )
+        .where(_usable(token_hash, purpose, now))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
