@@ -28,6 +28,7 @@ from hrsync.domain.planner import (
     PlanOptions,
     SyncPlan,
     plan_sync,
+    recheck_held_plan,
 )
 from hrsync.domain.records import (
     CompiledMapping,
@@ -62,5 +63,6 @@ __all__ = [
     "mapping_needs_job_details",
     "parse_iso",
     "plan_sync",
+    "recheck_held_plan",
     "validate_mapping",
 ]

@@ -72,6 +72,8 @@ Decisions where the rules leave room:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +90,7 @@ DUPLICATE_EMAIL: Final = "duplicate_email"
 EMAIL_TAKEN: Final = "email_taken"
 VANISHED: Final = "vanished"
 REINSTATED_AFTER_WINDOW: Final = "reinstated_after_window"
+HELD_CHANGE_SKIPPED: Final = "held_change_skipped"
 
 PLAN_FORMAT: Final = 1
 
@@ -116,6 +119,24 @@ class CurrentMember:
     values: Mapping[str, str | None]
     source_id: str | None = None
     leaver_since: date | None = None
+
+
+def member_basis(member: CurrentMember) -> str:
+    """A short fingerprint of everything the planner reads of a member.
+
+    Two equal bases mean the planner would decide the same for this member; a held plan keeps
+    each change's basis so its approval can tell which members moved on during the hold.
+    """
+    # Invited and active are one class: a member accepting an invitation during a hold changes
+    # nothing the planner decides (both are "has access").
+    status = MemberStatus.ACTIVE.value if member.status == MemberStatus.INVITED else member.status.value
+    state = [
+        member.id, member.employee_id, member.email, status, member.source_id,
+        None if member.leaver_since is None else member.leaver_since.isoformat(),
+        sorted(member.values.items(), key=lambda kv: kv[0]),
+    ]
+    digest = hashlib.blake2b(json.dumps(state, separators=(",", ":")).encode("utf-8"), digest_size=12)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +174,9 @@ class PlannedChange:
     changes: Changes
     new_status: MemberStatus | None = None
     leaving_date: date | None = None
+    #: The member as the plan saw it (:func:`member_basis`); a held plan's change whose member has
+    #: moved on since (another basis, or deleted) is not applied on approval.
+    basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,6 +187,7 @@ class PlannedChange:
             "changes": {k: [old, new] for k, (old, new) in self.changes.items()},
             "new_status": None if self.new_status is None else self.new_status.value,
             "leaving_date": None if self.leaving_date is None else self.leaving_date.isoformat(),
+            "basis": self.basis,
         }
 
     @classmethod
@@ -178,6 +203,7 @@ class PlannedChange:
             changes={k: (pair[0], pair[1]) for k, pair in d["changes"].items()},
             new_status=None if status is None else MemberStatus(status),
             leaving_date=None if leaving is None else date.fromisoformat(leaving),
+            basis=d.get("basis"),
         )
 
 
@@ -243,6 +269,8 @@ class SyncPlan:
 
 def _diff(member: CurrentMember, draft: MemberDraft, blanks_clear: bool) -> Changes:
     changes: Changes = {}
+    if draft.employee_id != member.employee_id:  # the member was relinked by its HR record
+        changes["employee_id"] = (member.employee_id, draft.employee_id)
     if draft.email != member.email:
         changes["email"] = (member.email, draft.email)
     stored = member.values
@@ -280,6 +308,7 @@ class _Planner:
         self.changes: list[PlannedChange] = []
         self.unchanged_ids: list[int] = []
         self.skipped: set[str] = set()  # employee ids whose drafts are skipped for a conflict
+        self.relinked: set[int] = set()  # members matched by HR record because their employee ID changed
         # Who the record errors point at: those members are never leavers or vanished.
         self.protected_ids: set[str] = set()
         self.protected_sources: set[str] = set()
@@ -335,6 +364,34 @@ class _Planner:
                 d, "employee_id",
             ))
 
+    def relink_changed_ids(self, drafts: list[MemberDraft]) -> None:
+        """A person whose employee ID changed in the HR system keeps their member.
+
+        A draft whose employee ID no member has, carrying the HR record (source ID) of exactly one
+        member whose own employee ID nobody in the directory uses any more, is that member: it is
+        matched to it and the member's employee ID changes with the rest of its fields.
+        """
+        in_use = {d.employee_id for d in drafts} | self.protected_ids
+        members_by_source: dict[str, list[CurrentMember]] = {}
+        for m in self.members:
+            if m.source_id is not None:
+                members_by_source.setdefault(m.source_id, []).append(m)
+        drafts_per_source = Counter(d.source_id for d in drafts)
+        for d in drafts:
+            if d.employee_id in self.skipped or d.employee_id in self.by_id:
+                continue
+            candidates = members_by_source.get(d.source_id, [])
+            if len(candidates) != 1 or drafts_per_source[d.source_id] != 1:
+                continue
+            member = candidates[0]
+            if member.employee_id in in_use or member.source_id in self.protected_sources:
+                continue
+            self.by_id[d.employee_id] = member
+            self.relinked.add(member.id)
+
+    def member_of(self, draft: MemberDraft) -> CurrentMember | None:
+        return self.by_id.get(draft.employee_id)
+
     def skip_duplicate_emails(self, claimants: list[MemberDraft]) -> None:
         first: dict[str, MemberDraft] = {}
         duplicated: set[str] = set()
@@ -363,20 +420,27 @@ class _Planner:
                 ))
 
     def skip_taken_emails(self, claimants: list[MemberDraft]) -> None:
-        """Skip claimants of an address another member keeps; iterate since skips cascade."""
-        moving = {d.employee_id for d in claimants if d.employee_id not in self.skipped}
+        """Skip claimants of an address another member keeps; iterate since skips cascade.
+
+        A holder that is itself a (kept) claimant moves to another address: had it claimed the
+        same one, both would have been skipped as duplicates already.
+        """
+        kept = [d for d in claimants if d.employee_id not in self.skipped]
+        moving = {m.id for m in map(self.member_of, kept) if m is not None}
         contested = []
-        for d in claimants:
+        for d in kept:
             holder = self.by_email.get(d.email_key)
-            if d.employee_id in moving and holder is not None and holder.employee_id != d.employee_id:
+            if holder is not None and holder is not self.member_of(d):
                 contested.append((d, holder))
         changed = True
         while changed:
             changed = False
             for d, holder in contested:
-                if d.employee_id not in moving or holder.employee_id in moving:
+                if d.employee_id in self.skipped or holder.id in moving:
                     continue  # already skipped, or the holder moves to another address
-                moving.discard(d.employee_id)
+                own = self.member_of(d)
+                if own is not None:
+                    moving.discard(own.id)
                 self.skipped.add(d.employee_id)
                 self.protected_ids.add(d.employee_id)
                 self.new_issues.append(_error(
@@ -394,8 +458,9 @@ class _Planner:
         changes: Changes, new_status: MemberStatus | None = None, leaving_date: date | None = None,
     ) -> None:
         member_id = None if member is None else member.id
+        basis = None if member is None else member_basis(member)
         self.changes.append(
-            PlannedChange(kind, employee_id, member_id, draft, changes, new_status, leaving_date)
+            PlannedChange(kind, employee_id, member_id, draft, changes, new_status, leaving_date, basis)
         )
 
     def plan_new(self, draft: MemberDraft) -> None:
@@ -409,12 +474,17 @@ class _Planner:
     def plan_existing(self, draft: MemberDraft, member: CurrentMember) -> None:
         options = self.options
         status = member.status
+        rekey: Changes = {}
+        if draft.employee_id != member.employee_id:
+            rekey["employee_id"] = (member.employee_id, draft.employee_id)
         if draft.lifecycle == Lifecycle.INACTIVE:
             if status != MemberStatus.LEAVER:  # active, invited or pending
                 leaving = draft.leaving_date or options.today
-                to_leaver: Changes = {"status": (status.value, MemberStatus.LEAVER.value)}
+                to_leaver: Changes = {**rekey, "status": (status.value, MemberStatus.LEAVER.value)}
                 self.add(ChangeKind.LEAVER, draft.employee_id, draft, member, to_leaver,
                          MemberStatus.LEAVER, leaving)
+            elif rekey:
+                self.add(ChangeKind.UPDATE, draft.employee_id, draft, member, rekey)
             else:
                 self.unchanged_ids.append(member.id)
             return
@@ -445,7 +515,7 @@ class _Planner:
     def plan_vanished(self, seen: set[str]) -> None:
         options = self.options
         for member in self.members:
-            if member.employee_id in seen or member.status == MemberStatus.LEAVER:
+            if member.employee_id in seen or member.id in self.relinked or member.status == MemberStatus.LEAVER:
                 continue
             if member.employee_id in self.protected_ids or member.source_id in self.protected_sources:
                 continue  # a record error points at this member: it is not known to be gone
@@ -477,6 +547,7 @@ def plan_sync(
     incoming = list(drafts)
 
     planner.skip_duplicate_ids(incoming)
+    planner.relink_changed_ids(incoming)
     # Inactive strangers are ignored before e-mail checks: they will not hold an address.
     ignored = 0
     considered: list[MemberDraft] = []
@@ -518,3 +589,81 @@ def plan_sync(
         ignored_count=ignored,
         unchanged_member_ids=planner.unchanged_ids,
     )
+
+
+def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember]) -> SyncPlan:
+    """The part of a held plan that still holds for the members as they are now.
+
+    A plan held for days is approved against a programme that moved on: the close-down deleted
+    leavers, pre-hires started, people accepted invitations. A change is applied only if its member
+    is still what the plan saw (same :func:`member_basis`; not deleted) and, for a new member, if
+    nobody took its employee ID meanwhile. Changes that would then leave two members with one
+    employee ID or one address (the other half of a swap was skipped) are skipped too, until none
+    is left. Every skipped change becomes a ``held_change_skipped`` warning on the approved run;
+    the next import plans those people afresh.
+    """
+    members = {m.id: m for m in current if m.status != MemberStatus.DELETED}
+    kept: list[PlannedChange] = []
+    warnings: list[RecordIssue] = []
+
+    def skip(change: PlannedChange, why: str) -> None:
+        warnings.append(RecordIssue(
+            Severity.WARNING, HELD_CHANGE_SKIPPED,
+            f"This {change.kind.value} was approved but not applied: {why}. The next import plans it again.",
+            None, change.employee_id, None if change.draft is None else change.draft.source_id,
+        ))
+
+    holders = {m.employee_id for m in members.values()}
+    for change in plan.changes:
+        if change.member_id is None:
+            if change.employee_id in holders:
+                skip(change, "a member with this employee ID was created while the import was held")
+                continue
+        else:
+            member = members.get(change.member_id)
+            if member is None:
+                skip(change, "the member was deleted while the import was held")
+                continue
+            if change.basis is not None and member_basis(member) != change.basis:
+                skip(change, "the member changed while the import was held")
+                continue
+        kept.append(change)
+
+    while True:
+        clashing = _clashing_claims(kept, members.values())
+        if not clashing:
+            break
+        for change in clashing:
+            skip(change, "its employee ID or e-mail address would clash with another member's")
+        dropped = {id(c) for c in clashing}
+        kept = [c for c in kept if id(c) not in dropped]
+
+    return SyncPlan(
+        changes=kept,
+        unchanged_count=plan.unchanged_count,
+        issues=[*plan.issues, *warnings],
+        source_count=plan.source_count,
+        ignored_count=plan.ignored_count,
+        unchanged_member_ids=plan.unchanged_member_ids,
+    )
+
+
+def _clashing_claims(changes: list[PlannedChange], members: Iterable[CurrentMember]) -> list[PlannedChange]:
+    """Changes that would give an employee ID or an address (without case) to two members."""
+    claims: dict[tuple[str, str], list[PlannedChange | None]] = {}
+    moving_email = {c.member_id for c in changes if "email" in c.changes}
+    moving_id = {c.member_id for c in changes if "employee_id" in c.changes}
+    for m in members:
+        if m.id not in moving_id:
+            claims.setdefault(("id", m.employee_id), []).append(None)  # None: a member keeping it
+        if m.id not in moving_email and m.email:
+            claims.setdefault(("email", email_key(m.email)), []).append(None)
+    for c in changes:
+        if c.draft is None:
+            continue
+        if c.member_id is None or "employee_id" in c.changes:
+            claims.setdefault(("id", c.draft.employee_id), []).append(c)
+        if c.member_id is None or "email" in c.changes:
+            claims.setdefault(("email", c.draft.email_key), []).append(c)
+    clashing = {id(c): c for owners in claims.values() if len(owners) > 1 for c in owners if c is not None}
+    return list(clashing.values())

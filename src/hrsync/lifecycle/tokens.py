@@ -138,3 +138,37 @@ def revoke_tokens(
     stmt = stmt.values(used_at=now or utcnow()).execution_options(synchronize_session=False)
     result = session.execute(stmt)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+#: The links that open a member's account: a change of address must take them away.
+MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
+_IN_CHUNK = 10_000
+
+
+def revoke_member_links(
+    session: Session, member_ids: Iterable[int], *, now: datetime | None = None
+) -> dict[int, set[TokenPurpose]]:
+    """Revoke every open invitation and password-reset link of these members (many at once).
+
+    Returns, per member that had any, the purposes of the links that were still usable.
+    """
+    now = now or utcnow()
+    ids = list(member_ids)
+    revoked: dict[int, set[TokenPurpose]] = {}
+    for i in range(0, len(ids), _IN_CHUNK):
+        rows = session.execute(
+            update(AuthToken)
+            .where(
+                AuthToken.member_id.in_(ids[i:i + _IN_CHUNK]),
+                AuthToken.purpose.in_([p.value for p in MEMBER_LINK_PURPOSES]),
+                AuthToken.used_at.is_(None),
+                AuthToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(AuthToken.member_id, AuthToken.purpose)
+            .execution_options(synchronize_session=False)
+        )
+        for member_id, purpose in rows:
+            if member_id is not None:
+                revoked.setdefault(member_id, set()).add(TokenPurpose(purpose))
+    return revoked

@@ -47,8 +47,10 @@ from hrsync.domain import (
     check_brake,
     mapping_needs_job_details,
     plan_sync,
+    recheck_held_plan,
 )
-from hrsync.domain.records import MemberDraft, compile_mapping
+from hrsync.domain.records import MemberDraft, Severity, compile_mapping
+from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.logs import run_context
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
@@ -66,6 +68,7 @@ from hrsync.store.models import (
     RunPhase,
     RunStatus,
     RunTrigger,
+    email_key,
 )
 from hrsync.store.types import utcnow
 
@@ -566,6 +569,8 @@ def _split_values(values: dict[str, str | None]) -> tuple[dict[str, Any], dict[s
 
 
 def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> RunOutcome:
+    """Write a plan: existing members first (keys they give up freed before anyone takes them), then
+    new members in chunks, then issues, invitations and the summary; all in the caller's transaction."""
     from hrsync.notify.outbox import queue_invitations, queue_run_summary
 
     integration = session.get(Integration, run.integration_id)
@@ -573,120 +578,21 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
     assert integration is not None and programme is not None
     now = utcnow()
     invite = integration.welcome_email and integration.status == IntegrationStatus.LIVE
-    events: list[dict[str, Any]] = []
+    writer = _MemberWriter(session, run, programme.id, integration.id, now, invite)
 
-    def event(member_id: int, kind: str, change: PlannedChange) -> None:
-        events.append(
-            {
-                "programme_id": programme.id, "member_id": member_id, "run_id": run.id, "kind": kind,
-                "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
-                "actor": "import", "created_at": now,
-            }
-        )
-
-    new = [c for c in plan.changes if c.kind in (ChangeKind.CREATE, ChangeKind.PENDING)]
+    # Existing members before new ones: an address (or employee ID) one member gives up may be
+    # taken by another member or a new hire in the same import.
+    invitees = writer.update_existing([c for c in plan.changes if c.kind not in _NEW_KINDS], today)
+    new = [c for c in plan.changes if c.kind in _NEW_KINDS]
     # In chunks, each with its events and invitations, so 100,000 new members never sit in memory
     # three times over as rows, events and e-mails at once.
     for i in range(0, len(new), IN_CHUNK):
-        chunk = new[i:i + IN_CHUNK]
-        rows = []
-        for change in chunk:
-            draft = change.draft
-            assert draft is not None and change.new_status is not None
-            columns, attributes = _split_values(draft.values)
-            rows.append(
-                {
-                    "programme_id": programme.id, "integration_id": integration.id,
-                    "employee_id": draft.employee_id, "email": draft.email,
-                    "email_lower": draft.email_key, "status": change.new_status.value,
-                    "employment_status": draft.employment_status, "source_id": draft.source_id,
-                    "start_date": draft.start_date, "attributes": attributes,
-                    "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
-                    "invited_at": now if invite and change.new_status == MemberStatus.INVITED else None,
-                    "created_at": now, "updated_at": now,
-                }
-            )
-        # Core executemany, then one SELECT for the new ids: an INSERT ... RETURNING whose rows
-        # must come back in parameter order costs minutes at 100,000 rows on SQLite.
-        session.execute(insert(_table(Member)), rows)
-        del rows
-        id_of: dict[str | None, int] = {
-            employee_id: member_id
-            for employee_id, member_id in session.execute(
-                select(Member.employee_id, Member.id).where(
-                    Member.programme_id == programme.id, Member.employee_id.in_([c.employee_id for c in chunk])
-                )
-            )
-        }
-        new_invitees: list[tuple[int, str, date | None]] = []  # (member id, e-mail, start date)
-        for change in chunk:
-            member_id = id_of[change.employee_id]
-            event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change)
-            if change.new_status == MemberStatus.INVITED and change.draft is not None:
-                new_invitees.append((member_id, change.draft.email, change.draft.start_date))
-        session.execute(insert(_table(MemberEvent)), events)
-        events.clear()
+        new_invitees = writer.insert_new(new[i:i + IN_CHUNK])
         if invite:
             queue_invitations(session, new_invitees, programme, now=now)
 
-    invitees: list[tuple[int, str, date | None]] = []  # members updated into "invited"
-    updates: list[dict[str, Any]] = []
-    attribute_updates: dict[int, dict[str, str | None]] = {}
-    for change in plan.changes:
-        if change.kind in (ChangeKind.CREATE, ChangeKind.PENDING):
-            continue
-        assert change.member_id is not None
-        params: dict[str, Any] = {"id": change.member_id, "updated_at": now}
-        for field, (_old, new_value) in change.changes.items():
-            if field in _COLUMN_FIELDS or field in ("email", "source_id"):
-                params[field] = new_value
-                if field == "email":
-                    params["email_lower"] = None if new_value is None else new_value.strip().lower()
-            elif field == "status":
-                params["status"] = new_value
-            else:
-                attribute_updates.setdefault(change.member_id, {})[field] = new_value
-        if change.draft is not None:
-            params["employment_status"] = change.draft.employment_status
-            if change.draft.start_date is not None:
-                params["start_date"] = change.draft.start_date
-        if change.new_status is not None:
-            params["status"] = change.new_status.value
-        if change.kind == ChangeKind.LEAVER:
-            params["leaving_date"] = change.leaving_date or today
-            params["leaver_since"] = today
-            params["access_until"] = today + timedelta(days=LEAVER_WINDOW_DAYS)
-            event(change.member_id, "leaver", change)
-        elif change.kind == ChangeKind.REINSTATE:
-            params.update(leaving_date=None, leaver_since=None, access_until=None)
-            event(change.member_id, "reinstated", change)
-        else:
-            event(change.member_id, "updated", change)
-        if params.get("status") == MemberStatus.INVITED.value and change.draft is not None and invite:
-            params["invited_at"] = now
-            invitees.append((change.member_id, change.draft.email, change.draft.start_date))
-        updates.append(params)
-
-    if attribute_updates:
-        stored: dict[int, dict[str, Any] | None] = {}
-        ids = list(attribute_updates)
-        for i in range(0, len(ids), IN_CHUNK):
-            rows_found = session.execute(
-                select(Member.id, Member.attributes).where(Member.id.in_(ids[i:i + IN_CHUNK]))
-            )
-            stored.update({member_id: attributes for member_id, attributes in rows_found})
-        for params in updates:
-            extra = attribute_updates.get(params["id"])
-            if extra:
-                merged = dict(stored.get(params["id"]) or {})
-                merged.update(extra)
-                params["attributes"] = merged
-    _bulk_update_members(session, updates)
-
-    if events:
-        session.execute(insert(_table(MemberEvent)), events)
+    plan.issues.extend(_revoke_links_to_old_addresses(session, writer.readdressed, now))
     _store_issues(session, run.id, plan.issues)
-
     if invite:
         queue_invitations(session, invitees, programme, now=now)
 
@@ -698,6 +604,178 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
     session.flush()
     queue_run_summary(session, run)
     return RunOutcome.of(run)
+
+
+_NEW_KINDS = (ChangeKind.CREATE, ChangeKind.PENDING)
+Invitee = tuple[int, str, date | None]  # (member id, e-mail, start date)
+
+
+class _MemberWriter:
+    """Turns planned changes into member rows and events (one apply, the caller's transaction)."""
+
+    def __init__(self, session: Session, run: ImportRun, programme_id: int, integration_id: int,
+                 now: datetime, invite: bool) -> None:
+        self.session = session
+        self.run_id = run.id
+        self.programme_id = programme_id
+        self.integration_id = integration_id
+        self.now = now
+        self.invite = invite
+        self.readdressed: list[tuple[int, str, str]] = []  # (member id, old address, new address)
+
+    def _event(self, member_id: int, kind: str, change: PlannedChange) -> dict[str, Any]:
+        return {
+            "programme_id": self.programme_id, "member_id": member_id, "run_id": self.run_id, "kind": kind,
+            "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
+            "actor": "import", "created_at": self.now,
+        }
+
+    def update_existing(self, changes: list[PlannedChange], today: date) -> list[Invitee]:
+        """Update, make leavers and reinstate; return the members updated into ``invited``."""
+        invitees: list[Invitee] = []
+        updates: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        attribute_updates: dict[int, dict[str, str | None]] = {}
+        for change in changes:
+            assert change.member_id is not None
+            params: dict[str, Any] = {"id": change.member_id, "updated_at": self.now}
+            for field, (old_value, new_value) in change.changes.items():
+                if field in _COLUMN_FIELDS or field in ("email", "source_id", "employee_id"):
+                    params[field] = new_value
+                    if field == "email":
+                        params["email_lower"] = email_key(new_value)
+                        if old_value and new_value and email_key(old_value) != email_key(new_value):
+                            self.readdressed.append((change.member_id, old_value, new_value))
+                elif field == "status":
+                    params["status"] = new_value
+                else:
+                    attribute_updates.setdefault(change.member_id, {})[field] = new_value
+            if change.draft is not None:
+                params["employment_status"] = change.draft.employment_status
+                if change.draft.start_date is not None:
+                    params["start_date"] = change.draft.start_date
+            if change.new_status is not None:
+                params["status"] = change.new_status.value
+            if change.kind == ChangeKind.LEAVER:
+                params["leaving_date"] = change.leaving_date or today
+                params["leaver_since"] = today
+                params["access_until"] = today + timedelta(days=LEAVER_WINDOW_DAYS)
+                events.append(self._event(change.member_id, "leaver", change))
+            elif change.kind == ChangeKind.REINSTATE:
+                params.update(leaving_date=None, leaver_since=None, access_until=None)
+                events.append(self._event(change.member_id, "reinstated", change))
+            else:
+                events.append(self._event(change.member_id, "updated", change))
+            if params.get("status") == MemberStatus.INVITED.value and change.draft is not None and self.invite:
+                params["invited_at"] = self.now
+                invitees.append((change.member_id, change.draft.email, change.draft.start_date))
+            updates.append(params)
+        self._merge_attributes(updates, attribute_updates)
+        self._free_keys(updates)
+        _bulk_update_members(self.session, updates)
+        if events:
+            self.session.execute(insert(_table(MemberEvent)), events)
+        return invitees
+
+    def _merge_attributes(self, updates: list[dict[str, Any]], extra: dict[int, dict[str, str | None]]) -> None:
+        """Changed attributes are merged into the stored ones (the others are kept as they are)."""
+        if not extra:
+            return
+        stored: dict[int, dict[str, Any] | None] = {}
+        ids = list(extra)
+        for i in range(0, len(ids), IN_CHUNK):
+            rows_found = self.session.execute(
+                select(Member.id, Member.attributes).where(Member.id.in_(ids[i:i + IN_CHUNK]))
+            )
+            stored.update({member_id: attributes for member_id, attributes in rows_found})
+        for params in updates:
+            changed = extra.get(params["id"])
+            if changed:
+                params["attributes"] = {**(stored.get(params["id"]) or {}), **changed}
+
+    def _free_keys(self, updates: list[dict[str, Any]]) -> None:
+        """Clear the unique keys that change before writing any new one.
+
+        Both databases check a unique index row by row, so a swap (or a rotation, or an address
+        handed from one member to another) written in any order meets a duplicate half-way.
+        Cleared first, in the same transaction, every new value lands on a free slot.
+        """
+        for column in ("email_lower", "employee_id"):
+            ids = [p["id"] for p in updates if column in p]
+            for i in range(0, len(ids), IN_CHUNK):
+                self.session.execute(
+                    update(Member).where(Member.id.in_(ids[i:i + IN_CHUNK])).values({column: None})
+                    .execution_options(synchronize_session=False)
+                )
+
+    def insert_new(self, chunk: list[PlannedChange]) -> list[Invitee]:
+        """Insert one chunk of new members with their events; return those to invite."""
+        rows = []
+        for change in chunk:
+            draft = change.draft
+            assert draft is not None and change.new_status is not None
+            columns, attributes = _split_values(draft.values)
+            rows.append(
+                {
+                    "programme_id": self.programme_id, "integration_id": self.integration_id,
+                    "employee_id": draft.employee_id, "email": draft.email,
+                    "email_lower": email_key(draft.email), "status": change.new_status.value,
+                    "employment_status": draft.employment_status, "source_id": draft.source_id,
+                    "start_date": draft.start_date, "attributes": attributes,
+                    "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
+                    "invited_at": self.now if self.invite and change.new_status == MemberStatus.INVITED else None,
+                    "created_at": self.now, "updated_at": self.now,
+                }
+            )
+        # Core executemany, then one SELECT for the new ids: an INSERT ... RETURNING whose rows
+        # must come back in parameter order costs minutes at 100,000 rows on SQLite.
+        self.session.execute(insert(_table(Member)), rows)
+        del rows
+        id_of: dict[str | None, int] = {
+            employee_id: member_id
+            for employee_id, member_id in self.session.execute(
+                select(Member.employee_id, Member.id).where(
+                    Member.programme_id == self.programme_id,
+                    Member.employee_id.in_([c.employee_id for c in chunk]),
+                )
+            )
+        }
+        invitees: list[Invitee] = []
+        events = []
+        for change in chunk:
+            member_id = id_of[change.employee_id]
+            events.append(self._event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change))
+            if change.new_status == MemberStatus.INVITED and change.draft is not None:
+                invitees.append((member_id, change.draft.email, change.draft.start_date))
+        self.session.execute(insert(_table(MemberEvent)), events)
+        return invitees
+
+
+LINKS_REVOKED = "links_revoked"
+
+
+def _revoke_links_to_old_addresses(
+    session: Session, readdressed: list[tuple[int, str, str]], now: datetime
+) -> list[RecordIssue]:
+    """An address that changed takes its open links with it: a set-password or reset link sent to
+    the old address must not open the account (whoever reads that mailbox now). A member whose
+    invitation link died this way is named in a warning, so the administrator can invite again."""
+    if not readdressed:
+        return []
+    revoked = revoke_member_links(session, [member_id for member_id, _old, _new in readdressed], now=now)
+    issues = []
+    for member_id, old, new in readdressed:
+        if TokenPurpose.INVITATION in revoked.get(member_id, ()):
+            employee_id, source_id = session.execute(
+                select(Member.employee_id, Member.source_id).where(Member.id == member_id)
+            ).one()
+            issues.append(RecordIssue(
+                Severity.WARNING, LINKS_REVOKED,
+                f"The e-mail address changed from {old} to {new}: the invitation link sent to the old "
+                "address no longer works. Use Invite again on the member's page to send one to the new address.",
+                "email", employee_id, source_id,
+            ))
+    return issues
 
 
 def _bulk_update_members(session: Session, updates: list[dict[str, Any]]) -> None:
@@ -725,13 +803,15 @@ def _held_run(session: Session, run_id: int) -> ImportRun:
 
 
 def approve_run(run_id: int, *, admin_id: int | None = None, url: str | None = None) -> RunOutcome:
-    """Apply a held plan exactly as it was computed (no other import ran in between)."""
+    """Apply a held plan as it was computed, less the changes whose members moved on during the hold
+    (deleted by the close-down, started, changed): those are skipped with a warning each, never
+    written back over what happened since (see :func:`hrsync.domain.recheck_held_plan`)."""
     factory = session_factory(url)
     with factory() as session, session.begin():
         run = _held_run(session, run_id)
-        plan = SyncPlan.from_json(run.plan or {})
         programme = session.get(Programme, run.programme_id)
         assert programme is not None
+        plan = recheck_held_plan(SyncPlan.from_json(run.plan or {}), _current_members(session, programme.id))
         run.status = RunStatus.RUNNING.value
         run.decided_by_id = admin_id
         run.decided_at = utcnow()
