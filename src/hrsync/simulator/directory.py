@@ -105,6 +105,7 @@ class Directory:
         self._lock = threading.RLock()
         self._live = array("q", range(size))
         self._removed: set[int] = set()
+        self._hidden: dict[int, PersonState] = {}  # removed by hide(), kept for restore()
         self._overlay: dict[int, PersonState] = {}
         self._next = size
         self._last_created = self.generator.created_at(max(size - 1, 0))
@@ -126,6 +127,14 @@ class Directory:
     @property
     def link_base(self) -> str:
         return self._serializer.base
+
+    def set_today(self, today: date) -> None:
+        """Move the directory's date (statuses such as Upcoming → Current follow it)."""
+        with self._lock:
+            self.today = today
+            self._cache.clear()
+            self._version += 1
+            self._queries.clear()
 
     # --- lookups ----------------------------------------------------------------------------------
 
@@ -469,6 +478,25 @@ class Directory:
         with self._lock:
             index = self._require(person_id)
             self._remove_index(index)
+
+    def hide(self, person_id: str) -> None:
+        """The person vanishes from every answer, as with :meth:`remove`, but can come back."""
+        with self._lock:
+            index = self._require(person_id)
+            self._hidden[index] = self._mutable(index)
+            self._remove_index(index)
+
+    def restore(self, person_id: str) -> dict[str, Any]:
+        """A hidden person comes back, unchanged, under the same id."""
+        with self._lock:
+            index = self.codec.decode(PERSON, person_id)
+            if index is None or index not in self._hidden:
+                raise KeyError(person_id)
+            self._overlay[index] = self._hidden.pop(index)
+            self._removed.discard(index)
+            bisect.insort(self._live, index)
+            self._touched(index)
+            return self._serializer.person(self._overlay[index], self.today)
 
     def _remove_index(self, index: int) -> None:
         pos = bisect.bisect_left(self._live, index)

@@ -178,7 +178,9 @@ class Generator:
         return out
 
     def created_at(self, i: int) -> datetime:
-        return self._origin + timedelta(seconds=int(i * self._step))
+        # People hired later than the generated ones get their own time; their base record must not
+        # run past the calendar (a directory generated empty has a step of its whole span).
+        return self._origin + timedelta(seconds=int(min(i, self.size) * self._step))
 
     # --- full record ------------------------------------------------------------------------------
 
