@@ -532,6 +532,37 @@ def forget_member_emails(session: Session, member_id: int, *, reason: str = "mem
     return int(cancelled)
 
 
+#: The e-mails that carry a single-use link, by kind.
+MEMBER_LINK_KINDS = ("invitation", "password_reset")
+
+
+def cancel_link_emails(
+    session: Session, *, member_id: int | None = None, admin_id: int | None = None, reason: str
+) -> int:
+    """Cancel a member's or an administrator's unsent e-mails that carry a sign-in link.
+
+    For when their links die (a password change): the messages would only deliver dead links. A
+    message a sender holds right now is cancelled too; the sender's claim no longer owns it, so it
+    is not sent unless it is already on the wire. Returns how many were cancelled.
+    """
+    if member_id is not None:
+        which: Any = and_(OutboxEmail.member_id == member_id, OutboxEmail.kind.in_(MEMBER_LINK_KINDS))
+    elif admin_id is not None:
+        which = or_(
+            OutboxEmail.dedup_key.like(f"password_reset:admin:{int(admin_id)}:%"),
+            OutboxEmail.dedup_key.like(f"admin_invite:{int(admin_id)}:%"),
+        )
+    else:
+        raise ValueError("cancel_link_emails needs a member_id or an admin_id")
+    result = session.execute(
+        update(OutboxEmail)
+        .where(which, OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]))
+        .values(status=OutboxStatus.FAILED.value, next_attempt_at=None, last_error=f"cancelled: {reason}")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------------------------
 # sending (outside any caller transaction)
 # --------------------------------------------------------------------------------------------
@@ -930,6 +961,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "SendReport",
     "backoff_delay",
+    "cancel_link_emails",
     "failed_run_action",
     "forget_member_emails",
     "format_date",
