@@ -13,8 +13,17 @@ Exactly-once, as far as SMTP allows: every row has a unique ``dedup_key`` and is
 ``INSERT ... ON CONFLICT DO NOTHING``, so a retried import or a second close-down pass cannot
 queue a message twice; a row is claimed by one sender only (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, a single conditional ``UPDATE`` on SQLite) and never sent again once marked sent.
-The one gap SMTP leaves - the server accepted the message and the sender died before recording it -
-is narrowed by a Message-ID derived from the de-duplication key, so the retry is recognisable.
+A claim is a lease fenced by a ``claim_token``: just before each message the sender renews its
+lease with ``UPDATE ... WHERE id = :id AND claim_token = :mine`` and does not send a row it lost,
+and every other write of the sender is conditional the same way. So a slow mail server makes two
+senders send one message only if a single SMTP exchange outlives the whole lease (the SMTP socket
+timeout is capped at a quarter of it). The remaining gap SMTP leaves - the server accepted the
+message and the sender died before recording it - is narrowed by a Message-ID derived from the
+de-duplication key, so the retry is recognisable.
+
+Link e-mails are checked when they are sent: an invitation is addressed to the member's current
+address and only sent while the member is still ``invited``; a member's password reset whose
+address is no longer the member's is cancelled.
 """
 
 from __future__ import annotations
