@@ -6,10 +6,14 @@ servers on free loopback ports.
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +125,30 @@ def refusing_server(port: int, answer: str) -> tuple[Controller, list[bytes]]:
     return controller, received
 
 
+class _SlowHandler:
+    """Accepts every message, but only after sitting on its DATA for ``delay`` seconds."""
+
+    def __init__(self, delay: float, received: list[EmailMessage]) -> None:
+        self.delay = delay
+        self.received = received
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        raw = envelope.original_content or b""
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append(message)
+        return "250 OK"
+
+
+def slow_server(port: int, delay: float) -> tuple[Controller, list[EmailMessage]]:
+    """A real SMTP server (aiosmtpd) that is slow to accept each message, like an overloaded relay."""
+    received: list[EmailMessage] = []
+    controller = Controller(_SlowHandler(delay, received), hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, received
+
+
 # -------- fixtures (imported by the conftest of each test package) --------
 
 
@@ -192,5 +220,6 @@ __all__ = [
     "refusing_server",
     "seed",
     "seed_programme",
+    "slow_server",
     "utc",
 ]

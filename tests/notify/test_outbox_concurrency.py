@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.notify.catcher import MailCatcher
 from hrsync.notify.outbox import SendReport, queue_email, send_due
 from hrsync.store import dispose_engines, session_factory, upgrade
+from hrsync.store.models import OutboxEmail
 
-from .helpers import outbox_rows, seed_programme
+from .helpers import free_port, outbox_rows, seed_programme, slow_server
 
 MESSAGES = 80
 SENDERS = 4
@@ -93,3 +97,65 @@ def test_queueing_the_same_key_in_two_transactions_keeps_one_row(any_factory: se
             )
     assert results[0] is not None and results[1] is None
     assert len(outbox_rows(any_factory)) == 1
+
+
+# A relay that takes SLOW_DELAY to accept each message makes one sender's chunk of SLOW_MESSAGES
+# last about twice the lease, so the other sender re-claims the rows the first has not reached
+# yet, while the first is still working through them: the situation of issue 9.
+SLOW_LEASE = timedelta(seconds=3)  # the SMTP timeout becomes a quarter of it (0.75 s)
+SLOW_DELAY = 0.3  # per message; well under the lease, so one SMTP exchange never outlives it
+SLOW_MESSAGES = 20
+HANG_STOP = 120.0  # seconds: only stops a hung test
+
+
+def _unsent(factory: sessionmaker[Session]) -> int:
+    with factory() as s:
+        return int(
+            s.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status != "sent")) or 0
+        )
+
+
+def test_a_slow_relay_does_not_make_two_senders_send_the_same_message(
+    any_factory: sessionmaker[Session],
+) -> None:
+    seed = seed_programme(any_factory)
+    with any_factory.begin() as s:
+        for i in range(SLOW_MESSAGES):
+            queue_email(
+                s, programme_id=seed.programme_id, kind="run_summary", to=f"p{i}@acme.example",
+                subject=f"message {i}", text="t", html=None, dedup_key=f"slow:{i}",
+            )
+    controller, received = slow_server(free_port(), SLOW_DELAY)
+    url = f"smtp://127.0.0.1:{controller.port}"
+    reports: list[SendReport] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def sender() -> None:
+        """A worker that keeps passing over the outbox until every message is sent."""
+        try:
+            start.wait()
+            deadline = time.monotonic() + HANG_STOP
+            while _unsent(any_factory) and time.monotonic() < deadline:
+                reports.append(send_due(any_factory, smtp_url=url, limit=SLOW_MESSAGES, lease=SLOW_LEASE))
+                time.sleep(0.05)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        controller.stop()
+
+    assert errors == []
+    subjects = Counter(str(m["Subject"]) for m in received)
+    assert subjects == Counter(f"message {i}" for i in range(SLOW_MESSAGES))  # every one, exactly once
+    rows = outbox_rows(any_factory)
+    assert [(r.status, r.attempts) for r in rows] == [("sent", 1)] * SLOW_MESSAGES
+    assert sum(r.sent for r in reports) == SLOW_MESSAGES
+    # the takeover did happen: some claimed rows were left to the sender that re-claimed them
+    assert sum(r.lost for r in reports) > 0

@@ -116,7 +116,7 @@ def test_a_sender_that_died_mid_claim_is_taken_over_after_its_lease_once(
     _queue_plain(factory, seed, "k1")
     t0 = utcnow()
     with factory.begin() as s:  # a sender claims, then its process dies before sending
-        assert len(_claim(s, t0, 10)) == 1
+        assert len(_claim(s, t0, 10, "dead-sender", SENDING_LEASE)) == 1
 
     during = send_due(factory, smtp_url=mail.url, now=t0 + timedelta(minutes=1))
     after = send_due(factory, smtp_url=mail.url, now=t0 + SENDING_LEASE + timedelta(seconds=1))
@@ -282,7 +282,8 @@ def test_pre_hire_invitation_waits_for_the_start_date(
     factory: sessionmaker[Session], make_member: MemberMaker, mail: MailCatcher
 ) -> None:
     start = date(2031, 7, 1)
-    member_id = make_member(status="pending", start_date=start)
+    # an invited member whose start date is still ahead (the status an invitation is sent to)
+    member_id = make_member(status="invited", start_date=start)
     row = _invite(factory, member_id, now=utc(2031, 6, 1, 12))
     assert row is not None
     # 08:00 in London (BST) on the start date

@@ -131,3 +131,19 @@ def test_concurrent_upgrades_from_several_processes_all_succeed(db_url: str) -> 
         revisions = pool.map(_upgrade_in_child, [db_url] * 3)
     assert revisions == [head_revision()] * 3
     assert schema_differences(db_url) == []
+
+
+def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db_url: str) -> None:
+    upgrade(db_url, "0001")  # a database of the previous release, with an e-mail waiting
+    with make_engine(db_url).begin() as connection:
+        connection.execute(text("INSERT INTO programme (name) VALUES ('Acme')"))
+        connection.execute(text(
+            "INSERT INTO outbox_email (programme_id, kind, to_address, subject, body_text, dedup_key, status) "
+            "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
+        ))
+    upgrade(db_url)
+    assert current_revision(db_url) == head_revision() == "0002"
+    assert schema_differences(db_url) == []
+    with make_engine(db_url).connect() as connection:
+        rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
+    assert [tuple(r) for r in rows] == [("k1", "sending", None)]  # an old claim: no token, its lease still lapses

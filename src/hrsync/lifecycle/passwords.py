@@ -26,7 +26,7 @@ from hrsync.lifecycle.tokens import (
     revoke_tokens,
 )
 from hrsync.notify import links
-from hrsync.notify.outbox import programme_zone, queue_rendered
+from hrsync.notify.outbox import cancel_link_emails, programme_zone, queue_rendered
 from hrsync.security.passwords import hash_password
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme, email_key
 from hrsync.store.types import utcnow
@@ -37,6 +37,7 @@ __all__ = [
     "check_password_policy",
     "consume_token",
     "find_token",
+    "replace_password",
     "request_password_reset",
     "set_admin_password",
     "set_member_password",
@@ -182,10 +183,9 @@ def set_member_password(
     member = session.get(Member, token.member_id)
     if member is None or member.status == "deleted":
         return None
-    member.password_hash = hash_password(password)
+    replace_password(session, member, password, now=now)
     if member.status in ("invited", "pending"):
         member.status = "active"
-    revoke_tokens(session, member_id=member.id, purposes=MEMBER_LINK_PURPOSES, now=now)
     session.add(
         MemberEvent(
             programme_id=member.programme_id,
@@ -211,6 +211,26 @@ def set_admin_password(
     admin = session.get(AdminUser, token.admin_id)
     if admin is None or not admin.is_active:
         return None
-    admin.password_hash = hash_password(password)
-    revoke_tokens(session, admin_id=admin.id, purposes=ADMIN_LINK_PURPOSES, now=now)
+    replace_password(session, admin, password, now=now)
     return admin
+
+
+def replace_password(
+    session: Session, account: Member | AdminUser, password: str, *, now: datetime | None = None
+) -> None:
+    """Give a member or an administrator a new password: the one way a password changes.
+
+    Whatever the path (a link, the signed-in "change password" page), every open invitation or
+    reset link of the account dies with the old password, and the link e-mails still waiting in
+    the outbox are cancelled (their links would no longer work). The caller checks the policy
+    and, where the path needs it, the current password.
+    """
+    now = now or utcnow()
+    account.password_hash = hash_password(password)
+    session.flush()
+    if isinstance(account, Member):
+        revoke_tokens(session, member_id=account.id, purposes=MEMBER_LINK_PURPOSES, now=now)
+        cancel_link_emails(session, member_id=account.id, reason="the password was changed")
+    else:
+        revoke_tokens(session, admin_id=account.id, purposes=ADMIN_LINK_PURPOSES, now=now)
+        cancel_link_emails(session, admin_id=account.id, reason="the password was changed")

@@ -13,15 +13,24 @@ Exactly-once, as far as SMTP allows: every row has a unique ``dedup_key`` and is
 ``INSERT ... ON CONFLICT DO NOTHING``, so a retried import or a second close-down pass cannot
 queue a message twice; a row is claimed by one sender only (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, a single conditional ``UPDATE`` on SQLite) and never sent again once marked sent.
-The one gap SMTP leaves - the server accepted the message and the sender died before recording it -
-is narrowed by a Message-ID derived from the de-duplication key, so the retry is recognisable.
+A claim is a lease fenced by a ``claim_token``: just before each message the sender renews its
+lease with ``UPDATE ... WHERE id = :id AND claim_token = :mine`` and does not send a row it lost,
+and every other write of the sender is conditional the same way. So a slow mail server makes two
+senders send one message only if a single SMTP exchange outlives the whole lease (the SMTP socket
+timeout is capped at a quarter of it). The remaining gap SMTP leaves - the server accepted the
+message and the sender died before recording it - is narrowed by a Message-ID derived from the
+de-duplication key, so the retry is recognisable.
+
+Link e-mails are checked when they are sent: an invitation is addressed to the member's current
+address and only sent while the member is still ``invited``; a member's password reset whose
+address is no longer the member's is cancelled.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +60,7 @@ from hrsync.store.models import (
     OutboxStatus,
     Programme,
     RunStatus,
+    email_key,
 )
 from hrsync.store.types import utcnow
 
@@ -279,12 +289,32 @@ def _invitation_subject(programme: Programme) -> str:
     return render_subject("invitation", {"programme_name": programme.name})
 
 
-def _render_invitation_now(session: Session, row: OutboxEmail, now: datetime) -> tuple[str, str]:
-    """Make the invitation's single-use link and render its body (at send time)."""
+class _Cancelled(Exception):
+    """The message must not go out any more; the text says why (it becomes the row's ``last_error``)."""
+
+
+#: The one member status an invitation is still sent to. A member who has set a password since
+#: (``active``), become a leaver or been deleted gets no invitation and no new link.
+INVITABLE_STATUS = "invited"
+
+
+def _render_invitation_now(session: Session, row: OutboxEmail, now: datetime) -> tuple[str, str, str]:
+    """Address the invitation, make its single-use link and render it (at send time).
+
+    Runs in the sender's transaction that holds the row, so the member's status and address are
+    read in the same transaction that makes the link: the message goes to the member's address of
+    now (an import may have corrected it since the row was queued), and the row's ``to_address``
+    says so. Returns ``(to, text, html)``; raises :class:`_Cancelled` when the member is no longer
+    waiting for an invitation.
+    """
     member = session.get(Member, row.member_id) if row.member_id is not None else None
     programme = session.get(Programme, row.programme_id)
-    if member is None or programme is None or not member.email or member.status == "deleted":
-        raise ValueError("the member of this invitation no longer exists")
+    if member is None or programme is None or member.status == "deleted":
+        raise _Cancelled("the member no longer exists")
+    if member.status != INVITABLE_STATUS or member.password_hash:
+        raise _Cancelled(f"the member is no longer waiting for an invitation (now {member.status})")
+    if not member.email:
+        raise _Cancelled("the member has no e-mail address")
     expires_at = now + INVITATION_TTL
     raw = secrets.token_urlsafe(32)  # lives only in the message; the database keeps its hash
     rendered = render_email(
@@ -305,7 +335,24 @@ def _render_invitation_now(session: Session, row: OutboxEmail, now: datetime) ->
             expires_at=expires_at,
         )
     )
-    return rendered.text, rendered.html
+    row.to_address = member.email.strip()
+    return row.to_address, rendered.text, rendered.html
+
+
+def _check_reset_recipient(session: Session, row: OutboxEmail) -> None:
+    """A member's queued password reset goes only to the address the member still has.
+
+    The link was made for the member's address when the reset was requested; once the address
+    changed (an import corrected it) the link is revoked and the message is cancelled, not sent.
+    An administrator's reset (no member) is left alone.
+    """
+    if row.member_id is None and not row.dedup_key.startswith("password_reset:member:"):
+        return
+    member = session.get(Member, row.member_id) if row.member_id is not None else None
+    if member is None or member.status == "deleted":
+        raise _Cancelled("the member no longer exists")
+    if email_key(member.email) != email_key(row.to_address):
+        raise _Cancelled("the member's e-mail address changed after the reset was requested")
 
 
 _FAILED_ACTIONS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -494,6 +541,37 @@ def forget_member_emails(session: Session, member_id: int, *, reason: str = "mem
     return int(cancelled)
 
 
+#: The e-mails that carry a single-use link, by kind.
+MEMBER_LINK_KINDS = ("invitation", "password_reset")
+
+
+def cancel_link_emails(
+    session: Session, *, member_id: int | None = None, admin_id: int | None = None, reason: str
+) -> int:
+    """Cancel a member's or an administrator's unsent e-mails that carry a sign-in link.
+
+    For when their links die (a password change): the messages would only deliver dead links. A
+    message a sender holds right now is cancelled too; the sender's claim no longer owns it, so it
+    is not sent unless it is already on the wire. Returns how many were cancelled.
+    """
+    if member_id is not None:
+        which: Any = and_(OutboxEmail.member_id == member_id, OutboxEmail.kind.in_(MEMBER_LINK_KINDS))
+    elif admin_id is not None:
+        which = or_(
+            OutboxEmail.dedup_key.like(f"password_reset:admin:{int(admin_id)}:%"),
+            OutboxEmail.dedup_key.like(f"admin_invite:{int(admin_id)}:%"),
+        )
+    else:
+        raise ValueError("cancel_link_emails needs a member_id or an admin_id")
+    result = session.execute(
+        update(OutboxEmail)
+        .where(which, OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]))
+        .values(status=OutboxStatus.FAILED.value, next_attempt_at=None, last_error=f"cancelled: {reason}")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------------------------
 # sending (outside any caller transaction)
 # --------------------------------------------------------------------------------------------
@@ -501,12 +579,19 @@ def forget_member_emails(session: Session, member_id: int, *, reason: str = "mem
 
 @dataclass
 class SendReport:
-    """What one :func:`send_due` pass did. ``skipped`` says why nothing was attempted."""
+    """What one :func:`send_due` pass did. ``skipped`` says why nothing was attempted.
+
+    ``lost`` counts claimed rows this pass did not send because another sender took them over
+    (this pass's lease had lapsed) or they were cancelled meanwhile; ``cancelled`` counts rows
+    this pass cancelled instead of sending (also counted in ``failed``).
+    """
 
     claimed: int = 0
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    cancelled: int = 0
+    lost: int = 0
     still_queued: int = 0
     skipped: str | None = None
     last_error: str | None = None
@@ -534,7 +619,20 @@ def _due(now: datetime) -> Any:
     return or_(queued_due, abandoned)
 
 
-def _claim(session: Session, now: datetime, limit: int) -> list[int]:
+def _owned(row_id: int, claim_token: str) -> Any:
+    """The row is still ours: in ``sending`` under the token our claim wrote.
+
+    Another sender that re-claimed the row after our lease lapsed wrote its own token; a
+    cancellation moved it out of ``sending``. Either way every later write of ours matches nothing.
+    """
+    return and_(
+        OutboxEmail.id == row_id,
+        OutboxEmail.claim_token == claim_token,
+        OutboxEmail.status == OutboxStatus.SENDING.value,
+    )
+
+
+def _claim(session: Session, now: datetime, limit: int, claim_token: str, lease: timedelta) -> list[int]:
     """Mark up to ``limit`` due rows as ours, in one statement; return their ids.
 
     A single ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) AND <still due>``:
@@ -542,6 +640,8 @@ def _claim(session: Session, now: datetime, limit: int) -> list[int]:
     ``FOR UPDATE`` is not rendered) the statement takes the write lock up front, and the repeated
     due-condition makes a row claimed in between drop out. The claim is a lease: a sender that
     dies leaves rows in ``sending`` whose ``next_attempt_at`` lapses, and another sender takes them.
+    The lease is fenced by ``claim_token``: the sender that lost a row can no longer write to it
+    (see :func:`_owned`), and it re-checks ownership before sending each message.
     """
     candidates = (
         select(OutboxEmail.id)
@@ -553,49 +653,145 @@ def _claim(session: Session, now: datetime, limit: int) -> list[int]:
     result = session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id.in_(candidates.scalar_subquery()), _due(now))
-        .values(status=OutboxStatus.SENDING.value, next_attempt_at=now + SENDING_LEASE)
+        .values(status=OutboxStatus.SENDING.value, next_attempt_at=now + lease, claim_token=claim_token)
         .returning(OutboxEmail.id)
         .execution_options(synchronize_session=False)
     )
     return sorted(int(i) for i in result.scalars().all())
 
 
-def _release(
-    factory: sessionmaker[Session], row_id: int, now: datetime, error: SmtpDeliveryError, report: SendReport
-) -> None:
-    """Record a failed attempt: back off and retry, or give up when retrying cannot help."""
+def _renew(session: Session, row_id: int, claim_token: str, now: datetime, lease: timedelta) -> bool:
+    """Re-check that the row is still ours and renew its lease, in one conditional ``UPDATE``.
+
+    On success the statement also holds the row for the rest of the transaction (a row lock on
+    PostgreSQL, the write lock on SQLite), so whatever else the transaction writes to the row is
+    still written by its owner.
+    """
+    result = session.execute(
+        update(OutboxEmail)
+        .where(_owned(row_id, claim_token))
+        .values(next_attempt_at=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    to: str
+    subject: str
+    text: str
+    html: str | None
+    dedup_key: str
+    kind: str
+    programme_id: int
+
+
+def _take(
+    factory: sessionmaker[Session], row_id: int, claim_token: str, now: datetime, lease: timedelta,
+    report: SendReport,
+) -> _Outgoing | None:
+    """Just before sending: confirm ownership, renew the lease, and get the message to send.
+
+    One transaction: the conditional renewal, then (for an invitation) the member's current
+    address and a fresh link, or (for a password reset) the check that the address still holds.
+    ``None`` means do not send: the row was lost to another sender or cancelled here. A
+    :class:`ValueError` from rendering propagates (the transaction is rolled back).
+    """
     with factory.begin() as s:
+        if not _renew(s, row_id, claim_token, now, lease):
+            report.lost += 1
+            log.info("outbox: message %s was taken over by another sender; not sending it", row_id)
+            return None
         row = s.get(OutboxEmail, row_id)
-        if row is None or row.status != OutboxStatus.SENDING.value:
-            return
-        row.attempts = (row.attempts or 0) + 1
-        row.last_error = error.reason[:1000]
-        give_up = error.permanent or (not error.connection and row.attempts >= MAX_ATTEMPTS)
-        if give_up:
+        assert row is not None  # we hold it
+        to, text, html = row.to_address, row.body_text, row.body_html
+        try:
+            if row.kind == "invitation" and text == INVITATION_RENDERED_AT_SEND:
+                # committed before sending: the link must work once the member has it
+                to, text, html = _render_invitation_now(s, row, now)
+            elif row.kind == "password_reset":
+                _check_reset_recipient(s, row)
+        except _Cancelled as exc:
             row.status = OutboxStatus.FAILED.value
             row.next_attempt_at = None
+            row.claim_token = None
+            row.last_error = f"cancelled: {exc}"
+            report.failed += 1
+            report.cancelled += 1
+            log.info("outbox: message %s cancelled: %s", row_id, exc)
+            return None
+        return _Outgoing(to, row.subject, text, html, row.dedup_key, row.kind, row.programme_id)
+
+
+def _release(
+    factory: sessionmaker[Session], row_id: int, claim_token: str, now: datetime, error: SmtpDeliveryError,
+    report: SendReport,
+) -> None:
+    """Record a failed attempt: back off and retry, or give up when retrying cannot help.
+
+    Only while the row is still ours: a sender whose lease lapsed leaves the row to its new owner.
+    """
+    with factory.begin() as s:
+        attempts = s.execute(
+            update(OutboxEmail)
+            .where(_owned(row_id, claim_token))
+            .values(attempts=OutboxEmail.attempts + 1, last_error=error.reason[:1000])
+            .returning(OutboxEmail.attempts)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if attempts is None:
+            report.lost += 1
+            return
+        give_up = error.permanent or (not error.connection and attempts >= MAX_ATTEMPTS)
+        if give_up:
+            values: dict[str, Any] = {"status": OutboxStatus.FAILED.value, "next_attempt_at": None}
             report.failed += 1
         else:
             cap = CONNECTION_BACKOFF_CAP if error.connection else BACKOFF_CAP
-            row.status = OutboxStatus.QUEUED.value
-            row.next_attempt_at = now + backoff_delay(row.attempts, cap=cap)
+            values = {"status": OutboxStatus.QUEUED.value, "next_attempt_at": now + backoff_delay(attempts, cap=cap)}
             report.retrying += 1
+        # the conditional UPDATE above holds the row until this transaction ends
+        s.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == row_id)
+            .values(claim_token=None, **values)
+            .execution_options(synchronize_session=False)
+        )
 
 
-def _mark_sent(factory: sessionmaker[Session], row_id: int, sent_at: datetime, report: SendReport) -> None:
+def _mark_sent(
+    factory: sessionmaker[Session], row_id: int, claim_token: str, sent_at: datetime, report: SendReport
+) -> None:
+    report.sent += 1  # the server has it, whatever the row says next
     with factory.begin() as s:
-        row = s.get(OutboxEmail, row_id)
-        if row is None:
+        result = s.execute(
+            update(OutboxEmail)
+            .where(_owned(row_id, claim_token))
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=sent_at,
+                attempts=OutboxEmail.attempts + 1,
+                next_attempt_at=None,
+                last_error=None,
+                claim_token=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+            # The SMTP transaction outlived the lease and another sender took the row over.
+            log.warning("outbox: message %s was delivered after its lease lapsed; its new owner records it", row_id)
             return
-        row.status = OutboxStatus.SENT.value
-        row.sent_at = sent_at
-        row.attempts = (row.attempts or 0) + 1
-        row.next_attempt_at = None
-        row.last_error = None
-        # The stored copy must not keep a working single-use link once the member has it.
-        row.body_text = links.redact_token_links(row.body_text) or ""
-        row.body_html = links.redact_token_links(row.body_html)
-        report.sent += 1
+        row = s.get(OutboxEmail, row_id)
+        if row is not None:
+            # The stored copy must not keep a working single-use link once the member has it.
+            row.body_text = links.redact_token_links(row.body_text) or ""
+            row.body_html = links.redact_token_links(row.body_html)
+
+
+#: The SMTP socket timeout is at most this fraction of the lease, so a message can only be sent twice
+#: if one SMTP exchange stalls on several steps in a row for longer than the whole lease.
+SMTP_TIMEOUT_SHARE_OF_LEASE = 0.25
 
 
 def send_due(
@@ -605,12 +801,15 @@ def send_due(
     smtp_url: str | None = None,
     limit: int = 500,
     mail_from: str | None = None,
+    lease: timedelta = SENDING_LEASE,
 ) -> SendReport:
     """Deliver what is due, up to ``limit`` messages; never raises for mail trouble.
 
     No SMTP configured: nothing is claimed, rows stay queued, ``skipped`` says why. Server down:
     the claimed rows go back to the queue with a back-off and the pass stops (the next message
-    would fail the same way). Several ``send_due`` may run at once, in threads or processes.
+    would fail the same way). Several ``send_due`` may run at once, in threads or processes: a
+    claimed row is leased for ``lease``; before each message the sender renews the lease if the row
+    is still its own and skips it otherwise, so a slow server cannot make two senders send it.
     """
     settings = get_settings()
     report = SendReport()
@@ -626,17 +825,23 @@ def send_due(
         report.skipped = f"HRSYNC_SMTP_URL is invalid: {exc}"
         report.still_queued = _count_due(factory, fixed_now or utcnow())
         return report
+    if lease <= timedelta(0):
+        raise ValueError("the sending lease must be positive")
+    max_timeout = lease.total_seconds() * SMTP_TIMEOUT_SHARE_OF_LEASE
+    if config.timeout > max_timeout:
+        config = replace(config, timeout=max_timeout)
     sender = mail_from or settings.mail_from
     conn = SmtpConnection(config)
     try:
         while report.claimed < limit:
             claim_at = fixed_now or utcnow()
+            claim_token = secrets.token_hex(16)  # one per claim: a later claim of ours is a new lease
             with factory.begin() as s:
-                ids = _claim(s, claim_at, min(CLAIM_CHUNK, limit - report.claimed))
+                ids = _claim(s, claim_at, min(CLAIM_CHUNK, limit - report.claimed), claim_token, lease)
             if not ids:
                 break
             report.claimed += len(ids)
-            stopped = _deliver_chunk(factory, conn, ids, sender, fixed_now, report)
+            stopped = _deliver_chunk(factory, conn, ids, claim_token, lease, sender, fixed_now, report)
             if stopped:
                 break
     finally:
@@ -649,6 +854,8 @@ def _deliver_chunk(
     factory: sessionmaker[Session],
     conn: SmtpConnection,
     ids: list[int],
+    claim_token: str,
+    lease: timedelta,
     sender: str,
     fixed_now: datetime | None,
     report: SendReport,
@@ -656,33 +863,27 @@ def _deliver_chunk(
     """Send the claimed rows; return True when the server is unreachable and the pass must stop."""
     for index, row_id in enumerate(ids):
         try:
-            with factory.begin() as s:
-                row = s.get(OutboxEmail, row_id)
-                if row is None:
-                    continue
-                to, subject, text, html = row.to_address, row.subject, row.body_text, row.body_html
-                dedup_key, kind, programme_id = row.dedup_key, row.kind, row.programme_id
-                if kind == "invitation" and text == INVITATION_RENDERED_AT_SEND:
-                    # committed before sending: the link must work once the member has it
-                    text, html = _render_invitation_now(s, row, fixed_now or utcnow())
+            outgoing = _take(factory, row_id, claim_token, fixed_now or utcnow(), lease, report)
         except ValueError as exc:
-            _release(factory, row_id, fixed_now or utcnow(),
+            _release(factory, row_id, claim_token, fixed_now or utcnow(),
                      SmtpDeliveryError(f"message cannot be built: {exc}", permanent=True), report)
+            continue
+        if outgoing is None:
             continue
         try:
             message = build_message(
                 mail_from=sender,
-                to=to,
-                subject=subject,
-                text=text,
-                html=html,
-                dedup_key=dedup_key,
+                to=outgoing.to,
+                subject=outgoing.subject,
+                text=outgoing.text,
+                html=outgoing.html,
+                dedup_key=outgoing.dedup_key,
                 date_value=fixed_now or utcnow(),
-                headers={"X-Hrsync-Kind": kind, "X-Hrsync-Programme": str(programme_id)},
+                headers={"X-Hrsync-Kind": outgoing.kind, "X-Hrsync-Programme": str(outgoing.programme_id)},
             )
         except (ValueError, TypeError) as exc:  # a malformed address or header: retrying cannot help
             bad = SmtpDeliveryError(f"message cannot be built: {exc}", permanent=True)
-            _release(factory, row_id, fixed_now or utcnow(), bad, report)
+            _release(factory, row_id, claim_token, fixed_now or utcnow(), bad, report)
             continue
         try:
             if not conn.is_open:
@@ -691,15 +892,15 @@ def _deliver_chunk(
         except SmtpDeliveryError as exc:
             report.last_error = exc.reason
             now = fixed_now or utcnow()
-            _release(factory, row_id, now, exc, report)
+            _release(factory, row_id, claim_token, now, exc, report)
             if exc.connection:
                 for rest in ids[index + 1 :]:
-                    _release(factory, rest, now, exc, report)
+                    _release(factory, rest, claim_token, now, exc, report)
                 log.warning("outbox: %s; %d message(s) left queued", exc.reason, len(ids) - index)
                 return True
             log.warning("outbox: message %s not delivered: %s", row_id, exc.reason)
             continue
-        _mark_sent(factory, row_id, fixed_now or utcnow(), report)
+        _mark_sent(factory, row_id, claim_token, fixed_now or utcnow(), report)
     return False
 
 
@@ -769,6 +970,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "SendReport",
     "backoff_delay",
+    "cancel_link_emails",
     "failed_run_action",
     "forget_member_emails",
     "format_date",

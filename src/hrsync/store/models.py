@@ -402,6 +402,9 @@ class OutboxEmail(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column()
+    # Who holds the ``sending`` lease: a random token written by the claim. Every later write of
+    # that sender is conditional on it, so a sender whose lease lapsed cannot overwrite the row.
+    claim_token: Mapped[str | None] = mapped_column(String(64))
 
 
 class ActivityLog(Base):

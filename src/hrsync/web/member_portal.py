@@ -28,12 +28,13 @@ from hrsync.lifecycle.passwords import (
     MIN_PASSWORD_LENGTH,
     WeakPasswordError,
     check_password_policy,
+    replace_password,
     request_password_reset,
     set_member_password,
 )
 from hrsync.lifecycle.tokens import find_token
 from hrsync.notify import links
-from hrsync.security.passwords import hash_password, verify_and_update, verify_password
+from hrsync.security.passwords import verify_and_update, verify_password
 from hrsync.store.models import Member, MemberEvent, Programme, email_key
 from hrsync.sync.runner import programme_today
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
@@ -392,7 +393,7 @@ def change_password(
     if error:
         return _member_page(request, session, member, access, "member/account.html",
                             {"page": "security", "title": "Security", "error": error}, status_code=400)
-    member.password_hash = hash_password(password)
+    replace_password(session, member, password)  # also ends the member's open invitation/reset links
     session.add(MemberEvent(programme_id=member.programme_id, member_id=member.id, kind="password_changed",
                             actor="member"))
     session.flush()
