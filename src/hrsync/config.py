@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     import_time_budget: float = Field(
         default=120.0, description="Seconds one import may spend waiting on retries of the HR API."
     )
+    import_read_deadline: float = Field(
+        default=3 * 60 * 60,
+        gt=0,
+        description="Seconds one import may spend reading the HR API in all; past it the run fails and frees "
+        "the integration. Three hours: far beyond a 100,000-person read on a slow API (minutes), short "
+        "enough that a stuck import frees its slot the same day.",
+    )
     smtp_url: str | None = None
     mail_from: str = "hrsync <no-reply@hrsync.localhost>"
     broker_url: str | None = None

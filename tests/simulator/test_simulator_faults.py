@@ -165,3 +165,55 @@ def test_stats_count_by_path_and_status(new_sim: object) -> None:
     stats = httpx.get(f"{sim.url}/_sim/stats").json()
     assert stats["total"] == 4
     assert {"path": "/v1/jobs", "status": 200, "count": 1} in stats["requests"]
+
+
+# --- faults that misbehave without end (bounded reads) ----------------------------------------------
+
+
+def _pagination(response: httpx.Response) -> dict[str, int]:
+    return dict(response.json()["meta"]["pagination"])
+
+
+def test_runaway_claims_more_pages_with_every_request(client: httpx.Client, sim: Simulator) -> None:
+    sim.faults.add("runaway", times=None, count=100)
+    pages = [_pagination(client.get("/people", params={"limit": 100, "page": 1}))["total_pages"] for _ in range(3)]
+    assert pages == [3, 4, 5]  # 200 people, then 100 more claimed per request
+    beyond = client.get("/people", params={"limit": 100, "page": 6}).json()
+    assert beyond["data"] == [] and beyond["meta"]["pagination"]["total_pages"] == 6
+
+
+def test_same_page_answers_page_one_whatever_was_asked(client: httpx.Client, sim: Simulator) -> None:
+    first = client.get("/people", params={"limit": 50, "page": 1}).json()["data"]
+    sim.faults.add("same_page", times=None)
+    third = client.get("/people", params={"limit": 50, "page": 3}).json()
+    assert third["data"] == first and third["meta"]["pagination"]["current_page"] == 1
+
+
+def test_nested_answers_json_too_deep_for_a_parser(client: httpx.Client, sim: Simulator) -> None:
+    sim.faults.add("nested", count=5000)
+    response = client.get("/people")
+    assert response.status_code == 200
+    with pytest.raises(RecursionError):
+        json.loads(response.content)
+    assert client.get("/people").json()["data"], "times=1: the next answer is normal"
+
+
+def test_oversized_pads_a_valid_answer(client: httpx.Client, sim: Simulator) -> None:
+    sim.faults.add("oversized", count=3 * 1024 * 1024)
+    response = client.get("/people", params={"limit": 5})
+    assert len(response.content) >= 3 * 1024 * 1024
+    assert len(response.json()["data"]) == 5
+
+
+def test_not_json_answers_an_html_page(client: httpx.Client, sim: Simulator) -> None:
+    sim.faults.add("not_json")
+    response = client.get("/people")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html") and response.text.startswith("<!doctype")
+
+
+def test_new_kinds_are_armed_over_the_admin_api(sim: Simulator) -> None:
+    with httpx.Client(base_url=f"{sim.url}/_sim") as admin:
+        created = admin.post("/faults", json={"kind": "runaway", "times": None})
+        assert created.status_code == 201 and created.json()["count"] == 100
+        assert admin.post("/faults", json={"kind": "nested", "count": 0}).status_code == 400

@@ -14,6 +14,14 @@ is ``HRSYNC_BROKER_URL`` (``redis://…`` or ``amqp://…``). Settings that matt
   message after this long, so it must exceed the longest import (with acks_late, a message stays
   unacknowledged for the whole import). Even if exceeded, the second delivery only finds the run
   already claimed. RabbitMQ has the matching ``consumer_timeout`` (see docs/deploy.md).
+* Time limits (:func:`time_limits`): the soft limit is the read deadline
+  (``HRSYNC_IMPORT_READ_DEADLINE``) plus :data:`PLAN_APPLY_MARGIN` for planning and applying; it
+  raises ``SoftTimeLimitExceeded`` inside the import, whose transaction rolls back, and the runner
+  finishes the run as failed with that reason (no member changed, the integration free again).
+  The hard limit, :data:`HARD_LIMIT_GRACE` later, kills a pool process that ignored it; its run is
+  then left to stale-run recovery like a killed worker's. Celery enforces both in the ``prefork``
+  pool (the default of ``hrsync worker``), not in ``threads`` or ``solo``, where only the read
+  deadline bounds an import.
 * No result backend: results live on the ``import_run`` row.
 """
 
@@ -31,6 +39,18 @@ from hrsync.config import get_settings
 DEFAULT_QUEUE = "hrsync"
 VISIBILITY_TIMEOUT = 6 * 60 * 60  # seconds; longer than any import we expect (capacity: docs/deploy.md)
 RUN_IMPORT_TASK = "hrsync.run_import"
+PLAN_APPLY_MARGIN = 30 * 60
+"""Seconds for planning and applying after the read: a 1,000,000-person run plans and applies in
+about four minutes (BENCHMARKS.md); half an hour is room for a slow database."""
+HARD_LIMIT_GRACE = 5 * 60
+"""Seconds between the soft limit (the import fails cleanly) and the hard one (the process is killed)."""
+
+
+def time_limits(read_deadline: float | None = None) -> tuple[float, float]:
+    """(soft, hard) time limits of the import task, in seconds, derived from the read deadline."""
+    deadline = get_settings().import_read_deadline if read_deadline is None else read_deadline
+    soft = float(deadline) + PLAN_APPLY_MARGIN
+    return soft, soft + HARD_LIMIT_GRACE
 
 
 def queue_name() -> str:
@@ -45,6 +65,9 @@ def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Cele
     """A Celery app for this broker (default: ``HRSYNC_BROKER_URL``)."""
     broker = broker_url if broker_url is not None else get_settings().broker_url
     queue = queue or queue_name()
+    soft_limit, hard_limit = time_limits()
+    # Redis must not hand an import's message to another worker while the import may still be running.
+    visibility = max(VISIBILITY_TIMEOUT, int(hard_limit) + 10 * 60)
     app = Celery("hrsync", broker=broker or "memory://", include=["hrsync.jobs.tasks"])
     app.conf.update(
         task_acks_late=True,
@@ -56,7 +79,9 @@ def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Cele
         task_routes={RUN_IMPORT_TASK: {"queue": queue}},
         task_serializer="json",
         accept_content=["json"],
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options={"visibility_timeout": visibility},
+        task_soft_time_limit=soft_limit,
+        task_time_limit=hard_limit,
         broker_connection_retry_on_startup=True,
         worker_send_task_events=False,
         task_track_started=False,

@@ -2,6 +2,15 @@
 
 Real APIs rate-limit, fail, stall, cut answers off and change between two page requests; the
 connector must survive all of it, so tests need to cause each on demand and count what happened.
+
+Kinds that misbehave without end, to prove the connector's reads are bounded (``count`` tunes them):
+
+* ``runaway``: list answers claim ``count`` (default 100) more records, and so more pages, with
+  every request, as a directory that never stops growing would; the extra pages come back empty.
+* ``same_page``: list answers are always page 1, whatever page was asked for.
+* ``nested``: a 200 answer whose body is JSON nested ``count`` (default 100,000) arrays deep.
+* ``oversized``: a valid answer padded with whitespace to at least ``count`` bytes (default 40 MiB).
+* ``not_json``: a 200 answer with an HTML body, as a proxy's error page would be.
 """
 
 from __future__ import annotations
@@ -12,7 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-FAULT_KINDS = ("rate_limit", "server_error", "slow", "truncated", "grow", "shrink")
+FAULT_KINDS = (
+    "rate_limit", "server_error", "slow", "truncated", "grow", "shrink",
+    "runaway", "same_page", "nested", "oversized", "not_json",
+)
+DEFAULT_COUNTS = {"runaway": 100, "nested": 100_000, "oversized": 40 * 1024 * 1024}
 SERVER_ERROR_STATUSES = (500, 502, 503)
 
 
@@ -84,6 +97,10 @@ class Faults:
             raise ValueError("slow needs a delay in seconds")
         if kind in ("grow", "shrink") and (count is None or count < 0):
             raise ValueError(f"{kind} needs a count")
+        if kind in DEFAULT_COUNTS:
+            count = DEFAULT_COUNTS[kind] if count is None else count
+            if count < 1:
+                raise ValueError(f"{kind} needs a count of at least 1")
         if isinstance(retry_after, datetime) and retry_after.tzinfo is None:
             raise ValueError("retry_after as a datetime must be timezone-aware")
         if isinstance(retry_after, int) and retry_after < 0:

@@ -7,7 +7,9 @@ answer is written with one ``sendall`` and Nagle is off, so keep-alive clients s
 
 from __future__ import annotations
 
+import json
 import socket
+import sys
 import threading
 import time
 from datetime import date, datetime
@@ -15,10 +17,10 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from hrsync.simulator.admin import AdminApi
-from hrsync.simulator.api import JSON, PublicApi, Reply, error_reply
+from hrsync.simulator.api import JSON, PublicApi, Reply, dumps, error_reply
 from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT, Directory
 from hrsync.simulator.faults import FaultRule, Faults, Stats
 
@@ -55,6 +57,12 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (it abandoned an answer, or closed its pool) is not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def drop_connections(self) -> None:
         with self.connections_lock:
@@ -224,8 +232,13 @@ class Simulator:
         firing = self.faults.match(path)
         replacement: FaultRule | None = None
         truncate = False
+        body_faults: list[FaultRule] = []
         for rule in firing:
-            if rule.kind == "slow" and rule.delay:
+            if rule.kind in _BODY_FAULTS:
+                body_faults.append(rule)
+            elif rule.kind == "same_page":
+                query = _first_page(query)
+            elif rule.kind == "slow" and rule.delay:
                 time.sleep(rule.delay)
             elif rule.kind == "grow" and rule.count:
                 self.directory.grow(rule.count)
@@ -252,4 +265,38 @@ class Simulator:
             reply = error_reply(404, "NotFound", f"No route matches {path}")
         if truncate and reply.status == 200:
             reply = Reply(reply.status, _truncate(reply.body), reply.headers)
+        for rule in body_faults:
+            if reply.status == 200:
+                reply = _misbehave(rule, reply)
         return reply
+
+
+_BODY_FAULTS = frozenset({"runaway", "nested", "oversized", "not_json"})
+_NOT_JSON = b"<!doctype html><html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
+
+
+def _first_page(query: str) -> str:
+    """The same query, asking for page 1."""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "page"]
+    return urlencode([*pairs, ("page", "1")])
+
+
+def _misbehave(rule: FaultRule, reply: Reply) -> Reply:
+    """Apply a body fault (see :mod:`.faults`) to a successful answer."""
+    count = rule.count or 0
+    if rule.kind == "nested":
+        return Reply(200, b'{"data":' + b"[" * count + b"]" * count + b"}", reply.headers)
+    if rule.kind == "oversized":
+        return Reply(200, reply.body + b" " * max(0, count - len(reply.body)), reply.headers)
+    if rule.kind == "not_json":
+        return Reply(200, _NOT_JSON, [*reply.headers, ("Content-Type", "text/html; charset=utf-8")])
+    # runaway: the list claims `count` more records with every request it answers
+    try:
+        body = json.loads(reply.body)
+        pagination = body["meta"]["pagination"]
+    except (ValueError, KeyError, TypeError):
+        return reply
+    pagination["total"] += count * rule.fired
+    per_page = max(1, int(pagination.get("per_page") or 1))
+    pagination["total_pages"] = max(1, -(-pagination["total"] // per_page))
+    return Reply(200, dumps(body), reply.headers)

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -90,6 +91,10 @@ _FINISHED = frozenset(
 )
 
 SourceFactory = Callable[[Integration], Source]
+TIME_LIMIT_REASON = (
+    "The import ran past the worker's time limit (the read deadline HRSYNC_IMPORT_READ_DEADLINE plus time "
+    "to plan and apply) and was stopped; no member was changed."
+)
 
 
 class RunBlocked(Exception):
@@ -397,6 +402,9 @@ def _execute_logged(
         return _fail(factory, run_id, exc.reason)
     except ServiceError as exc:
         return _fail(factory, run_id, exc.reason)
+    except SoftTimeLimitExceeded:  # Celery's task time limit (hrsync.jobs.celery_app.time_limits)
+        log.warning("run %s stopped at the worker's time limit", run_id)
+        return _fail(factory, run_id, TIME_LIMIT_REASON)
     except Exception:
         log.exception("run %s crashed", run_id)
         return _fail(factory, run_id, "The import stopped on an internal error; no member was changed.")

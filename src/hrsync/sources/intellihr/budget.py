@@ -13,10 +13,13 @@ from __future__ import annotations
 import threading
 import time
 
+from hrsync.sources.base import SourceError
+
 
 class RetryBudget:
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, deadline: Deadline | None = None) -> None:
         self.total = max(0.0, float(seconds))
+        self.deadline = deadline if deadline is not None else Deadline(None)
         self._lock = threading.Lock()
         self._in_trouble = 0
         self._since = 0.0
@@ -61,3 +64,42 @@ class RetryBudget:
 
     def remaining(self) -> float:
         return max(0.0, self.total - self.spent())
+
+
+class Deadline:
+    """The latest moment a whole read may still be going on (``HRSYNC_IMPORT_READ_DEADLINE``).
+
+    The retry budget bounds time spent *in trouble*; the deadline bounds everything else too: a
+    directory that never ends, a server trickling bytes, a proxy answering slowly but always. Every
+    request's timeout is clipped to what is left, so nothing in flight outlives it.
+    """
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = None if seconds is None else max(0.0, float(seconds))
+        self._at = float("inf") if self.seconds is None else time.monotonic() + self.seconds
+
+    def left(self) -> float:
+        return max(0.0, self._at - time.monotonic())
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self._at
+
+    def error(self, request: str | None = None) -> SourceError:
+        limit = _duration(self.seconds or 0.0)
+        return SourceError(
+            f"reading intelliHR took longer than the {limit} an import may spend reading "
+            "(HRSYNC_IMPORT_READ_DEADLINE); nothing was imported, try again later",
+            code="read_deadline",
+            request=request,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = int(seconds // 3600)
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds:g} second" + ("s" if seconds != 1 else "")

@@ -4,7 +4,14 @@ Everything that turns "what the wire said" into "what hrsync should do" lives he
 table: 401/403 stop at once (retrying cannot fix a refused key); 429 and 500/502/503/504, timeouts
 and dropped connections are transient and retried with jittered back-off, honouring ``Retry-After``;
 a body cut off mid-JSON is retried a couple of times, then fails; any other answer is a clear
-:class:`SourceError` naming the request. The API key is only ever in the ``Authorization`` header
+:class:`SourceError` naming the request.
+
+Bounds (each a clean :class:`SourceError`, never an uncaught exception): a body is read streamed
+and abandoned as soon as it passes :data:`MAX_RESPONSE_BYTES` (``response_too_large``); JSON nested
+deeper than the parser's recursion limit is ``too_deeply_nested``; neither is retried, the same
+request would get the same answer. Every attempt's timeout is clipped to what is left of the read's
+:class:`~.budget.Deadline` and the body is abandoned between two chunks when it passes or the read
+is cancelled, so no request outlives the read it belongs to. The API key is only ever in the ``Authorization`` header
 of the pooled client, never in a message, a log line or ``repr``.
 """
 
@@ -31,6 +38,9 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 MALFORMED_RETRIES: Final = 2
 """A page cut off mid-document is usually a dropped connection: try it twice more, then fail."""
+MAX_RESPONSE_BYTES: Final = 32 * 1024 * 1024
+"""A 100-person page is a few hundred KB even with every custom field; 32 MiB is generous and still
+keeps a runaway or hostile answer from filling the worker's memory."""
 BACKOFF_FIRST: Final = 0.5
 BACKOFF_CAP: Final = 30.0
 KEY_HELP: Final = "create a new key under Settings → Public API Access Keys and re-authorize"
@@ -111,9 +121,15 @@ class IntelliHRClient:
         name = label or f"GET /{path.lstrip('/')}"
         state = _CallState()
 
+        deadline = budget.deadline
+
         def attempt() -> Any:
+            if deadline.passed:
+                raise deadline.error(name)
+            if budget.cancelled:
+                raise SourceError("the read was cancelled", code="cancelled", request=name)
             state.attempt_started = time.monotonic()
-            return self._attempt(path.lstrip("/"), params, name, state)
+            return self._attempt(path.lstrip("/"), params, name, state, budget)
 
         def should_retry(exc: BaseException) -> bool:
             return isinstance(exc, Transient) and (retry_connect or exc.kind != "connect")
@@ -124,12 +140,18 @@ class IntelliHRClient:
                 budget.enter(since=state.attempt_started)
 
         def stop(retry_state: RetryCallState) -> bool:
-            return budget.cancelled or budget.spent() + retry_state.upcoming_sleep > budget.total
+            return (
+                budget.cancelled
+                or budget.spent() + retry_state.upcoming_sleep > budget.total
+                or retry_state.upcoming_sleep >= deadline.left()
+            )
 
         def give_up(retry_state: RetryCallState) -> Any:
             exc = _outcome_exception(retry_state)
             if budget.cancelled:
                 raise SourceError("the read was cancelled", code="cancelled", request=name)
+            if retry_state.upcoming_sleep >= deadline.left() and budget.spent() < budget.total:
+                raise deadline.error(name)
             raise self._budget_error(exc, budget, name)
 
         def before_sleep(retry_state: RetryCallState) -> None:
@@ -172,15 +194,29 @@ class IntelliHRClient:
 
     # -- one attempt -----------------------------------------------------------------------------
 
-    def _attempt(self, path: str, params: dict[str, str | int] | None, name: str, state: _CallState) -> Any:
+    def _attempt(
+        self,
+        path: str,
+        params: dict[str, str | int] | None,
+        name: str,
+        state: _CallState,
+        budget: RetryBudget,
+    ) -> Any:
+        deadline = budget.deadline
+        timeout = min(self.timeout, max(0.001, deadline.left()))
         try:
-            response = self._http.get(path, params=params)
+            with self._http.stream("GET", path, params=params, timeout=httpx.Timeout(timeout)) as response:
+                content = self._read_capped(response, name, budget)
         except httpx.ConnectTimeout:
+            if deadline.passed:
+                raise deadline.error(name) from None
             what = f"no connection to {self.host} within {self.timeout:g} s"
             raise Transient(what, kind="connect") from None
         except httpx.ConnectError as exc:
             raise Transient(f"could not connect to {self.host} ({_short(exc)})", kind="connect") from None
         except httpx.TimeoutException:
+            if deadline.passed:
+                raise deadline.error(name) from None
             raise Transient(f"no answer within {self.timeout:g} s", kind="timeout") from None
         except httpx.RemoteProtocolError as exc:
             # The server closed the connection mid-answer: the same family as a cut-off page.
@@ -192,9 +228,9 @@ class IntelliHRClient:
 
         status = response.status_code
         if 200 <= status < 300:
-            return self._parse(response, name, state)
+            return self._parse(response, content, name, state)
         if status in (401, 403):
-            raise self._auth_error(response, name)
+            raise self._auth_error(response, content, name)
         if status in RETRY_STATUSES:
             kind = "rate_limited" if status == 429 else "server_error"
             raise Transient(
@@ -202,10 +238,35 @@ class IntelliHRClient:
                 kind=kind,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
-        raise self._unexpected_status(response, name)
+        raise self._unexpected_status(response, content, name)
 
-    def _parse(self, response: httpx.Response, name: str, state: _CallState) -> Any:
-        content = response.content
+    def _read_capped(self, response: httpx.Response, name: str, budget: RetryBudget) -> bytes:
+        """The (decoded) body, abandoned as soon as it passes the cap, the deadline or a cancel."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise self._too_large(name)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise self._too_large(name)
+            if budget.deadline.passed:
+                raise budget.deadline.error(name)
+            if budget.cancelled:
+                raise SourceError("the read was cancelled", code="cancelled", request=name)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, name: str) -> SourceError:
+        return SourceError(
+            f"intelliHR sent an answer larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB, far more than a page "
+            "of people can be; the import stopped without changing anything",
+            code="response_too_large",
+            request=name,
+        )
+
+    def _parse(self, response: httpx.Response, content: bytes, name: str, state: _CallState) -> Any:
         head = content[:64].lstrip()
         if head and head[:1] not in (b"{", b"["):
             ctype = response.headers.get("Content-Type", "no content type").split(";")[0]
@@ -216,7 +277,14 @@ class IntelliHRClient:
                 request=name,
             )
         try:
-            return json.loads(content)
+            return _loads(content)
+        except RecursionError:
+            raise SourceError(
+                "intelliHR sent JSON nested far deeper than any intelliHR answer; "
+                "the import stopped without changing anything",
+                code="too_deeply_nested",
+                request=name,
+            ) from None
         except ValueError:
             self._count_malformed(state, name, "an incomplete or malformed JSON answer")
             raise Transient("an incomplete or malformed JSON answer", kind="malformed") from None
@@ -233,8 +301,8 @@ class IntelliHRClient:
 
     # -- turning answers into messages -------------------------------------------------------------
 
-    def _auth_error(self, response: httpx.Response, name: str) -> SourceError:
-        body = _json_or_none(response)
+    def _auth_error(self, response: httpx.Response, content: bytes, name: str) -> SourceError:
+        body = _json_or_none(content)
         if not (isinstance(body, dict) and ("name" in body or "message" in body)):
             return SourceError(
                 f"the server at {self.host} refused the request (HTTP {response.status_code}) without an "
@@ -270,8 +338,8 @@ class IntelliHRClient:
             request=name,
         )
 
-    def _unexpected_status(self, response: httpx.Response, name: str) -> SourceError:
-        body = _json_or_none(response)
+    def _unexpected_status(self, response: httpx.Response, content: bytes, name: str) -> SourceError:
+        body = _json_or_none(content)
         status = response.status_code
         if isinstance(body, dict) and ("name" in body or "message" in body):
             detail = str(body.get("message") or body.get("name") or "")[:200]
@@ -341,10 +409,15 @@ def _outcome_exception(retry_state: RetryCallState) -> Transient:
     return exc
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _loads(content: bytes) -> Any:
+    """``json.loads``; a document nested too deeply raises :class:`RecursionError`, caught by callers."""
+    return json.loads(content)
+
+
+def _json_or_none(content: bytes) -> Any:
     try:
-        return json.loads(response.content)
-    except ValueError:
+        return _loads(content)
+    except (ValueError, RecursionError):
         return None
 
 

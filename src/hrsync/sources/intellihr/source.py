@@ -18,7 +18,7 @@ from hrsync.sources.base import (
     SourceField,
     SourcePerson,
 )
-from hrsync.sources.intellihr.budget import RetryBudget
+from hrsync.sources.intellihr.budget import Deadline, RetryBudget
 from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields
 from hrsync.sources.intellihr.client import IntelliHRClient
 from hrsync.sources.intellihr.envelope import Page, read_list_page, read_single
@@ -58,12 +58,14 @@ class IntelliHRSource:
         base_url: str | None = None,
         status_map: Mapping[str, Lifecycle] | None = None,
         time_budget: float | None = None,
+        read_deadline: float | None = None,
         concurrency: int = 4,
         timeout: float = 30.0,
     ) -> None:
         settings = get_settings()
         self.base_url = (base_url or settings.intellihr_base_url).rstrip("/")
         self.time_budget = float(settings.import_time_budget if time_budget is None else time_budget)
+        self.read_deadline = float(settings.import_read_deadline if read_deadline is None else read_deadline)
         self.concurrency = max(1, int(concurrency))
         self.timeout = float(timeout)
         self._lifecycle = StatusMapper(status_map)
@@ -128,7 +130,7 @@ class IntelliHRSource:
 
     def fields(self) -> list[SourceField]:
         """The standard fields, then the tenant's custom fields seen on the first page(s) of people."""
-        budget = RetryBudget(self.time_budget)
+        budget = RetryBudget(self.time_budget, deadline=Deadline(self.read_deadline))
         sample: list[dict[str, Any]] = []
         page = self._people_page(1, budget)
         sample.extend(page.items)
@@ -148,10 +150,12 @@ class IntelliHRSource:
         ``fields`` (source field keys) limits each person's ``values`` to what the caller maps.
 
         Raises :class:`SourceError` (or :class:`AuthError`) from the iterator: a consumer must treat
-        an interrupted stream as a failed read and change nothing.
+        an interrupted stream as a failed read and change nothing. The whole read, job details
+        included, ends ``read_deadline`` seconds after it started at the latest (``HRSYNC_IMPORT_READ_DEADLINE``).
         """
         self._raise_if_invalid()
-        budget = RetryBudget(self.time_budget)
+        deadline = Deadline(self.read_deadline)
+        budget = RetryBudget(self.time_budget, deadline=deadline)
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="intellihr")
         try:
             jobs: dict[str, dict[str, str | None]] | None = None
@@ -166,6 +170,7 @@ class IntelliHRSource:
                 executor=executor,
                 window=self.concurrency * 2,
                 what="people",
+                deadline=deadline,
             ):
                 for raw in batch.items:
                     details = None
@@ -231,6 +236,7 @@ class IntelliHRSource:
             executor=executor,
             window=self.concurrency * 2,
             what="jobs",
+            deadline=budget.deadline,
         ):
             for job in batch.items:
                 details = job_details_values(job)
