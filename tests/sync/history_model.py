@@ -145,7 +145,7 @@ def plan_import(people: list[Person], members: list[Member], today: date) -> Pla
     in_use = {p.emp for p in valid} | protected_emps
     relinked: dict[str, Member] = {}
     for p in valid:
-        if p.sid in skipped or p.emp in by_emp:
+        if p.sid in skipped or p.emp in by_emp or sum(1 for q in valid if q.emp == p.emp) > 1:
             continue
         owners = [m for m in live if m.sid == p.sid]
         if len(owners) == 1 and owners[0].emp not in in_use and owners[0].sid not in protected_sids:
@@ -292,7 +292,8 @@ def apply(plan: Plan, members: list[Member], today: date) -> None:
         m.emp = p.emp
         if c.kind == "leaver":
             m.status, m.leaving_date, m.leaver_since = "leaver", c.leaving, today
-            continue
+        if c.lifecycle == INACTIVE:
+            continue  # a leaver keeps everything but a new employee ID
         if p.email and m.email and p.email.lower() != m.email.lower():
             if m.link_until is not None and m.link_until >= today:
                 plan.issues["links_revoked", p.sid] += 1

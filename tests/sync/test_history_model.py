@@ -16,6 +16,7 @@ draws new histories (``HRSYNC_MODEL_RANDOM=1``) instead of the fixed ones CI rep
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -40,6 +41,20 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import func, select
+from tests.sync.history_model import (
+    ACTIVE,
+    ERROR_CODES,
+    HOLD_DAYS,
+    INACTIVE,
+    INVITATION_DAYS,
+    Person,
+    Plan,
+    apply,
+    close_down,
+    plan_import,
+    recheck,
+)
+from tests.sync.history_model import Member as ModelMember
 
 from hrsync.config import reset_settings_cache
 from hrsync.lifecycle.closedown import run_closedown
@@ -53,21 +68,6 @@ from hrsync.simulator import Simulator
 from hrsync.store.db import dispose_engines, session_factory, upgrade
 from hrsync.store.models import AuthToken, ImportIssue, ImportRun, Member, OutboxEmail
 from hrsync.sync.runner import RunBlocked, approve_run, execute_run, reject_run, request_run
-
-from tests.sync.history_model import (
-    ACTIVE,
-    ERROR_CODES,
-    HOLD_DAYS,
-    INACTIVE,
-    INVITATION_DAYS,
-    Member as ModelMember,
-    Person,
-    Plan,
-    apply,
-    close_down,
-    plan_import,
-    recheck,
-)
 
 TENANT, API_KEY = "histories", "sim-key-for-histories-1"
 DAY0 = date(2031, 3, 3)
@@ -148,7 +148,7 @@ def sqlite_parts(tmp_path: Path, mail: MailCatcher) -> Iterator[Parts]:
         template = tmp_path / "template.db"
         integration_id = _seed(f"sqlite:///{template}")
 
-        def fresh() -> tuple[str, Any]:
+        def fresh(template: Path = template) -> tuple[str, Any]:
             path = tmp_path / f"{uuid.uuid4().hex}.db"
             shutil.copy(template, path)
             return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
@@ -240,6 +240,14 @@ class Histories(RuleBasedStateMachine):
             self.import_now(twice=False)
 
     def teardown(self) -> None:
+        if hasattr(self, "factory"):
+            with self.factory() as session:
+                for status, n in session.execute(select(ImportRun.status, func.count()).group_by(ImportRun.status)):
+                    TALLY[f"runs {status}"] += n
+            TALLY["histories"] += 1
+            TALLY["people hired"] += len(self.people)
+            TALLY["days passed"] += (self.today - DAY0).days
+            TALLY["links received"] += len(self.received)
         self.clock.stop()
         self.sim.stop()
         dispose_engines()
@@ -420,8 +428,8 @@ class Histories(RuleBasedStateMachine):
         assert run_id is not None
         outcome = execute_run(run_id, url=self.url)
         assert outcome is not None and outcome.status in ("succeeded", "succeeded_with_errors"), outcome
-        assert {k: outcome.counts[k] for k in ("created", "updated", "leavers", "reinstated", "pending")} == dict.fromkeys(
-            ("created", "updated", "leavers", "reinstated", "pending"), 0), outcome
+        changing = ("created", "updated", "leavers", "reinstated", "pending")
+        assert {k: outcome.counts[k] for k in changing} == dict.fromkeys(changing, 0), outcome
         assert self._member_rows() == before
 
     @precondition(lambda self: self.held is not None)
@@ -579,15 +587,25 @@ def _settings(examples: int) -> settings:
     )
 
 
-def _run(parts: Parts, examples: int) -> None:
+TALLY: Counter[str] = Counter()  # what the histories of one test did, for docs/reliability.md
+
+
+def _run(parts: Parts, examples: int, name: str, artifacts: Path) -> None:
+    TALLY.clear()
     machine = type("HistoriesHere", (Histories,), {"parts": parts})
     run_state_machine_as_test(machine, settings=_settings(examples))
+    summary = {"examples": examples, "steps": STEPS, "random": RANDOM, **dict(sorted(TALLY.items()))}
+    (artifacts / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(name, summary)
+    # The histories must have exercised the rules, or passing would prove nothing.
+    imports = sum(n for key, n in TALLY.items() if key.startswith("runs "))
+    assert imports >= examples and TALLY["runs held"] >= 1 and TALLY["links received"] >= 1, summary
 
 
-def test_histories_on_sqlite(sqlite_parts: Parts) -> None:
-    _run(sqlite_parts, EXAMPLES)
+def test_histories_on_sqlite(sqlite_parts: Parts, artifacts_dir: Path) -> None:
+    _run(sqlite_parts, EXAMPLES, "histories-sqlite", artifacts_dir)
 
 
 @pytest.mark.postgres
-def test_histories_on_postgresql(postgres_parts: Parts) -> None:
-    _run(postgres_parts, EXAMPLES // 5)
+def test_histories_on_postgresql(postgres_parts: Parts, artifacts_dir: Path) -> None:
+    _run(postgres_parts, max(EXAMPLES // 5, 1), "histories-postgresql", artifacts_dir)

@@ -367,8 +367,8 @@ class _Planner:
     def relink_changed_ids(self, drafts: list[MemberDraft]) -> None:
         """A person whose employee ID changed in the HR system keeps their member.
 
-        A draft whose employee ID no member has, carrying the HR record (source ID) of exactly one
-        member whose own employee ID nobody in the directory uses any more, is that member: it is
+        A draft whose employee ID no member and no other person has, carrying the HR record (source
+        ID) of exactly one member whose own employee ID nobody in the directory uses any more, is that member: it is
         matched to it and the member's employee ID changes with the rest of its fields.
         """
         in_use = {d.employee_id for d in drafts} | self.protected_ids
@@ -377,12 +377,13 @@ class _Planner:
             if m.source_id is not None:
                 members_by_source.setdefault(m.source_id, []).append(m)
         drafts_per_source = Counter(d.source_id for d in drafts)
+        drafts_per_id = Counter(d.employee_id for d in drafts)
         for d in drafts:
             if d.employee_id in self.skipped or d.employee_id in self.by_id:
                 continue
             candidates = members_by_source.get(d.source_id, [])
-            if len(candidates) != 1 or drafts_per_source[d.source_id] != 1:
-                continue
+            if len(candidates) != 1 or drafts_per_source[d.source_id] != 1 or drafts_per_id[d.employee_id] != 1:
+                continue  # only an unambiguous person is relinked
             member = candidates[0]
             if member.employee_id in in_use or member.source_id in self.protected_sources:
                 continue

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.lifecycle.tokens import (
+    MEMBER_LINK_PURPOSES,
     PASSWORD_RESET_TTL,
     TokenPurpose,
     consume_token,
@@ -48,7 +49,6 @@ MAX_PASSWORD_LENGTH = 256
 RESET_THROTTLE = timedelta(minutes=5)
 # Members who can sign in (or are about to): a pre-hire has not been invited, a tombstone is gone.
 RESETTABLE_MEMBER_STATUSES = ("invited", "active", "leaver")
-MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
 ADMIN_LINK_PURPOSES = (TokenPurpose.ADMIN_INVITE, TokenPurpose.ADMIN_PASSWORD_RESET)
 
 

@@ -31,6 +31,9 @@ class TokenPurpose(StrEnum):
     ADMIN_INVITE = "admin_invite"
 
 
+#: The links that open a member's account (a password change or a change of address ends them).
+MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
+
 INVITATION_TTL = timedelta(days=14)
 PASSWORD_RESET_TTL = timedelta(hours=2)
 ADMIN_INVITE_TTL = timedelta(days=7)
@@ -140,8 +143,6 @@ def revoke_tokens(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-#: The links that open a member's account: a change of address must take them away.
-MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
 _IN_CHUNK = 10_000
 
 

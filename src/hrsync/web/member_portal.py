@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from hrsync.lifecycle.access import Access, member_access
 from hrsync.lifecycle.passwords import (
-    MEMBER_LINK_PURPOSES,
     MIN_PASSWORD_LENGTH,
     WeakPasswordError,
     check_password_policy,
@@ -32,7 +31,7 @@ from hrsync.lifecycle.passwords import (
     request_password_reset,
     set_member_password,
 )
-from hrsync.lifecycle.tokens import find_token
+from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
 from hrsync.security.passwords import verify_and_update, verify_password
 from hrsync.store.models import Member, MemberEvent, Programme, email_key
