@@ -25,7 +25,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,28 @@ class Tally:
         return [k.line() for k in self.kills if k.problems]
 
 
+@contextmanager
+def activated(env: dict[str, str]) -> Iterator[None]:
+    """Make ``env``'s HRSYNC_* settings this process's for a moment (cached settings and engines too)."""
+    from hrsync.config import reset_settings_cache
+    from hrsync.store.db import dispose_engines
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith("HRSYNC_")}
+
+    def use(values: dict[str, str]) -> None:
+        for key in [k for k in os.environ if k.startswith("HRSYNC_")]:
+            del os.environ[key]
+        os.environ.update({k: v for k, v in values.items() if k.startswith("HRSYNC_")})
+        reset_settings_cache()
+        dispose_engines()
+
+    use(env)
+    try:
+        yield
+    finally:
+        use(saved)
+
+
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300.0, step: float = 0.05) -> None:
     """Poll until ``condition`` holds; the timeout only stops a hung run, it measures nothing."""
     deadline = time.monotonic() + timeout
@@ -130,13 +153,22 @@ class Deployment:
         return json.loads(proc.stdout)
 
     def setup(self, *, welcome_email: bool, frequency: str = "manual") -> None:
-        self.cli("programme", "add", "Acme", "--admin-email", "owner@acme.test")
-        extra = ["--frequency", frequency, "--at", "03:00"] if frequency != "manual" else []
-        created = self.cli("integration", "add", "--programme", "Acme", "--subdomain", TENANT, "--api-key", "-",
-                           "--welcome-email" if welcome_email else "--no-welcome-email", *extra,
-                           stdin=API_KEY + "\n")
-        self.integration = int(created["id"])
-        self.cli("integration", "publish", str(self.integration))
+        """Schema, programme and a published integration, through the services in this process
+        (what ``hrsync programme add`` / ``integration add`` / ``publish`` call; a second each saved)."""
+        from hrsync.services.integrations import create_integration, publish
+        from hrsync.services.programmes import create_programme
+        from hrsync.store.db import session_factory, upgrade
+
+        with activated(self.env):
+            upgrade()
+            with session_factory().begin() as session:
+                programme, admin = create_programme(session, "Acme", admin_email="owner@acme.test")
+                integration = create_integration(
+                    session, programme, admin, subdomain=TENANT, api_key=API_KEY, frequency=frequency,
+                    schedule_time="03:00" if frequency != "manual" else None, welcome_email=welcome_email,
+                )
+                publish(session, integration, admin)
+                self.integration = int(integration.id)
 
     def make_due(self) -> None:
         """The integration's scheduled time has come (what the clock would do by tomorrow 03:00)."""

@@ -20,7 +20,7 @@ import pytest
 
 from hrsync.notify.catcher import MailCatcher
 from hrsync.simulator import Simulator
-from hrsync.store.db import dispose_engines, upgrade
+from hrsync.store.db import dispose_engines
 from tests.sync.kill_harness import (
     API_KEY,
     TENANT,
@@ -81,7 +81,6 @@ def _run_cli_kills(request: pytest.FixtureRequest, url: str, tmp_path: Path, mai
     tally = Tally()
     with Simulator(people=people, seed=SEED % 10_000, tenant=TENANT, api_key=API_KEY, port=0) as sim:
         dep = Deployment(url, tmp_path / "data", sim, mail)
-        upgrade(url)
         try:
             kill_rounds(dep, CliDriver(dep, tmp_path), label=_label(url), seed=SEED, kills=kills, people=people,
                         invite_initial=invite_initial, verify_each_round=verify_each_round, tally=tally, say=say,
@@ -156,7 +155,6 @@ def _run_worker_kills(request: pytest.FixtureRequest, postgres_url: str, broker:
             return worker
 
         try:
-            upgrade(postgres_url)
             driver = WorkerDriver(dep, start_worker)
             kill_rounds(dep, driver, label=f"celery-{url.split(':')[0]}", seed=SEED, kills=kills, people=people,
                         invite_initial=False, verify_each_round=verify_each_round, tally=tally, say=say,
