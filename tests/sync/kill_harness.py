@@ -282,8 +282,10 @@ class Deployment:
 
 
 def plan_targets(rng: random.Random, count: int) -> list[str]:
-    """Kill targets: every block of four covers each target once, in a seeded random order."""
-    targets: list[str] = []
+    """Kill targets: every block of four covers each target once in a seeded random order, except
+    that the very first kill aims at the apply transaction (a one-kill run still tests it)."""
+    targets: list[str] = ["applying"]
+    targets.extend(rng.sample([t for t in TARGETS if t != "applying"], len(TARGETS) - 1))
     while len(targets) < count:
         targets.extend(rng.sample(TARGETS, len(TARGETS)))
     return targets[:count]

@@ -17,10 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hrsync.notify.catcher import MailCatcher
-from hrsync.simulator import Simulator
-from hrsync.store.db import dispose_engines
 from tests.sync.kill_harness import (
     API_KEY,
     TENANT,
@@ -31,6 +27,10 @@ from tests.sync.kill_harness import (
     env_int,
     kill_rounds,
 )
+
+from hrsync.notify.catcher import MailCatcher
+from hrsync.simulator import Simulator
+from hrsync.store.db import dispose_engines
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "kills"
 SOAK = os.environ.get("KILL_SOAK", "") == "1"
