@@ -281,11 +281,11 @@ class Deployment:
         self.engine.dispose()
 
 
-def plan_targets(rng: random.Random, count: int) -> list[str]:
+def plan_targets(rng: random.Random, count: int, first: str = "applying") -> list[str]:
     """Kill targets: every block of four covers each target once in a seeded random order, except
-    that the very first kill aims at the apply transaction (a one-kill run still tests it)."""
-    targets: list[str] = ["applying"]
-    targets.extend(rng.sample([t for t in TARGETS if t != "applying"], len(TARGETS) - 1))
+    that the very first kill aims at ``first`` (so a one-kill run still hits what matters most)."""
+    targets: list[str] = [first]
+    targets.extend(rng.sample([t for t in TARGETS if t != first], len(TARGETS) - 1))
     while len(targets) < count:
         targets.extend(rng.sample(TARGETS, len(TARGETS)))
     return targets[:count]
@@ -431,12 +431,12 @@ Driver = CliDriver | WorkerDriver
 
 def kill_rounds(dep: Deployment, driver: Driver, *, label: str, seed: int, kills: int, people: int,
                 invite_initial: bool, verify_each_round: bool, tally: Tally, say: Callable[[str], None],
-                send_each_round: bool = True) -> None:
+                send_each_round: bool = True, first_target: str = "applying") -> None:
     """``kills`` rounds of: change the directory, start an import, SIGKILL it, check, recover, check."""
     rng = random.Random(f"{seed}:{label}")
     driver.setup(welcome_email=invite_initial)
     last: tuple[int, str] | None = None
-    for number, target in enumerate(plan_targets(rng, kills), start=1):
+    for number, target in enumerate(plan_targets(rng, kills, first_target), start=1):
         kill = Kill(label, seed, number, target)
         if number == 2 and not invite_initial:  # the initial load is in: hires from now on are invited
             dep.cli("integration", "edit", str(dep.integration), "--welcome-email")

@@ -158,7 +158,7 @@ def _run_worker_kills(request: pytest.FixtureRequest, postgres_url: str, broker:
             driver = WorkerDriver(dep, start_worker)
             kill_rounds(dep, driver, label=f"celery-{url.split(':')[0]}", seed=SEED, kills=kills, people=people,
                         invite_initial=False, verify_each_round=verify_each_round, tally=tally, say=say,
-                        send_each_round=verify_each_round)
+                        send_each_round=verify_each_round, first_target="fetching")
         finally:
             for worker in started:
                 worker.stop()
