@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck bench lock clean
+.PHONY: run test soak install lint typecheck bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
+
+## The long kill soak: imports and Celery workers SIGKILLed at seeded random moments (tests/sync/test_kill_imports.py).
+## SOAK_SEED, SOAK_KILLS (per database, default 50), SOAK_WORKER_KILLS (per broker, default 2), SOAK_PEOPLE (20000).
+soak: $(STAMP)
+	KILL_SOAK=1 $(BIN)/python -m pytest tests/sync/test_kill_imports.py -m soak -s -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
