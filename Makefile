@@ -23,9 +23,15 @@ test: $(STAMP)
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
-## The long kill soak: imports and Celery workers SIGKILLed at seeded random moments (tests/sync/test_kill_imports.py).
+## The long versions of the reliability tests (docs/reliability.md): new random histories against the
+## reference model (SOAK_HISTORIES on SQLite, a fifth on PostgreSQL, up to SOAK_STEPS steps each), then the
+## kill soak: imports and Celery workers SIGKILLed at seeded random moments (tests/sync/test_kill_imports.py).
 ## SOAK_SEED, SOAK_KILLS (per database, default 50), SOAK_WORKER_KILLS (per broker, default 2), SOAK_PEOPLE (20000).
+SOAK_HISTORIES ?= 3000
+SOAK_STEPS ?= 30
 soak: $(STAMP)
+	HRSYNC_MODEL_RANDOM=1 HRSYNC_MODEL_EXAMPLES=$(SOAK_HISTORIES) HRSYNC_MODEL_STEPS=$(SOAK_STEPS) \
+		$(BIN)/python -m pytest tests/sync/test_history_model.py -s -q -p no:cacheprovider
 	KILL_SOAK=1 $(BIN)/python -m pytest tests/sync/test_kill_imports.py -m soak -s -q -p no:cacheprovider
 
 lint: $(STAMP)

@@ -89,10 +89,17 @@ RANDOM = os.environ.get("HRSYNC_MODEL_RANDOM") == "1"
 
 @dataclass
 class Parts:
+    sim: Simulator  # shared; each history empties its directory first (a server per history costs 70 ms)
     mail: MailCatcher
     template: str  # database URL with the schema, a programme and a published integration
     integration_id: int
     fresh: Any  # () -> (url, drop): a new database copied from the template
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    with Simulator(people=0, seed=11, tenant=TENANT, api_key=API_KEY, port=0) as sim:
+        yield sim
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +113,12 @@ def mail() -> Iterator[MailCatcher]:
         yield catcher
 
 
-def _environment(tmp: Path) -> Iterator[None]:
+def _environment(tmp: Path, sim: Simulator) -> Iterator[None]:
     saved = {k: v for k, v in os.environ.items() if k.startswith("HRSYNC_") and not k.startswith("HRSYNC_MODEL")}
     for key in saved:
         del os.environ[key]
-    os.environ.update(HRSYNC_DATA_DIR=str(tmp / "data"), HRSYNC_IMPORT_TIME_BUDGET="10")
+    os.environ.update(HRSYNC_DATA_DIR=str(tmp / "data"), HRSYNC_IMPORT_TIME_BUDGET="10",
+                      HRSYNC_INTELLIHR_BASE_URL=sim.base_url)
     reset_settings_cache()
     try:
         yield
@@ -122,20 +130,13 @@ def _environment(tmp: Path) -> Iterator[None]:
         dispose_engines()
 
 
-def _use_simulator(sim: Simulator) -> None:
-    os.environ["HRSYNC_INTELLIHR_BASE_URL"] = sim.base_url
-    reset_settings_cache()
-
-
 def _seed(url: str) -> int:
     upgrade(url)
     factory = session_factory(url)
     with factory() as session, session.begin():
         programme, admin = create_programme(session, "Histories", admin_email="owner@acme.test",
                                             password=PASSWORD, timezone="UTC")
-        with Simulator(people=0, tenant=TENANT, api_key=API_KEY, port=0) as sim:  # the key is checked live
-            _use_simulator(sim)
-            integration = create_integration(session, programme, admin, subdomain=TENANT, api_key=API_KEY)
+        integration = create_integration(session, programme, admin, subdomain=TENANT, api_key=API_KEY)
         publish(session, integration, admin)
         integration_id = integration.id
     dispose_engines()
@@ -143,8 +144,8 @@ def _seed(url: str) -> int:
 
 
 @pytest.fixture
-def sqlite_parts(tmp_path: Path, mail: MailCatcher) -> Iterator[Parts]:
-    for _ in _environment(tmp_path):
+def sqlite_parts(tmp_path: Path, simulator: Simulator, mail: MailCatcher) -> Iterator[Parts]:
+    for _ in _environment(tmp_path, simulator):
         template = tmp_path / "template.db"
         integration_id = _seed(f"sqlite:///{template}")
 
@@ -153,11 +154,11 @@ def sqlite_parts(tmp_path: Path, mail: MailCatcher) -> Iterator[Parts]:
             shutil.copy(template, path)
             return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
 
-        yield Parts(mail, f"sqlite:///{template}", integration_id, fresh)
+        yield Parts(simulator, mail, f"sqlite:///{template}", integration_id, fresh)
 
 
 @pytest.fixture
-def postgres_parts(tmp_path: Path, mail: MailCatcher, postgres_url: str) -> Iterator[Parts]:
+def postgres_parts(tmp_path: Path, simulator: Simulator, mail: MailCatcher, postgres_url: str) -> Iterator[Parts]:
     import psycopg
 
     server, template_name = postgres_url.rsplit("/", 1)
@@ -166,7 +167,7 @@ def postgres_parts(tmp_path: Path, mail: MailCatcher, postgres_url: str) -> Iter
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
             conn.execute(sql)
 
-    for _ in _environment(tmp_path):
+    for _ in _environment(tmp_path, simulator):
         integration_id = _seed(postgres_url)
 
         def fresh() -> tuple[str, Any]:
@@ -174,7 +175,7 @@ def postgres_parts(tmp_path: Path, mail: MailCatcher, postgres_url: str) -> Iter
             admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
             return f"{server}/{name}", lambda: admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-        yield Parts(mail, postgres_url, integration_id, fresh)
+        yield Parts(simulator, mail, postgres_url, integration_id, fresh)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -218,9 +219,9 @@ class Histories(RuleBasedStateMachine):
         self.today = DAY0
         self.clock = time_machine.travel(self._noon(), tick=False)
         self.clock.start()
-        self.sim = Simulator(people=0, seed=11, tenant=TENANT, api_key=API_KEY, port=0).start()
-        _use_simulator(self.sim)
-        self.directory = self.sim.directory
+        self.directory = parts.sim.directory
+        for person_id in self.directory.ids():
+            self.directory.remove(person_id)
         self.directory.set_today(self.today)
         self.people: list[Person] = []
         self.members: list[ModelMember] = []
@@ -249,7 +250,6 @@ class Histories(RuleBasedStateMachine):
             TALLY["days passed"] += (self.today - DAY0).days
             TALLY["links received"] += len(self.received)
         self.clock.stop()
-        self.sim.stop()
         dispose_engines()
         self._drop()
 
