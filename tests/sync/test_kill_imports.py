@@ -45,6 +45,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _verdict(tally: Tally, kills: int, say: Callable[[str], None]) -> None:
+    say(tally.summary())
+    assert not tally.violations, "\n".join(tally.violations)
+    assert len(tally.kills) == kills
+
+
 @pytest.fixture
 def mail() -> Iterator[MailCatcher]:
     with MailCatcher("127.0.0.1", _free_port(), None) as catcher:
@@ -88,9 +94,7 @@ def _run_cli_kills(request: pytest.FixtureRequest, url: str, tmp_path: Path, mai
         finally:
             dep.close()
             dispose_engines()
-    say(tally.summary())
-    assert not tally.violations, "\n".join(tally.violations)
-    assert len(tally.kills) == kills
+    _verdict(tally, kills, say)
 
 
 @pytest.mark.slow
@@ -164,9 +168,7 @@ def _run_worker_kills(request: pytest.FixtureRequest, postgres_url: str, broker:
                 worker.stop()
             dep.close()
             dispose_engines()
-    say(tally.summary())
-    assert not tally.violations, "\n".join(tally.violations)
-    assert len(tally.kills) == kills
+    _verdict(tally, kills, say)
 
 
 @pytest.mark.slow
