@@ -5,8 +5,11 @@ real run all see the same thing, and a held plan can be stored (:meth:`SyncPlan.
 applied days later exactly as it was approved. ``today`` is the programme-timezone date, given
 by the caller: the planner never reads a clock.
 
-People are matched to members by **employee ID** only; the e-mail address is a changeable
-attribute (an e-mail change under the same employee ID updates the member, never duplicates it).
+People are matched to members by **employee ID**; the e-mail address is a changeable attribute
+(an e-mail change under the same employee ID updates the member, never duplicates it). The one
+exception: a person whose employee ID changed in the HR system is matched by their HR record (the
+source ID) when that is unambiguous, and the member's employee ID changes (see
+:meth:`_Planner.relink_changed_ids` and docs/decisions/0011).
 
 Outcomes for a person with a valid draft:
 
@@ -368,8 +371,8 @@ class _Planner:
         """A person whose employee ID changed in the HR system keeps their member.
 
         A draft whose employee ID no member and no other person has, carrying the HR record (source
-        ID) of exactly one member whose own employee ID nobody in the directory uses any more, is that member: it is
-        matched to it and the member's employee ID changes with the rest of its fields.
+        ID) of exactly one member whose own employee ID nobody in the directory uses any more, is
+        matched to that member, and the member's employee ID changes with the rest of its fields.
         """
         in_use = {d.employee_id for d in drafts} | self.protected_ids
         members_by_source: dict[str, list[CurrentMember]] = {}
