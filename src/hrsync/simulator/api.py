@@ -301,8 +301,8 @@ class PublicApi:
             found_defs = [d for d in ref.custom_definitions if d.id == ident.lower()]
             if not found_defs:
                 return error_reply(404, "NotFound", f"Custom Field Definition '{ident}' was not found")
-            body = {"data": ref.custom_definition_json(found_defs[0]), "meta": {"requestId": str(uuid.uuid4())}}
-            return Reply(200, dumps(body))
+            meta = {"requestId": str(uuid.uuid4())}
+            return Reply(200, dumps({"data": ref.custom_definition_json(found_defs[0]), "meta": meta}))
         if template in ("/business-units/{id}", "/locations/{id}"):
             assert ident is not None
             self._require_uuid(ident)
