@@ -349,7 +349,7 @@ def custom_text(value: Any) -> str | _Unreadable | None:
     if isinstance(value, (bool, int, float)):
         return _text(value)
     if isinstance(value, dict):
-        label = value.get("label")
+        label = value.get("label", _ABSENT)
         if "id" in value and (label is None or isinstance(label, str)) and len(value) == 2:
             return _text(label)
         labels = value.get("labels")
@@ -358,7 +358,7 @@ def custom_text(value: Any) -> str | _Unreadable | None:
                 return UNREADABLE
             parts = [item for item in labels if item and not item.isspace()]
             return ", ".join(parts) if parts else None
-        options = value.get("options")
+        options = value.get("options", _ABSENT)
         if len(value) == 1 and (options is None or isinstance(options, dict)):
             person = options.get("person") if options else None
             if person is None:
