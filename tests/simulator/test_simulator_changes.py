@@ -27,7 +27,7 @@ def test_hire_appears_last_with_a_current_job(new_sim: object) -> None:
     newest = people[-1]
     assert newest["primaryEmailAddress"] == {"email": "ana@acme.example", "isPersonal": False}
     assert newest["employeeNumber"] == "E900001" and newest["employmentStatus"] == "Current Staff"
-    assert newest["customFields"]["tshirtSize"]["value"] == "M"
+    assert newest["customFields"]["tshirtSize"]["value"]["label"] == "M"
     assert [j["jobStatus"] for j in newest["jobs"]] == ["Current Job"]
 
 
@@ -58,7 +58,7 @@ def test_change_uses_api_field_names(new_sim: object) -> None:
     assert after["firstName"] == "Ana" and after["employeeNumber"] == "X1"
     assert after["primaryEmailAddress"] == {"email": "a@x.com", "isPersonal": False}
     assert after["emailAddresses"][0]["email"] == "a@x.com"
-    assert after["customFields"]["badgeNumber"]["value"] == 7
+    assert after["customFields"]["badgeNumber"]["value"] == "7"  # NUMBER travels as a string
     assert after["updatedAt"] > before["updatedAt"]
     sim.directory.change(pid, primaryEmailAddress=None)
     assert sim.directory.get(pid)["primaryEmailAddress"] is None

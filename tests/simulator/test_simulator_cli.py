@@ -38,6 +38,7 @@ def test_cli_serves_until_interrupted() -> None:
         "acme",
         "--api-key",
         "k-123",
+        "--no-employee-numbers",
     ]
     proc = subprocess.Popen(
         cmd,
@@ -63,6 +64,7 @@ def test_cli_serves_until_interrupted() -> None:
                 time.sleep(0.05)
         assert response is not None and response.status_code == 200
         assert response.json()["meta"]["pagination"]["total"] == 60
+        assert all(p["employeeNumber"] is None for p in response.json()["data"])  # --no-employee-numbers
         denied = httpx.get(
             f"http://127.0.0.1:{port}/v1/people",
             headers={"Authorization": "Bearer sim-demo-key", "Tenant": "acme"},

@@ -215,18 +215,33 @@ def test_job_positions_come_from_the_reference_lists(client: httpx.Client) -> No
         assert job["location"]["id"] in locations
 
 
-def test_custom_fields_cover_every_type(client: httpx.Client) -> None:
+def test_custom_fields_cover_every_type_in_the_published_shapes(client: httpx.Client) -> None:
     people = all_people(client)
     types = {f["type"] for p in people for f in p["customFields"].values()}
     assert types == {"TEXT", "NUMBER", "SINGLE_SELECT", "MULTI_SELECT", "PEOPLE_DROPDOWN"}
-    ids = {p["id"] for p in people}
+    by_id = {p["id"]: p for p in people}
+    seen_unset = {name: False for name in people[0]["customFields"]}
     for p in people:
         fields = p["customFields"]
-        assert fields["badgeNumber"]["value"] is None or isinstance(fields["badgeNumber"]["value"], int)
-        assert isinstance(fields["languagesSpoken"]["value"], list)
+        for name, entry in fields.items():
+            seen_unset[name] |= entry["value"] is None
+        badge = fields["badgeNumber"]["value"]
+        assert badge is None or (isinstance(badge, str) and badge.isdigit())  # NUMBER as a string, "50"
+        size = fields["tshirtSize"]["value"]
+        assert size is None or (set(size) == {"id", "label"} and size["label"] in ("XS", "S", "M", "L", "XL", "XXL"))
+        languages = fields["languagesSpoken"]["value"]
+        assert languages is None or (
+            set(languages) == {"ids", "labels"} and len(languages["ids"]) == len(languages["labels"]) >= 1
+        )
         mentor = fields["mentor"]["value"]
-        assert mentor is None or mentor["id"] in ids
-    assert any(p["customFields"]["costCentre"]["value"] is None for p in people)
+        if mentor is not None:
+            shown = mentor["options"]["person"]
+            assert shown["id"] in by_id and shown["displayName"]
+            assert shown["employeeNumber"] == by_id[shown["id"]]["employeeNumber"]
+            assert shown["autoIncrementIntellihrId"] == str(by_id[shown["id"]]["autoIncrementIntellihrId"])
+    assert all(seen_unset.values()), "every field is unset (null) for someone"
+    multi = [p["customFields"]["languagesSpoken"]["value"] for p in people]
+    assert any(m is not None and m["labels"] != sorted(m["labels"]) for m in multi), "labels keep their order"
 
 
 def test_upcoming_people_start_in_the_future(client: httpx.Client) -> None:

@@ -29,7 +29,7 @@ from hrsync.simulator import EMPLOYMENT_STATUSES, Simulator
 
 from .conftest import AUTH, KEY, TENANT, TODAY
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "intellihr-public-api-v1.subset.json"
+SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "intellihr-public-api-v1.json"
 SPEC_URI = "urn:intellihr-public-api-v1"
 EDGE_LINKS = {"prev", "next"}
 _ENUM_RE = re.compile(r"Enum: ((?:`[^`]+`(?:, )?)+)")
@@ -40,7 +40,22 @@ def spec() -> dict[str, Any]:
     if not SPEC_PATH.exists():  # pragma: no cover - the repo is always cloned next to shared/
         pytest.fail(f"spec not found at {SPEC_PATH}")
     loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
+    _null_alternatives(loaded)
     return loaded
+
+
+def _null_alternatives(node: Any) -> None:
+    """``nullable`` beside ``oneOf`` (a custom field's ``value``) means "or null" to the spec's authors, but
+    OAS 3.0.3 lets ``nullable`` act only next to ``type``, so validators refuse null there. Say it
+    explicitly: null is one more alternative."""
+    if isinstance(node, dict):
+        if node.get("nullable") is True and "oneOf" in node and "type" not in node:
+            node["oneOf"] = [*node["oneOf"], {"enum": [None]}]
+        for child in node.values():
+            _null_alternatives(child)
+    elif isinstance(node, list):
+        for child in node:
+            _null_alternatives(child)
 
 
 @cache
@@ -80,7 +95,31 @@ def validate(path: str, response: httpx.Response, method: str = "get") -> dict[s
     errors = sorted(OAS30Validator(ref_schema, registry=registry()).iter_errors(body), key=lambda e: e.path)
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
     walk_documented(body, schema, "$")
+    check_custom_shapes(body, "$")
     return body
+
+
+#: The value shape each documented custom field type carries (besides null), per shared/specs/README.md.
+_SHAPES: dict[str, Callable[[Any], bool]] = {
+    "SINGLE_SELECT": lambda v: isinstance(v, dict) and set(v) == {"id", "label"},
+    "MULTI_SELECT": lambda v: isinstance(v, dict) and set(v) == {"ids", "labels"} and len(v["ids"]) == len(v["labels"]),
+    "PEOPLE_DROPDOWN": lambda v: isinstance(v, dict) and set(v) == {"options"},
+}
+
+
+def check_custom_shapes(node: Any, where: str) -> None:
+    """The schema lets any custom field carry any of the shapes; the shape must match the field's type."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "customFields" and isinstance(value, dict):
+                for name, entry in value.items():
+                    shape = _SHAPES.get(entry["type"], lambda v: isinstance(v, str))
+                    assert entry["value"] is None or shape(entry["value"]), f"{where}.{key}.{name}: {entry}"
+            else:
+                check_custom_shapes(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for n, item in enumerate(node):
+            check_custom_shapes(item, f"{where}[{n}]")
 
 
 @cache
@@ -160,7 +199,12 @@ def test_the_validator_rejects_bad_enums_and_extra_fields(client: httpx.Client) 
         lambda p: p.update(createdAt="yesterday"),
         lambda p: p.update(surname="x"),
         lambda p: p["jobs"][0].update(jobStatus="Done") if p["jobs"] else p.update(gender="?"),
-        lambda p: p["customFields"]["costCentre"].update(type="DATE"),
+        lambda p: p["customFields"]["costCentre"].update(name=None),
+        lambda p: p["customFields"]["badgeNumber"].update(value=50),  # NUMBER travels as "50"
+        lambda p: p["customFields"]["languagesSpoken"].update(value=["English"]),  # the old invented shape
+        lambda p: p["customFields"]["mentor"].update(value={"id": p["id"], "displayName": "x"}),  # ditto
+        lambda p: p["customFields"]["tshirtSize"].update(value={"ids": [], "labels": []}),  # another type's shape
+        lambda p: p["customFields"]["costCentre"].update(value={"id": "a", "label": "b"}),
     )
     for mutate in mutations:
         bad = json.loads(json.dumps(good))
@@ -252,3 +296,77 @@ def test_error_answers(client: httpx.Client, sim: Simulator) -> None:
         assert validate("/jobs", client.get("/jobs"))["code"] == status
     sim.faults.add("rate_limit", path="/v1/people")
     assert validate("/people", client.get("/people"))["code"] == 429
+
+
+def test_custom_field_definitions_list_filters_pages_and_singles(client: httpx.Client, sim: Simulator) -> None:
+    everything = validate("/custom-field-definitions", client.get("/custom-field-definitions", params={"limit": 100}))
+    defs = everything["data"]
+    assert {(d["modelType"], d["isEnabled"]) for d in defs} == {
+        ("PERSON", True),
+        ("PERSON", False),
+        ("JOB", True),
+        ("JOB", False),
+    }
+    assert {d["type"] for d in defs} == {"TEXT", "NUMBER", "SINGLE_SELECT", "MULTI_SELECT", "PEOPLE_DROPDOWN"}
+    paged: list[dict[str, Any]] = []
+    for page in (1, 2, 3, 4, 5):
+        body = validate(
+            "/custom-field-definitions", client.get("/custom-field-definitions", params={"limit": 2, "page": page})
+        )
+        paged.extend(body["data"])
+    assert paged == defs  # five pages of two cover all nine definitions once, in order
+    for model in ("PERSON", "JOB"):
+        for enabled in ("true", "false"):
+            params = {"filters[modelType][eq]": model, "filters[isEnabled][eq]": enabled, "limit": 100}
+            body = validate("/custom-field-definitions", client.get("/custom-field-definitions", params=params))
+            expected = [d for d in defs if d["modelType"] == model and str(d["isEnabled"]).lower() == enabled]
+            assert body["data"] == expected and expected
+    person = client.get("/people", params={"limit": 1}).json()["data"][0]
+    enabled_person = {d["apiName"] for d in defs if d["modelType"] == "PERSON" and d["isEnabled"]}
+    assert set(person["customFields"]) == enabled_person  # records carry the enabled fields
+    job = client.get("/jobs", params={"limit": 1}).json()["data"][0]
+    assert set(job["customFields"]) == {d["apiName"] for d in defs if d["modelType"] == "JOB" and d["isEnabled"]}
+    for d in defs:
+        single = validate("/custom-field-definitions/{id}", client.get(f"/custom-field-definitions/{d['id']}"))
+        assert single["data"] == d
+    missing = client.get("/custom-field-definitions/8a5f3ea6-ea6b-4425-8a87-3c256bb7b6f9")
+    assert validate("/custom-field-definitions/{id}", missing)["code"] == 404
+    for bad in ({"filters[modelType][eq]": "ROBOT"}, {"filters[isEnabled][eq]": "maybe"}, {"filters[type][eq]": "x"}):
+        assert validate("/custom-field-definitions", client.get("/custom-field-definitions", params=bad))["code"] == 400
+    assert (
+        validate("/custom-field-definitions", httpx.get(f"{sim.base_url}/custom-field-definitions"))["code"] == 401
+    )
+
+
+def test_jobs_carry_custom_fields_of_their_own(client: httpx.Client) -> None:
+    jobs = validate("/jobs", client.get("/jobs", params={"limit": 100}))["data"]
+    shifts = [j["customFields"]["shiftPattern"]["value"] for j in jobs]
+    codes = [j["customFields"]["jobCostCode"]["value"] for j in jobs]
+    assert {s["label"] for s in shifts if s} == {"Day", "Night", "Rotating"}
+    assert None in codes and any(isinstance(c, str) for c in codes)
+
+
+def test_a_tenant_without_employee_numbers() -> None:
+    with Simulator(people=60, seed=5, tenant=TENANT, api_key=KEY, today=TODAY, employee_numbers=False) as s:
+        with httpx.Client(base_url=s.base_url, headers=AUTH) as c:
+            people = validate("/people", c.get("/people", params={"limit": 100}))["data"]
+            jobs = validate("/jobs", c.get("/jobs", params={"limit": 100}))["data"]
+    assert len(people) == 60 and all(p["employeeNumber"] is None for p in people)
+    assert len({p["autoIncrementIntellihrId"] for p in people}) == 60
+    assert all(j["person"]["employeeNumber"] is None for j in jobs)
+    mentors = [p["customFields"]["mentor"]["value"] for p in people if p["customFields"]["mentor"]["value"]]
+    assert mentors and all(m["options"]["person"]["employeeNumber"] is None for m in mentors)
+
+
+def test_a_future_custom_field_type_is_the_only_departure_from_the_spec() -> None:
+    """``future_types=True`` serves a RATING field with an object value: the spec refuses exactly that."""
+    with Simulator(people=20, seed=5, tenant=TENANT, api_key=KEY, today=TODAY, future_types=True) as s:
+        with httpx.Client(base_url=s.base_url, headers=AUTH) as c:
+            body = c.get("/people", params={"limit": 100}).json()
+    ratings = [p["customFields"]["wellbeingRating"] for p in body["data"]]
+    assert {r["type"] for r in ratings} == {"RATING"} and any(isinstance(r["value"], dict) for r in ratings)
+    with pytest.raises(AssertionError, match="wellbeingRating"):
+        validate("/people", httpx.Response(200, json=body))
+    for p in body["data"]:
+        del p["customFields"]["wellbeingRating"]
+    validate("/people", httpx.Response(200, json=body))

@@ -111,26 +111,28 @@ def test_status_map_override_changes_lifecycle(sim: Any) -> None:
     assert by_status["Upcoming Staff"] is Lifecycle.PENDING
 
 
-def test_custom_values_are_text(read: dict[str, Any], raw: dict[str, dict[str, Any]]) -> None:
-    multi_seen = people_seen = False
+def test_custom_values_are_text_by_type(read: dict[str, Any], raw: dict[str, dict[str, Any]]) -> None:
+    seen: set[str] = set()
     for pid, person in read.items():
+        assert not person.field_problems
         for api_name, entry in raw[pid]["customFields"].items():
             value = person.values[f"custom.{api_name}"]
-            if entry["value"] in (None, "", []):
+            given = entry["value"]
+            if given is None:
                 assert value is None
+                continue
+            seen.add(entry["type"])
+            if entry["type"] == "SINGLE_SELECT":
+                assert value == given["label"]
             elif entry["type"] == "MULTI_SELECT":
-                multi_seen = True
-                assert value == ", ".join(entry["value"]) or value == ", ".join(
-                    str(x.get("name") if isinstance(x, dict) else x) for x in entry["value"]
-                )
+                assert value == ", ".join(given["labels"])  # in the order intelliHR sent them
             elif entry["type"] == "PEOPLE_DROPDOWN":
-                people_seen = True
-                assert value == entry["value"]["displayName"]
-            elif entry["type"] == "NUMBER":
-                assert float(value) == float(entry["value"])
+                assert value == given["options"]["person"]["displayName"]
+                number = person.values[f"custom.{api_name}.employeeNumber"]
+                assert number == given["options"]["person"]["employeeNumber"]
             else:
-                assert isinstance(value, str)
-    assert multi_seen and people_seen
+                assert value == given  # TEXT, NUMBER ("50"): the string as sent
+    assert seen == {"TEXT", "NUMBER", "SINGLE_SELECT", "MULTI_SELECT", "PEOPLE_DROPDOWN"}
 
 
 def test_fields_lists_standard_and_custom_fields(sim: Any, raw: dict[str, dict[str, Any]]) -> None:
@@ -153,6 +155,9 @@ def test_fields_lists_standard_and_custom_fields(sim: Any, raw: dict[str, dict[s
         assert field.group is FieldGroup.CUSTOM
         assert field.label == entry["name"]
         assert field.kind == kinds[entry["type"]]
+        if entry["type"] == "PEOPLE_DROPDOWN":
+            number = by_key[f"custom.{api_name}.employeeNumber"]
+            assert number.group is FieldGroup.CUSTOM and number.label == f"{entry['name']}: employee number"
 
 
 def test_job_details_come_from_jobs_without_a_request_per_person(sim: Any) -> None:

@@ -29,12 +29,41 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
     type=click.IntRange(0),
     help="How many people's JSON to keep rendered (about 2.4 kB each); 0 renders every answer afresh.",
 )
-def simulator(host: str, port: int, people: int, seed: int, tenant: str, api_key: str, cache_limit: int) -> None:
+@click.option(
+    "--employee-numbers/--no-employee-numbers",
+    default=True,
+    show_default=True,
+    help="--no-employee-numbers: a tenant whose configuration hides employee numbers (null for everyone).",
+)
+@click.option(
+    "--future-types",
+    is_flag=True,
+    help="Also serve a custom field of a type the published spec does not know (RATING, an object value).",
+)
+def simulator(
+    host: str,
+    port: int,
+    people: int,
+    seed: int,
+    tenant: str,
+    api_key: str,
+    cache_limit: int,
+    employee_numbers: bool,
+    future_types: bool,
+) -> None:
     """Serve an intelliHR Public API v1 simulator (admin back door under /_sim)."""
     from hrsync.simulator import Simulator
 
     sim = Simulator(
-        people=people, seed=seed, tenant=tenant, api_key=api_key, host=host, port=port, cache_limit=cache_limit
+        people=people,
+        seed=seed,
+        tenant=tenant,
+        api_key=api_key,
+        host=host,
+        port=port,
+        cache_limit=cache_limit,
+        employee_numbers=employee_numbers,
+        future_types=future_types,
     )
     try:
         sim.start()

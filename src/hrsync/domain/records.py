@@ -41,6 +41,7 @@ from hrsync.sources.base import Lifecycle, SourcePerson
 
 MISSING_EMPLOYEE_ID: Final = "missing_employee_id"
 MISSING_EMAIL: Final = "missing_email"
+UNREADABLE_VALUE: Final = "unreadable_value"
 
 _SHOWN_VALUE_MAX = 60
 
@@ -205,6 +206,24 @@ _CHECK_EMPLOYEE_ID = CHECKERS[_EMPLOYEE_ID_RULE.kind]
 _CHECK_EMAIL = CHECKERS[_EMAIL_RULE.kind]
 
 
+def _unreadable(
+    problems: Mapping[str, str],
+    compiled: CompiledMapping,
+    issues: list[RecordIssue],
+    employee_id: str | None,
+    source_id: str,
+) -> None:
+    """A warning for each mapped field the source could not read (it was left out, never blanked)."""
+    for target, source_key, rule, _check in compiled.optional:
+        reason = problems.get(source_key)
+        if reason is not None:
+            issues.append(RecordIssue(
+                Severity.WARNING, UNREADABLE_VALUE,
+                f"{rule.label}: {reason}; the person was imported without it.",
+                target, employee_id, source_id,
+            ))
+
+
 def build_draft(
     person: SourcePerson, mapping: Mapping[str, str] | CompiledMapping
 ) -> tuple[MemberDraft | None, list[RecordIssue]]:
@@ -246,6 +265,9 @@ def build_draft(
                 f"{rule.label} {_shown(raw)} {bad.reason}; the person was imported without it.",
                 target, employee_id, source_id,
             ))
+
+    if person.field_problems:
+        _unreadable(person.field_problems, compiled, issues, employee_id, source_id)
 
     start_date = person.job_start_date
     if start_date is None:

@@ -41,8 +41,24 @@ PEOPLE_FILTERS = frozenset(
 JOB_FILTERS = frozenset({"personId", "jobStatus", "isPrimaryJob", "updatedWithin", "jobId", "employeeNumber"})
 BUSINESS_UNIT_FILTERS = frozenset({"identifier", "name"})
 POSITION_TITLE_FILTERS = frozenset({"name"})
+CUSTOM_FIELD_DEFINITION_FILTERS = frozenset({"modelType", "isEnabled"})
+MODEL_TYPES = frozenset(
+    {
+        "ADDRESS",
+        "BUSINESS_ENTITY",
+        "BUSINESS_UNIT",
+        "EMAIL_ADDRESS",
+        "JOB",
+        "LOCATION",
+        "PERSON",
+        "POSITION_TITLE",
+        "PHONE_NUMBER",
+        "REMUNERATION",
+        "TRAINING",
+    }
+)
 
-# Every operation of the spec subset, by path template. GETs listed in SIMULATED are served; the
+# Every operation of the spec, by path template. GETs listed in SIMULATED are served; the
 # others exist in the real API, so they answer 501 (not simulated) rather than 405 (not offered).
 SPEC_METHODS: dict[str, tuple[str, ...]] = {
     "/people": ("GET", "POST"),
@@ -60,6 +76,8 @@ SPEC_METHODS: dict[str, tuple[str, ...]] = {
     "/webhook-events": ("GET",),
     "/users": ("GET", "POST"),
     "/users/{id}": ("GET", "PATCH"),
+    "/custom-field-definitions": ("GET",),
+    "/custom-field-definitions/{id}": ("GET",),
 }
 SIMULATED = frozenset(
     {
@@ -74,6 +92,8 @@ SIMULATED = frozenset(
             "/locations",
             "/locations/{id}",
             "/position-titles",
+            "/custom-field-definitions",
+            "/custom-field-definitions/{id}",
         )
     }
 )
@@ -262,6 +282,27 @@ class PublicApi:
             q = parse_list_query(query, POSITION_TITLE_FILTERS, sortable=False)
             titles = [p for p in ref.position_titles if all(getattr(p, k) == v for k, v in q.filters.items())]
             return self._list_static(sub, q, [ref.position_title_json(p) for p in titles], as_at=False)
+        if template == "/custom-field-definitions":
+            q = parse_list_query(query, CUSTOM_FIELD_DEFINITION_FILTERS, sortable=False)
+            defs = list(ref.custom_definitions)
+            if "modelType" in q.filters:
+                if q.filters["modelType"] not in MODEL_TYPES:
+                    raise BadRequest(f"filters[modelType] must be one of {', '.join(sorted(MODEL_TYPES))}")
+                defs = [d for d in defs if d.model_type == q.filters["modelType"]]
+            if "isEnabled" in q.filters:
+                wanted = q.filters["isEnabled"].lower()
+                if wanted not in ("true", "false"):
+                    raise BadRequest("filters[isEnabled] must be true or false")
+                defs = [d for d in defs if d.enabled == (wanted == "true")]
+            return self._list_static(sub, q, [ref.custom_definition_json(d) for d in defs], as_at=False)
+        if template == "/custom-field-definitions/{id}":
+            assert ident is not None
+            self._require_uuid(ident)
+            found_defs = [d for d in ref.custom_definitions if d.id == ident.lower()]
+            if not found_defs:
+                return error_reply(404, "NotFound", f"Custom Field Definition '{ident}' was not found")
+            meta = {"requestId": str(uuid.uuid4())}
+            return Reply(200, dumps({"data": ref.custom_definition_json(found_defs[0]), "meta": meta}))
         if template in ("/business-units/{id}", "/locations/{id}"):
             assert ident is not None
             self._require_uuid(ident)

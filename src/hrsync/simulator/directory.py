@@ -92,6 +92,9 @@ class Directory:
         tenant: str,
         today: date | None = None,
         cache_limit: int = DEFAULT_CACHE_LIMIT,
+        *,
+        employee_numbers: bool = True,
+        future_types: bool = False,
     ) -> None:
         if size < 0:
             raise ValueError("people must be >= 0")
@@ -100,8 +103,10 @@ class Directory:
         self.tenant = tenant
         self.today = today or datetime.now(UTC).date()
         self.codec = IdCodec(seed)
-        self.reference = Reference(self.codec)
-        self.generator = Generator(seed, size, self.today, tenant, self.codec, self.reference)
+        self.reference = Reference(self.codec, future_types=future_types)
+        self.generator = Generator(
+            seed, size, self.today, tenant, self.codec, self.reference, employee_numbers=employee_numbers
+        )
         self._lock = threading.RLock()
         self._live = array("q", range(size))
         self._removed: set[int] = set()

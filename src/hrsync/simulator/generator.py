@@ -108,8 +108,19 @@ class _Draw:
 class Generator:
     """Builds person *i* for one (seed, size, today)."""
 
-    def __init__(self, seed: int, size: int, today: date, tenant: str, codec: IdCodec, ref: Reference) -> None:
+    def __init__(
+        self,
+        seed: int,
+        size: int,
+        today: date,
+        tenant: str,
+        codec: IdCodec,
+        ref: Reference,
+        employee_numbers: bool = True,
+    ) -> None:
         self.seed = seed
+        #: False: the tenant's configuration hides employee numbers, so ``employeeNumber`` is null for all.
+        self.employee_numbers = employee_numbers
         self.size = size
         self.today = today
         self.tenant = tenant
@@ -245,6 +256,8 @@ class Generator:
         elif kind == ILLEGAL_NAME:
             first = names.ILLEGAL_GIVEN_NAMES[(i // 2) % len(names.ILLEGAL_GIVEN_NAMES)][0]
             preferred = None
+        if not self.employee_numbers:
+            employee_number = None
 
         created = self.created_at(i)
         location = rng.below(len(self.ref.locations))
@@ -353,8 +366,27 @@ class Generator:
             mentor = rng.between(0, i)
             m_first, m_last, _m, m_preferred, *_rest = self.identity(mentor)
             shown = f"{m_preferred} ({m_first}) {m_last}" if m_preferred else f"{m_first} {m_last}"
-            custom["mentor"] = {"id": self.codec.encode(PERSON, mentor), "displayName": shown}
+            custom["mentor"] = {
+                "options": {
+                    "job": None,
+                    "person": {
+                        "id": self.codec.encode(PERSON, mentor),
+                        "displayName": shown,
+                        "employeeNumber": self.mentor_employee_number(mentor),
+                        "autoIncrementIntellihrId": str(1000 + mentor),
+                    },
+                }
+            }
+        if "wellbeingRating" in defs:  # a future type, in a shape no published type has
+            custom["wellbeingRating"] = {"score": 1 + i % 5, "outOf": 5} if i % 4 else None
         return custom
+
+    def mentor_employee_number(self, i: int) -> str | None:
+        """Person *i*'s employee number as generated (bad kinds included), without building them."""
+        kind = self.bad_kind(i)
+        if not self.employee_numbers or kind == MISSING_EMPLOYEE_NUMBER:
+            return None
+        return self.employee_number(i - 1 if kind == DUPLICATE_EMPLOYEE_NUMBER else i)
 
     @staticmethod
     def _languages(rng: _Draw, options: tuple[str, ...]) -> list[str]:
@@ -364,7 +396,7 @@ class Generator:
         if rng.random() < 0.5:
             return [options[first]]
         second = (first + 1 + rng.below(len(options) - 1)) % len(options)
-        return sorted((options[first], options[second]))
+        return [options[first], options[second]]  # in the order chosen, as intelliHR keeps it
 
     def _jobs(self, i: int, rng: _Draw, status: str, location: int, created: datetime) -> list[JobState]:
         if status == NO_JOB_RECORDS:

@@ -188,14 +188,15 @@ class Serializer:
                     "customFields": {},
                 }
             )
-        custom: dict[str, Any] = {}
-        for d in ref.custom_fields:
-            custom[d.api_name] = {
+        custom = {
+            d.api_name: {
                 "definitionId": d.id,
                 "name": d.name,
                 "type": d.type,
-                "value": p.custom.get(d.api_name),
+                "value": custom_value(d, p.custom.get(d.api_name)),
             }
+            for d in ref.custom_fields
+        }
         return {
             "id": p.id,
             "title": p.title,
@@ -238,6 +239,18 @@ class Serializer:
             "createdAt": rfc3339(p.created_at),
             "updatedAt": rfc3339(p.updated_at),
         }
+
+    def job_custom(self, j: JobState) -> dict[str, Any]:
+        """The job's custom fields, by arithmetic on the job (jobs store no custom values)."""
+        out: dict[str, Any] = {}
+        for d in self.ref.job_custom_fields:
+            value: Any = None
+            if d.type == "SINGLE_SELECT":
+                value = d.options[(j.salary // 1000 + j.seq) % len(d.options)]
+            elif j.salary % 3000 != 0:  # some jobs leave it unset
+                value = f"JC-{j.business_unit:02d}{j.position:03d}"
+            out[d.api_name] = {"definitionId": d.id, "name": d.name, "type": d.type, "value": custom_value(d, value)}
+        return out
 
     def person_link(self, p: PersonState) -> dict[str, Any]:
         return {
@@ -349,9 +362,27 @@ class Serializer:
             "isEndDateConfirmed": j.end is not None,
             "turnoverType": ("Voluntary" if j.end is not None else None),
             "turnoverReason": ("Resignation" if j.end is not None else None),
-            "customFields": {},
+            "customFields": self.job_custom(j),
             "createdAt": rfc3339(j.created_at),
         }
+
+
+def custom_value(d: Any, value: Any) -> Any:
+    """A stored custom value in the published shape for its definition's type.
+
+    Stored values are plain (a label, a list of labels, a number); an object is passed on as given,
+    so callers can set a PEOPLE_DROPDOWN value or a future type's value exactly as the API sends it.
+    """
+    if value is None or isinstance(value, dict):
+        return value
+    if d.type == "SINGLE_SELECT":
+        return {"id": d.option_id(value), "label": value}
+    if d.type == "MULTI_SELECT":
+        labels = list(value) if isinstance(value, (list, tuple)) else [value]
+        return {"ids": [d.option_id(label) for label in labels], "labels": labels} if labels else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)  # TEXT, NUMBER ("50"), DATE and the other scalar types travel as strings
 
 
 def day_after(day: date) -> date:

@@ -56,8 +56,16 @@ class CustomFieldDefinition:
     id: str
     api_name: str
     name: str
-    type: str  # TEXT | NUMBER | SINGLE_SELECT | MULTI_SELECT | PEOPLE_DROPDOWN
+    type: str  # TEXT | NUMBER | SINGLE_SELECT | MULTI_SELECT | PEOPLE_DROPDOWN, or a future type
     options: tuple[str, ...] = ()
+    option_ids: tuple[str, ...] = ()
+    model_type: str = "PERSON"  # PERSON | JOB
+    enabled: bool = True
+    sensitive: bool = False
+    description: str = ""
+
+    def option_id(self, label: str) -> str:
+        return self.option_ids[self.options.index(label)]
 
 
 _BUSINESS_UNITS = (
@@ -176,6 +184,16 @@ _CUSTOM_FIELDS = (
     ),
     ("mentor", "Mentor", "PEOPLE_DROPDOWN", ()),
 )
+# (api name, name, type, options, model type, enabled, sensitive): disabled fields and job fields are
+# listed by ``/custom-field-definitions``; only enabled ones are carried by records.
+_MORE_CUSTOM_FIELDS = (
+    ("legacyPayrollCode", "Legacy payroll code", "TEXT", (), "PERSON", False, True),
+    ("shiftPattern", "Shift pattern", "SINGLE_SELECT", ("Day", "Night", "Rotating"), "JOB", True, False),
+    ("jobCostCode", "Job cost code", "TEXT", (), "JOB", True, False),
+    ("oldGrade", "Old grade", "NUMBER", (), "JOB", False, False),
+)
+#: A type the published spec does not know (``Simulator(future_types=True)``): the connector must cope.
+FUTURE_CUSTOM_FIELD = ("wellbeingRating", "Wellbeing rating", "RATING", (), "PERSON", True, False)
 
 WORK_TYPES = (
     "Permanent",
@@ -197,7 +215,7 @@ WORK_CLASSES = {
 class Reference:
     """All reference records for one seed."""
 
-    def __init__(self, codec: IdCodec) -> None:
+    def __init__(self, codec: IdCodec, future_types: bool = False) -> None:
         def rid(n: int) -> str:
             return codec.encode(REFERENCE, n)
 
@@ -212,10 +230,21 @@ class Reference:
         self.position_titles = tuple(
             PositionTitle(rid(4000 + i), name, code, bu) for i, (name, code, bu) in enumerate(_POSITIONS)
         )
-        self.custom_fields = tuple(
-            CustomFieldDefinition(rid(5000 + i), api, name, kind, opts)
-            for i, (api, name, kind, opts) in enumerate(_CUSTOM_FIELDS)
+        rows = [(*row, "PERSON", True, row[0] == "badgeNumber") for row in _CUSTOM_FIELDS]
+        rows += _MORE_CUSTOM_FIELDS
+        if future_types:
+            rows.append(FUTURE_CUSTOM_FIELD)
+        #: Every definition, as ``/custom-field-definitions`` lists them.
+        self.custom_definitions = tuple(
+            CustomFieldDefinition(
+                rid(5000 + i), api, name, kind, opts, tuple(rid(5500 + 20 * i + k) for k in range(len(opts))),
+                model, enabled, sensitive, f"{name} ({kind.lower().replace('_', ' ')})",
+            )
+            for i, (api, name, kind, opts, model, enabled, sensitive) in enumerate(rows)
         )
+        #: The enabled person fields every person carries; ``job_custom_fields`` likewise for jobs.
+        self.custom_fields = tuple(d for d in self.custom_definitions if d.model_type == "PERSON" and d.enabled)
+        self.job_custom_fields = tuple(d for d in self.custom_definitions if d.model_type == "JOB" and d.enabled)
         self.custom_by_api = {d.api_name: d for d in self.custom_fields}
         self.pay_grade_id = rid(6000)
         self.establishment_id = rid(7000)
@@ -246,6 +275,22 @@ class Reference:
             "isEnabled": True,
             "representatives": [],
             "customFields": {},
+        }
+
+    def custom_definition_json(self, d: CustomFieldDefinition) -> dict[str, Any]:
+        definitions: dict[str, Any] = {}
+        if d.options:
+            definitions = {"options": [{"id": i, "label": o} for i, o in zip(d.option_ids, d.options, strict=True)]}
+        return {
+            "id": d.id,
+            "name": d.name,
+            "apiName": d.api_name,
+            "isEnabled": d.enabled,
+            "isSensitive": d.sensitive,
+            "modelType": d.model_type,
+            "type": d.type,
+            "description": d.description,
+            "definitions": definitions,
         }
 
     def position_title_json(self, pos: PositionTitle) -> dict[str, Any]:

@@ -146,12 +146,25 @@ class Simulator:
         *,
         today: date | None = None,
         cache_limit: int = DEFAULT_CACHE_LIMIT,
+        employee_numbers: bool = True,
+        future_types: bool = False,
     ) -> None:
+        """``employee_numbers=False``: a tenant whose configuration hides employee numbers (null for
+        everyone). ``future_types=True``: people also carry a custom field of a type the published spec
+        does not know (``RATING``, an object value), to show how clients cope."""
         self.tenant = tenant
         self.seed = seed
         self.host = host
         self._port = port
-        self.directory = Directory(people, seed, tenant, today=today, cache_limit=cache_limit)
+        self.directory = Directory(
+            people,
+            seed,
+            tenant,
+            today=today,
+            cache_limit=cache_limit,
+            employee_numbers=employee_numbers,
+            future_types=future_types,
+        )
         self.faults = Faults()
         self.stats = Stats()
         self._api = PublicApi(self.directory, tenant, api_key)

@@ -67,6 +67,9 @@ class SourcePerson:
     job_end_date: date | None = None  # primary job's end, EXCLUSIVE as intelliHR stores it
     updated_at: str | None = None
     extras: Mapping[str, object] = field(default_factory=dict)
+    #: Fields the source sent in a shape it could not read (source key → why), left out of ``values``;
+    #: :func:`hrsync.domain.records.build_draft` warns about the mapped ones instead of blanking them.
+    field_problems: Mapping[str, str] = field(default_factory=dict)
 
 
 class SourceError(Exception):

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hrsync.sources.base import FieldGroup, SourceField
+from hrsync.sources.intellihr.normalise import EMPLOYEE_NUMBER_SUFFIX
 
 P, J, C = FieldGroup.PERSON, FieldGroup.JOB, FieldGroup.CUSTOM
 
@@ -74,4 +75,7 @@ def custom_fields(people: Iterable[dict[str, Any]]) -> list[SourceField]:
             label = name if isinstance(name, str) and name else api_name
             kind = _CUSTOM_KINDS.get(str(entry.get("type") or "").upper(), "text")
             found[api_name] = SourceField(f"custom.{api_name}", str(label), C, kind)
+            if kind == "person":  # the named person's employee number, as a field of its own
+                key = f"custom.{api_name}{EMPLOYEE_NUMBER_SUFFIX}"
+                found[key] = SourceField(key, f"{label}: employee number", C)
     return list(found.values())

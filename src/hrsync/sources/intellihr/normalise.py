@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from hrsync.sources.base import DEFAULT_STATUS_MAP, Lifecycle, SourceError, SourcePerson
 
@@ -167,6 +168,7 @@ def normalise_person(
     if job_details is not None:
         values.update(job_details)
 
+    problems: dict[str, str] | None = None
     custom = get("customFields")
     if custom.__class__ is dict:
         keys = _CUSTOM_KEYS
@@ -174,18 +176,32 @@ def normalise_person(
             custom_key = keys.get(api_name)
             if custom_key is None:
                 custom_key = keys.setdefault(api_name, "custom." + api_name)
-            values[custom_key] = _custom_value(entry)
-    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text)
+            value = entry.get("value") if entry.__class__ is dict else _ABSENT
+            if value is None:
+                values[custom_key] = None
+            elif value.__class__ is str:  # TEXT, NUMBER, DATE, ...: the common case, inline
+                values[custom_key] = value if value and not value.isspace() else None
+            else:
+                text = custom_text(value)
+                if isinstance(text, _Unreadable):
+                    problems = problems or {}
+                    problems[custom_key] = _unreadable(api_name, entry)
+                else:
+                    values[custom_key] = text
+            if entry.__class__ is dict and entry.get("type") == PEOPLE_DROPDOWN:
+                values[custom_key + EMPLOYEE_NUMBER_SUFFIX] = dropdown_employee_number(entry.get("value"))
+    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text, problems)
 
 
-def _custom_value(entry: Any) -> str | None:
-    """A custom field's value as text (``None`` when unset or blank)."""
-    value = entry.get("value") if entry.__class__ is dict else None
-    if value is None:
-        return None
-    if value.__class__ is str:
-        return value if value and not value.isspace() else None
-    return custom_text(value)
+def _unreadable(api_name: str, entry: Any) -> str:
+    """Why a custom field could not be read, naming the field (its human name when it has one)."""
+    if entry.__class__ is not dict:
+        return f"intelliHR sent the custom field '{api_name}' in a shape hrsync does not read"
+    name = entry.get("name")
+    shown = f"'{name}' ({api_name})" if isinstance(name, str) and name and name != api_name else f"'{api_name}'"
+    kind = entry.get("type")
+    kind_text = f" of type {str(kind)[:40]}" if isinstance(kind, str) and kind else ""
+    return f"intelliHR sent the custom field {shown}{kind_text} as a value hrsync cannot read"
 
 
 def _person(
@@ -197,6 +213,7 @@ def _person(
     job: dict[str, Any] | None,
     start_text: str | None,
     end_text: str | None,
+    problems: dict[str, str] | None = None,
 ) -> SourcePerson:
     updated = raw.get("updatedAt")
     return SourcePerson(
@@ -208,6 +225,7 @@ def _person(
         job_end_date=_as_date(end_text),
         updated_at=updated if isinstance(updated, str) else None,
         extras={"primaryJobId": job.get("id") if job is not None else None},
+        field_problems=problems or _NO_PROBLEMS,
     )
 
 
@@ -220,6 +238,7 @@ def _normalise_wanted(
     wanted: frozenset[str],
 ) -> SourcePerson:
     values: dict[str, str | None] = {}
+    problems: dict[str, str] | None = None
     custom: Any = None
     for key in wanted:
         extract = _EXTRACTORS.get(key)
@@ -229,9 +248,22 @@ def _normalise_wanted(
             if custom is None:
                 custom = raw.get("customFields")
                 custom = custom if custom.__class__ is dict else {}
-            entry = custom.get(key[7:], _ABSENT)
-            if entry is not _ABSENT:  # not delivered: absent, as in a full normalisation
-                values[key] = _custom_value(entry)
+            api_name = key[7:]
+            entry = custom.get(api_name, _ABSENT)
+            if entry is _ABSENT and api_name.endswith(EMPLOYEE_NUMBER_SUFFIX):
+                dropdown = custom.get(api_name[: -len(EMPLOYEE_NUMBER_SUFFIX)])
+                if dropdown.__class__ is dict and dropdown.get("type") == PEOPLE_DROPDOWN:
+                    values[key] = dropdown_employee_number(dropdown.get("value"))
+                continue
+            if entry is _ABSENT:  # not delivered: absent, as in a full normalisation
+                continue
+            value = entry.get("value") if entry.__class__ is dict else _ABSENT
+            text = None if value is None else custom_text(value)
+            if isinstance(text, _Unreadable):
+                problems = problems or {}
+                problems[key] = _unreadable(api_name, entry)
+            else:
+                values[key] = text
     job = primary_job(raw.get("jobs"))
     start_text = _date_text(job.get("startDate")) if job is not None else None
     end_text = _date_text(job.get("endDate")) if job is not None else None
@@ -244,7 +276,7 @@ def _normalise_wanted(
             values[key] = _text(job.get(key[4:])) if job is not None else None
     if job_details is not None:
         values.update((k, v) for k, v in job_details.items() if k in wanted)
-    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text)
+    return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text, problems)
 
 
 _ABSENT = object()
@@ -287,20 +319,65 @@ def job_details_values(job: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-def custom_text(value: Any) -> str | None:
-    """A custom field's value as text: multi-selects joined with ", ", people by display name."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        parts = [p for p in (custom_text(v) for v in value) if p]
-        return ", ".join(parts) if parts else None
+class _Unreadable:
+    """A custom value in a shape no published type has (see ``shared/specs/README.md``)."""
+
+    def __repr__(self) -> str:
+        return "UNREADABLE"
+
+
+UNREADABLE: Final = _Unreadable()
+PEOPLE_DROPDOWN = "PEOPLE_DROPDOWN"
+#: ``custom.<apiName>.employeeNumber``: the employee number of the person a PEOPLE_DROPDOWN names.
+EMPLOYEE_NUMBER_SUFFIX = ".employeeNumber"
+_NO_PROBLEMS: Mapping[str, str] = MappingProxyType({})
+
+
+def custom_text(value: Any) -> str | _Unreadable | None:
+    """A custom field's value as text, by its published shape (the shapes of the types do not overlap):
+
+    * a string (TEXT, NUMBER as ``"50"``, DATE, other scalar types): itself; a bare number: its digits;
+    * SINGLE_SELECT ``{id, label}``: the label;
+    * MULTI_SELECT ``{ids, labels}``: the labels in their order, joined with ", " (one CSV cell);
+    * PEOPLE_DROPDOWN ``{options: {job, person}}``: the person's display name.
+
+    ``None`` when unset or blank; :data:`UNREADABLE` for any other shape (a future type, say), which
+    the caller must report rather than blank.
+    """
+    if value is None or value.__class__ is str:
+        return _text(value)
+    if isinstance(value, (bool, int, float)):
+        return _text(value)
     if isinstance(value, dict):
-        for key in ("displayName", "name", "label", "value", "email"):
-            found = value.get(key)
-            if found is not None and not isinstance(found, (dict, list)):
-                return _text(found)
-        return _text(value.get("id"))
-    return _text(value)
+        label = value.get("label", _ABSENT)
+        if "id" in value and (label is None or isinstance(label, str)) and len(value) == 2:
+            return _text(label)
+        labels = value.get("labels")
+        if isinstance(labels, list) and "ids" in value and len(value) == 2:
+            if not all(item is None or isinstance(item, str) for item in labels):
+                return UNREADABLE
+            parts = [item for item in labels if item and not item.isspace()]
+            return ", ".join(parts) if parts else None
+        options = value.get("options", _ABSENT)
+        if len(value) == 1 and (options is None or isinstance(options, dict)):
+            person = options.get("person") if options else None
+            if person is None:
+                return None
+            if isinstance(person, dict):
+                name = person.get("displayName")
+                if name is None or isinstance(name, str):
+                    return _text(name)
+    return UNREADABLE
+
+
+def dropdown_employee_number(value: Any) -> str | None:
+    """The employee number of the person a PEOPLE_DROPDOWN value names (``None`` if none or unreadable)."""
+    if isinstance(value, dict):
+        options = value.get("options")
+        person = options.get("person") if isinstance(options, dict) else None
+        if isinstance(person, dict):
+            return _text(person.get("employeeNumber"))
+    return None
 
 
 def _text(value: Any) -> str | None:
