@@ -60,12 +60,13 @@ def validate_subdomain(value: object) -> str:
     authority, rest = remainder[:cut], remainder[cut:]
     if "@" in authority:
         raise ValueError(f"'{shown}' contains a user name or password; never type those here: {_WHAT_TO_TYPE}.")
-    if authority.startswith("[") or _is_ip(authority.split(":", 1)[0]):
+    if authority.startswith("[") or _is_ip(authority) or _is_ip(authority.split(":", 1)[0]):
         raise ValueError(f"'{shown}' is an IP address, not an intelliHR address: {_WHAT_TO_TYPE}.")
     if ":" in authority and authority.rsplit(":", 1)[1].isdigit():
         raise ValueError(f"'{shown}' has a port; intelliHR addresses have none: {_WHAT_TO_TYPE}.")
     if rest not in ("", "/"):
-        what = "a query" if rest.startswith("?") else "a fragment" if rest.startswith("#") else "a path"
+        path = rest.split("?", 1)[0].split("#", 1)[0]
+        what = "a path" if path not in ("", "/") else "a query" if "?" in rest else "a fragment"
         raise ValueError(f"'{shown}' has {what} after the address; type only the address: {_WHAT_TO_TYPE}.")
     host = authority
     if host.endswith("." + DOMAIN):
