@@ -143,6 +143,15 @@ def test_valid_subdomains_are_lower_cased(typed: str, expected: str) -> None:
     assert validate_subdomain(typed) == expected
 
 
+def test_credentials_typed_into_the_address_are_never_echoed() -> None:
+    for typed in ("user:s3cret@acme.intellihr.net", "https://user:s3cret@acme.intellihr.net/",
+                  "ftp://user:s3cret@acme.intellihr.net", "https://user:s3cret@evil.test:99/x"):
+        with pytest.raises(ValueError) as refused:
+            validate_subdomain(typed)
+        assert "s3cret" not in str(refused.value)
+        assert "s3cret" not in (preview(typed).reason or "")
+
+
 def test_an_empty_field_previews_the_example_address_without_a_reason() -> None:
     shown = preview("  ")
     assert (shown.ok, shown.url, shown.reason) == (False, "https://your-company.intellihr.net", None)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 DOMAIN = "intellihr.net"
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_USERINFO = re.compile(r"^((?:[a-z][a-z0-9+.-]*://)?)[^/?#]*@", re.IGNORECASE)
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://")
 _WHAT_TO_TYPE = "enter your intelliHR subdomain, e.g. 'your-company' for https://your-company.intellihr.net"
 
@@ -118,6 +119,6 @@ def _is_ip(host: str) -> bool:
 
 
 def _shown(text: str) -> str:
-    """Echo user input back on one line, but never a wall of it."""
-    text = " ".join(text.split())
+    """Echo user input back on one line, but never a wall of it, nor a user name or password in it."""
+    text = _USERINFO.sub(r"\1…@", " ".join(text.split()))
     return text if len(text) <= 70 else text[:67] + "..."
