@@ -60,9 +60,25 @@ def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
     page.get_by_role("link", name="Authorize", exact=True).click()
     dialog = page.locator("dialog#authorize-dialog")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("intelliHR subdomain").fill(TENANT)
+    subdomain = dialog.get_by_label("intelliHR subdomain")
+    # Another host is refused at Next, before the key is asked for, with a line saying what to type.
+    subdomain.fill(f"{TENANT}.intellihr.net.evil.test")
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.locator("#m-subdomain-error")).to_contain_text("is not an intelliHR address")
+    expect(dialog.locator("#m-subdomain-error")).to_contain_text("your-company")
+    expect(dialog.locator("#m-url-preview")).to_be_hidden()
+    expect(dialog.get_by_label("API key")).to_be_hidden()
+    _shot(page, artifacts_dir, "05a-authorize-other-host-refused")
+    # The intelliHR article's form of the address, pasted with a space: previewed as the real address.
+    article_form = f"https://{TENANT.capitalize()}.intelliHR.net/ "
+    subdomain.fill(article_form)
     expect(dialog.locator("#m-url-preview")).to_have_text(f"https://{TENANT}.intellihr.net")
+    expect(dialog.locator("#m-subdomain-error")).to_be_hidden()
     _shot(page, artifacts_dir, "05-authorize-subdomain")
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(artifacts_dir / f"05b-authorize-article-form-{width}x{height}.png"))
+    page.set_viewport_size({"width": 1280, "height": 860})
     dialog.get_by_role("button", name="Next").click()
     dialog.get_by_label("API key").fill("not-the-right-key-at-all")
     dialog.get_by_role("button", name="Authorize").click()

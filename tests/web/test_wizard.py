@@ -103,12 +103,81 @@ def test_wrong_key_shows_intellihrs_reason_and_stores_nothing(portal: Portal, ad
     assert page.status_code == 400
     assert "intelliHR did not accept these details" in page.text
     assert body["reason"].split(":")[0][:30] in page.text.replace("&#39;", "'")
-    bad_sub = _authorize(portal, client, integration_id, subdomain="https://demo.intellihr.net")
+    bad_sub = _authorize(portal, client, integration_id, subdomain="https://demo.intellihr.net.evil.test")
     assert bad_sub.json()["code"] == "invalid_subdomain"
-    assert "not a subdomain" in bad_sub.json()["reason"]
+    assert "is not an intelliHR address" in bad_sub.json()["reason"]
     save = portal.post_form(client, f"/integrations/{integration_id}/setup/authorize",
                             f"/integrations/{integration_id}/setup/authorize")
     assert save.headers["location"].endswith("/setup/authorize")  # cannot move on unauthorized
+
+
+ARTICLE_FORM = "  https://Demo.intelliHR.net/ "  # as the intelliHR article writes it, pasted with spaces
+
+
+def test_the_articles_url_form_authorizes_and_stores_the_bare_tenant(portal: Portal, admin_email: str) -> None:
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    check = client.get(f"/integrations/{integration_id}/authorize/subdomain", params={"subdomain": ARTICLE_FORM})
+    assert check.json() == {"ok": True, "subdomain": TENANT, "url": f"https://{TENANT}.intellihr.net",
+                            "reason": None, "code": None}
+    # Without script, a wrong key re-renders the form: its preview shows the normalised address.
+    page = portal.post_form(client, f"/integrations/{integration_id}/authorize",
+                            f"/integrations/{integration_id}/authorize",
+                            {"subdomain": ARTICLE_FORM, "api_key": "definitely-not-the-key"})
+    assert page.status_code == 400 and "intelliHR refused the API key" in page.text
+    assert re.search(r'id="url-preview"[^>]*>https://demo\.intellihr\.net</div>', page.text), page.text
+    assert "https://https://" not in page.text and ".intellihr.net.intellihr.net" not in page.text
+    ok = _authorize(portal, client, integration_id, subdomain=ARTICLE_FORM)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["url"] == f"https://{TENANT}.intellihr.net"
+    assert _integration(integration_id).subdomain == TENANT == "demo"
+    again = portal.post_form(client, f"/integrations/{integration_id}/reauthorize",
+                             f"/integrations/{integration_id}/authorize",
+                             {"subdomain": "DEMO.intellihr.net", "api_key": API_KEY, "mode": "reauthorize"},
+                             headers={"Accept": "application/json"})
+    assert again.json()["ok"] is True and _integration(integration_id).subdomain == "demo"
+    page = client.get(f"/integrations/{integration_id}/setup/authorize")
+    assert 'id="m-url-preview" aria-live="polite">https://demo.intellihr.net</div>' in page.text
+
+
+@pytest.mark.parametrize("typed", ["evil.example.com", "demo.intellihr.net.evil.test", "10.0.0.1",
+                                   "demo.intellihr.net:8443", "https://user:pass@demo.intellihr.net/",
+                                   "https://demo.intellihr.net/people", "demo.intellihr.net?x=1"])
+def test_another_host_is_refused_at_once_before_the_key_is_asked_for_or_checked(
+    portal: Portal, admin_email: str, typed: str
+) -> None:
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    before = portal.sim.stats.count()
+    # What the modal's Next asks (no key yet): refused with one line saying what to type.
+    check = client.get(f"/integrations/{integration_id}/authorize/subdomain", params={"subdomain": typed}).json()
+    assert check["ok"] is False and check["code"] == "invalid_subdomain" and check["url"] == ""
+    assert "your-company" in check["reason"] and "\n" not in check["reason"]
+    assert "user:pass" not in check["reason"]
+    # Posted anyway (no script, or a hand-made request), with the right key: the key is never checked.
+    for key in ("", API_KEY):
+        refused = _authorize(portal, client, integration_id, key=key, subdomain=typed)
+        assert refused.status_code == 400
+        assert refused.json() == {"ok": False, "reason": check["reason"], "code": "invalid_subdomain"}
+    assert portal.sim.stats.count() == before  # intelliHR (the simulator) was never contacted
+    stored = _integration(integration_id)
+    assert stored.subdomain is None and stored.api_key_encrypted is None
+    page = portal.post_form(client, f"/integrations/{integration_id}/authorize",
+                            f"/integrations/{integration_id}/authorize", {"subdomain": typed, "api_key": API_KEY})
+    assert page.status_code == 400
+    assert 'id="url-preview" aria-live="polite" hidden>' in page.text  # no address is previewed
+
+
+def test_the_subdomain_check_is_only_for_the_programmes_own_integrations(portal: Portal, admin_email: str) -> None:
+    owner = portal.sign_in(admin_email)
+    integration_id = _start(portal, owner)
+    _, _, stranger_email = portal.new_admin(programme="Other Co")
+    stranger = portal.sign_in(stranger_email)
+    answer = stranger.get(f"/integrations/{integration_id}/authorize/subdomain", params={"subdomain": "demo"})
+    assert answer.status_code == 404
+    anonymous = portal.client().get(f"/integrations/{integration_id}/authorize/subdomain",
+                                    params={"subdomain": "demo"})
+    assert anonymous.status_code in (302, 303, 401) or "/login" in str(anonymous.url)
 
 
 def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str) -> None:

@@ -14,6 +14,7 @@ from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
 from hrsync.services.programmes import first_admin, programme_by_name
+from hrsync.sources.intellihr import validate_subdomain
 from hrsync.store.models import Frequency, Integration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,7 +75,8 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 
 @integration.command("add")
 @click.option("--programme", "programme_name", required=True)
-@click.option("--subdomain", required=True, help="The intelliHR tenant: <subdomain>.intellihr.net")
+@click.option("--subdomain", required=True,
+              help="The intelliHR tenant: 'your-company' or its address https://your-company.intellihr.net")
 @click.option("--api-key", required=True, help="The intelliHR API key, or - to read it from standard input.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="manual", show_default=True)
 @_with(schedule_options)
@@ -88,6 +90,10 @@ def add(programme_name: str, subdomain: str, api_key: str, frequency: str, at: s
         date_format: str | None, welcome_email: bool, maps: tuple[str, ...], leaver_threshold: float,
         as_json: bool) -> None:
     """Connect intelliHR to a programme (the key is verified before anything is saved)."""
+    try:  # before the key is read or checked: another host is refused at once
+        subdomain = validate_subdomain(subdomain)
+    except ValueError as exc:
+        fail(str(exc), EXIT_BAD_INPUT, payload={"error": str(exc), "code": "invalid_subdomain"}, as_json=as_json)
     key = _read_key(api_key, as_json)
     mapping = _parse_map(maps, as_json)
     with data_session(as_json) as session:

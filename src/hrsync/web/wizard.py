@@ -37,6 +37,7 @@ from hrsync.services.integrations import (
     update_settings,
 )
 from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, Lifecycle, SourceError, SourceField
+from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
 from hrsync.store.db import session_factory
 from hrsync.store.models import (
     AdminUser,
@@ -274,12 +275,24 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
 
 def _authorize_page(request: Request, integration: Integration, *, mode: str, fallback: bool = False,
                     error: str | None = None, subdomain: str | None = None, status_code: int = 200) -> Response:
+    typed = subdomain if subdomain is not None else (integration.subdomain or "")
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": _steps(integration, "authorize"),
-        "mode": mode, "error": error,
-        "subdomain": subdomain if subdomain is not None else (integration.subdomain or ""),
+        "mode": mode, "error": error, "subdomain": typed, "subdomain_preview": subdomain_preview(typed),
         "authorized": bool(integration.api_key_encrypted),
     }, status_code=status_code)
+
+
+@router.get("/integrations/{integration_id}/authorize/subdomain")
+def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: int, subdomain: str = "") -> Response:
+    """The subdomain as typed, normalised (the live preview and the modal's *Next* ask this).
+
+    Answers at once, before any key is asked for; nothing is stored and intelliHR is not contacted.
+    """
+    _integration(session, admin, integration_id)
+    result = subdomain_preview(subdomain)
+    return JSONResponse({"ok": result.ok, "subdomain": result.subdomain, "url": result.url,
+                         "reason": result.reason, "code": None if result.ok else "invalid_subdomain"})
 
 
 @router.get("/integrations/{integration_id}/setup/authorize")

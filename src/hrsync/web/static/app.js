@@ -37,16 +37,42 @@
     setTimeout(function () { busy(button); }, 0);
   });
 
-  // Subdomain fields show the intelliHR address they stand for, as the person types.
+  // Subdomain fields show the intelliHR address they stand for, as the person types. The portal
+  // normalises what was typed (the rule lives in one place on the server), so a pasted
+  // "https://your-company.intelliHR.net/" previews as https://your-company.intellihr.net and any
+  // other host is refused with the reason, before the API key is asked for.
+  var subdomainChecks = new Map();
   function bindUrlPreview(input) {
     var target = document.getElementById(input.getAttribute("data-url-preview"));
-    if (!target) return;
-    function update() {
-      var value = input.value.trim().toLowerCase() || "your-company";
-      target.textContent = "https://" + value + ".intellihr.net";
+    var message = document.getElementById(input.getAttribute("data-subdomain-error") || "");
+    var url = input.getAttribute("data-subdomain-check");
+    if (!target || !url) return;
+    var latest = 0;
+    var timer = null;
+    function apply(result) {
+      target.textContent = result.url || "";
+      target.hidden = !result.url;
+      if (message) {
+        message.textContent = result.reason || "";
+        message.hidden = !result.reason;
+      }
+      if (result.reason) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     }
-    input.addEventListener("input", update);
-    update();
+    function check() {
+      var ticket = ++latest;
+      clearTimeout(timer);
+      return fetch(url + "?subdomain=" + encodeURIComponent(input.value), {
+        headers: { "Accept": "application/json" }, credentials: "same-origin"
+      }).then(function (response) { return response.json(); }).then(function (result) {
+        if (ticket === latest) apply(result);
+        return result;
+      });
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { check().catch(function () {}); }, 150);
+    });
+    subdomainChecks.set(input, check);
   }
 
   // The authorize modal: subdomain → API key → live check → confirmation → Finish setup.
@@ -70,6 +96,14 @@
           var sub = form.querySelector('[name="subdomain"]');
           if (!sub.value.trim()) { sub.focus(); sub.setCustomValidity("Enter your intelliHR subdomain."); sub.reportValidity(); return; }
           sub.setCustomValidity("");
+          var check = subdomainChecks.get(sub);
+          if (check) {
+            // Refuse another host at once; if the portal cannot be asked, the key step's check says it.
+            check().then(function (result) {
+              if (result.ok) show(next); else sub.focus();
+            }).catch(function () { show(next); });
+            return;
+          }
         }
         show(next);
       });
