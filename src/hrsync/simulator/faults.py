@@ -11,6 +11,9 @@ Kinds that misbehave without end, to prove the connector's reads are bounded (``
 * ``nested``: a 200 answer whose body is JSON nested ``count`` (default 100,000) arrays deep.
 * ``oversized``: a valid answer padded with whitespace to at least ``count`` bytes (default 40 MiB).
 * ``not_json``: a 200 answer with an HTML body, as a proxy's error page would be.
+
+``refused`` answers ``status`` (401, 403 or 404, default 404) with intelliHR's error body: a key
+without permission for that endpoint, or a tenant where the endpoint does not exist.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import Any
 
 FAULT_KINDS = (
     "rate_limit", "server_error", "slow", "truncated", "grow", "shrink",
-    "runaway", "same_page", "nested", "oversized", "not_json",
+    "runaway", "same_page", "nested", "oversized", "not_json", "refused",
 )
 DEFAULT_COUNTS = {"runaway": 100, "nested": 100_000, "oversized": 40 * 1024 * 1024}
 SERVER_ERROR_STATUSES = (500, 502, 503)
+REFUSED_STATUSES = (401, 403, 404)
 
 
 @dataclass(slots=True)
@@ -89,6 +93,10 @@ class Faults:
             status = status or 500
             if status not in SERVER_ERROR_STATUSES:
                 raise ValueError("status must be 500, 502 or 503")
+        if kind == "refused":
+            status = status or 404
+            if status not in REFUSED_STATUSES:
+                raise ValueError("status must be 401, 403 or 404")
         if kind == "rate_limit":
             status = 429
             if retry_after is None:

@@ -28,6 +28,9 @@ _REASONS = {
     500: ("InternalServerError", "Internal Server Error"),
     502: ("BadGateway", "Bad Gateway"),
     503: ("ServiceUnavailable", "Service Unavailable"),
+    401: ("Unauthorized", "Missing or malformed API key"),
+    403: ("Forbidden", "You do not have permission to access this resource"),
+    404: ("NotFound", "The requested resource was not found"),
 }
 
 

@@ -30,7 +30,8 @@ class Lifecycle(StrEnum):
 class FieldGroup(StrEnum):
     PERSON = "person"
     JOB = "job"
-    CUSTOM = "custom"
+    CUSTOM = "custom"  # the person's custom fields
+    JOB_CUSTOM = "job_custom"  # the primary job's custom fields (read from ``/jobs``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,7 @@ class SourceField:
     group: FieldGroup
     kind: str = "text"  # text | email | date | number | select | multiselect | person | boolean
     needs_job_details: bool = False
+    sensitive: bool = False  # the HR system marks it as sensitive information
 
 
 @dataclass(frozen=True, slots=True)

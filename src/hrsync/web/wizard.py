@@ -72,7 +72,11 @@ LIFECYCLE_LABELS = {
     Lifecycle.PENDING.value: "Pending: created, invited from their start date",
     Lifecycle.INACTIVE.value: "Inactive: marked as a leaver",
 }
-GROUP_LABELS = {FieldGroup.PERSON: "Person", FieldGroup.JOB: "Job", FieldGroup.CUSTOM: "Custom fields"}
+GROUP_LABELS = {
+    FieldGroup.PERSON: "Person", FieldGroup.JOB: "Job", FieldGroup.CUSTOM: "Person custom fields",
+    FieldGroup.JOB_CUSTOM: "Job custom fields",
+}
+CUSTOM_GROUPS = (FieldGroup.CUSTOM, FieldGroup.JOB_CUSTOM)
 PREVIEW_WAIT_SECONDS = 120.0
 KIND_LABELS = {
     "create": "New members", "update": "Updated", "unchanged": "Unchanged", "leaver": "Leavers",
@@ -358,7 +362,12 @@ def save_authorize(request: Request, session: SessionDep, admin: CurrentAdmin, i
 
 
 def _extra_name(source_key: str) -> str:
-    """``custom.<name>`` for a custom source field: its api name made into an attribute name."""
+    """``custom.<name>`` for a custom source field: its api name made into an attribute name.
+
+    A job custom field (``job.custom.<apiName>``) is kept as ``custom.job_<apiName>``.
+    """
+    if source_key.startswith("job." + EXTRA_PREFIX):
+        source_key = "job_" + source_key[len("job." + EXTRA_PREFIX):]
     name = source_key[len(EXTRA_PREFIX):] if source_key.startswith(EXTRA_PREFIX) else source_key
     name = re.sub(r"[^A-Za-z0-9_]", "_", name)
     if not name or not name[0].isalpha():
@@ -398,11 +407,11 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
                   status_code: int = 200) -> Response:
     groups: list[tuple[str, list[SourceField]]] = []
     if fields is not None:
-        for group in (FieldGroup.PERSON, FieldGroup.JOB, FieldGroup.CUSTOM):
+        for group in (FieldGroup.PERSON, FieldGroup.JOB, *CUSTOM_GROUPS):
             members = [f for f in fields if f.group == group]
             if members:
                 groups.append((GROUP_LABELS[group], members))
-    custom = [f for f in (fields or []) if f.group == FieldGroup.CUSTOM]
+    custom = [(label, members) for label, members in groups if label in {GROUP_LABELS[g] for g in CUSTOM_GROUPS}]
     extras = {source for target, source in mapping.items() if is_extra_attribute(target)}
     statuses = list(dict.fromkeys([*DEFAULT_STATUS_MAP, *status_map]))
     known_keys = {f.key for f in fields or []}

@@ -44,6 +44,18 @@ JOB_DETAIL_KEYS = (
     "job.workClass",
 )
 NO_JOB_DETAILS: Mapping[str, str | None] = dict.fromkeys(JOB_DETAIL_KEYS)
+#: ``job.custom.<apiName>``: a custom field of the person's primary job, read from ``/jobs``.
+JOB_CUSTOM_PREFIX: Final = "job.custom."
+
+
+class JobDetails(dict[str, "str | None"]):
+    """One primary job's mappable values, with ``problems``: job custom fields that could not be read."""
+
+    __slots__ = ("problems",)
+
+    def __init__(self, values: dict[str, str | None], problems: Mapping[str, str] | None = None) -> None:
+        super().__init__(values)
+        self.problems: Mapping[str, str] = problems or _NO_PROBLEMS
 
 
 class StatusMapper:
@@ -190,18 +202,23 @@ def normalise_person(
                     values[custom_key] = text
             if entry.__class__ is dict and entry.get("type") == PEOPLE_DROPDOWN:
                 values[custom_key + EMPLOYEE_NUMBER_SUFFIX] = dropdown_employee_number(entry.get("value"))
+    if isinstance(job_details, JobDetails) and job_details.problems:
+        problems = {**(problems or {}), **job_details.problems}
     return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text, problems)
 
 
-def _unreadable(api_name: str, entry: Any) -> str:
-    """Why a custom field could not be read, naming the field (its human name when it has one)."""
+def _unreadable(api_name: str, entry: Any, model: str = "") -> str:
+    """Why a custom field could not be read, naming the field (its human name when it has one).
+
+    ``model`` is ``"job "`` for a custom field of the primary job.
+    """
     if entry.__class__ is not dict:
-        return f"intelliHR sent the custom field '{api_name}' in a shape hrsync does not read"
+        return f"intelliHR sent the {model}custom field '{api_name}' in a shape hrsync does not read"
     name = entry.get("name")
     shown = f"'{name}' ({api_name})" if isinstance(name, str) and name and name != api_name else f"'{api_name}'"
     kind = entry.get("type")
     kind_text = f" of type {str(kind)[:40]}" if isinstance(kind, str) and kind else ""
-    return f"intelliHR sent the custom field {shown}{kind_text} as a value hrsync cannot read"
+    return f"intelliHR sent the {model}custom field {shown}{kind_text} as a value hrsync cannot read"
 
 
 def _person(
@@ -276,6 +293,11 @@ def _normalise_wanted(
             values[key] = _text(job.get(key[4:])) if job is not None else None
     if job_details is not None:
         values.update((k, v) for k, v in job_details.items() if k in wanted)
+        job_problems = job_details.problems if isinstance(job_details, JobDetails) else None
+        if job_problems:
+            wanted_problems = {k: v for k, v in job_problems.items() if k in wanted}
+            if wanted_problems:
+                problems = {**(problems or {}), **wanted_problems}
     return _person(raw, person_id, status, lifecycle_of, values, job, start_text, end_text, problems)
 
 
@@ -306,9 +328,13 @@ def primary_job(jobs: Any) -> dict[str, Any] | None:
     return best
 
 
-def job_details_values(job: Mapping[str, Any]) -> dict[str, str | None]:
-    """The mappable details of one ``/jobs`` record."""
-    return {
+def job_details_values(job: Mapping[str, Any]) -> JobDetails:
+    """The mappable details of one ``/jobs`` record, its custom fields (``job.custom.<apiName>``) included.
+
+    Job custom values are read by type exactly as a person's (:func:`custom_text`); one in a shape
+    hrsync does not read is left out of the values and reported in ``problems``, naming the field.
+    """
+    values = {
         "job.positionTitle": _named(job.get("positionTitle")),
         "job.businessUnit": _named(job.get("businessUnit")),
         "job.businessEntity": _named(job.get("businessEntity")),
@@ -317,6 +343,23 @@ def job_details_values(job: Mapping[str, Any]) -> dict[str, str | None]:
         "job.workType": _text(job.get("workType")),
         "job.workClass": _text(job.get("workClass")),
     }
+    problems: dict[str, str] | None = None
+    custom = job.get("customFields")
+    if custom.__class__ is dict:
+        for api_name, entry in custom.items():
+            if not isinstance(api_name, str) or not api_name:
+                continue
+            key = JOB_CUSTOM_PREFIX + api_name
+            value = entry.get("value") if entry.__class__ is dict else _ABSENT
+            text = None if value is None else custom_text(value)
+            if isinstance(text, _Unreadable):
+                problems = problems or {}
+                problems[key] = _unreadable(api_name, entry, "job ")
+            else:
+                values[key] = text
+            if entry.__class__ is dict and entry.get("type") == PEOPLE_DROPDOWN:
+                values[key + EMPLOYEE_NUMBER_SUFFIX] = dropdown_employee_number(entry.get("value"))
+    return JobDetails(values, problems)
 
 
 class _Unreadable:

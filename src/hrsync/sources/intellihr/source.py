@@ -19,11 +19,12 @@ from hrsync.sources.base import (
     SourcePerson,
 )
 from hrsync.sources.intellihr.budget import Deadline, RetryBudget
-from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields
+from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields, definition_fields
 from hrsync.sources.intellihr.client import IntelliHRClient
 from hrsync.sources.intellihr.envelope import Page, read_list_page, read_single
 from hrsync.sources.intellihr.normalise import (
     NO_JOB_DETAILS,
+    JobDetails,
     StatusMapper,
     job_details_values,
     normalise_person,
@@ -38,6 +39,11 @@ PAGE_SIZE: Final = 100
 CHECK_BUDGET: Final = 10.0
 """``check()`` runs while a person waits in the authorize modal: it may retry a 429, briefly."""
 FIELDS_PAGES: Final = 2
+"""Pages of people sampled for custom fields when ``/custom-field-definitions`` cannot be read."""
+DEFINITIONS_BUDGET: Final = 10.0
+"""Retries of ``/custom-field-definitions`` stop after this long: sampling people is the fallback."""
+MAX_DEFINITION_PAGES: Final = 50
+"""5,000 definitions: far more than any tenant has; a listing that claims more is not trusted further."""
 MAX_SINGLE_JOB_FETCHES: Final = 200
 """Primary jobs missing from the ``/jobs`` read (it shifted) are fetched one by one, up to this many."""
 
@@ -129,8 +135,26 @@ class IntelliHRSource:
         return CheckResult(ok=True)
 
     def fields(self) -> list[SourceField]:
-        """The standard fields, then the tenant's custom fields seen on the first page(s) of people."""
-        budget = RetryBudget(self.time_budget, deadline=Deadline(self.read_deadline))
+        """The standard fields, then the tenant's enabled custom fields (person, then job).
+
+        Custom fields come from ``GET /custom-field-definitions`` (every page). Should that be
+        refused (401/403, 404 on a tenant without it) or fail, the custom fields seen on the first
+        page(s) of people are offered instead (person fields only), and a log line says so.
+        """
+        self._raise_if_invalid()
+        deadline = Deadline(self.read_deadline)
+        try:
+            definitions = self._custom_definitions(RetryBudget(min(DEFINITIONS_BUDGET, self.time_budget),
+                                                               deadline=deadline))
+        except SourceError as exc:
+            log.warning(
+                "intelliHR custom field definitions could not be read for tenant %s (%s: %s); "
+                "sampling people for custom fields instead",
+                self.subdomain, exc.code, exc.reason,
+            )
+        else:
+            return [*STANDARD_FIELDS, *definition_fields(definitions)]
+        budget = RetryBudget(self.time_budget, deadline=deadline)
         sample: list[dict[str, Any]] = []
         page = self._people_page(1, budget)
         sample.extend(page.items)
@@ -158,7 +182,7 @@ class IntelliHRSource:
         budget = RetryBudget(self.time_budget, deadline=deadline)
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="intellihr")
         try:
-            jobs: dict[str, dict[str, str | None]] | None = None
+            jobs: dict[str, JobDetails] | None = None
             if include_job_details:
                 jobs = self._primary_jobs(budget, executor)
             single_fetches = 0
@@ -216,6 +240,24 @@ class IntelliHRSource:
         )
         return read_list_page(body, label)
 
+    def _custom_definitions(self, budget: RetryBudget) -> list[Any]:
+        """Every enabled custom field definition, page by page (a small, static list)."""
+        definitions: list[Any] = []
+        number, last = 1, 1
+        while number <= last:
+            label = f"GET /custom-field-definitions page {number}"
+            body = self._http().get_json(
+                "custom-field-definitions",
+                params={"page": number, "limit": PAGE_SIZE, "filters[isEnabled][eq]": "true"},
+                budget=budget,
+                label=label,
+            )
+            page = read_list_page(body, label)
+            definitions.extend(page.items)
+            last = min(page.total_pages, MAX_DEFINITION_PAGES)
+            number += 1
+        return definitions
+
     def _jobs_page(self, number: int, budget: RetryBudget) -> Page:
         label = f"GET /jobs?filters[isPrimaryJob][eq]=true page {number}"
         body = self._http().get_json(
@@ -228,9 +270,9 @@ class IntelliHRSource:
 
     def _primary_jobs(
         self, budget: RetryBudget, executor: ThreadPoolExecutor
-    ) -> dict[str, dict[str, str | None]]:
+    ) -> dict[str, JobDetails]:
         """Every primary job's details, keyed by job id and by ``person:<id>``: one paged read."""
-        jobs: dict[str, dict[str, str | None]] = {}
+        jobs: dict[str, JobDetails] = {}
         for batch in read_exactly_once(
             lambda n: self._jobs_page(n, budget),
             executor=executor,
@@ -249,7 +291,7 @@ class IntelliHRSource:
     def _details_for(
         self,
         raw: dict[str, Any],
-        jobs: dict[str, dict[str, str | None]],
+        jobs: dict[str, JobDetails],
         budget: RetryBudget,
         single_fetches: int,
     ) -> tuple[Mapping[str, str | None], int]:
