@@ -201,7 +201,7 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str) 
     assert mapping.status_code == 200
     assert "Unique key" in mapping.text
     assert re.search(r'<option value="employeeNumber" selected>', mapping.text)
-    assert 'optgroup label="Custom fields"' in mapping.text
+    assert 'optgroup label="Person custom fields"' in mapping.text
     custom = re.findall(r'name="extra" value="(custom\.[^"]+)"', mapping.text)
     assert custom, "the simulator's custom fields are offered"
     for status in ("Current Staff", "Upcoming Staff", "Past Staff"):
@@ -297,3 +297,32 @@ def test_editing_a_live_integration_returns_to_its_dashboard(portal: Portal, adm
     edited = _integration(integration_id)
     assert (edited.frequency, edited.schedule_day, edited.welcome_email) == ("monthly", "15", False)
     assert "Monthly on day 15 at 05:00" in client.get(f"/integrations/{integration_id}").text
+
+
+def test_mapping_lists_person_and_job_custom_fields_by_their_human_names(portal: Portal, admin_email: str) -> None:
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    assert _authorize(portal, client, integration_id).status_code == 200
+    page = client.get(f"/integrations/{integration_id}/setup/mapping")
+    assert page.status_code == 200
+    html = page.text
+    person = html.index('optgroup label="Person custom fields"')
+    job = html.index('optgroup label="Job custom fields"')
+    assert person < job
+    # human names, not api names; sensitive fields marked; disabled definitions left out
+    assert re.search(r'<option value="custom\.costCentre" >Cost centre</option>', html)
+    assert re.search(r'<option value="job\.custom\.jobCostCode" >Job cost code</option>', html)
+    assert re.search(r'<option value="custom\.badgeNumber" >[^<]+ \(sensitive\)</option>', html)
+    assert "legacyPayrollCode" not in html and "oldGrade" not in html
+    assert re.search(r'<legend><strong>Job custom fields</strong></legend>', html)
+    assert 'name="extra" value="job.custom.shiftPattern"' in html
+
+    form = {"map.employee_id": "employeeNumber", "map.email": "primaryEmailAddress",
+            "map.job_title": "job.custom.jobCostCode", "extra": "job.custom.shiftPattern",
+            "status_name_0": "Current Staff", "status_value_0": "active"}
+    saved = portal.post_form(client, f"/integrations/{integration_id}/setup/mapping",
+                             f"/integrations/{integration_id}/setup/mapping", form)
+    assert saved.status_code == 303, saved.text[:3000]
+    stored = _integration(integration_id)
+    assert stored.mapping["job_title"] == "job.custom.jobCostCode"
+    assert stored.mapping["custom.job_shiftPattern"] == "job.custom.shiftPattern"
