@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.sync.conftest import API_KEY, TENANT, Install, _activate
+from tests.sync.test_history_defects import SQLITE_ONLY
 
 from hrsync.simulator import Simulator
 from hrsync.store.db import upgrade
-from tests.sync.conftest import API_KEY, TENANT, Install, _activate
-from tests.sync.test_history_defects import SQLITE_ONLY
 
 ALTERNATIVE = "--map employee_id=autoIncrementIntellihrId"
 

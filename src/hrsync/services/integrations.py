@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
-from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.security.secrets import decrypt_secret, encrypt_secret, last4
+from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
 from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, SourceError
