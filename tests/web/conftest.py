@@ -91,6 +91,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    yield from start_portal(tmp_path_factory)
+
+
+def start_portal(tmp_path_factory: pytest.TempPathFactory, **simulator: Any) -> Iterator[Portal]:
+    """The portal and its simulator (``simulator``: extra ``Simulator`` options, e.g. ``employee_numbers``)."""
     import uvicorn
 
     from hrsync.config import reset_settings_cache
@@ -99,7 +104,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
 
     data_dir = tmp_path_factory.mktemp("portal")
     with pytest.MonkeyPatch.context() as mp, Simulator(
-        people=120, seed=1, tenant=TENANT, api_key=API_KEY, port=0
+        people=120, seed=1, tenant=TENANT, api_key=API_KEY, port=0, **simulator
     ) as sim:
         mp.setenv("HRSYNC_DATA_DIR", str(data_dir))
         mp.setenv("HRSYNC_DATABASE_URL", f"sqlite:///{data_dir / 'hrsync.db'}")

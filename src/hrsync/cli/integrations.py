@@ -13,6 +13,8 @@ from hrsync.cli.common import data_session, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
+from hrsync.services.coverage import ALTERNATIVE_MAP
+from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
 from hrsync.sources.intellihr import validate_subdomain
 from hrsync.store.models import Frequency, Integration
@@ -39,6 +41,13 @@ def _read_key(api_key: str, as_json: bool) -> str:
     if not key:
         fail("no API key on standard input", EXIT_BAD_INPUT, as_json=as_json)
     return key
+
+
+def _with_alternative(exc: ServiceError, how: str) -> ServiceError:
+    """A key-coverage refusal names the command-line alternative (the intelliHR ID as the key)."""
+    if exc.code != "key_coverage":
+        return exc
+    return ServiceError(f"{exc.reason.rstrip('.')} ({how}).", code=exc.code)
 
 
 def _describe(integration: Integration) -> dict[str, Any]:
@@ -99,11 +108,14 @@ def add(programme_name: str, subdomain: str, api_key: str, frequency: str, at: s
     with data_session(as_json) as session:
         prog = programme_by_name(session, programme_name)
         owner = first_admin(session, prog.id)
-        created = svc.create_integration(
-            session, prog, owner, subdomain=subdomain, api_key=key, frequency=frequency, schedule_time=at,
-            schedule_day=day, date_format=date_format, welcome_email=welcome_email, mapping=mapping,
-            leaver_threshold_pct=leaver_threshold,
-        )
+        try:
+            created = svc.create_integration(
+                session, prog, owner, subdomain=subdomain, api_key=key, frequency=frequency, schedule_time=at,
+                schedule_day=day, date_format=date_format, welcome_email=welcome_email, mapping=mapping,
+                leaver_threshold_pct=leaver_threshold,
+            )
+        except ServiceError as exc:
+            raise _with_alternative(exc, f"add it with {ALTERNATIVE_MAP}") from None
         payload = {"id": created.id}
     emit(payload, as_json, f"integration {payload['id']} created as a draft; publish it to go live")
 
@@ -165,7 +177,23 @@ def _transition(name: str, action: Callable[[Session, Integration, None], None],
     command.__doc__ = f"{name.capitalize()} an integration."
 
 
-_transition("publish", svc.publish, "published: it is live")
+@integration.command("publish")
+@click.argument("integration_id", type=int)
+@json_option
+def publish(integration_id: int, as_json: bool) -> None:
+    """Publish an integration: refused while its mapping would skip (almost) everyone."""
+    with data_session(as_json) as session:
+        item = svc.get_integration(session, integration_id)
+        try:
+            svc.publish(session, item, None)
+        except ServiceError as exc:
+            how = f"hrsync integration edit {integration_id} {ALTERNATIVE_MAP}, then publish"
+            raise _with_alternative(exc, how) from None
+        session.flush()
+        payload = _describe(item)
+    emit(payload, as_json, f"integration {integration_id} published: it is live")
+
+
 _transition("pause", svc.pause, "paused")
 _transition("resume", svc.resume, "resumed")
 _transition("revoke", svc.revoke, "revoked: its key is wiped and no import will run")

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
 from hrsync.security.secrets import decrypt_secret, encrypt_secret, last4
+from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
-from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle
+from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, SourceError
 from hrsync.sources.intellihr import IntelliHRSource, validate_subdomain
 from hrsync.store.models import (
     ActivityLog,
@@ -74,7 +75,9 @@ def mapping_of(integration: Integration) -> dict[str, str]:
     return dict(integration.mapping or DEFAULT_MAPPING)
 
 
-def source_for(integration: Integration, *, time_budget: float | None = None) -> IntelliHRSource:
+def source_for(
+    integration: Integration, *, time_budget: float | None = None, concurrency: int = 4
+) -> IntelliHRSource:
     """The connector for a stored integration (the only place a stored key is decrypted)."""
     if not integration.api_key_encrypted or not integration.subdomain:
         raise ServiceError(
@@ -85,7 +88,19 @@ def source_for(integration: Integration, *, time_budget: float | None = None) ->
         decrypt_secret(integration.api_key_encrypted),
         status_map=status_map_of(integration),
         time_budget=time_budget,
+        concurrency=concurrency,
     )
+
+
+def check_coverage(integration: Integration, mapping: Mapping[str, str] | None = None) -> None:
+    """Refuse a mapping that would skip (almost) every person of a sample of the directory
+    (:mod:`hrsync.services.coverage`). A directory that cannot be read now proves nothing: the
+    credentials were verified when they were stored, and an import reports a read failure itself."""
+    try:
+        with source_for(integration, concurrency=1) as source:
+            refuse_if_unreachable(source, mapping if mapping is not None else mapping_of(integration))
+    except SourceError:
+        return
 
 
 def _validate_schedule(frequency: str, schedule_time: str | None, schedule_day: str | None) -> None:
@@ -132,6 +147,11 @@ def create_integration(
     problems = validate_mapping(full_mapping)
     if problems:
         raise ServiceError(problems[0], code="mapping")
+    try:
+        with IntelliHRSource(validate_subdomain(subdomain), api_key.strip(), concurrency=1) as source:
+            refuse_if_unreachable(source, full_mapping)
+    except SourceError:
+        pass  # read just now by check_credentials: a failed sample proves nothing (see check_coverage)
     integration = Integration(
         programme_id=programme.id,
         owner_id=owner.id,
@@ -274,6 +294,7 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
         raise ServiceError(problems[0], code="mapping")
     if integration.status == IntegrationStatus.LIVE.value:
         return
+    check_coverage(integration)
     integration.status = IntegrationStatus.LIVE.value
     integration.published_at = integration.published_at or utcnow()
     integration.wizard_step = None

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import DATE_FORMATS, DEFAULT_MAPPING, MEMBER_FIELDS, validate_mapping
 from hrsync.domain.fields import EMPLOYEE_ID, EXTRA_PREFIX, is_extra_attribute
+from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import (
     WEEKDAYS,
@@ -383,6 +384,17 @@ def _discover(integration: Integration) -> tuple[list[SourceField] | None, str |
         return None, exc.reason
 
 
+def _coverage(integration: Integration, mapping: dict[str, str]) -> Coverage | None:
+    """How the sampled people fill the mapped fields (None when the sample cannot be read or judged)."""
+    if validate_mapping(mapping):
+        return None
+    try:
+        with source_for(integration, concurrency=1) as source:
+            return coverage(source, mapping)
+    except (SourceError, ServiceError):
+        return None
+
+
 def _attribute_problems(problems: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """Put each problem next to the field it names (every message starts with the field's label)."""
     by_field: dict[str, str] = {}
@@ -416,13 +428,17 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
     statuses = list(dict.fromkeys([*DEFAULT_STATUS_MAP, *status_map]))
     known_keys = {f.key for f in fields or []}
     unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
+    sampled = _coverage(integration, mapping) if fields is not None else None
     return render(request, "wizard/mapping.html", {
         "nav": "integrations", "integration": integration, "steps": _steps(integration, "mapping"),
         "member_fields": list(MEMBER_FIELDS.values()), "groups": groups, "custom_fields": custom,
         "extras": extras, "extra_name": _extra_name, "mapping": mapping, "statuses": statuses,
         "status_map": status_map, "lifecycles": LIFECYCLE_LABELS, "errors": errors or {},
         "general": general or [], "discover_error": discover_error, "unknown": unknown,
-        "unique_key": EMPLOYEE_ID,
+        "unique_key": EMPLOYEE_ID, "coverage": sampled, "intellihr_id_label": INTELLIHR_ID_LABEL,
+        "key_threshold_pct": round(KEY_COVERAGE_MIN * 100),
+        "key_source_label": next((f.label for f in fields or [] if f.key == mapping.get(EMPLOYEE_ID)),
+                                 mapping.get(EMPLOYEE_ID, "")),
     }, status_code=status_code)
 
 
@@ -476,6 +492,21 @@ async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmi
     if not _is_draft(integration):
         flash(request, "Mapping saved. The next import uses it.")
     return RedirectResponse(_after_save(integration, "review"), status_code=303)
+
+
+@router.post("/integrations/{integration_id}/setup/mapping/intellihr-id", dependencies=[CsrfForm])
+def use_intellihr_id(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    """The one-click fix offered when the unique key is empty for (almost) everyone sampled."""
+    integration = _integration(session, admin, integration_id)
+    mapping = {**mapping_of(integration), EMPLOYEE_ID: INTELLIHR_ID}
+    try:
+        with session.begin_nested():
+            update_mapping(session, integration, admin, mapping)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+    else:
+        flash(request, f"Employee ID now comes from the {INTELLIHR_ID_LABEL}, which every person has.")
+    return RedirectResponse(f"/integrations/{integration.id}/setup/mapping", status_code=303)
 
 
 # ------------------------------------------------------------------------------------------------
