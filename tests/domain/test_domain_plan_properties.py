@@ -75,12 +75,13 @@ def _outcomes(plan: SyncPlan) -> tuple[Counter[tuple[object, ...]], Counter[tupl
 
 
 @settings(max_examples=400, deadline=None)
-@given(current=members(), read=directory(), data=st.data())
+@given(current=members(), read=directory(), data=st.data(), by_record=st.booleans())
 def test_the_order_people_arrive_in_changes_nothing(
-    current: list[CurrentMember], read: tuple[list[MemberDraft], list[RecordIssue]], data: st.DataObject
+    current: list[CurrentMember], read: tuple[list[MemberDraft], list[RecordIssue]], data: st.DataObject,
+    by_record: bool,
 ) -> None:
     drafts, issues = read
-    options = PlanOptions(today=TODAY)
+    options = PlanOptions(today=TODAY, match_by_record=by_record)
     plan = plan_sync(current, drafts, issues, options)
     shuffled = plan_sync(data.draw(st.permutations(current)), data.draw(st.permutations(drafts)),
                          data.draw(st.permutations(issues)), options)
@@ -90,12 +91,13 @@ def test_the_order_people_arrive_in_changes_nothing(
 
 
 @settings(max_examples=400, deadline=None)
-@given(current=members(), read=directory())
+@given(current=members(), read=directory(), by_record=st.booleans())
 def test_every_person_read_ends_as_exactly_one_outcome_and_keys_stay_unique(
-    current: list[CurrentMember], read: tuple[list[MemberDraft], list[RecordIssue]]
+    current: list[CurrentMember], read: tuple[list[MemberDraft], list[RecordIssue]], by_record: bool
 ) -> None:
+    """Also after a change of the key's field (people matched by HR record, ``match_by_record``)."""
     drafts, issues = read
-    plan = plan_sync(current, drafts, issues, PlanOptions(today=TODAY))
+    plan = plan_sync(current, drafts, issues, PlanOptions(today=TODAY, match_by_record=by_record))
     changed = Counter(c.draft.source_id for c in plan.changes if c.draft is not None)
     skipped = {i.source_id for i in plan.issues if i.severity == Severity.ERROR}
     assert all(n == 1 for n in changed.values())

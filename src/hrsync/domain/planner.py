@@ -94,6 +94,7 @@ EMAIL_TAKEN: Final = "email_taken"
 VANISHED: Final = "vanished"
 REINSTATED_AFTER_WINDOW: Final = "reinstated_after_window"
 HELD_CHANGE_SKIPPED: Final = "held_change_skipped"
+EMPLOYEE_ID_TAKEN: Final = "employee_id_taken"
 
 PLAN_FORMAT: Final = 1
 
@@ -151,6 +152,9 @@ class PlanOptions:
     blanks_clear_values: bool = False
     vanished_are_leavers: bool = False
     leaver_window_days: int = 60
+    #: The key's source field changed since the last import (say employee number → intelliHR ID):
+    #: people are matched to members by their HR record, never by the new key values.
+    match_by_record: bool = False
 
     def __post_init__(self) -> None:
         if self.leaver_window_days < 0:
@@ -393,6 +397,48 @@ class _Planner:
             self.by_id[d.employee_id] = member
             self.relinked.add(member.id)
 
+    def match_by_record(self, drafts: list[MemberDraft]) -> None:
+        """After a change of the key's source field, the stored employee IDs are values of the old
+        field: matching the new values against them would pair people with strangers (employee
+        number 17 is not intelliHR ID 17). Each person is matched to the member of their own HR
+        record instead, and takes the new key; a person no member's record matches is new. A new
+        key still held by a member that keeps it (its person is not in the directory) is a conflict:
+        that person is skipped, and the member is left alone.
+        """
+        members_by_source: dict[str, list[CurrentMember]] = {}
+        for m in self.members:
+            if m.source_id is not None:
+                members_by_source.setdefault(m.source_id, []).append(m)
+        drafts_per_source = Counter(d.source_id for d in drafts)
+        holders = dict(self.by_id)  # who holds each employee ID now
+        self.by_id = {}
+        for d in drafts:
+            candidates = members_by_source.get(d.source_id, [])
+            if d.employee_id not in self.skipped and len(candidates) == 1 and drafts_per_source[d.source_id] == 1:
+                self.by_id[d.employee_id] = candidates[0]
+                self.relinked.add(candidates[0].id)  # its person is here: never "vanished"
+        rekeyed = {m.id for m in self.by_id.values()}  # members whose employee ID is rewritten
+        changed = True
+        while changed:  # a skipped person's member keeps its ID, which may block another person
+            changed = False
+            for d in drafts:
+                holder = holders.get(d.employee_id)
+                own = self.by_id.get(d.employee_id)
+                if d.employee_id in self.skipped or holder is None or holder is own or holder.id in rekeyed:
+                    continue
+                if own is not None:
+                    rekeyed.discard(own.id)
+                    del self.by_id[d.employee_id]
+                self.skipped.add(d.employee_id)
+                self.protected_ids.update({d.employee_id, holder.employee_id})
+                self.new_issues.append(_error(
+                    EMPLOYEE_ID_TAKEN,
+                    f"Employee ID {d.employee_id!r} still belongs to another member, who keeps it in this "
+                    "import (their person is not in the HR directory, or was skipped); this person was skipped.",
+                    d, "employee_id",
+                ))
+                changed = True
+
     def member_of(self, draft: MemberDraft) -> CurrentMember | None:
         return self.by_id.get(draft.employee_id)
 
@@ -551,7 +597,10 @@ def plan_sync(
     incoming = list(drafts)
 
     planner.skip_duplicate_ids(incoming)
-    planner.relink_changed_ids(incoming)
+    if options.match_by_record:
+        planner.match_by_record(incoming)
+    else:
+        planner.relink_changed_ids(incoming)
     # Inactive strangers are ignored before e-mail checks: they will not hold an address.
     ignored = 0
     considered: list[MemberDraft] = []

@@ -179,6 +179,9 @@ class Integration(Base):
     leaver_threshold_pct: Mapped[float] = mapped_column(Float, default=10.0, server_default=text("10.0"))
     blanks_clear_values: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     vanished_are_leavers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The source field the members' employee IDs came from at the last applied import; when the
+    # mapping's key differs, the next import matches people to members by their HR record instead.
+    key_source: Mapped[str | None] = mapped_column(String(255))
     wizard_step: Mapped[str | None] = mapped_column(String(32))
     next_run_at: Mapped[datetime | None] = mapped_column()
     published_at: Mapped[datetime | None] = mapped_column()

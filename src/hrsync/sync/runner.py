@@ -50,6 +50,7 @@ from hrsync.domain import (
     plan_sync,
     recheck_held_plan,
 )
+from hrsync.domain.fields import EMPLOYEE_ID
 from hrsync.domain.records import MemberDraft, Severity, compile_mapping
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.logs import run_context
@@ -133,6 +134,11 @@ class RunOutcome:
             reason=run.reason,
             dry_run=run.dry_run,
         )
+
+
+def key_changed(integration: Integration) -> bool:
+    """Whether the mapping's key field differs from the one the members' employee IDs came from."""
+    return integration.key_source is not None and integration.key_source != mapping_of(integration)[EMPLOYEE_ID]
 
 
 def programme_today(programme: Programme, now: datetime | None = None) -> date:
@@ -463,6 +469,7 @@ def _plan_and_finish(
             blanks_clear_values=integration.blanks_clear_values,
             vanished_are_leavers=integration.vanished_are_leavers,
             leaver_window_days=LEAVER_WINDOW_DAYS,
+            match_by_record=key_changed(integration),
         )
         plan = plan_sync(current, drafts, issues, options, source_count=source_count)
         active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
@@ -587,6 +594,7 @@ def _apply(session: Session, run: ImportRun, plan: SyncPlan, today: date) -> Run
     now = utcnow()
     invite = integration.welcome_email and integration.status == IntegrationStatus.LIVE
     writer = _MemberWriter(session, run, programme.id, integration.id, now, invite)
+    integration.key_source = mapping_of(integration)[EMPLOYEE_ID]  # the members' IDs come from it now
 
     # Existing members before new ones: an address (or employee ID) one member gives up may be
     # taken by another member or a new hire in the same import.
