@@ -229,44 +229,36 @@ class IntelliHRSource:
             invalid = self._invalid
             raise SourceError(invalid.reason or "invalid settings", code=invalid.code or "invalid")
 
-    def _people_page(self, number: int, budget: RetryBudget) -> Page:
-        self._raise_if_invalid()
-        label = f"GET /people page {number}"
+    def _list_page(self, path: str, number: int, budget: RetryBudget, label: str, params: dict[str, str]) -> Page:
+        """One page of a list endpoint, ``PAGE_SIZE`` records, with these extra query parameters."""
         body = self._http().get_json(
-            "people",
-            params={"page": number, "limit": PAGE_SIZE, "sort": "createdAt"},
-            budget=budget,
-            label=label,
+            path, params={"page": number, "limit": PAGE_SIZE, **params}, budget=budget, label=label
         )
         return read_list_page(body, label)
+
+    def _people_page(self, number: int, budget: RetryBudget) -> Page:
+        self._raise_if_invalid()
+        return self._list_page("people", number, budget, f"GET /people page {number}", {"sort": "createdAt"})
 
     def _custom_definitions(self, budget: RetryBudget) -> list[Any]:
         """Every enabled custom field definition, page by page (a small, static list)."""
         definitions: list[Any] = []
         number, last = 1, 1
         while number <= last:
-            label = f"GET /custom-field-definitions page {number}"
-            body = self._http().get_json(
-                "custom-field-definitions",
-                params={"page": number, "limit": PAGE_SIZE, "filters[isEnabled][eq]": "true"},
-                budget=budget,
-                label=label,
+            page = self._list_page(
+                "custom-field-definitions", number, budget, f"GET /custom-field-definitions page {number}",
+                {"filters[isEnabled][eq]": "true"},
             )
-            page = read_list_page(body, label)
             definitions.extend(page.items)
             last = min(page.total_pages, MAX_DEFINITION_PAGES)
             number += 1
         return definitions
 
     def _jobs_page(self, number: int, budget: RetryBudget) -> Page:
-        label = f"GET /jobs?filters[isPrimaryJob][eq]=true page {number}"
-        body = self._http().get_json(
-            "jobs",
-            params={"page": number, "limit": PAGE_SIZE, "filters[isPrimaryJob][eq]": "true"},
-            budget=budget,
-            label=label,
+        return self._list_page(
+            "jobs", number, budget, f"GET /jobs?filters[isPrimaryJob][eq]=true page {number}",
+            {"filters[isPrimaryJob][eq]": "true"},
         )
-        return read_list_page(body, label)
 
     def _primary_jobs(
         self, budget: RetryBudget, executor: ThreadPoolExecutor
