@@ -316,6 +316,7 @@ class _Planner:
         self.unchanged_ids: list[int] = []
         self.skipped: set[str] = set()  # employee ids whose drafts are skipped for a conflict
         self.relinked: set[int] = set()  # members matched by HR record because their employee ID changed
+        self.holders: dict[str, CurrentMember] = {}  # after a key change: who holds each ID before it
         # Who the record errors point at: those members are never leavers or vanished.
         self.protected_ids: set[str] = set()
         self.protected_sources: set[str] = set()
@@ -371,6 +372,16 @@ class _Planner:
                 d, "employee_id",
             ))
 
+    def record_members(self, drafts: list[MemberDraft]) -> dict[str, CurrentMember]:
+        """HR record (source ID) → its member, where exactly one member and one person carry it."""
+        members_per_source = Counter(m.source_id for m in self.members if m.source_id is not None)
+        drafts_per_source = Counter(d.source_id for d in drafts)
+        return {
+            m.source_id: m for m in self.members
+            if m.source_id is not None and members_per_source[m.source_id] == 1
+            and drafts_per_source[m.source_id] == 1
+        }
+
     def relink_changed_ids(self, drafts: list[MemberDraft]) -> None:
         """A person whose employee ID changed in the HR system keeps their member.
 
@@ -379,19 +390,14 @@ class _Planner:
         matched to that member, and the member's employee ID changes with the rest of its fields.
         """
         in_use = {d.employee_id for d in drafts} | self.protected_ids
-        members_by_source: dict[str, list[CurrentMember]] = {}
-        for m in self.members:
-            if m.source_id is not None:
-                members_by_source.setdefault(m.source_id, []).append(m)
-        drafts_per_source = Counter(d.source_id for d in drafts)
+        record_member = self.record_members(drafts)
         drafts_per_id = Counter(d.employee_id for d in drafts)
         for d in drafts:
             if d.employee_id in self.skipped or d.employee_id in self.by_id:
                 continue
-            candidates = members_by_source.get(d.source_id, [])
-            if len(candidates) != 1 or drafts_per_source[d.source_id] != 1 or drafts_per_id[d.employee_id] != 1:
+            member = record_member.get(d.source_id)
+            if member is None or drafts_per_id[d.employee_id] != 1:
                 continue  # only an unambiguous person is relinked
-            member = candidates[0]
             if member.employee_id in in_use or member.source_id in self.protected_sources:
                 continue
             self.by_id[d.employee_id] = member
@@ -402,42 +408,41 @@ class _Planner:
         field: matching the new values against them would pair people with strangers (employee
         number 17 is not intelliHR ID 17). Each person is matched to the member of their own HR
         record instead, and takes the new key; a person no member's record matches is new. A new
-        key still held by a member that keeps it (its person is not in the directory) is a conflict:
-        that person is skipped, and the member is left alone.
+        key still held by a member that keeps it is a conflict (:meth:`skip_taken_ids`).
         """
-        members_by_source: dict[str, list[CurrentMember]] = {}
-        for m in self.members:
-            if m.source_id is not None:
-                members_by_source.setdefault(m.source_id, []).append(m)
-        drafts_per_source = Counter(d.source_id for d in drafts)
-        holders = dict(self.by_id)  # who holds each employee ID now
-        self.by_id = {}
+        record_member = self.record_members(drafts)
+        self.holders, self.by_id = self.by_id, {}  # who holds each employee ID before this import
         for d in drafts:
-            candidates = members_by_source.get(d.source_id, [])
-            if d.employee_id not in self.skipped and len(candidates) == 1 and drafts_per_source[d.source_id] == 1:
-                self.by_id[d.employee_id] = candidates[0]
-                self.relinked.add(candidates[0].id)  # its person is here: never "vanished"
-        rekeyed = {m.id for m in self.by_id.values()}  # members whose employee ID is rewritten
-        changed = True
-        while changed:  # a skipped person's member keeps its ID, which may block another person
-            changed = False
-            for d in drafts:
-                holder = holders.get(d.employee_id)
-                own = self.by_id.get(d.employee_id)
-                if d.employee_id in self.skipped or holder is None or holder is own or holder.id in rekeyed:
-                    continue
-                if own is not None:
-                    rekeyed.discard(own.id)
-                    del self.by_id[d.employee_id]
-                self.skipped.add(d.employee_id)
-                self.protected_ids.update({d.employee_id, holder.employee_id})
-                self.new_issues.append(_error(
-                    EMPLOYEE_ID_TAKEN,
-                    f"Employee ID {d.employee_id!r} still belongs to another member, who keeps it in this "
-                    "import (their person is not in the HR directory, or was skipped); this person was skipped.",
-                    d, "employee_id",
-                ))
-                changed = True
+            member = record_member.get(d.source_id)
+            if d.employee_id not in self.skipped and member is not None:
+                self.by_id[d.employee_id] = member
+                self.relinked.add(member.id)  # its person is here: never "vanished"
+
+    def skip_taken_ids(self, considered: list[MemberDraft]) -> bool:
+        """After a key change: skip people whose new employee ID a member keeps (one that is not
+        itself taking a new ID, because its person is gone or skipped). Returns whether anyone was
+        skipped; run with :meth:`skip_taken_emails` until neither skips anyone, since each skip can
+        stop a member from moving off an ID or an address."""
+        kept = [d for d in considered if d.employee_id not in self.skipped]
+        rekeyed = {m.id for m in map(self.member_of, kept) if m is not None}
+        skipped_any = False
+        for d in kept:
+            holder = self.holders.get(d.employee_id)
+            own = self.member_of(d)
+            if holder is None or holder is own or holder.id in rekeyed:
+                continue
+            if own is not None:
+                rekeyed.discard(own.id)
+            self.skipped.add(d.employee_id)
+            self.protected_ids.update({d.employee_id, holder.employee_id})
+            self.new_issues.append(_error(
+                EMPLOYEE_ID_TAKEN,
+                f"Employee ID {d.employee_id!r} still belongs to another member, who keeps it in this "
+                "import (their person is not in the HR directory, or was skipped); this person was skipped.",
+                d, "employee_id",
+            ))
+            skipped_any = True
+        return skipped_any
 
     def member_of(self, draft: MemberDraft) -> CurrentMember | None:
         return self.by_id.get(draft.employee_id)
@@ -614,6 +619,8 @@ def plan_sync(
     claimants = [d for d in considered if d.lifecycle != Lifecycle.INACTIVE]
     planner.skip_duplicate_emails(claimants)
     planner.skip_taken_emails(claimants)
+    while options.match_by_record and planner.skip_taken_ids(considered):
+        planner.skip_taken_emails(claimants)
 
     for d in considered:
         if d.employee_id in planner.skipped:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, JOB_SUMMARY_KEYS, KEY_FIELDS, MEMBER_FIELDS, FieldKind
+from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, FieldKind, needs_job_details
 from hrsync.domain.records import build_draft, compile_mapping
 from hrsync.services.errors import ServiceError
 from hrsync.sources.base import Source, SourcePerson
@@ -126,10 +126,6 @@ def mask(target: str, value: str) -> str:
     if kind == FieldKind.PHONE or target == "date_of_birth":
         return MASK + value[-2:]
     return value if len(value) <= 40 else value[:39] + "…"
-
-
-def needs_job_details(source_key: str) -> bool:
-    return source_key.startswith("job.") and source_key not in JOB_SUMMARY_KEYS
 
 
 def sample(source: Source, mapping: Mapping[str, str], limit: int = SAMPLE_PEOPLE) -> list[SourcePerson]:
