@@ -23,7 +23,6 @@ from hrsync.domain.fields import (
 from hrsync.domain.planner import (
     ChangeKind,
     CurrentMember,
-    MemberStatus,
     PlannedChange,
     PlanOptions,
     SyncPlan,
@@ -38,6 +37,7 @@ from hrsync.domain.records import (
     build_draft,
     compile_mapping,
 )
+from hrsync.domain.vocabulary import MemberStatus
 
 __all__ = [
     "DATE_FORMATS",

@@ -79,13 +79,14 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
 from hrsync.domain.validation import email_key
+from hrsync.domain.vocabulary import LEAVER_WINDOW_DAYS, MemberStatus
 from hrsync.sources.base import Lifecycle
 
 DUPLICATE_EMPLOYEE_ID: Final = "duplicate_employee_id"
@@ -100,14 +101,6 @@ PLAN_FORMAT: Final = 1
 
 #: Field-level changes of one member: field → (old, new).
 Changes = dict[str, tuple[str | None, str | None]]
-
-
-class MemberStatus(StrEnum):
-    PENDING = "pending"
-    INVITED = "invited"
-    ACTIVE = "active"
-    LEAVER = "leaver"
-    DELETED = "deleted"
 
 
 
@@ -151,7 +144,7 @@ class PlanOptions:
     welcome_email: bool = True
     blanks_clear_values: bool = False
     vanished_are_leavers: bool = False
-    leaver_window_days: int = 60
+    leaver_window_days: int = LEAVER_WINDOW_DAYS
     #: The key's source field changed since the last import (say employee number → intelliHR ID):
     #: people are matched to members by their HR record, never by the new key values.
     match_by_record: bool = False
@@ -184,6 +177,10 @@ class PlannedChange:
     #: The member as the plan saw it (:func:`member_basis`); a held plan's change whose member has
     #: moved on since (another basis, or deleted) is not applied on approval.
     basis: str | None = None
+    #: For a LEAVER: the day they became a leaver and the first day without access (the planner
+    #: decides both; :func:`hrsync.sync` only writes them).
+    leaver_since: date | None = None
+    access_until: date | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -195,6 +192,8 @@ class PlannedChange:
             "new_status": None if self.new_status is None else self.new_status.value,
             "leaving_date": None if self.leaving_date is None else self.leaving_date.isoformat(),
             "basis": self.basis,
+            "leaver_since": None if self.leaver_since is None else self.leaver_since.isoformat(),
+            "access_until": None if self.access_until is None else self.access_until.isoformat(),
         }
 
     @classmethod
@@ -211,7 +210,13 @@ class PlannedChange:
             new_status=None if status is None else MemberStatus(status),
             leaving_date=None if leaving is None else date.fromisoformat(leaving),
             basis=d.get("basis"),
+            leaver_since=_date_or_none(d.get("leaver_since")),
+            access_until=_date_or_none(d.get("access_until")),
         )
+
+
+def _date_or_none(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 _COUNT_KEYS: Final[dict[ChangeKind, str]] = {
@@ -514,8 +519,12 @@ class _Planner:
     ) -> None:
         member_id = None if member is None else member.id
         basis = None if member is None else member_basis(member)
+        since = until = None
+        if kind == ChangeKind.LEAVER:
+            since = self.options.today
+            until = since + timedelta(days=self.options.leaver_window_days)
         self.changes.append(
-            PlannedChange(kind, employee_id, member_id, draft, changes, new_status, leaving_date, basis)
+            PlannedChange(kind, employee_id, member_id, draft, changes, new_status, leaving_date, basis, since, until)
         )
 
     def plan_new(self, draft: MemberDraft) -> None:
@@ -651,7 +660,7 @@ def plan_sync(
     )
 
 
-def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember]) -> SyncPlan:
+def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember], today: date | None = None) -> SyncPlan:
     """The part of a held plan that still holds for the members as they are now.
 
     A plan held for days is approved against a programme that moved on: the close-down deleted
@@ -660,7 +669,8 @@ def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember]) -> SyncP
     nobody took its employee ID meanwhile. Changes that would then leave two members with one
     employee ID or one address (the other half of a swap was skipped) are skipped too, until none
     is left. Every skipped change becomes a ``held_change_skipped`` warning on the approved run;
-    the next import plans those people afresh.
+    the next import plans those people afresh. Given ``today`` (the approval day), leavers become
+    leavers on that day: their window starts when the change is applied, not when it was planned.
     """
     members = {m.id: m for m in current if m.status != MemberStatus.DELETED}
     kept: list[PlannedChange] = []
@@ -698,6 +708,8 @@ def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember]) -> SyncP
         dropped = {id(c) for c in clashing}
         kept = [c for c in kept if id(c) not in dropped]
 
+    if today is not None:
+        kept = [_redated(c, today) for c in kept]
     return SyncPlan(
         changes=kept,
         unchanged_count=plan.unchanged_count,
@@ -706,6 +718,13 @@ def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember]) -> SyncP
         ignored_count=plan.ignored_count,
         unchanged_member_ids=plan.unchanged_member_ids,
     )
+
+
+def _redated(change: PlannedChange, today: date) -> PlannedChange:
+    if change.kind != ChangeKind.LEAVER or change.leaver_since is None or change.access_until is None:
+        return change
+    window = change.access_until - change.leaver_since
+    return replace(change, leaver_since=today, access_until=today + window)
 
 
 def _clashing_claims(changes: list[PlannedChange], members: Iterable[CurrentMember]) -> list[PlannedChange]:

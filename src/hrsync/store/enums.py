@@ -24,6 +24,16 @@ class RunStatus(StrEnum):
 ACTIVE_RUN_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.HELD)
 
 
+# Runs in these states are over: nothing more happens to them.
+FINISHED_RUN_STATUSES: frozenset[RunStatus] = frozenset(
+    {RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS, RunStatus.REJECTED, RunStatus.EXPIRED, RunStatus.FAILED}
+)
+
+
+def is_finished(status: str) -> bool:
+    return status in FINISHED_RUN_STATUSES
+
+
 class RunPhase(StrEnum):
     QUEUED = "queued"
     FETCHING = "fetching"

@@ -182,6 +182,8 @@ class Integration(Base):
     # The source field the members' employee IDs came from at the last applied import; when the
     # mapping's key differs, the next import matches people to members by their HR record instead.
     key_source: Mapped[str | None] = mapped_column(String(255))
+    # Settings only this kind of source has (see hrsync.sources.registry), e.g. a file's drop folder.
+    source_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     wizard_step: Mapped[str | None] = mapped_column(String(32))
     next_run_at: Mapped[datetime | None] = mapped_column()
     published_at: Mapped[datetime | None] = mapped_column()
@@ -328,6 +330,7 @@ class ImportRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     warnings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     reason: Mapped[str | None] = mapped_column(Text)
+    failure_code: Mapped[str | None] = mapped_column(String(64))  # hrsync.domain.failures; set when failed
     plan: Mapped[Any | None] = mapped_column(JSON)
     expires_at: Mapped[datetime | None] = mapped_column()
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("admin_user.id", ondelete="SET NULL"))

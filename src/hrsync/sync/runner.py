@@ -52,6 +52,7 @@ from hrsync.domain import (
 )
 from hrsync.domain.fields import EMPLOYEE_ID
 from hrsync.domain.records import MemberDraft, Severity, compile_mapping
+from hrsync.domain.vocabulary import access_until_for
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.logs import run_context
 from hrsync.services.errors import ServiceError
@@ -674,8 +675,8 @@ class _MemberWriter:
                 params["status"] = change.new_status.value
             if change.kind == ChangeKind.LEAVER:
                 params["leaving_date"] = change.leaving_date or today
-                params["leaver_since"] = today
-                params["access_until"] = today + timedelta(days=LEAVER_WINDOW_DAYS)
+                params["leaver_since"] = change.leaver_since or today
+                params["access_until"] = change.access_until or access_until_for(today)
                 events.append(self._event(change.member_id, "leaver", change))
             elif change.kind == ChangeKind.REINSTATE:
                 params.update(leaving_date=None, leaver_since=None, access_until=None)
@@ -827,12 +828,13 @@ def approve_run(run_id: int, *, admin_id: int | None = None, url: str | None = N
         run = _held_run(session, run_id)
         programme = session.get(Programme, run.programme_id)
         assert programme is not None
-        plan = recheck_held_plan(SyncPlan.from_json(run.plan or {}), _current_members(session, programme.id))
+        today = programme_today(programme)
+        plan = recheck_held_plan(SyncPlan.from_json(run.plan or {}), _current_members(session, programme.id), today)
         run.status = RunStatus.RUNNING.value
         run.decided_by_id = admin_id
         run.decided_at = utcnow()
         _log_decision(session, run, admin_id, "approved_run")
-        return _apply(session, run, plan, programme_today(programme))
+        return _apply(session, run, plan, today)
 
 
 def reject_run(run_id: int, *, admin_id: int | None = None, url: str | None = None) -> RunOutcome:
