@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
-from hrsync.security.secrets import decrypt_secret, encrypt_secret, last4
+from hrsync.security.secrets import encrypt_secret, last4
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
-from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, SourceError
+from hrsync.sources import registry
+from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.intellihr import IntelliHRSource, validate_subdomain
 from hrsync.store.models import (
     ActivityLog,
@@ -65,31 +66,16 @@ def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = No
 
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
     """The integration's employment-status table: the default, overridden where it says so."""
-    table = dict(DEFAULT_STATUS_MAP)
-    for status, lifecycle in (integration.status_map or {}).items():
-        table[status] = Lifecycle(lifecycle)
-    return table
+    return status_table(integration.status_map)
 
 
 def mapping_of(integration: Integration) -> dict[str, str]:
     return dict(integration.mapping or DEFAULT_MAPPING)
 
 
-def source_for(
-    integration: Integration, *, time_budget: float | None = None, concurrency: int = 4
-) -> IntelliHRSource:
-    """The connector for a stored integration (the only place a stored key is decrypted)."""
-    if not integration.api_key_encrypted or not integration.subdomain:
-        raise ServiceError(
-            "This integration has no intelliHR access: re-authorize it with a new API key.", code="no_access"
-        )
-    return IntelliHRSource(
-        integration.subdomain,
-        decrypt_secret(integration.api_key_encrypted),
-        status_map=status_map_of(integration),
-        time_budget=time_budget,
-        concurrency=concurrency,
-    )
+def source_for(integration: Integration, *, time_budget: float | None = None, concurrency: int = 4) -> Source:
+    """The connector for a stored integration (:func:`hrsync.sources.registry.source_for`)."""
+    return registry.source_for(integration, time_budget=time_budget, concurrency=concurrency)
 
 
 def check_coverage(integration: Integration, mapping: Mapping[str, str] | None = None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from types import TracebackType
 from typing import Protocol
 
 
@@ -92,6 +93,16 @@ class AuthError(SourceError):
 
 
 class Source(Protocol):
+    """A source is opened for one use and closed after it: ``with source_for(integration) as s:``."""
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
     def check(self) -> CheckResult: ...
 
     def fields(self) -> list[SourceField]: ...
@@ -117,3 +128,14 @@ DEFAULT_STATUS_MAP: Mapping[str, Lifecycle] = {
     "Past Staff": Lifecycle.INACTIVE,
     "No Job Records": Lifecycle.INACTIVE,
 }
+
+
+def status_table(overrides: Mapping[str, str] | None = None) -> dict[str, Lifecycle]:
+    """An integration's employment-status table: the default, overridden where it says so.
+
+    The one place the default table is combined with an integration's own choices.
+    """
+    table = dict(DEFAULT_STATUS_MAP)
+    for status, lifecycle in (overrides or {}).items():
+        table[status] = Lifecycle(lifecycle)
+    return table
