@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from hrsync.domain.fields import DEFAULT_MAPPING
-from hrsync.domain.planner import CurrentMember, MemberStatus, PlanOptions, SyncPlan, plan_sync
+from hrsync.domain.plan_types import CurrentMember, PlanOptions, SyncPlan
+from hrsync.domain.planner import plan_sync
 from hrsync.domain.records import MemberDraft, RecordIssue, build_draft
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.sources.base import Lifecycle, SourcePerson
 
 TODAY = date(2025, 6, 30)

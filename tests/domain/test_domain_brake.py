@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from hrsync.domain.brake import check_brake
-from hrsync.domain.planner import ChangeKind, MemberStatus, PlannedChange, SyncPlan
+from hrsync.domain.plan_types import ChangeKind, PlannedChange, SyncPlan
+from hrsync.domain.vocabulary import MemberStatus
 
 
 def plan_with_leavers(leavers: int, source_count: int = 1000) -> SyncPlan:

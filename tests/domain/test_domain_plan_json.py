@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrsync.domain.planner import ChangeKind, MemberStatus, PlannedChange, SyncPlan
+from hrsync.domain.plan_types import ChangeKind, PlannedChange, SyncPlan
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.sources.base import Lifecycle
 
 from .domain_builders import TODAY, member, person, plan

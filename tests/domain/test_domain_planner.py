@@ -6,14 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from hrsync.domain.planner import (
-    ChangeKind,
-    CurrentMember,
-    MemberStatus,
-    PlanOptions,
-    plan_sync,
-)
+from hrsync.domain.plan_types import ChangeKind, CurrentMember, PlanOptions
+from hrsync.domain.planner import plan_sync
 from hrsync.domain.records import RecordIssue, Severity
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.sources.base import Lifecycle
 
 from .domain_builders import TODAY, codes, member, only_change, person, plan

@@ -13,7 +13,7 @@ from tests.notify.helpers import MemberMaker, Seed, outbox_rows, utc
 from hrsync.lifecycle.access import member_access
 from hrsync.lifecycle.closedown import run_closedown
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import send_due
+from hrsync.notify.delivery import send_due
 from hrsync.store.models import AuthToken, Integration, Member, MemberEvent, OutboxEmail
 
 LEFT = date(2025, 3, 1)  # day 1 of the window; day 30 = 30 March, day 53 = 22 April, day 60 = 29 April

@@ -20,7 +20,8 @@ from hrsync.lifecycle.passwords import (
 )
 from hrsync.lifecycle.tokens import TokenPurpose
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import queue_admin_invite, queue_invitation, send_due
+from hrsync.notify.delivery import send_due
+from hrsync.notify.outbox import queue_admin_invite, queue_invitation
 from hrsync.security.passwords import verify_password
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, Programme
 from hrsync.store.types import utcnow

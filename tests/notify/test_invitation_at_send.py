@@ -23,7 +23,8 @@ from tests.sync.conftest import Install, database_url, install
 
 from hrsync.lifecycle.passwords import request_password_reset, set_member_password
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import queue_invitation, send_due
+from hrsync.notify.delivery import send_due
+from hrsync.notify.outbox import queue_invitation
 from hrsync.store import session_scope
 from hrsync.store.models import AuthToken, Member, OutboxEmail, Programme
 

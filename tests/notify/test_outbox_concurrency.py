@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import SendReport, queue_email, send_due
+from hrsync.notify.delivery import SendReport, send_due
+from hrsync.notify.outbox import queue_email
 from hrsync.store import dispose_engines, session_factory, upgrade
 from hrsync.store.models import OutboxEmail
 

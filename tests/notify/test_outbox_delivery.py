@@ -10,15 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.notify.catcher import MailCatcher, read_caught
-from hrsync.notify.outbox import (
-    MAX_ATTEMPTS,
-    SENDING_LEASE,
-    _claim,
-    outbox_backlog,
-    queue_email,
-    queue_invitation,
-    send_due,
-)
+from hrsync.notify.delivery import MAX_ATTEMPTS, SENDING_LEASE, _claim, outbox_backlog, send_due
+from hrsync.notify.outbox import queue_email, queue_invitation
 from hrsync.store.models import AuthToken, Member, OutboxEmail, Programme
 from hrsync.store.types import utcnow
 

@@ -6,10 +6,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 from sqlalchemy.orm import Session, sessionmaker
 
+from hrsync.domain.failures import FAILURES, failure
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import queue_email, queue_run_summary, send_due
+from hrsync.notify.delivery import send_due
+from hrsync.notify.outbox import queue_email, queue_run_summary
 from hrsync.store.models import AdminUser, ImportRun, Integration
 
 from .helpers import PROGRAMME_NAME, Seed, outbox_rows, utc
@@ -83,12 +86,43 @@ def test_failed_run_gets_a_distinct_email_with_the_reason_and_what_to_do(
     factory: sessionmaker[Session], seed: Seed
 ) -> None:
     reason = "intelliHR rejected the API key (401 NotAuthenticated)"
-    row = _queue(factory, _run(factory, seed, status="failed", reason=reason))
+    row = _queue(factory, _run(factory, seed, status="failed", reason=reason, failure_code="bad_key"))
     assert row is not None
     assert row.kind == "run_failed"  # type: ignore[attr-defined]
     assert "FAILED" in row.subject  # type: ignore[attr-defined]
     assert reason in row.body_text and "Re-authorize" in row.body_text  # type: ignore[attr-defined]
     assert "No members were changed" in row.body_text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("code", "note"),
+    [
+        ("bad_key", "needs a change by an administrator"),
+        ("unknown_tenant", "needs a change by an administrator"),
+        ("unreachable", "usually fixes itself"),
+        ("malformed_response", "usually fixes itself"),
+        ("worker_lost", "problem in hrsync itself"),
+        (None, "problem in hrsync itself"),  # a run recorded before failure codes existed
+        ("a_code_nobody_knows", "problem in hrsync itself"),
+    ],
+)
+def test_failed_run_email_gives_the_failure_tables_advice_for_the_runs_code(
+    factory: sessionmaker[Session], seed: Seed, mail: MailCatcher, code: str | None, note: str
+) -> None:
+    # The advice comes from the run's failure code, never from the wording of its reason.
+    reason = "The HR system answered 401 Unauthorized; the connection timed out."
+    run_id = _run(factory, seed, status="failed", reason=reason, failure_code=code)
+    assert _queue(factory, run_id) is not None
+    send_due(factory, smtp_url=mail.url)
+
+    [msg] = mail.wait_for(1)
+    row = failure(code)
+    advice = row.advice_for("intelliHR")
+    text, page = " ".join(msg.text().split()), " ".join(msg.html().split())
+    assert reason in text and note in text and advice in text
+    assert str(escape(reason)) in page and str(escape(note)) in page and str(escape(advice)) in page
+    others = {f.advice for f in FAILURES.values()} - {row.advice}
+    assert not any(other.replace("{source}", "intelliHR") in msg.text() for other in others)
 
 
 def test_held_run_says_why_and_how_to_approve_or_reject(factory: sessionmaker[Session], seed: Seed) -> None:

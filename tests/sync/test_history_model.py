@@ -61,7 +61,7 @@ from hrsync.lifecycle.closedown import run_closedown
 from hrsync.lifecycle.passwords import request_password_reset, set_member_password
 from hrsync.lifecycle.tokens import TokenPurpose, find_token, hash_token
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import send_due
+from hrsync.notify.delivery import send_due
 from hrsync.services.integrations import create_integration, publish
 from hrsync.services.programmes import create_programme
 from hrsync.simulator import Simulator

@@ -18,7 +18,7 @@ from tests.web.conftest import _free_port, browser
 from tests.web.conftest_b import PASSWORD, World, world
 
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import send_due
+from hrsync.notify.delivery import send_due
 from hrsync.store import session_factory
 from hrsync.store.models import ImportIssue, ImportRun
 

@@ -10,7 +10,7 @@ from tests.web.conftest import _free_port
 from tests.web.conftest_b import World, world
 
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import outbox_backlog, send_due
+from hrsync.notify.delivery import outbox_backlog, send_due
 from hrsync.store import session_factory
 
 __all__ = ["world"]

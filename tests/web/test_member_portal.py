@@ -10,7 +10,7 @@ from tests.web.conftest import _free_port
 from tests.web.conftest_b import World, csrf_of, import_now, world
 
 from hrsync.notify.catcher import MailCatcher
-from hrsync.notify.outbox import send_due
+from hrsync.notify.delivery import send_due
 from hrsync.store import session_factory
 from hrsync.store.models import Member, OutboxEmail
 

@@ -48,7 +48,7 @@ def _deliver_queued_mail() -> None:
     if not get_settings().smtp_url:
         return
     try:
-        from hrsync.notify.outbox import send_due
+        from hrsync.notify.delivery import send_due
         from hrsync.store.db import session_factory
 
         send_due(session_factory(), limit=10_000_000)  # everything this run queued

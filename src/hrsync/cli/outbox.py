@@ -36,7 +36,7 @@ def send(limit: int, as_json: bool) -> None:
     Without HRSYNC_SMTP_URL, or with the server down, nothing is lost: the e-mails stay queued
     and the command still exits 0, saying why.
     """
-    from hrsync.notify.outbox import send_due
+    from hrsync.notify.delivery import send_due
     from hrsync.store.db import session_factory
 
     report = send_due(session_factory(), limit=limit)
@@ -58,7 +58,7 @@ def send(limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def status(programme_id: int | None, as_json: bool) -> None:
     """Counts by status, what is due now, and the last delivery error."""
-    from hrsync.notify.outbox import outbox_backlog
+    from hrsync.notify.delivery import outbox_backlog
     from hrsync.store.db import session_factory
 
     with session_factory()() as session:
@@ -114,7 +114,7 @@ def closedown(today: object, send: bool, as_json: bool) -> None:
     Safe to run any number of times a day.
     """
     from hrsync.lifecycle.closedown import run_closedown
-    from hrsync.notify.outbox import send_due
+    from hrsync.notify.delivery import send_due
     from hrsync.store.db import session_factory
 
     factory = session_factory()

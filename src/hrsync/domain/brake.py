@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hrsync.domain.planner import SyncPlan
+from hrsync.domain.plan_types import SyncPlan
 
 DEFAULT_THRESHOLD_PCT = 10.0
 DEFAULT_MINIMUM = 5

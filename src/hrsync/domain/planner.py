@@ -1,8 +1,9 @@
 """The planner: (current members, incoming drafts) → what one import will do.
 
 The plan is computed before anything is written, so a dry run, the mass-change brake and the
-real run all see the same thing, and a held plan can be stored (:meth:`SyncPlan.to_json`) and
-applied days later exactly as it was approved. ``today`` is the programme-timezone date, given
+real run all see the same thing, and a held plan can be stored (:meth:`SyncPlan.to_json`, in
+:mod:`hrsync.domain.plan_types`) and applied days later exactly as it was approved (re-checked by
+:mod:`hrsync.domain.held`). ``today`` is the programme-timezone date, given
 by the caller: the planner never reads a clock.
 
 People are matched to members by **employee ID**; the e-mail address is a changeable attribute
@@ -75,18 +76,23 @@ Decisions where the rules leave room:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
 from datetime import date, timedelta
-from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
+from hrsync.domain.plan_types import (
+    ChangeKind,
+    Changes,
+    CurrentMember,
+    PlannedChange,
+    PlanOptions,
+    SyncPlan,
+    member_basis,
+)
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
 from hrsync.domain.validation import email_key
-from hrsync.domain.vocabulary import LEAVER_WINDOW_DAYS, MemberStatus
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.sources.base import Lifecycle
 
 DUPLICATE_EMPLOYEE_ID: Final = "duplicate_employee_id"
@@ -94,189 +100,7 @@ DUPLICATE_EMAIL: Final = "duplicate_email"
 EMAIL_TAKEN: Final = "email_taken"
 VANISHED: Final = "vanished"
 REINSTATED_AFTER_WINDOW: Final = "reinstated_after_window"
-HELD_CHANGE_SKIPPED: Final = "held_change_skipped"
 EMPLOYEE_ID_TAKEN: Final = "employee_id_taken"
-
-PLAN_FORMAT: Final = 1
-
-#: Field-level changes of one member: field → (old, new).
-Changes = dict[str, tuple[str | None, str | None]]
-
-
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentMember:
-    """A member as stored, before this import (deleted members are not passed in)."""
-
-    id: int
-    employee_id: str
-    email: str
-    status: MemberStatus
-    values: Mapping[str, str | None]
-    source_id: str | None = None
-    leaver_since: date | None = None
-
-
-def member_basis(member: CurrentMember) -> str:
-    """A short fingerprint of everything the planner reads of a member.
-
-    Two equal bases mean the planner would decide the same for this member; a held plan keeps
-    each change's basis so its approval can tell which members moved on during the hold.
-    """
-    # Invited and active are one class: a member accepting an invitation during a hold changes
-    # nothing the planner decides (both are "has access").
-    status = MemberStatus.ACTIVE.value if member.status == MemberStatus.INVITED else member.status.value
-    state = [
-        member.id, member.employee_id, member.email, status, member.source_id,
-        None if member.leaver_since is None else member.leaver_since.isoformat(),
-        sorted(member.values.items(), key=lambda kv: kv[0]),
-    ]
-    digest = hashlib.blake2b(json.dumps(state, separators=(",", ":")).encode("utf-8"), digest_size=12)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True, kw_only=True)
-class PlanOptions:
-    """The integration's choices, and the programme-timezone date the import runs on."""
-
-    today: date
-    welcome_email: bool = True
-    blanks_clear_values: bool = False
-    vanished_are_leavers: bool = False
-    leaver_window_days: int = LEAVER_WINDOW_DAYS
-    #: The key's source field changed since the last import (say employee number → intelliHR ID):
-    #: people are matched to members by their HR record, never by the new key values.
-    match_by_record: bool = False
-
-    def __post_init__(self) -> None:
-        if self.leaver_window_days < 0:
-            raise ValueError("leaver_window_days cannot be negative")
-
-
-class ChangeKind(StrEnum):
-    CREATE = "create"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    LEAVER = "leaver"
-    REINSTATE = "reinstate"
-    PENDING = "pending"
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedChange:
-    """One member-level change. ``member_id`` is None for CREATE and PENDING (not yet stored)."""
-
-    kind: ChangeKind
-    employee_id: str
-    member_id: int | None
-    draft: MemberDraft | None  # None only for a vanished member made a leaver
-    changes: Changes
-    new_status: MemberStatus | None = None
-    leaving_date: date | None = None
-    #: The member as the plan saw it (:func:`member_basis`); a held plan's change whose member has
-    #: moved on since (another basis, or deleted) is not applied on approval.
-    basis: str | None = None
-    #: For a LEAVER: the day they became a leaver and the first day without access (the planner
-    #: decides both; :func:`hrsync.sync` only writes them).
-    leaver_since: date | None = None
-    access_until: date | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "employee_id": self.employee_id,
-            "member_id": self.member_id,
-            "draft": None if self.draft is None else self.draft.to_json(),
-            "changes": {k: [old, new] for k, (old, new) in self.changes.items()},
-            "new_status": None if self.new_status is None else self.new_status.value,
-            "leaving_date": None if self.leaving_date is None else self.leaving_date.isoformat(),
-            "basis": self.basis,
-            "leaver_since": None if self.leaver_since is None else self.leaver_since.isoformat(),
-            "access_until": None if self.access_until is None else self.access_until.isoformat(),
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> PlannedChange:
-        draft = d["draft"]
-        status = d["new_status"]
-        leaving = d["leaving_date"]
-        return cls(
-            kind=ChangeKind(d["kind"]),
-            employee_id=d["employee_id"],
-            member_id=d["member_id"],
-            draft=None if draft is None else MemberDraft.from_json(draft),
-            changes={k: (pair[0], pair[1]) for k, pair in d["changes"].items()},
-            new_status=None if status is None else MemberStatus(status),
-            leaving_date=None if leaving is None else date.fromisoformat(leaving),
-            basis=d.get("basis"),
-            leaver_since=_date_or_none(d.get("leaver_since")),
-            access_until=_date_or_none(d.get("access_until")),
-        )
-
-
-def _date_or_none(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
-
-
-_COUNT_KEYS: Final[dict[ChangeKind, str]] = {
-    ChangeKind.CREATE: "created",
-    ChangeKind.UPDATE: "updated",
-    ChangeKind.LEAVER: "leavers",
-    ChangeKind.REINSTATE: "reinstated",
-    ChangeKind.PENDING: "pending",
-}
-
-
-@dataclass
-class SyncPlan:
-    """Everything one import will do. UNCHANGED members are only counted (and their ids kept)."""
-
-    changes: list[PlannedChange]
-    unchanged_count: int
-    issues: list[RecordIssue]
-    source_count: int  # people the source returned, skipped ones included
-    ignored_count: int = 0  # inactive people who are not members: nothing to do
-    unchanged_member_ids: list[int] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        """The run's counts, with exactly the keys the CLI, e-mails and history show."""
-        result = {
-            "created": 0, "updated": 0, "unchanged": self.unchanged_count, "leavers": 0,
-            "reinstated": 0, "pending": 0, "errors": 0, "warnings": 0,
-        }
-        for change in self.changes:
-            key = _COUNT_KEYS.get(change.kind)
-            if key is not None:
-                result[key] += 1
-        for issue in self.issues:
-            result["errors" if issue.severity == Severity.ERROR else "warnings"] += 1
-        return result
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (only str, int, None, lists, dicts); :meth:`from_json` inverts it."""
-        return {
-            "format": PLAN_FORMAT,
-            "source_count": self.source_count,
-            "unchanged_count": self.unchanged_count,
-            "ignored_count": self.ignored_count,
-            "unchanged_member_ids": list(self.unchanged_member_ids),
-            "changes": [c.to_json() for c in self.changes],
-            "issues": [i.to_json() for i in self.issues],
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> SyncPlan:
-        if d.get("format") != PLAN_FORMAT:
-            raise ValueError(f"Unsupported plan format {d.get('format')!r}; expected {PLAN_FORMAT}.")
-        return cls(
-            changes=[PlannedChange.from_json(c) for c in d["changes"]],
-            unchanged_count=d["unchanged_count"],
-            issues=[RecordIssue.from_json(i) for i in d["issues"]],
-            source_count=d["source_count"],
-            ignored_count=d["ignored_count"],
-            unchanged_member_ids=list(d["unchanged_member_ids"]),
-        )
 
 
 def _diff(member: CurrentMember, draft: MemberDraft, blanks_clear: bool) -> Changes:
@@ -658,91 +482,3 @@ def plan_sync(
         ignored_count=ignored,
         unchanged_member_ids=planner.unchanged_ids,
     )
-
-
-def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember], today: date | None = None) -> SyncPlan:
-    """The part of a held plan that still holds for the members as they are now.
-
-    A plan held for days is approved against a programme that moved on: the close-down deleted
-    leavers, pre-hires started, people accepted invitations. A change is applied only if its member
-    is still what the plan saw (same :func:`member_basis`; not deleted) and, for a new member, if
-    nobody took its employee ID meanwhile. Changes that would then leave two members with one
-    employee ID or one address (the other half of a swap was skipped) are skipped too, until none
-    is left. Every skipped change becomes a ``held_change_skipped`` warning on the approved run;
-    the next import plans those people afresh. Given ``today`` (the approval day), leavers become
-    leavers on that day: their window starts when the change is applied, not when it was planned.
-    """
-    members = {m.id: m for m in current if m.status != MemberStatus.DELETED}
-    kept: list[PlannedChange] = []
-    warnings: list[RecordIssue] = []
-
-    def skip(change: PlannedChange, why: str) -> None:
-        warnings.append(RecordIssue(
-            Severity.WARNING, HELD_CHANGE_SKIPPED,
-            f"This {change.kind.value} was approved but not applied: {why}. The next import plans it again.",
-            None, change.employee_id, None if change.draft is None else change.draft.source_id,
-        ))
-
-    holders = {m.employee_id for m in members.values()}
-    for change in plan.changes:
-        if change.member_id is None:
-            if change.employee_id in holders:
-                skip(change, "a member with this employee ID was created while the import was held")
-                continue
-        else:
-            member = members.get(change.member_id)
-            if member is None:
-                skip(change, "the member was deleted while the import was held")
-                continue
-            if change.basis is not None and member_basis(member) != change.basis:
-                skip(change, "the member changed while the import was held")
-                continue
-        kept.append(change)
-
-    while True:
-        clashing = _clashing_claims(kept, members.values())
-        if not clashing:
-            break
-        for change in clashing:
-            skip(change, "its employee ID or e-mail address would clash with another member's")
-        dropped = {id(c) for c in clashing}
-        kept = [c for c in kept if id(c) not in dropped]
-
-    if today is not None:
-        kept = [_redated(c, today) for c in kept]
-    return SyncPlan(
-        changes=kept,
-        unchanged_count=plan.unchanged_count,
-        issues=[*plan.issues, *warnings],
-        source_count=plan.source_count,
-        ignored_count=plan.ignored_count,
-        unchanged_member_ids=plan.unchanged_member_ids,
-    )
-
-
-def _redated(change: PlannedChange, today: date) -> PlannedChange:
-    if change.kind != ChangeKind.LEAVER or change.leaver_since is None or change.access_until is None:
-        return change
-    window = change.access_until - change.leaver_since
-    return replace(change, leaver_since=today, access_until=today + window)
-
-
-def _clashing_claims(changes: list[PlannedChange], members: Iterable[CurrentMember]) -> list[PlannedChange]:
-    """Changes that would give an employee ID or an address (without case) to two members."""
-    claims: dict[tuple[str, str], list[PlannedChange | None]] = {}
-    moving_email = {c.member_id for c in changes if "email" in c.changes}
-    moving_id = {c.member_id for c in changes if "employee_id" in c.changes}
-    for m in members:
-        if m.id not in moving_id:
-            claims.setdefault(("id", m.employee_id), []).append(None)  # None: a member keeping it
-        if m.id not in moving_email and m.email:
-            claims.setdefault(("email", email_key(m.email)), []).append(None)
-    for c in changes:
-        if c.draft is None:
-            continue
-        if c.member_id is None or "employee_id" in c.changes:
-            claims.setdefault(("id", c.draft.employee_id), []).append(c)
-        if c.member_id is None or "email" in c.changes:
-            claims.setdefault(("email", c.draft.email_key), []).append(c)
-    clashing = {id(c): c for owners in claims.values() if len(owners) > 1 for c in owners if c is not None}
-    return list(clashing.values())

@@ -110,7 +110,7 @@ class PeriodicLoop:
             return expire_held_runs(session, now)
 
     def _send_outbox(self) -> dict[str, Any]:
-        from hrsync.notify.outbox import send_due
+        from hrsync.notify.delivery import send_due
 
         return send_due(self.factory).to_dict()
 

@@ -22,13 +22,9 @@ from datetime import date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import REMINDER_DAYS, access_until_for, window_day
-from hrsync.notify.outbox import (
-    forget_member_emails,
-    programme_today,
-    queue_invitation,
-    queue_leaver_reminder,
-)
+from hrsync.notify.outbox import forget_member_emails, queue_invitation, queue_leaver_reminder
 from hrsync.store.models import AuthToken, Integration, IntegrationStatus, Member, MemberEvent, Programme
 from hrsync.store.types import utcnow
 
@@ -55,7 +51,7 @@ def run_closedown(
     with factory() as s:
         programmes = [(p.id, p) for p in s.scalars(select(Programme).order_by(Programme.id)).all()]
     for programme_id, programme in programmes:
-        local_today = today or programme_today(programme, now)
+        local_today = today or programme_today(programme.timezone, now)
         with factory() as s:
             leaver_ids = list(
                 s.scalars(

@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.vocabulary import programme_zone
 from hrsync.lifecycle.tokens import (
     MEMBER_LINK_PURPOSES,
     PASSWORD_RESET_TTL,
@@ -27,7 +28,7 @@ from hrsync.lifecycle.tokens import (
     revoke_tokens,
 )
 from hrsync.notify import links
-from hrsync.notify.outbox import cancel_link_emails, programme_zone, queue_rendered
+from hrsync.notify.outbox import cancel_link_emails, queue_rendered
 from hrsync.security.passwords import hash_password
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme, email_key
 from hrsync.store.types import utcnow
@@ -158,8 +159,8 @@ def _queue_reset(
         "date_format": programme.date_format,
         "first_name": first_name,
         "link": link,
-        "expires_at": expires_at.astimezone(programme_zone(programme)),
-        "zone_name": programme_zone(programme).key,
+        "expires_at": expires_at.astimezone(programme_zone(programme.timezone)),
+        "zone_name": programme_zone(programme.timezone).key,
     }
     queue_rendered(
         session, "password_reset", context, programme_id=programme.id, to=to,

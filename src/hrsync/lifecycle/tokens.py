@@ -1,8 +1,7 @@
 """Single-use, expiring links (invitation, password reset, admin invite).
 
-Only a SHA-256 of the token is stored. A token is 256 random bits, so a fast hash is enough (a
-slow password hash would buy nothing against guessing and would make look-ups by hash impossible);
-a database reader can still not turn a stored hash into a working link.
+Purposes, lifetimes, hashing and issuing are the token table's primitives
+(:mod:`hrsync.store.tokens`, re-exported here); this module finds, consumes and revokes links.
 
 Consuming is a conditional ``UPDATE ... WHERE used_at IS NULL``: two browser tabs submitting the
 same link at once cannot both succeed.
@@ -10,59 +9,26 @@ same link at once cannot both succeed.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from hrsync.store.models import AuthToken
+from hrsync.store.tokens import (
+    ADMIN_INVITE_TTL,
+    INVITATION_TTL,
+    PASSWORD_RESET_TTL,
+    TokenPurpose,
+    hash_token,
+    issue_token,
+)
 from hrsync.store.types import utcnow
-
-
-class TokenPurpose(StrEnum):
-    INVITATION = "invitation"  # a new member sets their first password
-    MEMBER_PASSWORD_RESET = "member_password_reset"  # noqa: S105 - a purpose name, not a secret
-    ADMIN_PASSWORD_RESET = "admin_password_reset"  # noqa: S105
-    ADMIN_INVITE = "admin_invite"
-
 
 #: The links that open a member's account (a password change or a change of address ends them).
 MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
-
-INVITATION_TTL = timedelta(days=14)
-PASSWORD_RESET_TTL = timedelta(hours=2)
-ADMIN_INVITE_TTL = timedelta(days=7)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def issue_token(
-    session: Session,
-    purpose: TokenPurpose | str,
-    *,
-    expires_at: datetime,
-    member_id: int | None = None,
-    admin_id: int | None = None,
-) -> tuple[str, AuthToken]:
-    """Create a token; return the raw value (put it in a link, never store it) and the row."""
-    raw = secrets.token_urlsafe(32)
-    row = AuthToken(
-        purpose=str(purpose),
-        token_hash=hash_token(raw),
-        member_id=member_id,
-        admin_id=admin_id,
-        expires_at=expires_at,
-    )
-    session.add(row)
-    return raw, row
-
 
 def _purposes(purpose: TokenPurpose | str | Iterable[TokenPurpose | str]) -> list[str]:
     if isinstance(purpose, str):
@@ -173,3 +139,18 @@ def revoke_member_links(
             if member_id is not None:
                 revoked.setdefault(member_id, set()).add(TokenPurpose(purpose))
     return revoked
+
+
+__all__ = [
+    "ADMIN_INVITE_TTL",
+    "INVITATION_TTL",
+    "MEMBER_LINK_PURPOSES",
+    "PASSWORD_RESET_TTL",
+    "TokenPurpose",
+    "consume_token",
+    "find_token",
+    "hash_token",
+    "issue_token",
+    "revoke_member_links",
+    "revoke_tokens",
+]

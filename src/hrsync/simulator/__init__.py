@@ -9,8 +9,9 @@
 Answers are checked against ``shared/specs/intellihr-public-api-v1.json`` by the tests.
 """
 
-from hrsync.simulator.directory import Directory, FilterError
+from hrsync.simulator.directory import Directory
 from hrsync.simulator.faults import FAULT_KINDS, FaultRule, Faults, Stats
+from hrsync.simulator.filters import FilterError
 from hrsync.simulator.generator import BAD_KINDS
 from hrsync.simulator.model import EMPLOYMENT_STATUSES
 from hrsync.simulator.server import Simulator

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from hrsync.simulator.directory import Directory, FilterError
+from hrsync.simulator.directory import Directory
+from hrsync.simulator.filters import FilterError
 from hrsync.simulator.ids import is_uuid
 
 MAX_LIMIT = 100

@@ -4,6 +4,9 @@ People are generated on demand from (seed, index); only changed, hired or remove
 ``_live`` holds the live person indices in createdAt order (an ``array`` of 8-byte ints, so a million
 people cost 8 MB), which makes "page k" an O(1) slice even after removals. Serialised JSON of people
 is cached up to ``cache_limit`` people; a change drops that person's entry.
+
+The API's filters are :mod:`hrsync.simulator.filters`; how a change edits a person is
+:mod:`hrsync.simulator.edits`.
 """
 
 from __future__ import annotations
@@ -16,70 +19,29 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
+from hrsync.simulator import edits
+from hrsync.simulator.filters import Filters, candidate_people, job_matcher, page_of, person_matcher
 from hrsync.simulator.generator import BAD_KINDS, Generator
-from hrsync.simulator.ids import JOB, PERSON, IdCodec
+from hrsync.simulator.ids import JOB, MAX_JOBS_PER_PERSON, PERSON, IdCodec
 from hrsync.simulator.model import (
     CURRENT_STAFF,
     EMPLOYMENT_STATUSES,
-    EXITING_STAFF,
-    GENDERS,
     NO_JOB_RECORDS,
-    PAST_STAFF,
-    RETURNING_STAFF,
-    UPCOMING_STAFF,
     JobState,
     PersonState,
     Serializer,
+    utc_now,
 )
 from hrsync.simulator.reference import Reference
 
 PRODUCTION_BASE = "https://api.intellihr.io/v1"
-MAX_JOBS_PER_PERSON = 16
 DEFAULT_CACHE_LIMIT = 100_000  # ~2.4 kB each: a 100,000-person directory is served from memory after one pass
-
-Filters = dict[str, str]
-
-
-class FilterError(ValueError):
-    """A filter value the API would reject with 400."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _as_date(value: Any, name: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{name} must be a YYYY-MM-DD date") from None
-
-
-def _parse_bool(value: str, name: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered not in ("true", "false"):
-        raise FilterError(f"filters[{name}][eq] must be 'true' or 'false'")
-    return lowered == "true"
-
-
-def _parse_days(value: str, name: str) -> float:
-    try:
-        days = float(value)
-    except ValueError:
-        raise FilterError(f"filters[{name}][eq] must be a number of days") from None
-    if days < 0 or days != days or days == float("inf"):
-        raise FilterError(f"filters[{name}][eq] must be a non-negative number of days")
-    return days
 
 
 class Directory:
@@ -231,35 +193,15 @@ class Directory:
     # --- mutations (the test back door) -----------------------------------------------------------
 
     def _next_created(self) -> datetime:
-        created = max(_now(), self._last_created + timedelta(seconds=1))
+        created = max(utc_now(), self._last_created + timedelta(seconds=1))
         self._last_created = created
         return created
 
     def _new_job(
         self, person: PersonState, start: date, end: date | None, like: JobState | None, created: datetime
     ) -> JobState:
-        seq = max((j.seq for j in person.jobs), default=-1) + 1
-        if seq >= MAX_JOBS_PER_PERSON:
-            raise ValueError("this person already has the maximum number of jobs")
-        position = like.position if like else person.index % len(self.reference.position_titles)
-        return JobState(
-            id=self.codec.encode(JOB, person.index * MAX_JOBS_PER_PERSON + seq),
-            seq=seq,
-            position=position,
-            business_unit=self.reference.position_titles[position].business_unit,
-            business_entity=like.business_entity if like else 0,
-            location=like.location if like else 0,
-            supervisor=like.supervisor if like else (0 if person.index > 0 and self.size > 0 else None),
-            work_type=like.work_type if like else "Permanent",
-            work_class=like.work_class if like else "Full-Time",
-            start=start,
-            end=end,
-            is_primary=True,
-            on_extended_leave=False,
-            salary=like.salary if like else 80000,
-            created_at=created,
-            updated_at=created,
-        )
+        return edits.new_job(person, start, end, like, created, codec=self.codec, reference=self.reference,
+                             has_supervisor=self.size > 0)
 
     def hire(
         self,
@@ -278,83 +220,24 @@ class Directory:
             raise ValueError(f"status must be one of {', '.join(EMPLOYMENT_STATUSES)}")
         if not last_name:
             raise ValueError("last_name is required")
-        self._check_custom(custom or {})
-        start_date = _as_date(start_date, "start_date")
+        edits.check_custom(custom or {}, self.reference.custom_by_api)
+        start_date = edits.as_date(start_date, "start_date")
         with self._lock:
             index = self._next
             created = self._next_created()
-            base = self.generator.person(index, clean=True)
-            person = replace(
-                base,
-                first_name=first_name,
-                last_name=last_name,
-                middle_name=None,
-                preferred_name=None,
-                email=email,
-                personal_email=None,
-                employee_number=employee_number,
-                custom={**{d.api_name: None for d in self.reference.custom_fields}, **(custom or {})},
-                is_supervisor=False,
-                created_at=created,
-                updated_at=created,
-                jobs=[],
-                user_account=None,
-                medical_conditions=[],
+            person = edits.hired(
+                self.generator.person(index, clean=True), first_name=first_name, last_name=last_name,
+                email=email, employee_number=employee_number, custom=custom or {},
+                custom_fields=self.reference.custom_by_api, created=created,
             )
-            today = self.today
             if status != NO_JOB_RECORDS:
-                if status == CURRENT_STAFF:
-                    person.jobs.append(self._new_job(person, start_date or today, None, None, created))
-                elif status == EXITING_STAFF:
-                    person.jobs.append(
-                        self._new_job(
-                            person,
-                            start_date or today - timedelta(days=90),
-                            today + timedelta(days=30),
-                            None,
-                            created,
-                        )
-                    )
-                elif status == UPCOMING_STAFF:
-                    person.jobs.append(
-                        self._new_job(person, start_date or today + timedelta(days=14), None, None, created)
-                    )
-                elif status == RETURNING_STAFF:
-                    old = self._new_job(person, today - timedelta(days=800), today - timedelta(days=400), None, created)
-                    old.is_primary = False
-                    person.jobs.append(old)
-                    person.jobs.append(
-                        self._new_job(person, start_date or today + timedelta(days=14), None, old, created)
-                    )
-                elif status == PAST_STAFF:
-                    start = start_date or today - timedelta(days=400)
-                    person.jobs.append(
-                        self._new_job(
-                            person,
-                            start,
-                            max(start + timedelta(days=1), today - timedelta(days=30)),
-                            None,
-                            created,
-                        )
-                    )
+                edits.first_jobs(person, status, start_date, self.today,
+                                 lambda start, end, like: self._new_job(person, start, end, like, created))
             self._overlay[index] = person
             self._live.append(index)
             self._next += 1
             self._touched(index)
-            return self._serializer.person(person, today)
-
-    def _check_custom(self, custom: dict[str, Any]) -> None:
-        unknown = set(custom) - set(self.reference.custom_by_api)
-        if unknown:
-            raise ValueError(f"unknown custom fields: {', '.join(sorted(unknown))}")
-
-    _TEXT_FIELDS: ClassVar[dict[str, str]] = {
-        "title": "title",
-        "firstName": "first_name",
-        "middleName": "middle_name",
-        "preferredName": "preferred_name",
-        "employeeNumber": "employee_number",
-    }
+            return self._serializer.person(person, self.today)
 
     def change(self, person_id: str, **api_fields: Any) -> dict[str, Any]:
         """Change fields by their API names (``firstName="Ana"``, ``primaryEmailAddress="a@x.com"``;
@@ -365,7 +248,7 @@ class Directory:
             person = self._mutable(index)
             updates: list[Callable[[], None]] = []
             for name, value in api_fields.items():
-                updates.append(self._updater(person, name, value))
+                updates.append(edits.field_updater(person, name, value, self.reference.custom_by_api))
             for update in updates:  # validate everything before changing anything
                 update()
             person.updated_at = self._touch_time(person.updated_at)
@@ -373,72 +256,13 @@ class Directory:
             return self._serializer.person(person, self.today)
 
     def _touch_time(self, previous: datetime) -> datetime:
-        return max(_now(), previous + timedelta(seconds=1))
-
-    def _updater(self, person: PersonState, name: str, value: Any) -> Callable[[], None]:
-        if name in self._TEXT_FIELDS:
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{name} must be a string or null")
-            attr = self._TEXT_FIELDS[name]
-            return lambda: setattr(person, attr, value)
-        if name == "lastName":
-            if not isinstance(value, str) or not value:
-                raise ValueError("lastName must be a non-empty string")
-            return lambda: setattr(person, "last_name", value)
-        if name == "dateOfBirth":
-            born = _as_date(value, name)
-            return lambda: setattr(person, "date_of_birth", born)
-        if name == "gender":
-            if value not in GENDERS:
-                raise ValueError(f"gender must be one of {', '.join(GENDERS)}")
-            return lambda: setattr(person, "gender", value)
-        if name == "primaryEmailAddress":
-            if value is None:
-                return lambda: setattr(person, "email", None)
-            if isinstance(value, str):
-                email, personal = value, False
-            elif isinstance(value, dict) and isinstance(value.get("email"), str):
-                email, personal = value["email"], bool(value.get("isPersonal", False))
-            else:
-                raise ValueError("primaryEmailAddress must be a string, {email, isPersonal} or null")
-
-            def set_email() -> None:
-                person.email, person.email_is_personal = email, personal
-
-            return set_email
-        if name == "primaryPhoneNumber":
-            if value is None:
-                return lambda: setattr(person, "phone", None)
-            if isinstance(value, str):
-                phone = (value, value)
-            elif isinstance(value, dict) and isinstance(value.get("number"), str):
-                phone = (value["number"], str(value.get("fullNumber") or value["number"]))
-            else:
-                raise ValueError("primaryPhoneNumber must be a string, {number, fullNumber} or null")
-            return lambda: setattr(person, "phone", phone)
-        if name == "customFields":
-            if not isinstance(value, dict):
-                raise ValueError("customFields must be an object keyed by api name")
-            self._check_custom(value)
-            return lambda: person.custom.update(value)
-        if name == "isSupervisor":
-            if not isinstance(value, bool):
-                raise ValueError("isSupervisor must be a boolean")
-            return lambda: setattr(person, "is_supervisor", value)
-        if name == "isOnExtendedLeave":
-            if not isinstance(value, bool):
-                raise ValueError("isOnExtendedLeave must be a boolean")
-            primary = person.primary_job()
-            if primary is None:
-                raise ValueError("this person has no job to be on leave from")
-            return lambda: setattr(primary, "on_extended_leave", value)
-        raise ValueError(f"{name} cannot be changed through the simulator")
+        return max(utc_now(), previous + timedelta(seconds=1))
 
     def terminate(self, person_id: str, end_date: date | None = None) -> dict[str, Any]:
         """End the primary job: ``end_date`` is the LAST day worked (default yesterday); the job stores
         the day after (exclusive). A last day before today makes the person Past Staff; a later one
         makes them Exiting Staff, as in intelliHR."""
-        last_day = _as_date(end_date, "end_date") or self.today - timedelta(days=1)
+        last_day = edits.as_date(end_date, "end_date") or self.today - timedelta(days=1)
         with self._lock:
             index = self._require(person_id)
             person = self._mutable(index)
@@ -460,7 +284,7 @@ class Directory:
     def rehire(self, person_id: str, start_date: date | None = None) -> dict[str, Any]:
         """Give the person a new primary job from ``start_date`` (default today): Current Staff, or
         Returning Staff when the start is in the future. Jobs still open end the day the new one starts."""
-        start = _as_date(start_date, "start_date") or self.today
+        start = edits.as_date(start_date, "start_date") or self.today
         with self._lock:
             index = self._require(person_id)
             person = self._mutable(index)
@@ -555,21 +379,15 @@ class Directory:
         return result
 
     def people_page(self, offset: int, limit: int, descending: bool, filters: Filters) -> tuple[int, list[bytes]]:
-        """(total matching, serialised people of the page). Raises FilterError for bad filter values."""
+        """(total matching, serialised people of the page). Raises ``FilterError`` for bad filter values."""
         with self._lock:
             if filters:
-                matcher = self._person_matcher(filters)
+                matcher = person_matcher(filters, self.today)
                 key = ("people", tuple(sorted(filters.items())), self._version, self._minute(filters))
                 rows: Any = self._cached_query(key, lambda: self._scan(self._candidates(filters), matcher))
             else:
                 rows = self._live
-            total = len(rows)
-            if descending:
-                start, stop = max(total - offset - limit, 0), max(total - offset, 0)
-                picked = list(reversed(rows[start:stop]))
-            else:
-                picked = list(rows[offset : offset + limit])
-            return total, [self._person_bytes(i) for i in picked]
+            return len(rows), [self._person_bytes(i) for i in page_of(rows, offset, limit, descending)]
 
     @staticmethod
     def _minute(filters: Filters) -> int:
@@ -580,61 +398,10 @@ class Directory:
 
     def _candidates(self, filters: Filters) -> Iterable[int]:
         """Live indices that may match; narrowed cheaply where a filter pins the person down."""
-        narrowed: set[int] | None = None
-        if "jobId" in filters:
-            narrowed = set()
-            for job_id in filters["jobId"].split(","):
-                n = self.codec.decode(JOB, job_id.strip())
-                if n is not None:
-                    narrowed.add(n // MAX_JOBS_PER_PERSON)
-        elif "employeeNumber" in filters:
-            value = filters["employeeNumber"]
-            narrowed = set(self._overlay)
-            if value[:1] == "E" and value[1:].isdigit():
-                n = int(value[1:])
-                narrowed |= {n - 1, n}  # own number, or the duplicate right after it
-        elif "primaryEmailAddress" in filters:
-            value = filters["primaryEmailAddress"]
-            narrowed = set(self._overlay)
-            local = value.split("@", 1)[0]
-            tail = local.rsplit(".", 1)[-1]
-            if tail.isdigit():
-                n = int(tail) - 1000
-                narrowed |= {n, n + 1}
+        narrowed = candidate_people(filters, self.codec, self._overlay)
         if narrowed is None:
             return self._live
         return sorted(i for i in narrowed if 0 <= i < self._next and i not in self._removed)
-
-    def _person_matcher(self, filters: Filters) -> Callable[[PersonState], bool]:
-        """One predicate per filter, all of which must hold (intelliHR combines filters with AND)."""
-        checks = [self._person_check(name, value) for name, value in filters.items()]
-        return lambda p: all(check(p) for check in checks)
-
-    def _person_check(self, name: str, value: str) -> Callable[[PersonState], bool]:
-        today = self.today
-        if name == "employeeNumber":
-            return lambda p: p.employee_number == value
-        if name == "primaryEmailAddress":
-            folded = value.casefold()
-            return lambda p: p.email is not None and p.email.casefold() == folded
-        if name == "name":
-            return lambda p: p.matches_name(value)
-        if name == "updatedWithin":
-            since = _now() - timedelta(days=_parse_days(value, name))
-            return lambda p: p.updated_at >= since
-        if name == "isOnExtendedLeave":
-            wanted = _parse_bool(value, name)
-            return lambda p: p.on_extended_leave(today) == wanted
-        if name == "jobId":
-            job_ids = {v.strip().lower() for v in value.split(",")}
-            return lambda p: any(j.id in job_ids for j in p.jobs)
-        if name == "autoIncrementIntellihrId":
-            try:
-                number = float(value)
-            except ValueError:
-                raise FilterError("filters[autoIncrementIntellihrId][eq] must be a number") from None
-            return lambda p: p.auto_id == number
-        raise FilterError(f"unknown filter {name}")  # pragma: no cover - the HTTP layer rejects these first
 
     # --- jobs ---------------------------------------------------------------------------------------
 
@@ -676,7 +443,7 @@ class Directory:
         with self._lock:
             rows = self._job_rows()
             if filters:
-                keep = self._job_matcher(filters)
+                keep = job_matcher(filters, self.today)
                 if "personId" in filters:
                     wanted = {self._index_of(v.strip()) for v in filters["personId"].split(",")}
                     base: Iterable[int] = [r for r in rows if r // MAX_JOBS_PER_PERSON in wanted]
@@ -691,42 +458,12 @@ class Directory:
 
                 key = ("jobs", tuple(sorted(filters.items())), self._version, self._minute(filters))
                 rows = self._cached_query(key, build)
-            total = len(rows)
-            if descending:
-                start, stop = max(total - offset - limit, 0), max(total - offset, 0)
-                picked = list(reversed(rows[start:stop]))
-            else:
-                picked = list(rows[offset : offset + limit])
             out = []
-            for row in picked:
+            for row in page_of(rows, offset, limit, descending):
                 found = self._job(row)
                 if found is not None:
                     out.append(self._job_json(*found))
-            return total, out
-
-    def _job_matcher(self, filters: Filters) -> Callable[[PersonState, JobState], bool]:
-        checks = [self._job_check(name, value) for name, value in filters.items()]
-        return lambda p, j: all(check(p, j) for check in checks)
-
-    def _job_check(self, name: str, value: str) -> Callable[[PersonState, JobState], bool]:
-        today = self.today
-        if name == "personId":
-            person_ids = {v.strip().lower() for v in value.split(",")}
-            return lambda p, j: p.id in person_ids
-        if name == "jobStatus":
-            return lambda p, j: j.status(today) == value
-        if name == "isPrimaryJob":
-            flag = _parse_bool(value, name)
-            return lambda p, j: j.is_primary == flag
-        if name == "updatedWithin":
-            since = _now() - timedelta(days=_parse_days(value, name))
-            return lambda p, j: j.updated_at >= since
-        if name == "jobId":
-            job_ids = {v.strip().lower() for v in value.split(",")}
-            return lambda p, j: j.id in job_ids
-        if name == "employeeNumber":
-            return lambda p, j: p.employee_number == value
-        raise FilterError(f"unknown filter {name}")  # pragma: no cover - the HTTP layer rejects these first
+            return len(rows), out
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -737,4 +474,4 @@ class Directory:
             return None if found is None else self._job_json(*found)
 
 
-__all__ = ["BAD_KINDS", "Directory", "FilterError"]
+__all__ = ["BAD_KINDS", "Directory"]

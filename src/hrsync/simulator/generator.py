@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from hrsync.simulator import names
-from hrsync.simulator.ids import JOB, MISC, PERSON, IdCodec, mix64, seed_key
+from hrsync.simulator.ids import JOB, MAX_JOBS_PER_PERSON, MISC, PERSON, IdCodec, mix64, seed_key
 from hrsync.simulator.model import (
     CURRENT_STAFF,
     EXITING_STAFF,
@@ -414,7 +414,7 @@ class Generator:
 
         def job(seq: int, start: date, end: date | None, primary: bool, pos: int) -> JobState:
             return JobState(
-                id=self.codec.encode(JOB, i * 16 + seq),
+                id=self.codec.encode(JOB, i * MAX_JOBS_PER_PERSON + seq),
                 seq=seq,
                 position=pos,
                 business_unit=self.ref.position_titles[pos].business_unit,

@@ -21,6 +21,9 @@ JOB = 2
 REFERENCE = 3  # business units, locations, position titles, custom field definitions, ...
 MISC = 4  # user accounts, medical conditions, pay grades, ...
 
+#: A job's number is ``person_index * MAX_JOBS_PER_PERSON + its sequence``: a person's jobs follow from it.
+MAX_JOBS_PER_PERSON = 16
+
 
 def mix64(x: int) -> int:
     """A fast 64-bit integer hash (splitmix64 finaliser): cheap enough to call per person."""

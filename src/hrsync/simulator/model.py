@@ -8,7 +8,7 @@ employment status follows from their primary job, as in intelliHR. Storing dates
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 CURRENT_STAFF = "Current Staff"
@@ -32,6 +32,11 @@ ENDING_JOB = "Ending Job"
 CURRENT_JOB = "Current Job"
 
 GENDERS = ("Female", "Male", "Non-binary", "Other", "Undisclosed")
+
+
+def utc_now() -> datetime:
+    """The simulator's clock: now in UTC, to the second (as intelliHR stores timestamps)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def rfc3339(moment: datetime) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from hrsync.config import get_settings
 from hrsync.notify.catcher import read_caught
-from hrsync.notify.outbox import outbox_backlog
+from hrsync.notify.delivery import outbox_backlog
 from hrsync.store.models import OutboxEmail, OutboxStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select, text
 
 from hrsync.config import get_settings
-from hrsync.notify.outbox import outbox_backlog
+from hrsync.notify.delivery import outbox_backlog
 from hrsync.store.db import session_factory
 from hrsync.store.models import ImportRun, OutboxStatus, RunStatus
 from hrsync.store.types import utcnow

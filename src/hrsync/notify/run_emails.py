@@ -1,0 +1,123 @@
+"""What the e-mail after an import says: summary, failure or hold, and to whom it goes.
+
+Pure content: :func:`run_email` reads the run, its integration and programme and returns the
+template kind, the recipient and the template context; :func:`hrsync.notify.outbox.queue_run_summary`
+queues it. A failed run's advice comes from the failure table (:mod:`hrsync.domain.failures`) by
+the run's ``failure_code``, worded for the integration's source kind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy.orm import Session
+
+from hrsync.domain.failures import FailureKind, failure
+from hrsync.domain.vocabulary import COUNT_KEYS, programme_zone
+from hrsync.notify import links
+from hrsync.sources.registry import REGISTRY
+from hrsync.store.models import AdminUser, ImportRun, Integration, Programme, RunStatus
+
+log = logging.getLogger(__name__)
+
+#: The counts the e-mail lists as outcomes (errors and warnings have their own lines), and labels
+#: that are not just the capitalised key.
+_OUTCOME_KEYS: Final = tuple(k for k in COUNT_KEYS if k not in ("errors", "warnings"))
+_LABELS: Final = {"pending": "Pre-hires (pending)"}
+#: The outcomes that change an account.
+_AFFECTING: Final = tuple(k for k in _OUTCOME_KEYS if k != "unchanged")
+
+_KIND_BY_STATUS: Final = {
+    RunStatus.SUCCEEDED.value: "run_summary",
+    RunStatus.SUCCEEDED_WITH_ERRORS.value: "run_summary",
+    RunStatus.FAILED.value: "run_failed",
+    RunStatus.HELD.value: "run_held",
+}
+
+#: What the kind of a failure means for the administrator reading the e-mail.
+_KIND_NOTES: Final = {
+    FailureKind.CONFIGURATION: "This needs a change by an administrator: until then every import fails the same way.",
+    FailureKind.TRANSIENT: "This usually fixes itself.",
+    FailureKind.INTERNAL: "This was a problem in hrsync itself, not in the integration's settings.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunEmail:
+    kind: str  # the template: run_summary, run_failed or run_held
+    to: str
+    programme_id: int
+    context: dict[str, Any]
+
+
+def source_name(integration: Integration) -> str:
+    """The display name of the integration's source kind, from the source registry; its stored kind if unknown."""
+    known = REGISTRY.get(integration.kind)
+    return known.display_name if known is not None else integration.kind
+
+
+def failed_run_action(failure_code: str | None, source: str) -> str:
+    """What an administrator should do about a failed run: the failure table's advice for its code.
+
+    Runs recorded before failure codes existed (``None``) get the advice for an internal failure.
+    """
+    return failure(failure_code).advice_for(source)
+
+
+def failure_kind_note(failure_code: str | None) -> str:
+    """One sentence on the kind of failure (settings to change, temporary, or hrsync's own)."""
+    return _KIND_NOTES[failure(failure_code).kind]
+
+
+def run_summary_recipient(session: Session, run: ImportRun) -> AdminUser | None:
+    """The integration's owner (who set it up); the administrator who started the run otherwise."""
+    integration = session.get(Integration, run.integration_id)
+    for admin_id in (integration.owner_id if integration else None, run.triggered_by_id):
+        if admin_id is None:
+            continue
+        admin = session.get(AdminUser, admin_id)
+        if admin is not None and admin.is_active and admin.email:
+            return admin
+    return None
+
+
+def _count(run: ImportRun, key: str) -> int:
+    return int(getattr(run, key) or 0)
+
+
+def run_email(session: Session, run: ImportRun) -> RunEmail | None:
+    """The e-mail that follows a run, chosen by its status; ``None`` when the run gets none.
+
+    Dry runs and runs that are not finished (queued, running) or were decided by a person
+    (rejected, expired) get nothing, nor does a run nobody can be told about.
+    """
+    kind = _KIND_BY_STATUS.get(run.status)
+    if kind is None or run.dry_run:
+        return None
+    admin = run_summary_recipient(session, run)
+    if admin is None:
+        log.warning("run %s: no administrator to tell about it", run.id)
+        return None
+    programme = session.get(Programme, run.programme_id)
+    integration = session.get(Integration, run.integration_id)
+    if programme is None or integration is None:
+        return None
+    finished = run.finished_at or run.created_at
+    source = source_name(integration)
+    context = {
+        "programme_name": programme.name,
+        "date_format": integration.date_format or programme.date_format,
+        "integration_name": source,
+        "outcomes": [(_LABELS.get(key, key.capitalize()), _count(run, key)) for key in _OUTCOME_KEYS],
+        "affected": sum(_count(run, key) for key in _AFFECTING),
+        "errors": _count(run, "errors"),
+        "warnings": _count(run, "warnings"),
+        "link": links.run_url(integration.id, run.id),
+        "finished_at": finished.astimezone(programme_zone(programme.timezone)).date() if finished else None,
+        "reason": run.reason or ("The import was stopped." if kind == "run_failed" else "A safeguard tripped."),
+        "action": failed_run_action(run.failure_code, source),
+        "failure_note": failure_kind_note(run.failure_code),
+    }
+    return RunEmail(kind, admin.email, programme.id, context)
