@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from hrsync.services.queries import latest_run
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, render
 
@@ -81,12 +82,7 @@ def integrations_page(
         tab = "mine" if mine and not q else "explore"
     last_runs: dict[int, ImportRun] = {}
     for integration in mine:
-        run = session.scalar(
-            select(ImportRun)
-            .where(ImportRun.integration_id == integration.id, ImportRun.dry_run.is_(False))
-            .order_by(ImportRun.id.desc())
-            .limit(1)
-        )
+        run = latest_run(session, integration.id, dry_run=False)
         if run is not None:
             last_runs[integration.id] = run
     drafts = {i.kind: i for i in mine if i.status == IntegrationStatus.DRAFT.value}
