@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FailureAdvice", "RunBlocked", "RunNotFound", "RunOutcome", "active_run", "approve", "approve_run",
     "decision_pending", "execute_run", "failure_advice", "issues_csv_lines", "preview", "progress_of", "reject",
-    "reject_run", "request_run", "run_in_programme", "source_name", "start",
+    "reject_run", "request_run", "run_in_programme", "source_address", "source_name", "start",
 ]
 
 
@@ -144,6 +144,13 @@ def source_name(integration: Integration) -> str:
     """The source's display name ("intelliHR"), or its kind when the registry does not know it."""
     kind = REGISTRY.get(integration.kind)
     return kind.display_name if kind is not None else integration.kind
+
+
+def source_address(integration: Integration) -> str | None:
+    """Where the integration's data comes from, as a URL people recognise (``https://acme.intellihr.net``)."""
+    kind = REGISTRY.get(integration.kind)
+    address = kind.tenant_address(integration) if kind is not None else None
+    return f"https://{address}" if address else None
 
 
 def failure_advice(run: ImportRun, integration: Integration | None = None) -> FailureAdvice | None:

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from hrsync.services.queries import latest_run
+from hrsync.sources.registry import INTELLIHR
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, render
 
@@ -31,13 +32,13 @@ class CatalogueEntry:
 
 CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry(
-        kind="intellihr",
-        name="intelliHR",
+        kind=INTELLIHR.kind,
+        name=INTELLIHR.display_name,
         logo="iHR",
         category="HR system",
         summary="Provision and de-provision members from your intelliHR people directory, on a schedule "
                 "or on demand.",
-        keywords=("intellihr", "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
+        keywords=(INTELLIHR.kind, "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
     ),
 )
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hrsync.domain import MEMBER_FIELDS, validate_mapping
 from hrsync.services import imports
 from hrsync.services.errors import ServiceError
-from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
+from hrsync.services.imports import RunBlocked, failure_advice, progress_of
 from hrsync.services.integrations import mapping_of, publish, status_map_of
 from hrsync.services.queries import latest_run
 from hrsync.store.enums import is_finished
@@ -67,7 +67,6 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "progress": progress_of(session, run) if run is not None else None,
         "progress_url": f"/integrations/{integration.id}/runs/{run.id}/progress" if run is not None else None,
         "poll_ms": PREVIEW_POLL_MS, "failure": failure_advice(run, integration) if run is not None else None,
-        "source_name": source_name(integration),
         "examples": _preview_examples(run) if run is not None else [],
         "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
