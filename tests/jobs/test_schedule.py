@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hrsync.jobs.schedule import (
+from hrsync.domain.schedule import (
     SPREAD_WITH_TIME,
     SPREAD_WITHOUT_TIME,
     next_run_for,

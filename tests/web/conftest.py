@@ -141,6 +141,32 @@ def start_portal(tmp_path_factory: pytest.TempPathFactory, **simulator: Any) -> 
             reset_settings_cache()
 
 
+@pytest.fixture
+def worker(portal: Portal) -> Iterator[Any]:
+    """The embedded import worker, as ``hrsync serve`` runs it: queued runs (the wizard's preview,
+    decisions on held runs) are executed on a thread."""
+    from hrsync.jobs.embedded import EmbeddedScheduler
+    from hrsync.store.db import session_factory
+
+    scheduler = EmbeddedScheduler(session_factory(), send_outbox=False, closedown=False).start(loop=False)
+    try:
+        yield scheduler
+    finally:
+        scheduler.stop()
+
+
+def wait_until(check: Any, *, timeout: float = 120.0, what: str = "the worker") -> Any:
+    """Poll ``check()`` until it returns something truthy (the worker runs on another thread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
 def require_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return

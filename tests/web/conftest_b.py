@@ -120,6 +120,20 @@ def wait_for_run(run_id: int, *, timeout: float = 120.0) -> ImportRun:
         time.sleep(0.1)
 
 
+def wait_for_decision(run_id: int, *, timeout: float = 120.0) -> ImportRun:
+    """Poll the run row until a worker applied the decision asked for on it (it is no longer held)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_factory()() as session:
+            run = session.get(ImportRun, run_id)
+            assert run is not None
+            if run.status != "held":
+                return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"run {run_id} is still held")
+        time.sleep(0.1)
+
+
 def import_now(integration_id: int) -> int:
     """One import in the foreground, the way ``hrsync import`` runs it."""
     with session_scope() as session:

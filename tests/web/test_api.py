@@ -7,7 +7,7 @@ import csv
 import io
 
 from sqlalchemy import select
-from tests.web.conftest_b import World, leave, wait_for_run, world
+from tests.web.conftest_b import World, leave, wait_for_decision, wait_for_run, world
 
 from hrsync.store import session_factory
 from hrsync.store.models import ApiToken, ImportIssue, ImportRun
@@ -146,8 +146,11 @@ def test_a_held_run_is_approved_through_the_api(world: World) -> None:
     refused = client.post(path)
     assert refused.status_code == 409
     assert refused.json()["run_id"] == world.held_run_id and refused.json()["code"] == "blocked"
-    approved = client.post(f"/api/v1/runs/{world.held_run_id}/approve")
-    assert approved.status_code == 200, approved.text
+    queued = client.post(f"/api/v1/runs/{world.held_run_id}/approve")
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["pending_decision"] == "approve"
+    wait_for_decision(world.held_run_id)  # a worker applies the decision
+    approved = client.get(f"/api/v1/runs/{world.held_run_id}")
     assert approved.json()["status"] in ("succeeded", "succeeded_with_errors")
     assert approved.json()["counts"]["leavers"] >= 6
     again = client.post(f"/api/v1/runs/{world.held_run_id}/reject")

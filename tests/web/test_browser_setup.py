@@ -20,7 +20,7 @@ def _shot(page: Any, folder: Path, name: str) -> None:
 
 
 def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
-    portal: Portal, browser: Any, artifacts_dir: Path
+    portal: Portal, browser: Any, artifacts_dir: Path, worker: Any
 ) -> None:
     from playwright.sync_api import expect
 

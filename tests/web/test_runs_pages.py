@@ -8,7 +8,7 @@ import io
 import re
 
 from sqlalchemy import select
-from tests.web.conftest_b import World, csrf_of, leave, post_form, wait_for_run, world
+from tests.web.conftest_b import World, csrf_of, leave, post_form, wait_for_decision, wait_for_run, world
 
 from hrsync.store import session_factory
 from hrsync.store.models import ActivityLog, ImportIssue, ImportRun, MemberEvent
@@ -94,6 +94,7 @@ def test_held_run_shows_why_and_can_be_rejected_with_an_activity_entry(world: Wo
     assert wait_for_run(held).status == "held"
     answer = post_form(client, path, f"{path}/reject")
     assert answer.status_code == 303 and answer.headers["location"] == path
+    wait_for_decision(held)  # a worker applies the decision
     after = client.get(path)
     assert "Rejected" in after.text
     with session_factory()() as session:

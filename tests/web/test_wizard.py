@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.web.conftest import API_KEY, TENANT, Portal, csrf_of
+from tests.web.conftest import API_KEY, TENANT, Portal, csrf_of, wait_until
 
 
 def _integration(integration_id: int) -> Any:
@@ -180,7 +180,7 @@ def test_the_subdomain_check_is_only_for_the_programmes_own_integrations(portal:
     assert anonymous.status_code in (302, 303, 401) or "/login" in str(anonymous.url)
 
 
-def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str) -> None:
+def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, worker: object) -> None:
     client = portal.sign_in(admin_email)
     integration_id = _start(portal, client)
 
@@ -230,7 +230,8 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str) 
     preview = portal.post_form(client, f"/integrations/{integration_id}/setup/review",
                                f"/integrations/{integration_id}/setup/preview")
     assert preview.status_code == 303
-    review = client.get(f"/integrations/{integration_id}/setup/review")
+    review = wait_until(lambda: (page := client.get(f"/integrations/{integration_id}/setup/review"))
+                        and "data-preview-counts" in page.text and page, what="the preview")  # a worker runs it
     created = re.search(r'data-count="created">(\d+)<', review.text)
     assert created and int(created.group(1)) > 50
     assert "New members: examples" in review.text

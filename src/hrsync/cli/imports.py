@@ -12,11 +12,20 @@ from sqlalchemy import select
 from hrsync.cli.common import data_session, ensure_schema, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, EXIT_RUN_FAILED, cli, emit, fail
 from hrsync.services.errors import ServiceError
+from hrsync.services.imports import (
+    FailureAdvice,
+    RunBlocked,
+    RunOutcome,
+    approve_run,
+    execute_run,
+    failure_advice,
+    issues_csv_lines,
+    reject_run,
+    request_run,
+)
 from hrsync.services.integrations import get_integration
 from hrsync.store.db import session_scope
 from hrsync.store.models import ImportRun, RunStatus, RunTrigger
-from hrsync.sync.reports import issues_csv_lines
-from hrsync.sync.runner import RunBlocked, RunOutcome, approve_run, execute_run, reject_run, request_run
 
 _BAD = {RunStatus.FAILED.value, RunStatus.HELD.value}
 
@@ -30,14 +39,25 @@ def _human(outcome: dict[str, Any]) -> str:
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
 
 
+def _failure(run_id: int) -> FailureAdvice | None:
+    with session_scope() as session:
+        run = session.get(ImportRun, run_id)
+        return failure_advice(run) if run is not None else None
+
+
 def _finish(outcome: RunOutcome, as_json: bool) -> None:
-    """Print the outcome; a failed or held run exits 1 with its reason on stderr."""
+    """Print the outcome; a failed or held run exits 1 with its reason (and a failure's code and
+    advice: ``failed (bad_key): <reason> — <advice>``) on stderr."""
     payload = outcome.to_json()
     if payload["status"] in _BAD:
         if not as_json:
             click.echo(_human(payload))
-        fail(payload["reason"] or f"run {payload['id']} {payload['status']}", EXIT_RUN_FAILED,
-             payload=payload, as_json=as_json)
+        failure = _failure(outcome.id)
+        if failure is not None:
+            payload.update(failure_code=failure.code, failure_kind=failure.kind, advice=failure.advice)
+        message = failure.line(payload["reason"]) if failure else payload["reason"]
+        fail(message or f"run {payload['id']} {payload['status']}", EXIT_RUN_FAILED, payload=payload,
+             as_json=as_json)
     emit(payload, as_json, _human(payload))
 
 

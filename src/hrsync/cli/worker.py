@@ -84,14 +84,16 @@ def scheduler(
     factory = session_factory()
     stale = timedelta(seconds=stale_after)
     if get_settings().broker_url:
-        from hrsync.jobs.celery_app import queue_depth, send_run
+        from hrsync.jobs.celery_app import queue_depth, send_decision, send_run
+        from hrsync.jobs.decisions import requeue_pending_decisions
 
         def requeue_lost(now: datetime) -> list[int]:
             # Only when the broker's queue is empty can a queued run's message have been lost.
             if queue_depth() > 0:
                 return []
             grace = max(stale, timedelta(minutes=1))
-            return requeue_queued_runs(factory, send_run, created_before=now - grace)
+            runs = requeue_queued_runs(factory, send_run, created_before=now - grace)
+            return runs + requeue_pending_decisions(factory, send_decision, requested_before=now - grace)
 
         loop = PeriodicLoop(factory, send_run, tick=tick, stale_after=stale, requeue=requeue_lost)
         if once:

@@ -7,7 +7,7 @@ runner's atomic queued → running claim decides who executes a run, once.
 
 Modules:
 
-* :mod:`.schedule` - pure schedule maths (next due instant, DST, spread across the hour);
+* :mod:`hrsync.domain.schedule` - pure schedule maths (next due instant, DST, spread across the hour);
 * :mod:`.dispatch` - turning due integrations into queued runs, recovering runs whose worker died;
 * :mod:`.loop` - the periodic pass both modes share (schedule, recover, outbox, close-down);
 * :mod:`.embedded` - one process: the loop and a worker pool on threads (SQLite default);

@@ -39,6 +39,7 @@ from hrsync.config import get_settings
 DEFAULT_QUEUE = "hrsync"
 VISIBILITY_TIMEOUT = 6 * 60 * 60  # seconds; longer than any import we expect (capacity: docs/deploy.md)
 RUN_IMPORT_TASK = "hrsync.run_import"
+DECIDE_RUN_TASK = "hrsync.decide_run"
 PLAN_APPLY_MARGIN = 30 * 60
 """Seconds for planning and applying after the read: a 1,000,000-person run plans and applies in
 about four minutes (BENCHMARKS.md); half an hour is room for a slow database."""
@@ -76,7 +77,7 @@ def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Cele
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=queue,
-        task_routes={RUN_IMPORT_TASK: {"queue": queue}},
+        task_routes={RUN_IMPORT_TASK: {"queue": queue}, DECIDE_RUN_TASK: {"queue": queue}},
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options={"visibility_timeout": visibility},
@@ -114,6 +115,13 @@ def send_run(run_id: int) -> None:
     """Put one run id on the broker queue for a worker."""
     producer = producer_app()
     producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=producer.conf.task_default_queue)
+
+
+def send_decision(run_id: int, decision: str, admin_id: int | None) -> None:
+    """Put a decision on a held run on the broker queue (see :mod:`hrsync.jobs.decisions`)."""
+    producer = producer_app()
+    producer.send_task(DECIDE_RUN_TASK, args=[int(run_id), decision, admin_id],
+                       queue=producer.conf.task_default_queue)
 
 
 def queue_depth(celery: Celery | None = None) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hrsync.jobs.schedule import next_run_for
+from hrsync.domain.schedule import next_run_for
 from hrsync.services.errors import ServiceError
 from hrsync.store.models import (
     ActivityLog,

@@ -5,8 +5,9 @@ portal; ``hrsync scheduler`` without a broker runs one in the foreground. The pa
 
 * a loop thread (:class:`~hrsync.jobs.loop.PeriodicLoop`) that every tick queues due imports,
   recovers stale runs, sends the outbox and, once a day, runs the close-down job;
-* a thread pool of ``workers`` threads running :func:`hrsync.sync.runner.execute_run`. One
-  worker is the right default on SQLite (a single writer); more only helps on PostgreSQL.
+* a thread pool of ``workers`` threads running :func:`hrsync.sync.runner.execute_run` (and the
+  decisions on held runs, :func:`hrsync.jobs.decisions.apply_decision`). One worker is the right
+  default on SQLite (a single writer); more only helps on PostgreSQL.
 
 The in-memory queue is only a shortcut: each pass also hands out queued runs it has not seen
 (runs queued before a restart, or by another process sharing the database), so nothing queued
@@ -25,6 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from hrsync.jobs.decisions import apply_decision, requeue_pending_decisions
 from hrsync.jobs.dispatch import DEFAULT_STALE_AFTER, requeue_queued_runs
 from hrsync.jobs.loop import DEFAULT_TICK, PassReport, PeriodicLoop
 
@@ -77,6 +79,7 @@ class EmbeddedScheduler:
         )
         self._lock = threading.Lock()
         self._inflight: set[int] = set()
+        self._deciding: set[int] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -144,6 +147,34 @@ class EmbeddedScheduler:
         future.add_done_callback(lambda _f: self._done(run_id))
         return True
 
+    def enqueue_decision(self, run_id: int, decision: str, admin_id: int | None) -> bool:
+        """Apply a requested decision on a worker thread; ``False`` if it is already on its way here."""
+        executor = self._executor
+        if executor is None or self._closing:
+            return False  # stays pending in the database; the next scheduler to start hands it out
+        with self._lock:
+            if run_id in self._deciding:
+                return False
+            self._deciding.add(run_id)
+        try:
+            future: Future[Any] = executor.submit(self._decide, run_id, decision, admin_id)
+        except RuntimeError:
+            with self._lock:
+                self._deciding.discard(run_id)
+            return False
+        future.add_done_callback(lambda _f: self._decided(run_id))
+        return True
+
+    def _decide(self, run_id: int, decision: str, admin_id: int | None) -> Any:
+        outcome = apply_decision(run_id, decision, admin_id, url=self.url)
+        if outcome is not None:
+            self.outcomes[run_id] = outcome
+        return outcome
+
+    def _decided(self, run_id: int) -> None:
+        with self._lock:
+            self._deciding.discard(run_id)
+
     def _done(self, run_id: int) -> None:
         with self._lock:
             self._inflight.discard(run_id)
@@ -161,8 +192,9 @@ class EmbeddedScheduler:
 
     def _requeue(self, _now: datetime) -> list[int]:
         with self._lock:
-            busy = set(self._inflight)
-        return requeue_queued_runs(self.factory, self.enqueue, skip=busy)
+            busy, deciding = set(self._inflight), set(self._deciding)
+        runs = requeue_queued_runs(self.factory, self.enqueue, skip=busy)
+        return runs + requeue_pending_decisions(self.factory, self.enqueue_decision, skip=deciding)
 
     @property
     def inflight(self) -> set[int]:

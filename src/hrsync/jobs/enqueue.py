@@ -1,4 +1,4 @@
-"""Where a newly queued run goes: the one function the portal, the API and the CLI call.
+"""Where a newly queued run (or a decision on a held run) goes: what the services call.
 
 ``HRSYNC_BROKER_URL`` set → a Celery worker (scale-out mode). Otherwise → the embedded
 scheduler of this process, if one was started (``hrsync serve``). With neither, the run simply
@@ -32,4 +32,21 @@ def enqueue_run(run_id: int) -> Destination:
         scheduler.enqueue(run_id)
         return "embedded"
     log.info("run %s stays queued until a scheduler picks it up", run_id)
+    return "database"
+
+
+def enqueue_decision(run_id: int, decision: str, admin_id: int | None) -> Destination:
+    """Hand a requested decision on a held run (see :mod:`hrsync.jobs.decisions`) to a worker."""
+    if get_settings().broker_url:
+        from hrsync.jobs.celery_app import send_decision
+
+        send_decision(run_id, decision, admin_id)
+        return "celery"
+    from hrsync.jobs.embedded import current
+
+    scheduler = current()
+    if scheduler is not None:
+        scheduler.enqueue_decision(run_id, decision, admin_id)
+        return "embedded"
+    log.info("decision on run %s stays pending until a scheduler picks it up", run_id)
     return "database"

@@ -1,8 +1,9 @@
-"""Celery tasks. There is one: run an import by id; everything else the scheduler loop does.
+"""Celery tasks: run an import by id, and apply a decision on a held run; the rest is the loop's.
 
-The task is a thin shell over :func:`hrsync.sync.runner.execute_run`, which claims the run
+The import task is a thin shell over :func:`hrsync.sync.runner.execute_run`, which claims the run
 atomically: a duplicate or late message finds the run already claimed or finished and returns
-``None`` without touching anything.
+``None`` without touching anything. The decision task is :func:`hrsync.jobs.decisions.apply_decision`,
+equally harmless twice (the second finds the run no longer held).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from celery import Task
 
-from hrsync.jobs.celery_app import RUN_IMPORT_TASK, app
+from hrsync.jobs.celery_app import DECIDE_RUN_TASK, RUN_IMPORT_TASK, app
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +32,16 @@ def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
         return None
     log.info("run %s finished: %s", run_id, outcome.status)
     return outcome.to_json()
+
+
+@app.task(  # type: ignore[untyped-decorator]
+    name=DECIDE_RUN_TASK, acks_late=True, reject_on_worker_lost=True
+)
+def decide_run(run_id: int, decision: str, admin_id: int | None = None) -> dict[str, Any] | None:
+    from hrsync.jobs.decisions import apply_decision
+
+    outcome = apply_decision(int(run_id), decision, admin_id)
+    if outcome is None:
+        return None
+    log.info("run %s: %s applied: %s", run_id, decision, outcome.status)
+    return outcome.to_json()  # type: ignore[no-any-return]

@@ -114,8 +114,8 @@ def create_integration(
     programme: Programme,
     owner: AdminUser,
     *,
-    subdomain: str,
-    api_key: str,
+    subdomain: str | None = None,
+    api_key: str | None = None,
     frequency: str = Frequency.MANUAL.value,
     schedule_time: str | None = None,
     schedule_day: str | None = None,
@@ -123,27 +123,32 @@ def create_integration(
     welcome_email: bool = True,
     mapping: Mapping[str, str] | None = None,
     leaver_threshold_pct: float = 10.0,
+    kind: str = registry.INTELLIHR.kind,
 ) -> Integration:
-    """A draft integration, created only after the key was verified with intelliHR."""
+    """A draft integration. Given a key, it is created only after the key was verified with
+    intelliHR; without one (the setup wizard's first step) it has no access until
+    :func:`set_credentials` stores a verified key."""
     _validate_schedule(frequency, schedule_time, schedule_day)
-    result = check_credentials(subdomain, api_key)
-    if not result.ok:
-        raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
+    if kind not in registry.REGISTRY:
+        raise ServiceError(f"hrsync has no source of kind '{kind}'.", code="invalid")
+    with_key = subdomain is not None or api_key is not None
+    if with_key:
+        result = check_credentials(subdomain or "", api_key or "")
+        if not result.ok:
+            raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
     full_mapping = {**DEFAULT_MAPPING, **(mapping or {})}
     problems = validate_mapping(full_mapping)
     if problems:
         raise ServiceError(problems[0], code="mapping")
-    try:
-        with IntelliHRSource(validate_subdomain(subdomain), api_key.strip(), concurrency=1) as source:
-            refuse_if_unreachable(source, full_mapping)
-    except SourceError:
-        pass  # read just now by check_credentials: a failed sample proves nothing (see check_coverage)
+    if with_key:
+        _refuse_unreachable(subdomain or "", api_key or "", full_mapping)
     integration = Integration(
         programme_id=programme.id,
         owner_id=owner.id,
-        subdomain=validate_subdomain(subdomain),
-        api_key_encrypted=encrypt_secret(api_key.strip()),
-        api_key_last4=last4(api_key.strip()),
+        kind=kind,
+        subdomain=validate_subdomain(subdomain or "") if with_key else None,
+        api_key_encrypted=encrypt_secret((api_key or "").strip()) if with_key else None,
+        api_key_last4=last4((api_key or "").strip()) if with_key else None,
         frequency=frequency,
         schedule_time=schedule_time,
         schedule_day=schedule_day.lower() if schedule_day else None,
@@ -156,8 +161,17 @@ def create_integration(
     )
     session.add(integration)
     session.flush()
-    log_activity(session, integration, owner, "created", {"subdomain": integration.subdomain})
+    log_activity(session, integration, owner, "created",
+                 {"subdomain": integration.subdomain} if with_key else None)
     return integration
+
+
+def _refuse_unreachable(subdomain: str, api_key: str, mapping: Mapping[str, str]) -> None:
+    try:
+        with IntelliHRSource(validate_subdomain(subdomain), api_key.strip(), concurrency=1) as source:
+            refuse_if_unreachable(source, mapping)
+    except SourceError:
+        pass  # read just now by check_credentials: a failed sample proves nothing (see check_coverage)
 
 
 def integration_in_programme(session: Session, programme_id: int, integration_id: int) -> Integration:
@@ -179,7 +193,7 @@ def get_integration(session: Session, integration_id: int) -> Integration:
 
 def _reschedule(session: Session, integration: Integration) -> None:
     """Set ``next_run_at`` from the schedule (live integrations only)."""
-    from hrsync.jobs.schedule import next_run_for  # the schedule owns its rules
+    from hrsync.domain.schedule import next_run_for  # the schedule owns its rules
 
     integration.next_run_at = (
         next_run_for(integration, integration.programme)

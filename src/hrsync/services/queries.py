@@ -297,13 +297,12 @@ def runs_page(
     return Page(items=run_rows(session, runs), page=page, per_page=per_page, total=total)
 
 
-def latest_run(session: Session, integration_id: int) -> ImportRun | None:
-    return session.scalar(
-        select(ImportRun)
-        .where(ImportRun.integration_id == integration_id)
-        .order_by(ImportRun.created_at.desc(), ImportRun.id.desc())
-        .limit(1)
-    )
+def latest_run(session: Session, integration_id: int, *, dry_run: bool | None = None) -> ImportRun | None:
+    """The integration's newest run (``dry_run=False``: newest real import; ``True``: newest dry run)."""
+    stmt = select(ImportRun).where(ImportRun.integration_id == integration_id)
+    if dry_run is not None:
+        stmt = stmt.where(ImportRun.dry_run.is_(dry_run))
+    return session.scalar(stmt.order_by(ImportRun.created_at.desc(), ImportRun.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ the token's programme: another programme's integration, run or member is ``404``
 so the API does not even confirm that an id exists elsewhere.
 
 The API is thin on purpose: it calls the same services as the portal pages
-(:mod:`hrsync.services.queries`, :mod:`hrsync.sync.runner`, :func:`~hrsync.web.api_imports.start_import`),
-so a rule is never written twice. The app serves the OpenAPI document at ``/api/v1/openapi.json``
+(:mod:`hrsync.services.queries`, :mod:`hrsync.services.imports`), so a rule is never written twice.
+Starting a run and deciding on a held one are queued for a worker: the answer is ``202`` with the
+run as it is now, and the run's own URL shows the outcome once the worker is done.
+The app serves the OpenAPI document at ``/api/v1/openapi.json``
 (the portal's pages are left out of it); the pydantic models of :mod:`hrsync.web.api_models`
 describe every body.
 """
@@ -23,8 +25,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.services import imports
 from hrsync.services.api_tokens import authenticate_api_token
 from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.imports import RunBlocked, RunNotFound, issues_csv_lines, run_in_programme
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     DEFAULT_PER_PAGE,
@@ -37,9 +41,6 @@ from hrsync.services.queries import (
 )
 from hrsync.store.db import session_factory
 from hrsync.store.models import ApiToken, ImportRun, Integration, RunTrigger
-from hrsync.sync.reports import issues_csv_lines
-from hrsync.sync.runner import RunBlocked, RunNotFound, approve_run, reject_run, run_in_programme
-from hrsync.web.api_imports import start_import
 from hrsync.web.api_models import (
     API_PREFIX,
     ConflictOut,
@@ -83,8 +84,7 @@ def api_token(
             detail="A valid API token is required: send 'Authorization: Bearer <token>'.",
             headers={"WWW-Authenticate": 'Bearer realm="hrsync"'},
         )
-    # Release SQLite's write lock (last-used stamp) before a handler calls a service that opens
-    # its own transaction (approve, reject).
+    # Release SQLite's write lock (the last-used stamp) before a handler does anything slow.
     session.commit()
     return token
 
@@ -110,6 +110,11 @@ def _run(session: Session, token: ApiToken, run_id: int) -> ImportRun:
         raise _not_found(f"Run {run_id}") from None
 
 
+def _integration_out(session: Session, integration: Integration) -> IntegrationOut:
+    last = latest_run(session, integration.id)
+    return IntegrationOut.of(integration, _run_out(session, last) if last is not None else None)
+
+
 def _conflict(detail: str, code: str, run_id: int | None = None) -> JSONResponse:
     body = ConflictOut(detail=detail, code=code, run_id=run_id)
     return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=body.model_dump())
@@ -125,7 +130,7 @@ def list_integrations(session: ApiSession, token: Token) -> list[IntegrationOut]
     integrations = session.scalars(
         select(Integration).where(Integration.programme_id == token.programme_id).order_by(Integration.id)
     ).all()
-    return [IntegrationOut.of(i, latest_run(session, i.id)) for i in integrations]
+    return [_integration_out(session, i) for i in integrations]
 
 
 @router.get(
@@ -133,8 +138,7 @@ def list_integrations(session: ApiSession, token: Token) -> list[IntegrationOut]
     summary="One integration, with its last run",
 )
 def get_integration(integration_id: int, session: ApiSession, token: Token) -> IntegrationOut:
-    integration = _integration(session, token, integration_id)
-    return IntegrationOut.of(integration, latest_run(session, integration.id))
+    return _integration_out(session, _integration(session, token, integration_id))
 
 
 @router.get(
@@ -150,7 +154,8 @@ def list_runs(
 ) -> RunPageOut:
     integration = _integration(session, token, integration_id)
     result = runs_page(session, integration.id, page=page, per_page=per_page)
-    return RunPageOut.of(result, [row.run for row in result.items])
+    return RunPageOut(items=[_run_out(session, row.run) for row in result.items], page=result.page,
+                      per_page=result.per_page, total=result.total, pages=result.pages)
 
 
 @router.post(
@@ -170,17 +175,14 @@ def start_run(
     integration = _integration(session, token, integration_id)
     dry_run = bool(body and body.dry_run)
     try:
-        run = start_import(
-            session, integration, trigger=RunTrigger.API.value, dry_run=dry_run,
-            via=f"api token {token.prefix}",
-        )
+        run = imports.start(session, integration, None, RunTrigger.API.value, dry_run, via=f"api token {token.prefix}")
     except RunBlocked as exc:
         session.rollback()
         return _conflict(exc.reason, "blocked", exc.run_id)
     except ServiceError as exc:
         session.rollback()
         return _conflict(exc.reason, exc.code)
-    return RunOut.of(run)
+    return _run_out(session, run)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -188,37 +190,46 @@ def start_run(
 # ------------------------------------------------------------------------------------------------
 
 
+def _run_out(session: Session, run: ImportRun) -> RunOut:
+    pending = imports.decision_pending(session, run)
+    return RunOut.of(run, progress=imports.progress_of(session, run),
+                     pending_decision=pending.decision if pending else None,
+                     failure=imports.failure_advice(run))
+
+
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND,
             summary="A run: status, progress, counts")
 def get_run(run_id: int, session: ApiSession, token: Token) -> RunOut:
-    return RunOut.of(_run(session, token, run_id))
+    return _run_out(session, _run(session, token, run_id))
 
 
 def _decide(session: Session, token: ApiToken, run_id: int, approve: bool) -> Any:
     run = _run(session, token, run_id)
-    session.commit()  # the runner decides in its own transaction
     try:
-        if approve:
-            approve_run(run.id)
-        else:
-            reject_run(run.id)
+        (imports.approve if approve else imports.reject)(session, run)
     except ServiceError as exc:
+        session.rollback()
         return _conflict(exc.reason, exc.code if exc.code != "invalid" else "state", run.id)
     session.expire_all()
-    return RunOut.of(_run(session, token, run_id))
+    body = _run_out(session, _run(session, token, run_id))
+    return JSONResponse(status_code=status.HTTP_202_ACCEPTED, content=body.model_dump(mode="json"))
 
 
-_DECISION: Responses = {**_NOT_FOUND, 409: {"model": ConflictOut, "description": "The run is not held."}}
+_DECISION: Responses = {
+    **_NOT_FOUND,
+    202: {"model": RunOut, "description": "The decision is queued; the run shows it once a worker applied it."},
+    409: {"model": ConflictOut, "description": "The run is not held, or a decision on it is under way."},
+}
 
 
-@router.post("/runs/{run_id}/approve", response_model=RunOut, responses=_DECISION,
-             summary="Apply a held run's plan")
+@router.post("/runs/{run_id}/approve", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
+             responses=_DECISION, summary="Apply a held run's plan (queued for a worker)")
 def approve(run_id: int, session: ApiSession, token: Token) -> Any:
     return _decide(session, token, run_id, approve=True)
 
 
-@router.post("/runs/{run_id}/reject", response_model=RunOut, responses=_DECISION,
-             summary="Discard a held run's plan")
+@router.post("/runs/{run_id}/reject", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
+             responses=_DECISION, summary="Discard a held run's plan (queued for a worker)")
 def reject(run_id: int, session: ApiSession, token: Token) -> Any:
     return _decide(session, token, run_id, approve=False)
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hrsync.services.queries import Page, RunProgress, run_duration_seconds, run_progress
+from hrsync.services.imports import FailureAdvice
+from hrsync.services.queries import RunProgress, run_duration_seconds, run_progress
 from hrsync.store.models import ImportRun, Integration, Member
 
 API_PREFIX = "/api/v1"
@@ -70,6 +71,14 @@ class RunOut(BaseModel):
         description="queued, running, succeeded, succeeded_with_errors, held, rejected, expired or failed."
     )
     reason: str | None = Field(description="Why the run failed or is held.")
+    failure_code: str | None = Field(default=None, description="A failed run's code, e.g. bad_key or timeout.")
+    failure_kind: str | None = Field(
+        default=None, description="A failed run's kind: configuration (fix a setting), transient (retry) or internal."
+    )
+    advice: str | None = Field(default=None, description="What to do about a failed run, in one or two sentences.")
+    pending_decision: str | None = Field(
+        default=None, description="approve or reject while a decision on this held run waits for a worker."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -80,13 +89,16 @@ class RunOut(BaseModel):
     links: RunLinks
 
     @classmethod
-    def of(cls, run: ImportRun) -> RunOut:
-        progress = run_progress(run)
+    def of(cls, run: ImportRun, *, progress: RunProgress | None = None, pending_decision: str | None = None,
+           failure: FailureAdvice | None = None) -> RunOut:
+        progress = progress or run_progress(run)
         base = f"{API_PREFIX}/runs/{run.id}"
         return cls(
             id=run.id, integration_id=run.integration_id, trigger=run.trigger,
             triggered_by_id=run.triggered_by_id, dry_run=bool(run.dry_run), status=run.status,
-            reason=run.reason, created_at=run.created_at, started_at=run.started_at,
+            reason=run.reason, failure_code=failure.code if failure else None,
+            failure_kind=failure.kind if failure else None, advice=failure.advice if failure else None,
+            pending_decision=pending_decision, created_at=run.created_at, started_at=run.started_at,
             finished_at=run.finished_at, expires_at=run.expires_at,
             duration_seconds=run_duration_seconds(run), progress=ProgressOut.of(progress),
             counts=CountsOut(**progress.counts),
@@ -101,11 +113,6 @@ class RunPageOut(BaseModel):
     total: int
     pages: int
 
-    @classmethod
-    def of(cls, page: Page[Any], runs: list[ImportRun]) -> RunPageOut:
-        return cls(items=[RunOut.of(r) for r in runs], page=page.page, per_page=page.per_page,
-                   total=page.total, pages=page.pages)
-
 
 class IntegrationOut(BaseModel):
     """An integration's settings and state; the API key itself is never returned."""
@@ -115,7 +122,7 @@ class IntegrationOut(BaseModel):
     status: str = Field(description="draft, live, paused or revoked.")
     subdomain: str | None
     api_key_last4: str | None = Field(description="The last four characters of the stored key.")
-    has_access: bool = Field(description="Whether an intelliHR key is stored.")
+    has_access: bool = Field(description="Whether the source's credentials (an API key) are stored.")
     frequency: str
     schedule_time: str | None
     schedule_day: str | None
@@ -128,7 +135,7 @@ class IntegrationOut(BaseModel):
     last_run: RunOut | None = None
 
     @classmethod
-    def of(cls, integration: Integration, last_run: ImportRun | None = None) -> IntegrationOut:
+    def of(cls, integration: Integration, last_run: RunOut | None = None) -> IntegrationOut:
         return cls(
             id=integration.id, kind=integration.kind, status=integration.status,
             subdomain=integration.subdomain, api_key_last4=integration.api_key_last4,
@@ -137,7 +144,7 @@ class IntegrationOut(BaseModel):
             date_format=integration.date_format, welcome_email=integration.welcome_email,
             leaver_threshold_pct=integration.leaver_threshold_pct, next_run_at=integration.next_run_at,
             published_at=integration.published_at, created_at=integration.created_at,
-            last_run=RunOut.of(last_run) if last_run is not None else None,
+            last_run=last_run,
         )
 
 

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hrsync.services.errors import NotFound
-from hrsync.sync.runner import RunNotFound
+from hrsync.services.imports import RunNotFound
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,
@@ -37,7 +37,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "dashboard", "runs", "members", "tokens", "emails", "member_portal", "api",
+    "ops", "auth", "integrations", "wizard", "wizard_mapping", "wizard_review", "dashboard", "runs", "members",
+    "tokens", "emails", "member_portal", "api",
 ]
 
 

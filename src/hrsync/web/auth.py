@@ -23,9 +23,9 @@ from hrsync.lifecycle.passwords import (
 )
 from hrsync.lifecycle.tokens import TokenPurpose, find_token
 from hrsync.notify.outbox import queue_admin_invite
-from hrsync.security.passwords import verify_and_update, verify_password
+from hrsync.services.auth import authenticate
 from hrsync.services.programmes import admin_by_email
-from hrsync.store.models import AdminUser, email_key
+from hrsync.store.models import AdminUser
 from hrsync.store.types import utcnow
 from hrsync.web.deps import (
     CsrfForm,
@@ -39,7 +39,7 @@ from hrsync.web.deps import (
     sign_in,
     sign_out,
 )
-from hrsync.web.security import LoginThrottle, account_key, address_key
+from hrsync.web.security import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,29 +66,6 @@ def _signed_in(request: Request, session: Session) -> AdminUser | None:
         return None
 
 
-def _authenticate(session: Session, email: str, password: str) -> AdminUser | None:
-    """The active administrator with this address and password (an address may be an admin of
-    several programmes; the first whose password matches is signed in)."""
-    key = email_key(email) or ""
-    candidates = list(
-        session.scalars(
-            select(AdminUser)
-            .where(AdminUser.email_lower == key, AdminUser.is_active.is_(True))
-            .order_by(AdminUser.id)
-        )
-    ) if key else []
-    if not candidates:
-        verify_password(password, None)  # same time as a real check
-        return None
-    for admin in candidates:
-        ok, new_hash = verify_and_update(password, admin.password_hash)
-        if ok:
-            if new_hash:
-                admin.password_hash = new_hash
-            return admin
-    return None
-
-
 # ------------------------------------------------------------------------------------------------
 # sign in / out
 # ------------------------------------------------------------------------------------------------
@@ -109,19 +86,14 @@ def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/integrations",
 ) -> Response:
-    throttle = _throttle(request)
-    keys = (account_key(email), address_key(request.client.host if request.client else None))
     ctx = {"next": safe_next(next), "email": email.strip()[:320]}
-    if throttle.locked(*keys):
-        verify_password(password, None)
-        return render(request, "auth/login.html", {**ctx, "error": LOCKED}, status_code=429)
-    admin = _authenticate(session, email, password[:1024])
-    if admin is None:
-        throttle.failure(*keys)
-        message = LOCKED if throttle.locked(*keys) else BAD_CREDENTIALS
+    attempt = authenticate(session, email, password, who="admin", throttle=_throttle(request),
+                           address=request.client.host if request.client else None)
+    if not isinstance(attempt.account, AdminUser):
+        message = LOCKED if attempt.refused == "locked" else BAD_CREDENTIALS
         return render(request, "auth/login.html", {**ctx, "error": message},
                       status_code=429 if message == LOCKED else 400)
-    throttle.success(keys[0])
+    admin = attempt.account
     admin.last_login_at = utcnow()
     sign_in(request, admin)
     return RedirectResponse(safe_next(next), status_code=303)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services.errors import ServiceError
+from hrsync.services.imports import active_run
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
-from hrsync.store.models import ActivityLog, AdminUser, ImportRun, Integration, IntegrationStatus
-from hrsync.sync.runner import active_run
+from hrsync.services.queries import latest_run
+from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +76,12 @@ def _describe(entry: ActivityLog) -> str:
         return f"approved held import #{detail.get('run_id', '?')}"
     if action == "rejected_run":
         return f"rejected held import #{detail.get('run_id', '?')}"
+    if action == "approval_requested":
+        return f"approved held import #{detail.get('run_id', '?')} (a worker applies it)"
+    if action == "rejection_requested":
+        return f"rejected held import #{detail.get('run_id', '?')} (a worker discards it)"
+    if action == "decision_failed":
+        return f"could not apply the decision on held import #{detail.get('run_id', '?')}: it is held again"
     if action in ("imported_now", "import_now", "import_requested", "run_requested"):
         return "started an import (Import data now)"
     if action == "scheduled_import_skipped":
@@ -106,12 +113,7 @@ def _integration(session: Session, admin: AdminUser, integration_id: int) -> Int
 @router.get("/integrations/{integration_id}")
 def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = _integration(session, admin, integration_id)
-    last_run = session.scalar(
-        select(ImportRun)
-        .where(ImportRun.integration_id == integration.id, ImportRun.dry_run.is_(False))
-        .order_by(ImportRun.id.desc())
-        .limit(1)
-    )
+    last_run = latest_run(session, integration.id, dry_run=False)
     mapping = integration.mapping or {}
     return render(request, "dashboard/dashboard.html", {
         "nav": "integrations", "integration": integration, "last_run": last_run,

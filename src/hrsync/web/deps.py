@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
+from hrsync.services.imports import source_address, source_name
 from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
 from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
@@ -229,6 +230,8 @@ def format_datetime(value: datetime | None, tz: str | None = None, fmt: str | No
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
+templates.env.globals["source_address"] = source_address
+templates.env.globals["source_name"] = source_name
 templates.env.globals["format_date"] = format_date
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.filters["format_date"] = format_date

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from hrsync.services.queries import latest_run
+from hrsync.sources.registry import INTELLIHR
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, render
 
@@ -30,13 +32,13 @@ class CatalogueEntry:
 
 CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry(
-        kind="intellihr",
-        name="intelliHR",
+        kind=INTELLIHR.kind,
+        name=INTELLIHR.display_name,
         logo="iHR",
         category="HR system",
         summary="Provision and de-provision members from your intelliHR people directory, on a schedule "
                 "or on demand.",
-        keywords=("intellihr", "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
+        keywords=(INTELLIHR.kind, "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
     ),
 )
 
@@ -81,12 +83,7 @@ def integrations_page(
         tab = "mine" if mine and not q else "explore"
     last_runs: dict[int, ImportRun] = {}
     for integration in mine:
-        run = session.scalar(
-            select(ImportRun)
-            .where(ImportRun.integration_id == integration.id, ImportRun.dry_run.is_(False))
-            .order_by(ImportRun.id.desc())
-            .limit(1)
-        )
+        run = latest_run(session, integration.id, dry_run=False)
         if run is not None:
             last_runs[integration.id] = run
     drafts = {i.kind: i for i in mine if i.status == IntegrationStatus.DRAFT.value}

@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import Access, member_access
 from hrsync.lifecycle.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -33,11 +34,11 @@ from hrsync.lifecycle.passwords import (
 )
 from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
-from hrsync.security.passwords import verify_and_update, verify_password
-from hrsync.store.models import Member, MemberEvent, Programme, email_key
-from hrsync.sync.runner import programme_today
+from hrsync.security.passwords import verify_password
+from hrsync.services.auth import authenticate
+from hrsync.store.models import Member, MemberEvent, Programme
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
-from hrsync.web.security import LoginThrottle, address_key, password_fingerprint, session_signing_key
+from hrsync.web.security import LoginThrottle, password_fingerprint, session_signing_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +46,6 @@ MEMBER_COOKIE = "hrsync_member"
 MEMBER_SESSION_MAX_AGE = 12 * 60 * 60
 HOME = links.MEMBER_HOME_PATH  # "/me"
 LOGIN = "/member/login"
-SIGNABLE_STATUSES = ("invited", "active", "leaver")
 BAD_CREDENTIALS = "The e-mail address or password is not right. Check both and try again."
 LOCKED = (
     "Too many unsuccessful attempts. Signing in is paused for 15 minutes; you can reset your password "
@@ -97,7 +97,7 @@ def _sign_out(response: Response, request: Request) -> None:
 def _today(session: Session, member: Member) -> Any:
     programme = session.get(Programme, member.programme_id)
     assert programme is not None
-    return programme_today(programme)
+    return programme_today(programme.timezone)
 
 
 def current_member(request: Request, session: Session) -> tuple[Member, Access] | None:
@@ -140,7 +140,7 @@ def _member_page(
     context = {
         "member": member, "access": access, "programme": programme, "date_format": programme.date_format,
         "tz": programme.timezone, "account_pages": ACCOUNT_PAGES, "programme_pages": PROGRAMME_PAGES,
-        "today": programme_today(programme), **ctx,
+        "today": programme_today(programme.timezone), **ctx,
     }
     response = render(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
@@ -150,28 +150,6 @@ def _member_page(
 # ------------------------------------------------------------------------------------------------
 # sign in / out / forgot password
 # ------------------------------------------------------------------------------------------------
-
-
-def _authenticate(session: Session, email: str, password: str) -> Member | None:
-    key = email_key(email) or ""
-    candidates = list(
-        session.scalars(
-            select(Member)
-            .where(Member.email_lower == key, Member.status.in_(SIGNABLE_STATUSES),
-                   Member.password_hash.is_not(None))
-            .order_by(Member.id)
-        )
-    ) if key else []
-    if not candidates:
-        verify_password(password, None)  # the same time as a real check
-        return None
-    for member in candidates:
-        ok, new_hash = verify_and_update(password, member.password_hash)
-        if ok:
-            if new_hash:
-                member.password_hash = new_hash
-            return member
-    return None
 
 
 @router.get(LOGIN)
@@ -187,18 +165,14 @@ def login(
     email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
-    keys = ("member:" + email.strip().lower(), address_key(request.client.host if request.client else None))
     ctx = {"email": email.strip()[:320]}
-    if throttle.locked(*keys):
-        verify_password(password, None)
-        return render(request, "member/login.html", {**ctx, "error": LOCKED}, status_code=429)
-    member = _authenticate(session, email, password[:1024])
-    if member is None:
-        throttle.failure(*keys)
-        locked = throttle.locked(*keys)
+    attempt = authenticate(session, email, password, who="member", throttle=throttle,
+                           address=request.client.host if request.client else None)
+    if not isinstance(attempt.account, Member):
+        locked = attempt.refused == "locked"
         return render(request, "member/login.html", {**ctx, "error": LOCKED if locked else BAD_CREDENTIALS},
                       status_code=429 if locked else 400)
-    throttle.success(keys[0])
+    member = attempt.account
     if member_access(member, _today(session, member)) == "none":
         return render(request, "member/login.html", {**ctx, "error": CLOSED}, status_code=403)
     response = RedirectResponse(HOME, status_code=303)

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hrsync.services import imports
 from hrsync.services.errors import ServiceError
+from hrsync.services.imports import RunBlocked, active_run, failure_advice, progress_of, run_in_programme
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     CHANGE_LABELS,
@@ -29,14 +31,11 @@ from hrsync.services.queries import (
     run_duration_seconds,
     run_impact,
     run_issues,
-    run_progress,
     run_rows,
     runs_page,
 )
 from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
-from hrsync.sync.runner import RunBlocked, active_run, approve_run, reject_run, run_in_programme
 from hrsync.web.api import issues_csv_response
-from hrsync.web.api_imports import start_import
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 
 router = APIRouter(include_in_schema=False)
@@ -87,7 +86,9 @@ def history(
 ) -> Response:
     integration, _ = _scoped(session, admin, integration_id)
     runs = runs_page(session, integration.id, page=page, per_page=25)
-    return render(request, "runs/history.html", {**_common(integration), "runs": runs})
+    return render(request, "runs/history.html", {
+        **_common(integration), "runs": runs, "failure_of": lambda run: failure_advice(run, integration),
+    })
 
 
 @router.get("/integrations/{integration_id}/runs/{run_id}")
@@ -105,7 +106,11 @@ def run_page(
         **_common(integration),
         "run": run,
         "row": run_rows(session, [run])[0],
-        "progress": run_progress(run),
+        "progress": progress_of(session, run),
+        "pending": imports.decision_pending(session, run),
+        "failure": failure_advice(run, integration),
+        "progress_url": f"{_run_url(integration.id, run.id)}/progress",
+        "poll_ms": POLL_INTERVAL_MS,
         "impact": run_impact(session, run.id),
         "members": impact_members(session, run.id, kind=kind, page=page, per_page=25),
         "kind": kind,
@@ -135,7 +140,7 @@ def run_progress_json(session: SessionDep, admin: CurrentAdmin, integration_id: 
     """What the progress bar polls; never cached (each answer is a fresh read of the run row)."""
     _, run = _scoped(session, admin, integration_id, run_id)
     assert run is not None
-    body = run_progress(run).to_json()
+    body = progress_of(session, run).to_json()
     body["url"] = _run_url(integration_id, run_id)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
@@ -147,19 +152,19 @@ def run_progress_json(session: SessionDep, admin: CurrentAdmin, integration_id: 
 
 def _decide(request: Request, session: Session, admin: AdminUser, integration_id: int, run_id: int,
             approve: bool) -> Response:
+    """Record the decision and queue it; the run's page follows a worker applying it."""
     _, run = _scoped(session, admin, integration_id, run_id)
     assert run is not None
-    session.commit()  # the runner decides in its own transaction; hold no lock meanwhile
     try:
-        outcome = approve_run(run.id, admin_id=admin.id) if approve else reject_run(run.id, admin_id=admin.id)
+        (imports.approve if approve else imports.reject)(session, run, admin)
     except ServiceError as exc:
+        session.rollback()
         flash(request, exc.reason, "error")
+        return RedirectResponse(_run_url(integration_id, run_id), status_code=303)
+    if approve:
+        flash(request, "Import approved: its changes are being applied.")
     else:
-        if approve:
-            flash(request, f"Import approved and applied: {outcome.counts['created']} created, "
-                           f"{outcome.counts['updated']} updated, {outcome.counts['leavers']} leavers.")
-        else:
-            flash(request, "Import rejected: nothing was changed. The next import can run.", "info")
+        flash(request, "Import rejected: nothing will be changed. The next import can run.", "info")
     return RedirectResponse(_run_url(integration_id, run_id), status_code=303)
 
 
@@ -206,12 +211,13 @@ def import_page(
         "refresh_s": NO_SCRIPT_REFRESH_S,
     }
     if watched is not None:
-        progress = run_progress(watched)
+        progress = progress_of(session, watched)
         ctx.update(
             progress=progress,
             progress_url=f"{_run_url(integration.id, watched.id)}/progress",
             impact=run_impact(session, watched.id) if progress.finished else None,
             moving=is_active(watched.status) and not progress.held,
+            failure=failure_advice(watched, integration),
             row_duration=format_duration(run_duration_seconds(watched)) if progress.finished else None,
         )
     return render(request, "runs/import.html", ctx)
@@ -224,8 +230,7 @@ def start(
 ) -> Response:
     integration, _ = _scoped(session, admin, integration_id)
     try:
-        run = start_import(session, integration, trigger=RunTrigger.MANUAL.value, actor=admin,
-                           dry_run=bool(dry_run))
+        run = imports.start(session, integration, admin, RunTrigger.MANUAL.value, bool(dry_run))
     except RunBlocked as exc:
         session.rollback()
         flash(request, "An import of this integration is already under way or waiting for a decision: "

@@ -177,12 +177,3 @@ class LoginThrottle:
     def reset(self) -> None:
         with self._mutex:
             self._buckets.clear()
-
-
-def account_key(email: str) -> str:
-    return "account:" + email.strip().lower()
-
-
-def address_key(address: str | None) -> str:
-    return "address:" + (address or "unknown")
-

@@ -1,4 +1,5 @@
-// The live progress bar of "Import data now": polls the run's progress (a JSON read of the run
+// The live progress bar of "Import data now" (and of a held run's decision, and the wizard's
+// preview): polls the run's progress (a JSON read of the run
 // row, so it works wherever the import runs) and, once the run stops moving, reloads the page
 // on the run so the server renders the impact summary. Without this script the page refreshes
 // itself (<noscript> meta refresh).
@@ -47,8 +48,15 @@
     function finish(p) {
       card.setAttribute("data-finished", "true");
       // Let the full bar be seen, then show the server-rendered summary of this run.
+      // A page may name where to go instead (the wizard's review page: back to the preview).
+      var done = card.getAttribute("data-done-url");
       window.setTimeout(function () {
-        window.location.replace(window.location.pathname + "?run=" + encodeURIComponent(p.run_id));
+        if (done) {
+          window.location.replace(done);
+          if (done.indexOf("#") !== -1) window.location.reload();  // only the fragment changed
+        } else {
+          window.location.replace(window.location.pathname + "?run=" + encodeURIComponent(p.run_id));
+        }
       }, 400);
     }
 

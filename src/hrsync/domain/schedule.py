@@ -32,14 +32,24 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from hrsync.store.enums import Frequency, IntegrationStatus
-from hrsync.store.types import utcnow
 
-if TYPE_CHECKING:
-    from hrsync.store.models import Integration, Programme
+
+class Scheduled(Protocol):
+    """What the schedule reads of an integration (the store's ``Integration`` row fits)."""
+
+    id: int
+    status: str
+    frequency: str
+    schedule_time: str | None
+    schedule_day: str | None
+
+
+class HasTimezone(Protocol):
+    timezone: str
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_TIME = "02:00"  # quiet hours where the programme is, for imports with no chosen time
@@ -205,7 +215,7 @@ def next_run_time(
 
 
 def next_run_for(
-    integration: Integration, programme: Programme | None, after: datetime | None = None
+    integration: Scheduled, programme: HasTimezone | None, after: datetime | None = None
 ) -> datetime | None:
     """When this integration is next due (aware UTC), or ``None`` when nothing should run.
 
@@ -220,6 +230,6 @@ def next_run_for(
         integration.schedule_time,
         integration.schedule_day,
         tz,
-        after=after or utcnow(),
+        after=after or datetime.now(UTC),
         spread_key=integration.id,
     )

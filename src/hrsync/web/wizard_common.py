@@ -1,0 +1,90 @@
+"""What the setup wizard's steps share: the step list, the draft's progress, form reading.
+
+The wizard (Initial setup → Authorize → Mapping → Review and publish) is one page per step, each
+saved as soon as it is submitted, so an administrator who leaves halfway finds the draft where
+they stopped (``Integration.wizard_step``). The same pages edit a live integration (the
+dashboard's *Edit* and *Re-authorize*); then they return to the dashboard. The steps live in
+:mod:`hrsync.web.wizard` (initial setup, authorize), :mod:`hrsync.web.wizard_mapping` and
+:mod:`hrsync.web.wizard_review`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from hrsync.services.integrations import integration_in_programme
+from hrsync.sources.base import Lifecycle
+from hrsync.store.models import AdminUser, Frequency, Integration, IntegrationStatus
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("initial", "Initial setup"),
+    ("authorize", "Authorize"),
+    ("mapping", "Mapping"),
+    ("review", "Review and publish"),
+)
+STEP_KEYS = tuple(key for key, _ in STEPS)
+FREQUENCIES: tuple[tuple[str, str], ...] = (
+    (Frequency.HOURLY.value, "Hourly"),
+    (Frequency.DAILY.value, "Daily"),
+    (Frequency.WEEKLY.value, "Weekly"),
+    (Frequency.MONTHLY.value, "Monthly"),
+    (Frequency.MANUAL.value, "Manual only"),
+)
+DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
+LIFECYCLE_LABELS = {
+    Lifecycle.ACTIVE.value: "Active: a member with access",
+    Lifecycle.PENDING.value: "Pending: created, invited from their start date",
+    Lifecycle.INACTIVE.value: "Inactive: marked as a leaver",
+}
+
+def integration_of(session: Session, admin: AdminUser, integration_id: int) -> Integration:
+    return integration_in_programme(session, admin.programme_id, integration_id)
+
+
+def is_draft(integration: Integration) -> bool:
+    return integration.status == IntegrationStatus.DRAFT.value
+
+
+def advance(integration: Integration, step: str) -> None:
+    """Record that the draft may resume at ``step`` (never moves a draft backwards)."""
+    if not is_draft(integration):
+        return
+    current = integration.wizard_step if integration.wizard_step in STEP_KEYS else "initial"
+    if STEP_KEYS.index(step) > STEP_KEYS.index(current):
+        integration.wizard_step = step
+
+
+def after_save(integration: Integration, next_step: str) -> str:
+    if is_draft(integration):
+        return f"/integrations/{integration.id}/setup/{next_step}"
+    return f"/integrations/{integration.id}"
+
+
+def steps_of(integration: Integration | None, current: str) -> list[dict[str, Any]]:
+    reached = "initial"
+    if integration is not None:
+        reached = "review" if not is_draft(integration) else (integration.wizard_step or "initial")
+        if reached not in STEP_KEYS:
+            reached = "initial"
+    out = []
+    for index, (key, label) in enumerate(STEPS):
+        out.append({
+            "key": key, "label": label, "number": index + 1,
+            "current": key == current,
+            "done": index < STEP_KEYS.index(reached) and key != current,
+            "href": (f"/integrations/{integration.id}/setup/{key}"
+                     if integration is not None and index <= STEP_KEYS.index(reached) else None),
+        })
+    return out
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+async def read_form(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    return {key: form.getlist(key) if len(form.getlist(key)) > 1 else form.get(key) for key in form.keys()}

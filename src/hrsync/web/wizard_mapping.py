@@ -1,0 +1,181 @@
+"""The setup wizard's Mapping step: which source field fills each member field, and what each
+employment status means (see :mod:`hrsync.web.wizard_common`)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hrsync.domain import MEMBER_FIELDS, validate_mapping
+from hrsync.domain.fields import EMPLOYEE_ID, EXTRA_PREFIX, is_extra_attribute
+from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import mapping_of, source_for, status_map_of, update_mapping
+from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, SourceError, SourceField
+from hrsync.store.models import Integration
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
+from hrsync.web.wizard_common import (
+    LIFECYCLE_LABELS,
+    advance,
+    after_save,
+    integration_of,
+    is_draft,
+    read_form,
+    steps_of,
+)
+
+router = APIRouter(include_in_schema=False)
+
+GROUP_LABELS = {
+    FieldGroup.PERSON: "Person", FieldGroup.JOB: "Job", FieldGroup.CUSTOM: "Person custom fields",
+    FieldGroup.JOB_CUSTOM: "Job custom fields",
+}
+CUSTOM_GROUPS = (FieldGroup.CUSTOM, FieldGroup.JOB_CUSTOM)
+
+def _extra_name(source_key: str) -> str:
+    """``custom.<name>`` for a custom source field: its api name made into an attribute name.
+
+    A job custom field (``job.custom.<apiName>``) is kept as ``custom.job_<apiName>``.
+    """
+    if source_key.startswith("job." + EXTRA_PREFIX):
+        source_key = "job_" + source_key[len("job." + EXTRA_PREFIX):]
+    name = source_key[len(EXTRA_PREFIX):] if source_key.startswith(EXTRA_PREFIX) else source_key
+    name = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if not name or not name[0].isalpha():
+        name = "f" + name
+    return EXTRA_PREFIX + name[:64]
+
+
+def _discover(integration: Integration) -> tuple[list[SourceField] | None, str | None]:
+    try:
+        with source_for(integration) as source:
+            return source.fields(), None
+    except (SourceError, ServiceError) as exc:
+        return None, exc.reason
+
+
+def _coverage(integration: Integration, mapping: dict[str, str]) -> Coverage | None:
+    """How the sampled people fill the mapped fields (None when the sample cannot be read or judged)."""
+    if validate_mapping(mapping):
+        return None
+    try:
+        with source_for(integration, concurrency=1) as source:
+            return coverage(source, mapping)
+    except (SourceError, ServiceError):
+        return None
+
+
+def _attribute_problems(problems: list[str], mapping: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Put each problem next to the field it names (every message starts with the field's label)."""
+    by_field: dict[str, str] = {}
+    general: list[str] = []
+    labels = {key: field.label for key, field in MEMBER_FIELDS.items()}
+    for target in mapping:
+        if is_extra_attribute(target):
+            labels[target] = f"Extra attribute {target[len(EXTRA_PREFIX):]!r}"
+    for problem in problems:
+        for key, label in sorted(labels.items(), key=lambda kv: -len(kv[1])):
+            if problem.startswith(label + " "):
+                by_field[key] = (by_field[key] + " " + problem) if key in by_field else problem
+                break
+        else:
+            general.append(problem)
+    return by_field, general
+
+
+def _mapping_page(request: Request, integration: Integration, *, fields: list[SourceField] | None,
+                  discover_error: str | None, mapping: dict[str, str], status_map: dict[str, str],
+                  errors: dict[str, str] | None = None, general: list[str] | None = None,
+                  status_code: int = 200) -> Response:
+    groups: list[tuple[str, list[SourceField]]] = []
+    if fields is not None:
+        for group in (FieldGroup.PERSON, FieldGroup.JOB, *CUSTOM_GROUPS):
+            members = [f for f in fields if f.group == group]
+            if members:
+                groups.append((GROUP_LABELS[group], members))
+    custom = [(label, members) for label, members in groups if label in {GROUP_LABELS[g] for g in CUSTOM_GROUPS}]
+    extras = {source for target, source in mapping.items() if is_extra_attribute(target)}
+    statuses = list(dict.fromkeys([*DEFAULT_STATUS_MAP, *status_map]))
+    known_keys = {f.key for f in fields or []}
+    unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
+    sampled = _coverage(integration, mapping) if fields is not None else None
+    return render(request, "wizard/mapping.html", {
+        "nav": "integrations", "integration": integration, "steps": steps_of(integration, "mapping"),
+        "member_fields": list(MEMBER_FIELDS.values()), "groups": groups, "custom_fields": custom,
+        "extras": extras, "extra_name": _extra_name, "mapping": mapping, "statuses": statuses,
+        "status_map": status_map, "lifecycles": LIFECYCLE_LABELS, "errors": errors or {},
+        "general": general or [], "discover_error": discover_error, "unknown": unknown,
+        "unique_key": EMPLOYEE_ID, "coverage": sampled, "intellihr_id_label": INTELLIHR_ID_LABEL,
+        "key_threshold_pct": round(KEY_COVERAGE_MIN * 100),
+        "key_source_label": next((f.label for f in fields or [] if f.key == mapping.get(EMPLOYEE_ID)),
+                                 mapping.get(EMPLOYEE_ID, "")),
+    }, status_code=status_code)
+
+
+@router.get("/integrations/{integration_id}/setup/mapping")
+def mapping_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_of(session, admin, integration_id)
+    if not integration.api_key_encrypted:
+        flash(request, "Authorize intelliHR first, so the fields of your directory can be read.", "warning")
+        return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
+    fields, error = _discover(integration)
+    return _mapping_page(request, integration, fields=fields, discover_error=error,
+                         mapping=mapping_of(integration),
+                         status_map={k: v.value for k, v in status_map_of(integration).items()})
+
+
+@router.post("/integrations/{integration_id}/setup/mapping", dependencies=[CsrfForm])
+async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_of(session, admin, integration_id)
+    data = await read_form(request)
+    mapping: dict[str, str] = {}
+    for key in MEMBER_FIELDS:
+        value = data.get(f"map.{key}")
+        if isinstance(value, str) and value.strip():
+            mapping[key] = value.strip()
+    extra_values = data.get("extra") or []
+    for source in [extra_values] if isinstance(extra_values, str) else extra_values:
+        if isinstance(source, str) and source:
+            mapping[_extra_name(source)] = source
+    status_map: dict[str, str] = {}
+    index = 0
+    while f"status_name_{index}" in data:
+        name, value = data.get(f"status_name_{index}"), data.get(f"status_value_{index}")
+        if isinstance(name, str) and isinstance(value, str) and name:
+            status_map[name] = value
+        index += 1
+    fields, discover_error = _discover(integration)
+    available = [f.key for f in fields] if fields is not None else None
+    problems = validate_mapping(mapping, available)
+    if not problems:
+        try:
+            with session.begin_nested():
+                update_mapping(session, integration, admin, mapping, status_map=status_map,
+                               available_source_keys=available)
+        except ServiceError as exc:
+            problems = [exc.reason]
+    if problems:
+        errors, general = _attribute_problems(problems, mapping)
+        return _mapping_page(request, integration, fields=fields, discover_error=discover_error, mapping=mapping,
+                             status_map=status_map, errors=errors, general=general, status_code=400)
+    advance(integration, "review")
+    if not is_draft(integration):
+        flash(request, "Mapping saved. The next import uses it.")
+    return RedirectResponse(after_save(integration, "review"), status_code=303)
+
+
+@router.post("/integrations/{integration_id}/setup/mapping/intellihr-id", dependencies=[CsrfForm])
+def use_intellihr_id(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    """The one-click fix offered when the unique key is empty for (almost) everyone sampled."""
+    integration = integration_of(session, admin, integration_id)
+    mapping = {**mapping_of(integration), EMPLOYEE_ID: INTELLIHR_ID}
+    try:
+        with session.begin_nested():
+            update_mapping(session, integration, admin, mapping)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+    else:
+        flash(request, f"Employee ID now comes from the {INTELLIHR_ID_LABEL}, which every person has.")
+    return RedirectResponse(f"/integrations/{integration.id}/setup/mapping", status_code=303)

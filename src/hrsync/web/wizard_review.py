@@ -1,0 +1,106 @@
+"""The setup wizard's last step: Review, a preview of the first import (a queued dry run), Publish.
+
+The preview is an ordinary dry run handed to a worker (:func:`hrsync.services.imports.preview`);
+the review page follows it with the same live progress bar as *Import data now*, and shows its
+counts and examples once it has finished (see :mod:`hrsync.web.wizard_common`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from hrsync.domain import MEMBER_FIELDS, validate_mapping
+from hrsync.services import imports
+from hrsync.services.errors import ServiceError
+from hrsync.services.imports import RunBlocked, failure_advice, progress_of
+from hrsync.services.integrations import mapping_of, publish, status_map_of
+from hrsync.services.queries import latest_run
+from hrsync.store.enums import is_finished
+from hrsync.store.models import Frequency, ImportRun, Integration
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
+from hrsync.web.wizard_common import FREQUENCIES, LIFECYCLE_LABELS, integration_of, steps_of
+
+router = APIRouter(include_in_schema=False)
+
+PREVIEW_POLL_MS = 700
+KIND_LABELS = {
+    "create": "New members", "update": "Updated", "unchanged": "Unchanged", "leaver": "Leavers",
+    "reinstate": "Reinstated", "pending": "Pending (pre-hire)",
+}
+
+
+
+def _fresh_preview(session: Session, integration: Integration) -> ImportRun | None:
+    """The newest dry run made since the integration last changed (older ones show old settings)."""
+    run = latest_run(session, integration.id, dry_run=True)
+    if run is None or run.created_at < integration.updated_at:
+        return None
+    return run
+
+
+def _preview_examples(run: ImportRun) -> list[dict[str, Any]]:
+    preview = (run.plan or {}).get("preview", {}) if isinstance(run.plan, dict) else {}
+    out = []
+    for kind, examples in preview.items():
+        if kind == "unchanged":
+            continue
+        out.append({"kind": kind, "label": KIND_LABELS.get(kind, kind.replace("_", " ").capitalize()),
+                    "examples": examples})
+    return out
+
+
+@router.get("/integrations/{integration_id}/setup/review")
+def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_of(session, admin, integration_id)
+    run = _fresh_preview(session, integration)
+    finished = run is not None and is_finished(run.status)
+    mapping = mapping_of(integration)
+    mapped = [(MEMBER_FIELDS[k].label if k in MEMBER_FIELDS else k, v, k) for k, v in mapping.items()]
+    problems = validate_mapping(mapping)
+    return render(request, "wizard/review.html", {
+        "nav": "integrations", "integration": integration, "steps": steps_of(integration, "review"),
+        "run": run, "finished": finished,
+        "progress": progress_of(session, run) if run is not None else None,
+        "progress_url": f"/integrations/{integration.id}/runs/{run.id}/progress" if run is not None else None,
+        "poll_ms": PREVIEW_POLL_MS, "failure": failure_advice(run, integration) if run is not None else None,
+        "examples": _preview_examples(run) if run is not None else [],
+        "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
+        "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
+        "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
+    })
+
+
+@router.post("/integrations/{integration_id}/setup/preview", dependencies=[CsrfForm])
+def preview(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    """Queue a dry run and come back to the review page, which follows its progress."""
+    integration = integration_of(session, admin, integration_id)
+    try:
+        imports.preview(session, integration, admin)
+    except RunBlocked as exc:
+        session.rollback()
+        flash(request, exc.reason, "warning")
+    except ServiceError as exc:
+        session.rollback()
+        flash(request, exc.reason, "error")
+    return RedirectResponse(f"/integrations/{integration.id}/setup/review#preview", status_code=303)
+
+
+@router.post("/integrations/{integration_id}/setup/publish", dependencies=[CsrfForm])
+def publish_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_of(session, admin, integration_id)
+    try:
+        with session.begin_nested():
+            publish(session, integration, admin)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+        return RedirectResponse(f"/integrations/{integration.id}/setup/review", status_code=303)
+    if integration.frequency == Frequency.MANUAL.value:
+        when = "Imports run when you choose Import data now."
+    else:
+        when = "Imports now run on the schedule you chose."
+    flash(request, f"intelliHR is live. {when}")
+    return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
