@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
     base_url: str = "http://127.0.0.1:8000"
+    file_max_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0,
+        description="Largest membership file (CSV) an import or an upload accepts, in bytes; checked before reading.",
+    )
+    file_drop_root: Path | None = Field(
+        default=None,
+        description="Where membership-file integrations without their own folder keep their files "
+        "(<root>/<integration id>/); unset means <data_dir>/drop.",
+    )
+    file_settle_seconds: float = Field(
+        default=60.0, ge=0,
+        description="A dropped file modified more recently than this is still being written and is not imported yet.",
+    )
+
+    def resolved_drop_root(self) -> Path:
+        return self.file_drop_root if self.file_drop_root is not None else self.data_dir / "drop"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,4 +1,4 @@
-"""``hrsync integration ...``: connect intelliHR to a programme, publish, revoke."""
+"""``hrsync integration ...``: connect an HR source (intelliHR, a membership file) to a programme, publish, revoke."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from hrsync.cli.common import data_session, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
-from hrsync.services.coverage import ALTERNATIVE_MAP
 from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
 from hrsync.sources.intellihr import validate_subdomain
@@ -44,15 +43,18 @@ def _read_key(api_key: str, as_json: bool) -> str:
 
 
 def _with_alternative(exc: ServiceError, how: str) -> ServiceError:
-    """A key-coverage refusal names the command-line alternative (the intelliHR ID as the key)."""
-    if exc.code != "key_coverage":
+    """A key-coverage refusal names the command-line alternative (the source's fallback key as the key);
+    ``how`` holds ``{map}`` where that option goes."""
+    alternative = getattr(exc, "alternative_map", None)
+    if exc.code != "key_coverage" or not alternative:
         return exc
-    return ServiceError(f"{exc.reason.rstrip('.')} ({how}).", code=exc.code)
+    return ServiceError(f"{exc.reason.rstrip('.')} ({how.format(map=alternative)}).", code=exc.code)
 
 
 def _describe(integration: Integration) -> dict[str, Any]:
     return {
         "id": integration.id, "programme_id": integration.programme_id, "status": integration.status,
+        "kind": integration.kind, "source_settings": integration.source_settings,
         "subdomain": integration.subdomain, "api_key_last4": integration.api_key_last4,
         "frequency": integration.frequency, "schedule_time": integration.schedule_time,
         "schedule_day": integration.schedule_day, "date_format": integration.date_format,
@@ -64,7 +66,7 @@ def _describe(integration: Integration) -> dict[str, Any]:
 
 @cli.group("integration")
 def integration() -> None:
-    """Integrations with an HR system (intelliHR)."""
+    """Integrations with an HR source (intelliHR, or a membership file)."""
 
 
 schedule_options: list[Callable[[F], F]] = [
@@ -82,11 +84,19 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return wrap
 
 
+SOURCES = {"intellihr": "intellihr", "file": "membership_file", "membership_file": "membership_file"}
+
+
 @integration.command("add")
 @click.option("--programme", "programme_name", required=True)
-@click.option("--subdomain", required=True,
-              help="The intelliHR tenant: 'your-company' or its address https://your-company.intellihr.net")
-@click.option("--api-key", required=True, help="The intelliHR API key, or - to read it from standard input.")
+@click.option("--source", "source", type=click.Choice(list(SOURCES)), default="intellihr", show_default=True,
+              help="intelliHR (--subdomain, --api-key) or a membership file (--path).")
+@click.option("--subdomain", default=None,
+              help="intelliHR: the tenant, 'your-company' or its address https://your-company.intellihr.net")
+@click.option("--api-key", default=None, help="intelliHR: the API key, or - to read it from standard input.")
+@click.option("--path", "path", default=None,
+              help="Membership file: the absolute folder files are dropped into (default: one under "
+                   "HRSYNC_FILE_DROP_ROOT). Without --map, its newest file's headers are matched by name.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="manual", show_default=True)
 @_with(schedule_options)
 @click.option("--date-format", type=click.Choice(DATE_FORMATS), default=None, help="Default: the programme's.")
@@ -95,29 +105,49 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 @click.option("--leaver-threshold", type=float, default=10.0, show_default=True,
               help="Hold an import that would make more than this % of active members leavers.")
 @json_option
-def add(programme_name: str, subdomain: str, api_key: str, frequency: str, at: str | None, day: str | None,
-        date_format: str | None, welcome_email: bool, maps: tuple[str, ...], leaver_threshold: float,
-        as_json: bool) -> None:
-    """Connect intelliHR to a programme (the key is verified before anything is saved)."""
-    try:  # before the key is read or checked: another host is refused at once
-        subdomain = validate_subdomain(subdomain)
-    except ValueError as exc:
-        fail(str(exc), EXIT_BAD_INPUT, payload={"error": str(exc), "code": "invalid_subdomain"}, as_json=as_json)
-    key = _read_key(api_key, as_json)
+def add(programme_name: str, source: str, subdomain: str | None, api_key: str | None, path: str | None,
+        frequency: str, at: str | None, day: str | None, date_format: str | None, welcome_email: bool,
+        maps: tuple[str, ...], leaver_threshold: float, as_json: bool) -> None:
+    """Connect an HR source to a programme (its settings are verified before anything is saved)."""
+    kind = SOURCES[source]
+    settings = _settings(kind, subdomain, api_key, path, as_json)
     mapping = _parse_map(maps, as_json)
     with data_session(as_json) as session:
         prog = programme_by_name(session, programme_name)
         owner = first_admin(session, prog.id)
         try:
             created = svc.create_integration(
-                session, prog, owner, subdomain=subdomain, api_key=key, frequency=frequency, schedule_time=at,
+                session, prog, owner, kind=kind, settings=settings, frequency=frequency, schedule_time=at,
                 schedule_day=day, date_format=date_format, welcome_email=welcome_email, mapping=mapping,
                 leaver_threshold_pct=leaver_threshold,
             )
         except ServiceError as exc:
-            raise _with_alternative(exc, f"add it with {ALTERNATIVE_MAP}") from None
+            raise _with_alternative(exc, "add it with {map}") from None
         payload = {"id": created.id}
     emit(payload, as_json, f"integration {payload['id']} created as a draft; publish it to go live")
+
+
+def _settings(kind: str, subdomain: str | None, api_key: str | None, path: str | None,
+              as_json: bool) -> dict[str, Any]:
+    """The settings the chosen kind asks for (``SourceKind.settings_fields``), from the options."""
+    given = {"subdomain": subdomain, "api_key": api_key, "path": path}
+    fields = svc.kind_of(kind).settings_fields
+    names = {f.name for f in fields}
+    for name, value in given.items():
+        if value is not None and name not in names:
+            fail(f"--{name.replace('_', '-')} does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
+    for f in fields:
+        if f.required and given.get(f.name) is None:
+            fail(f"--{f.name.replace('_', '-')} is required: {f.help}", EXIT_BAD_INPUT, as_json=as_json)
+    if subdomain is not None:
+        try:  # before the key is read or checked: another host is refused at once
+            given["subdomain"] = validate_subdomain(subdomain)
+        except ValueError as exc:
+            fail(str(exc), EXIT_BAD_INPUT, payload={"error": str(exc), "code": "invalid_subdomain"},
+                 as_json=as_json)
+    if api_key is not None:
+        given["api_key"] = _read_key(api_key, as_json)
+    return {k: v for k, v in given.items() if v is not None}
 
 
 @integration.command("edit")
@@ -187,11 +217,25 @@ def publish(integration_id: int, as_json: bool) -> None:
         try:
             svc.publish(session, item, None)
         except ServiceError as exc:
-            how = f"hrsync integration edit {integration_id} {ALTERNATIVE_MAP}, then publish"
+            how = f"hrsync integration edit {integration_id} {{map}}, then publish"
             raise _with_alternative(exc, how) from None
         session.flush()
         payload = _describe(item)
     emit(payload, as_json, f"integration {integration_id} published: it is live")
+
+
+@integration.command("fields")
+@click.argument("integration_id", type=int)
+@json_option
+def fields(integration_id: int, as_json: bool) -> None:
+    """The source's fields, which member field each feeds, and what the kind suggests (a file's
+    headers matched by name)."""
+    with data_session(as_json) as session:
+        payload = svc.describe_fields(svc.get_integration(session, integration_id))
+    lines = [f"{f['key']}: {', '.join(f['mapped_to']) or '-'}"
+             + (f" (suggested: {', '.join(f['suggested_for'])})" if f["suggested_for"] else "")
+             for f in payload["fields"]]
+    emit(payload, as_json, "\n".join(lines) or "no fields")
 
 
 _transition("pause", svc.pause, "paused")

@@ -1,6 +1,6 @@
 """Key coverage before publishing: does this mapping reach the people of this directory?
 
-A sample of the directory (its first :data:`SAMPLE_PEOPLE` people, two pages of intelliHR's list) is
+A sample of the directory (its first :data:`SAMPLE_PEOPLE` people, two pages of an HR API's list) is
 read through the connector and each person is drafted with the domain's own rules
 (:func:`hrsync.domain.records.build_draft`), so "would this person be skipped?" is decided in one place.
 
@@ -8,7 +8,8 @@ Two findings stop a publish (and ``hrsync integration add``):
 
 * **The unique key is (almost) never filled.** Fewer than :data:`KEY_COVERAGE_MIN` (5 %) of the sampled
   people have a value in the field mapped to Employee ID, as in a tenant that hides employee numbers.
-  The intelliHR ID (``autoIncrementIntellihrId``, always present) is offered instead.
+  A kind of source's fallback key (:attr:`hrsync.sources.registry.SourceKind.fallback_key`, a field
+  every person has, such as intelliHR's own ID) is offered instead where the sample has it.
 * **Nobody would be imported.** Every sampled person would be skipped for any other reason (Email
   mapped to a field that never holds an e-mail address, for example).
 
@@ -28,13 +29,18 @@ from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, 
 from hrsync.domain.records import build_draft, compile_mapping
 from hrsync.services.errors import ServiceError
 from hrsync.sources.base import Source, SourcePerson
+from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 
 SAMPLE_PEOPLE: Final = 200
-"""Two pages of intelliHR's people list (100 a page)."""
+"""Two pages of an HR API's people list (100 a page)."""
 KEY_COVERAGE_MIN: Final = 0.05
 """Below this share of sampled people with a unique key, the key is reported as missing."""
-INTELLIHR_ID: Final = "autoIncrementIntellihrId"
-INTELLIHR_ID_LABEL: Final = "intelliHR ID"
+#: Every kind's fallback key, (source key, label); a sample is measured for each.
+FALLBACK_KEYS: Final = tuple(k.fallback_key for k in REGISTRY.values() if k.fallback_key is not None)
+_DEFAULT_FALLBACK = REGISTRY[DEFAULT_KIND].fallback_key
+assert _DEFAULT_FALLBACK is not None
+#: The default kind's fallback key, for the wizard's "use it as Employee ID" button.
+INTELLIHR_ID, INTELLIHR_ID_LABEL = _DEFAULT_FALLBACK
 ALTERNATIVE_MAP: Final = f"--map {EMPLOYEE_ID}={INTELLIHR_ID}"
 MASK: Final = "•••"
 
@@ -69,7 +75,7 @@ class Coverage:
     importable: int
     fields: dict[str, FieldCoverage]
     skips: Counter[tuple[str, str]] = field(default_factory=Counter)  # (field, code) → people skipped
-    intellihr_id_filled: int = 0
+    fallback_filled: dict[str, int] = field(default_factory=dict)  # fallback key → people who have it
 
     @property
     def key(self) -> FieldCoverage | None:
@@ -82,10 +88,31 @@ class Coverage:
         return self.sampled > 0 and key is not None and key.measured and key.share < KEY_COVERAGE_MIN
 
     @property
-    def offer_intellihr_id(self) -> bool:
+    def fallback(self) -> tuple[str, str] | None:
+        """The fallback key (source key, label) to offer instead of a missing unique key, or None."""
         key = self.key
-        return (self.key_missing and key is not None and key.source_key != INTELLIHR_ID
-                and self.intellihr_id_filled / self.sampled >= KEY_COVERAGE_MIN)
+        if not self.key_missing or key is None:
+            return None
+        for source_key, label in FALLBACK_KEYS:
+            share = self.fallback_filled.get(source_key, 0) / self.sampled
+            if source_key != key.source_key and share >= KEY_COVERAGE_MIN:
+                return source_key, label
+        return None
+
+    @property
+    def alternative_map(self) -> str | None:
+        """The command-line option that maps Employee ID to the fallback key, when one is offered."""
+        fallback = self.fallback
+        return None if fallback is None else f"--map {EMPLOYEE_ID}={fallback[0]}"
+
+    # the wizard's names for the default kind's fallback key
+    @property
+    def offer_intellihr_id(self) -> bool:
+        return self.fallback is not None and self.fallback[0] == INTELLIHR_ID
+
+    @property
+    def intellihr_id_filled(self) -> int:
+        return self.fallback_filled.get(INTELLIHR_ID, 0)
 
     @property
     def skips_everyone(self) -> bool:
@@ -97,14 +124,15 @@ class Coverage:
         what = "blank for all" if key.filled == 0 else f"filled for only {key.filled} of"
         skipped = "every one" if key.filled == 0 else f"{key.sampled - key.filled}"
         return (f"Employee ID (the unique key) comes from '{key.source_key}', which is {what} "
-                f"{self.sampled} sampled people of this intelliHR directory (the tenant may hide employee "
+                f"{self.sampled} sampled people of this directory (the HR system may hide employee "
                 f"numbers), so {skipped} of them would be skipped")
 
     def problem(self) -> str | None:
         """Why publishing this mapping is refused (one sentence, no person's value), or None."""
         if self.key_missing:
-            alternative = (f"; use the {INTELLIHR_ID_LABEL} ('{INTELLIHR_ID}') as the key instead"
-                           if self.offer_intellihr_id else "; map Employee ID to a field everyone has")
+            fallback = self.fallback
+            alternative = (f"; use the {fallback[1]} ('{fallback[0]}') as the key instead"
+                           if fallback is not None else "; map Employee ID to a field everyone has")
             return self.key_reason() + alternative + "."
         if self.skips_everyone:
             (target, code), _count = self.skips.most_common(1)[0]
@@ -129,8 +157,8 @@ def mask(target: str, value: str) -> str:
 
 
 def sample(source: Source, mapping: Mapping[str, str], limit: int = SAMPLE_PEOPLE) -> list[SourcePerson]:
-    """The first ``limit`` people of the directory, with the mapped fields (and the intelliHR ID)."""
-    wanted = {*mapping.values(), INTELLIHR_ID}
+    """The first ``limit`` people of the directory, with the mapped fields (and the fallback keys)."""
+    wanted = {*mapping.values(), *(key for key, _label in FALLBACK_KEYS)}
     details = any(needs_job_details(mapping[k]) for k in KEY_FIELDS if mapping.get(k))
     people: list[SourcePerson] = []
     stream = source.people(fields=wanted, include_job_details=details)
@@ -172,19 +200,28 @@ def measure(people: list[SourcePerson], mapping: Mapping[str, str]) -> Coverage:
         for issue in issues:
             if issue.field in (EMPLOYEE_ID, EMAIL):
                 skips[(issue.field, issue.code)] += 1
-    ids = sum(1 for p in people if (p.values.get(INTELLIHR_ID) or "").strip())
-    return Coverage(len(people), importable, fields, skips, ids)
+    fallbacks = {key: sum(1 for p in people if (p.values.get(key) or "").strip()) for key, _label in FALLBACK_KEYS}
+    return Coverage(len(people), importable, fields, skips, fallbacks)
 
 
 def coverage(source: Source, mapping: Mapping[str, str]) -> Coverage:
     return measure(sample(source, mapping), mapping)
 
 
+class CoverageRefused(ServiceError):
+    """A mapping that would skip (almost) everyone; ``alternative_map`` is the fix offered, if any."""
+
+    def __init__(self, reason: str, *, code: str, alternative_map: str | None = None) -> None:
+        super().__init__(reason, code=code)
+        self.alternative_map = alternative_map
+
+
 def refuse_if_unreachable(source: Source, mapping: Mapping[str, str]) -> Coverage:
-    """Raise :class:`ServiceError` (code ``key_coverage`` or ``skips_everyone``) for a mapping that
+    """Raise :class:`CoverageRefused` (code ``key_coverage`` or ``skips_everyone``) for a mapping that
     would skip (almost) every sampled person; the coverage otherwise."""
     found = coverage(source, mapping)
     reason = found.problem()
     if reason is not None:
-        raise ServiceError(reason, code="key_coverage" if found.key_missing else "skips_everyone")
+        raise CoverageRefused(reason, code="key_coverage" if found.key_missing else "skips_everyone",
+                              alternative_map=found.alternative_map)
     return found

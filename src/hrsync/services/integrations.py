@@ -1,7 +1,9 @@
-"""Integrations: verify and store credentials, mapping, publish, pause, resume, revoke.
+"""Integrations: verify and store a source's settings, mapping, publish, pause, resume, revoke.
 
-The key is checked with the connector *before* anything is saved, stored encrypted
-(:mod:`hrsync.security.secrets`) and never shown again except for its last four characters.
+Every kind of source (intelliHR, a membership file, ...) is reached through
+:mod:`hrsync.sources.registry`: its settings are validated and checked with the source *before*
+anything is saved, and stored by the kind itself (an API key encrypted with
+:mod:`hrsync.security.secrets`, never shown again except for its last four characters).
 Every change an administrator makes is written to the activity log in the same transaction.
 """
 
@@ -13,14 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
-from hrsync.security.secrets import encrypt_secret, last4
+from hrsync.domain.fields import validate_mapping
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
 from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, Source, SourceError, status_table
-from hrsync.sources.intellihr import IntelliHRSource, validate_subdomain
+from hrsync.sources.registry import DEFAULT_KIND, SourceKind
 from hrsync.store.models import (
     ActivityLog,
     AdminUser,
@@ -52,16 +53,47 @@ def log_activity(
     )
 
 
-def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = None) -> CheckResult:
-    """One cheap call to intelliHR; never raises for the expected failures."""
+def kind_of(kind: str) -> SourceKind:
+    """The registry's entry for ``kind``; :class:`ServiceError` for a kind hrsync does not have."""
     try:
-        subdomain = validate_subdomain(subdomain)
-    except ValueError as exc:
-        return CheckResult(ok=False, reason=str(exc), code="invalid_subdomain")
-    if not api_key or not api_key.strip():
-        return CheckResult(ok=False, reason="Enter the API key created in intelliHR.", code="bad_key")
-    with IntelliHRSource(subdomain, api_key.strip(), base_url=base_url) as source:
-        return source.check()
+        return registry.kind_of(kind)
+    except SourceError as exc:
+        raise ServiceError(exc.reason, code=exc.code) from None
+
+
+def kind_for(integration: Integration) -> SourceKind:
+    return kind_of(integration.kind)
+
+
+def check_settings(kind: str, settings: Mapping[str, Any]) -> CheckResult:
+    """Settings of a kind of source, checked with the source; never raises for the expected failures."""
+    source_kind = kind_of(kind)
+    try:
+        clean = source_kind.validate_settings(settings)
+    except SourceError as exc:
+        return CheckResult(ok=False, reason=exc.reason, code=exc.code)
+    return source_kind.check_settings(clean)
+
+
+def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = None) -> CheckResult:
+    """A tenant and an API key, checked by the default kind of source (one cheap call)."""
+    settings: dict[str, Any] = {"subdomain": subdomain, "api_key": api_key}
+    if base_url:
+        settings["base_url"] = base_url
+    return check_settings(DEFAULT_KIND, settings)
+
+
+def _verified_settings(source_kind: SourceKind, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean settings, checked with the source; :class:`ServiceError` with the source's reason otherwise."""
+    try:
+        clean = source_kind.validate_settings(settings)
+    except SourceError as exc:
+        raise ServiceError(exc.reason, code=exc.code) from None
+    result = source_kind.check_settings(clean)
+    if not result.ok:
+        raise ServiceError(result.reason or f"{source_kind.display_name} refused the settings.",
+                           code=result.code or "check")
+    return clean
 
 
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
@@ -70,12 +102,41 @@ def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
 
 
 def mapping_of(integration: Integration) -> dict[str, str]:
-    return dict(integration.mapping or DEFAULT_MAPPING)
+    """The integration's mapping; the kind's suggested one while it has none."""
+    if integration.mapping:
+        return dict(integration.mapping)
+    return kind_for(integration).default_mapping(integration)
 
 
-def source_for(integration: Integration, *, time_budget: float | None = None, concurrency: int = 4) -> Source:
+def source_for(
+    integration: Integration, *, time_budget: float | None = None, concurrency: int = 4, consume: bool | None = None
+) -> Source:
     """The connector for a stored integration (:func:`hrsync.sources.registry.source_for`)."""
-    return registry.source_for(integration, time_budget=time_budget, concurrency=concurrency)
+    return registry.source_for(integration, time_budget=time_budget, concurrency=concurrency, consume=consume)
+
+
+def describe_fields(integration: Integration) -> dict[str, Any]:
+    """The source's fields (read from it now), each with the member fields it feeds in the integration's
+    mapping and those the kind suggests for it (a membership file's headers matched by name)."""
+    mapping = mapping_of(integration)
+    suggested = kind_for(integration).default_mapping(integration)
+    try:
+        with source_for(integration, concurrency=1, consume=False) as source:
+            offered = source.fields()
+    except SourceError as exc:
+        raise ServiceError(exc.reason, code=exc.code) from None
+    return {
+        "id": integration.id,
+        "kind": integration.kind,
+        "fields": [
+            {"key": f.key, "label": f.label, "kind": f.kind,
+             "mapped_to": [t for t, k in mapping.items() if k == f.key],
+             "suggested_for": [t for t, k in suggested.items() if k == f.key]}
+            for f in offered
+        ],
+        # member fields mapped from a field the source does not offer (now)
+        "missing": sorted(t for t, k in mapping.items() if k not in {f.key for f in offered}),
+    }
 
 
 def check_coverage(integration: Integration, mapping: Mapping[str, str] | None = None) -> None:
@@ -83,7 +144,7 @@ def check_coverage(integration: Integration, mapping: Mapping[str, str] | None =
     (:mod:`hrsync.services.coverage`). A directory that cannot be read now proves nothing: the
     credentials were verified when they were stored, and an import reports a read failure itself."""
     try:
-        with source_for(integration, concurrency=1) as source:
+        with source_for(integration, concurrency=1, consume=False) as source:
             refuse_if_unreachable(source, mapping if mapping is not None else mapping_of(integration))
     except SourceError:
         return
@@ -116,6 +177,8 @@ def create_integration(
     *,
     subdomain: str | None = None,
     api_key: str | None = None,
+    kind: str = DEFAULT_KIND,
+    settings: Mapping[str, Any] | None = None,
     frequency: str = Frequency.MANUAL.value,
     schedule_time: str | None = None,
     schedule_day: str | None = None,
@@ -123,55 +186,50 @@ def create_integration(
     welcome_email: bool = True,
     mapping: Mapping[str, str] | None = None,
     leaver_threshold_pct: float = 10.0,
-    kind: str = registry.INTELLIHR.kind,
 ) -> Integration:
-    """A draft integration. Given a key, it is created only after the key was verified with
-    intelliHR; without one (the setup wizard's first step) it has no access until
-    :func:`set_credentials` stores a verified key."""
+    """A draft integration of ``kind``, created only after its settings were checked with the source.
+
+    ``settings`` are the kind's :attr:`SourceKind.settings_fields`; ``subdomain`` and ``api_key`` are
+    shorthands for the two settings of the default kind (intelliHR). The mapping starts from the
+    kind's suggestion (:attr:`SourceKind.default_mapping`), overridden by ``mapping``. Without any
+    settings (the setup wizard's first step) the draft has no access until :func:`set_credentials`
+    or :func:`set_source_settings` stores checked ones.
+    """
+    source_kind = kind_of(kind)
     _validate_schedule(frequency, schedule_time, schedule_day)
-    if kind not in registry.REGISTRY:
-        raise ServiceError(f"hrsync has no source of kind '{kind}'.", code="invalid")
-    with_key = subdomain is not None or api_key is not None
-    if with_key:
-        result = check_credentials(subdomain or "", api_key or "")
-        if not result.ok:
-            raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
-    full_mapping = {**DEFAULT_MAPPING, **(mapping or {})}
-    problems = validate_mapping(full_mapping)
-    if problems:
-        raise ServiceError(problems[0], code="mapping")
-    if with_key:
-        _refuse_unreachable(subdomain or "", api_key or "", full_mapping)
+    given = dict(settings or {})
+    given.update({k: v for k, v in (("subdomain", subdomain), ("api_key", api_key)) if v is not None})
+    clean = _verified_settings(source_kind, given) if given else None
     integration = Integration(
         programme_id=programme.id,
         owner_id=owner.id,
-        kind=kind,
-        subdomain=validate_subdomain(subdomain or "") if with_key else None,
-        api_key_encrypted=encrypt_secret((api_key or "").strip()) if with_key else None,
-        api_key_last4=last4((api_key or "").strip()) if with_key else None,
+        kind=source_kind.kind,
         frequency=frequency,
         schedule_time=schedule_time,
         schedule_day=schedule_day.lower() if schedule_day else None,
         date_format=validate_date_format(date_format or programme.date_format),
         welcome_email=welcome_email,
-        mapping=full_mapping,
+        mapping={},
         status_map={k: v.value for k, v in DEFAULT_STATUS_MAP.items()},
         leaver_threshold_pct=_validate_threshold(leaver_threshold_pct),
         status=IntegrationStatus.DRAFT.value,
     )
+    if clean is not None:
+        source_kind.apply_settings(integration, clean)
+    full_mapping = {**source_kind.default_mapping(integration), **(mapping or {})}
+    problems = validate_mapping(full_mapping)
+    if problems:
+        raise ServiceError(problems[0], code="mapping")
+    integration.mapping = full_mapping
+    if clean is not None:
+        check_coverage(integration, full_mapping)  # a sample that cannot be read proves nothing
     session.add(integration)
     session.flush()
-    log_activity(session, integration, owner, "created",
-                 {"subdomain": integration.subdomain} if with_key else None)
+    detail = None if clean is None else (
+        {"subdomain": integration.subdomain} if integration.subdomain
+        else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
+    log_activity(session, integration, owner, "created", detail)
     return integration
-
-
-def _refuse_unreachable(subdomain: str, api_key: str, mapping: Mapping[str, str]) -> None:
-    try:
-        with IntelliHRSource(validate_subdomain(subdomain), api_key.strip(), concurrency=1) as source:
-            refuse_if_unreachable(source, mapping)
-    except SourceError:
-        pass  # read just now by check_credentials: a failed sample proves nothing (see check_coverage)
 
 
 def integration_in_programme(session: Session, programme_id: int, integration_id: int) -> Integration:
@@ -202,21 +260,26 @@ def _reschedule(session: Session, integration: Integration) -> None:
     )
 
 
-def set_credentials(
-    session: Session, integration: Integration, actor: AdminUser | None, *, subdomain: str, api_key: str
+def set_source_settings(
+    session: Session, integration: Integration, actor: AdminUser | None, settings: Mapping[str, Any]
 ) -> None:
-    """Re-authorize: a new key (verified first), keeping the mapping."""
-    result = check_credentials(subdomain, api_key)
-    if not result.ok:
-        raise ServiceError(result.reason or "intelliHR refused the credentials.", code=result.code or "check")
-    integration.subdomain = validate_subdomain(subdomain)
-    integration.api_key_encrypted = encrypt_secret(api_key.strip())
-    integration.api_key_last4 = last4(api_key.strip())
+    """Re-authorize: new settings for the integration's source (checked first), keeping the mapping."""
+    source_kind = kind_for(integration)
+    source_kind.apply_settings(integration, _verified_settings(source_kind, settings))
     if integration.status == IntegrationStatus.REVOKED.value:
         integration.status = (
             IntegrationStatus.PAUSED.value if integration.published_at else IntegrationStatus.DRAFT.value
         )
-    log_activity(session, integration, actor, "reauthorized", {"key_last4": integration.api_key_last4})
+    detail = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
+              else {"address": source_kind.tenant_address(integration)})
+    log_activity(session, integration, actor, "reauthorized", detail)
+
+
+def set_credentials(
+    session: Session, integration: Integration, actor: AdminUser | None, *, subdomain: str, api_key: str
+) -> None:
+    """Re-authorize with a new tenant and key (verified first), keeping the mapping."""
+    set_source_settings(session, integration, actor, {"subdomain": subdomain, "api_key": api_key})
 
 
 def update_settings(
@@ -287,8 +350,9 @@ def update_mapping(
 
 
 def publish(session: Session, integration: Integration, actor: AdminUser | None) -> None:
-    if not integration.api_key_encrypted:
-        raise ServiceError("Authorize the integration with an intelliHR API key before publishing.")
+    not_ready = kind_for(integration).not_ready(integration)
+    if not_ready:
+        raise ServiceError(not_ready)
     problems = validate_mapping(mapping_of(integration))
     if problems:
         raise ServiceError(problems[0], code="mapping")
@@ -313,15 +377,16 @@ def pause(session: Session, integration: Integration, actor: AdminUser | None) -
 def resume(session: Session, integration: Integration, actor: AdminUser | None) -> None:
     if integration.status != IntegrationStatus.PAUSED.value:
         raise ServiceError("Only a paused integration can be resumed.")
-    if not integration.api_key_encrypted:
-        raise ServiceError("Re-authorize the integration before resuming it.")
+    not_ready = kind_for(integration).not_ready(integration)
+    if not_ready:
+        raise ServiceError(not_ready)
     integration.status = IntegrationStatus.LIVE.value
     _reschedule(session, integration)
     log_activity(session, integration, actor, "resumed")
 
 
 def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
-    """Wipe the key and stop every scheduled import. The mapping and history stay."""
+    """Wipe the key (if the source has one) and stop every scheduled import. The mapping and history stay."""
     integration.api_key_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
