@@ -11,21 +11,21 @@ from sqlalchemy import select
 
 from hrsync.cli.common import data_session, ensure_schema, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, EXIT_RUN_FAILED, cli, emit, fail
+from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.services.errors import ServiceError
+from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import get_integration
 from hrsync.store.db import session_scope
 from hrsync.store.models import ImportRun, RunStatus, RunTrigger
-from hrsync.sync.reports import issues_csv_lines
-from hrsync.sync.runner import RunBlocked, RunOutcome, approve_run, execute_run, reject_run, request_run
+from hrsync.sync.decisions import approve_run, reject_run
+from hrsync.sync.execute import execute_run
+from hrsync.sync.runs import RunBlocked, RunOutcome, request_run
 
 _BAD = {RunStatus.FAILED.value, RunStatus.HELD.value}
 
 
 def _human(outcome: dict[str, Any]) -> str:
-    counts = ", ".join(
-        f"{outcome[k]} {k}"
-        for k in ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
-    )
+    counts = ", ".join(f"{outcome[k]} {k}" for k in COUNT_KEYS)
     line = f"run {outcome['id']} {outcome['status']}: {counts}"
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
 

@@ -85,8 +85,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
-from hrsync.domain.validation import email_key
-from hrsync.domain.vocabulary import LEAVER_WINDOW_DAYS, MemberStatus
+from hrsync.domain.vocabulary import LEAVER_WINDOW_DAYS, MemberStatus, email_key
 from hrsync.sources.base import Lifecycle
 
 DUPLICATE_EMPLOYEE_ID: Final = "duplicate_employee_id"

@@ -8,13 +8,13 @@ Every change an administrator makes is written to the activity log in the same t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import DEFAULT_MAPPING, validate_mapping
 from hrsync.security.secrets import encrypt_secret, last4
+from hrsync.services import activity
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
@@ -22,7 +22,6 @@ from hrsync.sources import registry
 from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.intellihr import IntelliHRSource, validate_subdomain
 from hrsync.store.models import (
-    ActivityLog,
     AdminUser,
     Frequency,
     Integration,
@@ -30,26 +29,9 @@ from hrsync.store.models import (
     Programme,
 )
 from hrsync.store.types import utcnow
+from hrsync.sync.context import mapping_of as mapping_of  # one rule, read by the portal and CLI from here
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def log_activity(
-    session: Session,
-    integration: Integration,
-    actor: AdminUser | None,
-    action: str,
-    detail: Mapping[str, Any] | None = None,
-) -> None:
-    session.add(
-        ActivityLog(
-            programme_id=integration.programme_id,
-            integration_id=integration.id,
-            admin_id=None if actor is None else actor.id,
-            action=action,
-            detail=dict(detail) if detail else None,
-        )
-    )
 
 
 def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = None) -> CheckResult:
@@ -67,10 +49,6 @@ def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = No
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
     """The integration's employment-status table: the default, overridden where it says so."""
     return status_table(integration.status_map)
-
-
-def mapping_of(integration: Integration) -> dict[str, str]:
-    return dict(integration.mapping or DEFAULT_MAPPING)
 
 
 def source_for(integration: Integration, *, time_budget: float | None = None, concurrency: int = 4) -> Source:
@@ -156,7 +134,8 @@ def create_integration(
     )
     session.add(integration)
     session.flush()
-    log_activity(session, integration, owner, "created", {"subdomain": integration.subdomain})
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=owner.id, action="created", detail={"subdomain": integration.subdomain})
     return integration
 
 
@@ -202,7 +181,9 @@ def set_credentials(
         integration.status = (
             IntegrationStatus.PAUSED.value if integration.published_at else IntegrationStatus.DRAFT.value
         )
-    log_activity(session, integration, actor, "reauthorized", {"key_last4": integration.api_key_last4})
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="reauthorized",
+                    detail={"key_last4": integration.api_key_last4})
 
 
 def update_settings(
@@ -245,7 +226,8 @@ def update_settings(
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if changed:
         _reschedule(session, integration)
-        log_activity(session, integration, actor, "edited_settings", changed)
+        activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                        admin_id=actor.id if actor else None, action="edited_settings", detail=changed)
 
 
 def update_mapping(
@@ -268,7 +250,8 @@ def update_mapping(
                 raise ServiceError(f"'{status}' must map to one of {', '.join(sorted(allowed))}.")
         integration.status_map = dict(status_map)
     if clean != integration.mapping:
-        log_activity(session, integration, actor, "edited_mapping", {"mapping": clean})
+        activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                        admin_id=actor.id if actor else None, action="edited_mapping", detail={"mapping": clean})
     integration.mapping = clean
 
 
@@ -285,7 +268,8 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     integration.published_at = integration.published_at or utcnow()
     integration.wizard_step = None
     _reschedule(session, integration)
-    log_activity(session, integration, actor, "published")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="published")
 
 
 def pause(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -293,7 +277,8 @@ def pause(session: Session, integration: Integration, actor: AdminUser | None) -
         raise ServiceError("Only a live integration can be paused.")
     integration.status = IntegrationStatus.PAUSED.value
     integration.next_run_at = None
-    log_activity(session, integration, actor, "paused")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="paused")
 
 
 def resume(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -303,7 +288,8 @@ def resume(session: Session, integration: Integration, actor: AdminUser | None) 
         raise ServiceError("Re-authorize the integration before resuming it.")
     integration.status = IntegrationStatus.LIVE.value
     _reschedule(session, integration)
-    log_activity(session, integration, actor, "resumed")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="resumed")
 
 
 def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -311,4 +297,5 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     integration.api_key_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
-    log_activity(session, integration, actor, "revoked")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="revoked")

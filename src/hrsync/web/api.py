@@ -6,7 +6,7 @@ the token's programme: another programme's integration, run or member is ``404``
 so the API does not even confirm that an id exists elsewhere.
 
 The API is thin on purpose: it calls the same services as the portal pages
-(:mod:`hrsync.services.queries`, :mod:`hrsync.sync.runner`, :func:`~hrsync.web.api_imports.start_import`),
+(:mod:`hrsync.services.queries`, :mod:`hrsync.sync.decisions`, :func:`~hrsync.web.api_imports.start_import`),
 so a rule is never written twice. The app serves the OpenAPI document at ``/api/v1/openapi.json``
 (the portal's pages are left out of it); the pydantic models of :mod:`hrsync.web.api_models`
 describe every body.
@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.services.api_tokens import authenticate_api_token
-from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
+from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     DEFAULT_PER_PAGE,
@@ -33,12 +34,12 @@ from hrsync.services.queries import (
     latest_run,
     member_in_programme,
     members_page,
+    run_in_programme,
     runs_page,
 )
 from hrsync.store.db import session_factory
 from hrsync.store.models import ApiToken, ImportRun, Integration, RunTrigger
-from hrsync.sync.reports import issues_csv_lines
-from hrsync.sync.runner import RunBlocked, RunNotFound, approve_run, reject_run, run_in_programme
+from hrsync.sync.decisions import approve_run, reject_run
 from hrsync.web.api_imports import start_import
 from hrsync.web.api_models import (
     API_PREFIX,

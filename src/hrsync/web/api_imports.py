@@ -1,8 +1,8 @@
 """Starting an import from the portal or the API: queue, commit, then hand the run to a worker.
 
 One function for both front doors so the portal's *Import data now* and ``POST /api/v1/...runs``
-behave alike: the run is queued with :func:`hrsync.sync.runner.request_run` (which raises
-:class:`~hrsync.sync.runner.RunBlocked` when one is active or held), the activity log says who
+behave alike: the run is queued with :func:`hrsync.sync.runs.request_run` (which raises
+:class:`~hrsync.errors.RunBlocked` when one is active or held), the activity log says who
 asked, the transaction is **committed before** the run id leaves the process (a worker must
 never receive an id it cannot see yet), and :func:`hrsync.jobs.enqueue.enqueue_run` picks Celery
 or the embedded worker. When neither is running the run stays queued in the database for the
@@ -15,9 +15,9 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from hrsync.services.integrations import log_activity
+from hrsync.services import activity
 from hrsync.store.models import AdminUser, ImportRun, Integration
-from hrsync.sync.runner import request_run
+from hrsync.sync.runs import request_run
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,8 @@ def start_import(
     detail: dict[str, object] = {"run_id": run.id, "dry_run": dry_run}
     if via:
         detail["via"] = via
-    log_activity(session, integration, actor, "imported_now", detail)
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="imported_now", detail=detail)
     session.commit()
     dispatch(run.id)
     return run

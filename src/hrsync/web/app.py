@@ -15,8 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hrsync.services.errors import NotFound
-from hrsync.sync.runner import RunNotFound
+from hrsync.services.errors import NotFound, RunNotFound
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.validation import InvalidValue, check_field
+from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.passwords import (
     MIN_PASSWORD_LENGTH,
     WeakPasswordError,
@@ -25,7 +26,7 @@ from hrsync.lifecycle.tokens import TokenPurpose, find_token
 from hrsync.notify.outbox import queue_admin_invite
 from hrsync.security.passwords import verify_and_update, verify_password
 from hrsync.services.programmes import admin_by_email
-from hrsync.store.models import AdminUser, email_key
+from hrsync.store.models import AdminUser
 from hrsync.store.types import utcnow
 from hrsync.web.deps import (
     CsrfForm,

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
+from hrsync.services.queries import active_run
 from hrsync.store.models import ActivityLog, AdminUser, ImportRun, Integration, IntegrationStatus
-from hrsync.sync.runner import active_run
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 
 router = APIRouter(include_in_schema=False)

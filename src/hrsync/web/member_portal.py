@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.vocabulary import email_key, programme_today
 from hrsync.lifecycle.access import Access, member_access
 from hrsync.lifecycle.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -34,8 +35,7 @@ from hrsync.lifecycle.passwords import (
 from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
 from hrsync.security.passwords import verify_and_update, verify_password
-from hrsync.store.models import Member, MemberEvent, Programme, email_key
-from hrsync.sync.runner import programme_today
+from hrsync.store.models import Member, MemberEvent, Programme
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
 from hrsync.web.security import LoginThrottle, address_key, password_fingerprint, session_signing_key
 
@@ -97,7 +97,7 @@ def _sign_out(response: Response, request: Request) -> None:
 def _today(session: Session, member: Member) -> Any:
     programme = session.get(Programme, member.programme_id)
     assert programme is not None
-    return programme_today(programme)
+    return programme_today(programme.timezone)
 
 
 def current_member(request: Request, session: Session) -> tuple[Member, Access] | None:
@@ -140,7 +140,7 @@ def _member_page(
     context = {
         "member": member, "access": access, "programme": programme, "date_format": programme.date_format,
         "tz": programme.timezone, "account_pages": ACCOUNT_PAGES, "programme_pages": PROGRAMME_PAGES,
-        "today": programme_today(programme), **ctx,
+        "today": programme_today(programme.timezone), **ctx,
     }
     response = render(request, name, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"

@@ -14,17 +14,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
+from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
+from hrsync.services.exports import members_csv_lines
 from hrsync.services.queries import (
     MEMBER_STATUSES,
     MemberFilter,
     member_in_programme,
     member_status_counts,
-    members_csv_lines,
     members_page,
 )
 from hrsync.store.models import MemberEvent, Programme
-from hrsync.sync.runner import programme_today
 from hrsync.web.deps import CurrentAdmin, SessionDep, not_found, render
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +76,7 @@ def export_members(
     flt = MemberFilter.of(q, status)
     programme = session.get(Programme, admin.programme_id)
     assert programme is not None
-    stamp = programme_today(programme).isoformat()
+    stamp = programme_today(programme.timezone).isoformat()
     suffix = f"-{flt.status}" if flt.status else ""
     return StreamingResponse(
         members_csv_lines(admin.programme_id, flt),
@@ -103,5 +103,5 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
     ).all()
     return render(request, "members/detail.html", {
         "nav": "members", "member": member, "events": events, "status_labels": STATUS_LABELS,
-        "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme)),
+        "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hrsync.services.errors import ServiceError
+from hrsync.services.errors import RunBlocked, ServiceError
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     CHANGE_LABELS,
     IMPACT_KINDS,
     IMPACT_LABELS,
     STATUS_LABELS,
+    active_run,
     format_duration,
     held_plan_summary,
     impact_members,
@@ -28,13 +29,14 @@ from hrsync.services.queries import (
     latest_run,
     run_duration_seconds,
     run_impact,
+    run_in_programme,
     run_issues,
     run_progress,
     run_rows,
     runs_page,
 )
 from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
-from hrsync.sync.runner import RunBlocked, active_run, approve_run, reject_run, run_in_programme
+from hrsync.sync.decisions import approve_run, reject_run
 from hrsync.web.api import issues_csv_response
 from hrsync.web.api_imports import start_import
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render

@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import DATE_FORMATS, DEFAULT_MAPPING, MEMBER_FIELDS, validate_mapping
 from hrsync.domain.fields import EMPLOYEE_ID, EXTRA_PREFIX, is_extra_attribute
+from hrsync.services import activity
 from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
-from hrsync.services.errors import ServiceError
+from hrsync.services.errors import RunBlocked, ServiceError
 from hrsync.services.integrations import (
     WEEKDAYS,
     integration_in_programme,
-    log_activity,
     mapping_of,
     publish,
     set_credentials,
@@ -40,6 +40,7 @@ from hrsync.services.integrations import (
 from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, Lifecycle, SourceError, SourceField
 from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
 from hrsync.store.db import session_factory
+from hrsync.store.enums import is_finished
 from hrsync.store.models import (
     AdminUser,
     Frequency,
@@ -48,7 +49,8 @@ from hrsync.store.models import (
     IntegrationStatus,
     RunTrigger,
 )
-from hrsync.sync.runner import RunBlocked, execute_run, is_finished, request_run
+from hrsync.sync.execute import execute_run
+from hrsync.sync.runs import request_run
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 
 router = APIRouter(include_in_schema=False)
@@ -237,7 +239,8 @@ async def create_draft(request: Request, session: SessionDep, admin: CurrentAdmi
             )
             session.add(integration)
             session.flush()
-            log_activity(session, integration, admin, "created", None)
+            activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                            admin_id=admin.id, action="created")
             _apply_settings(session, integration, admin, form)
             integration.wizard_step = "authorize"
     except ServiceError as exc:
