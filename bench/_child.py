@@ -80,7 +80,8 @@ def write_floor(database_url: str, n: int) -> dict[str, Any]:
 
 def run_import(integration_id: int) -> dict[str, Any]:
     from hrsync.store.db import session_scope
-    from hrsync.sync.runner import execute_run, request_run
+    from hrsync.sync.execute import execute_run
+    from hrsync.sync.runs import request_run
 
     start = time.perf_counter()
     with session_scope() as session:

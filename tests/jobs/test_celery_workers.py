@@ -27,7 +27,7 @@ from hrsync.jobs.celery_app import producer_app
 from hrsync.jobs.dispatch import ScheduleReport, recover_stale_runs, schedule_due
 from hrsync.jobs.enqueue import enqueue_run
 from hrsync.store.types import utcnow
-from hrsync.sync.runner import request_run
+from hrsync.sync.runs import request_run
 
 from .conftest import Install, make_install
 

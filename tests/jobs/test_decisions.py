@@ -9,7 +9,8 @@ from hrsync.jobs.embedded import EmbeddedScheduler
 from hrsync.services import imports
 from hrsync.services.errors import ServiceError
 from hrsync.store.models import ActivityLog, ImportRun
-from hrsync.sync.runner import execute_run, request_run
+from hrsync.sync.execute import execute_run
+from hrsync.sync.runs import request_run
 
 from .conftest import Install
 from .test_embedded import wait_for

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from tests.sync.run_by_url import execute_run
 
 from hrsync.jobs.dispatch import (
     SKIPPED_ACTION,
@@ -24,7 +25,7 @@ from hrsync.jobs.dispatch import (
 from hrsync.services.integrations import get_integration, pause
 from hrsync.store.models import ActivityLog, ImportRun, Integration, OutboxEmail
 from hrsync.store.types import utcnow
-from hrsync.sync.runner import execute_run, request_run
+from hrsync.sync.runs import request_run
 
 from .conftest import Install
 

@@ -11,7 +11,7 @@ import pytest
 from hrsync.jobs.embedded import EmbeddedScheduler, current
 from hrsync.jobs.enqueue import enqueue_run
 from hrsync.store.types import utcnow
-from hrsync.sync.runner import request_run
+from hrsync.sync.runs import request_run
 
 from .conftest import Install
 

@@ -11,11 +11,12 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
 from hrsync.config import reset_settings_cache
-from hrsync.services.integrations import source_for
 from hrsync.sources.base import CheckResult, SourceField, SourcePerson
+from hrsync.sources.registry import source_for
 from hrsync.store.db import dispose_engines, session_scope
 from hrsync.store.models import ImportRun, Integration, Member
-from hrsync.sync.runner import TIME_LIMIT_REASON, active_run, execute_run, request_run
+from hrsync.sync.execute import TIME_LIMIT_REASON, execute_run
+from hrsync.sync.runs import active_run, request_run
 
 if TYPE_CHECKING:
     from conftest import Install

@@ -55,6 +55,7 @@ from tests.sync.history_model import (
     recheck,
 )
 from tests.sync.history_model import Member as ModelMember
+from tests.sync.run_by_url import approve_run, execute_run, reject_run
 
 from hrsync.config import reset_settings_cache
 from hrsync.lifecycle.closedown import run_closedown
@@ -67,7 +68,7 @@ from hrsync.services.programmes import create_programme
 from hrsync.simulator import Simulator
 from hrsync.store.db import dispose_engines, session_factory, upgrade
 from hrsync.store.models import AuthToken, ImportIssue, ImportRun, Member, OutboxEmail
-from hrsync.sync.runner import RunBlocked, approve_run, execute_run, reject_run, request_run
+from hrsync.sync.runs import RunBlocked, request_run
 
 TENANT, API_KEY = "histories", "sim-key-for-histories-1"
 DAY0 = date(2031, 3, 3)

@@ -33,7 +33,8 @@ from hrsync.services.programmes import create_programme
 from hrsync.simulator import Simulator
 from hrsync.store import session_factory, session_scope
 from hrsync.store.models import ImportRun, Integration, Member
-from hrsync.sync.runner import execute_run, request_run
+from hrsync.sync.execute import execute_run
+from hrsync.sync.runs import request_run
 
 PASSWORD = "correct horse battery staple"
 SIM_KEY = "sim-demo-key"

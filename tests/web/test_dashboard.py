@@ -52,7 +52,8 @@ def test_dashboard_shows_status_schedule_and_next_run_in_the_programmes_time_zon
 
 def test_dashboard_shows_the_last_imports_outcome(portal: Portal) -> None:
     from hrsync.store.db import session_scope
-    from hrsync.sync.runner import execute_run, request_run
+    from hrsync.sync.execute import execute_run
+    from hrsync.sync.runs import request_run
 
     _, _, email = portal.new_admin()
     integration_id = _live_integration(email, frequency="manual", schedule_time=None)

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from hrsync.services.exports import members_csv_lines
 from hrsync.services.queries import (
     MemberFilter,
     Page,
     held_plan_summary,
-    members_csv_lines,
     members_page,
     run_progress,
 )

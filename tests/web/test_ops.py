@@ -55,7 +55,8 @@ def test_metrics_count_imports_records_queue_and_outbox_from_the_database(portal
     from hrsync.services.integrations import create_integration, publish
     from hrsync.store.db import session_scope
     from hrsync.store.models import AdminUser
-    from hrsync.sync.runner import execute_run, request_run
+    from hrsync.sync.execute import execute_run
+    from hrsync.sync.runs import request_run
 
     before = _samples(portal.client().get("/metrics").text)
     succeeded_before = before.get(("hrsync_imports", (("status", "succeeded"),)), 0.0) + before.get(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hrsync.cli.common import data_session, ensure_schema, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, EXIT_RUN_FAILED, cli, emit, fail
+from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import (
     FailureAdvice,
@@ -31,10 +32,7 @@ _BAD = {RunStatus.FAILED.value, RunStatus.HELD.value}
 
 
 def _human(outcome: dict[str, Any]) -> str:
-    counts = ", ".join(
-        f"{outcome[k]} {k}"
-        for k in ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
-    )
+    counts = ", ".join(f"{outcome[k]} {k}" for k in COUNT_KEYS)
     line = f"run {outcome['id']} {outcome['status']}: {counts}"
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
 

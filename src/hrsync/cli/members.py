@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from hrsync.cli.common import data_session, json_option
 from hrsync.cli.main import cli, emit
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.services.programmes import programme_by_name
 from hrsync.store.models import Member
 
-STATUSES = ["pending", "invited", "active", "leaver", "deleted"]
+STATUSES = [s.value for s in MemberStatus]
 
 
 @cli.command("members")

@@ -9,8 +9,7 @@ from typing import Final
 
 from hrsync.domain.plan_types import ChangeKind, CurrentMember, PlannedChange, SyncPlan, member_basis
 from hrsync.domain.records import RecordIssue, Severity
-from hrsync.domain.validation import email_key
-from hrsync.domain.vocabulary import MemberStatus
+from hrsync.domain.vocabulary import MemberStatus, email_key
 
 HELD_CHANGE_SKIPPED: Final = "held_change_skipped"
 
@@ -76,8 +75,10 @@ def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember], today: d
 
 
 def _redated(change: PlannedChange, today: date) -> PlannedChange:
-    if change.kind != ChangeKind.LEAVER or change.leaver_since is None or change.access_until is None:
+    if change.kind != ChangeKind.LEAVER:
         return change
+    if change.leaver_since is None or change.access_until is None:  # held before plans carried the dates
+        return replace(change, leaver_since=today, access_until=access_until_for(today))
     window = change.access_until - change.leaver_since
     return replace(change, leaver_since=today, access_until=today + window)
 

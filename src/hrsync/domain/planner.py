@@ -91,8 +91,7 @@ from hrsync.domain.plan_types import (
     member_basis,
 )
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
-from hrsync.domain.validation import email_key
-from hrsync.domain.vocabulary import MemberStatus
+from hrsync.domain.vocabulary import MemberStatus, email_key
 from hrsync.sources.base import Lifecycle
 
 DUPLICATE_EMPLOYEE_ID: Final = "duplicate_employee_id"

@@ -36,7 +36,8 @@ from typing import Any, Final
 
 from hrsync.domain.dates import last_day_from_exclusive_end, parse_iso
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, MemberField, member_field
-from hrsync.domain.validation import CHECKERS, Checker, InvalidValue, email_key
+from hrsync.domain.validation import CHECKERS, Checker, InvalidValue
+from hrsync.domain.vocabulary import email_key
 from hrsync.sources.base import Lifecycle, SourcePerson
 
 MISSING_EMPLOYEE_ID: Final = "missing_employee_id"

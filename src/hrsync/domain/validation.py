@@ -9,8 +9,8 @@ Normalisation, so that unchanged HR data never looks changed:
 
 * surrounding whitespace is removed; inside a single-line value any run of whitespace (tabs,
   newlines, non-breaking spaces) becomes one space; text is put in Unicode NFC form;
-* e-mail addresses are kept as given (trimmed); :func:`email_key` is the lower-cased form used to
-  compare them;
+* e-mail addresses are kept as given (trimmed); :func:`hrsync.domain.vocabulary.email_key`
+  is the form used to compare them;
 * genders are mapped to the platform's four values (see :data:`GENDER_SYNONYMS`).
 
 Speed matters (100,000 people per import): regexes are compiled once, the common case (plain
@@ -171,11 +171,6 @@ def check_email(field: MemberField, raw: str) -> str | None:
     if pattern.fullmatch(value) is None or value.index("@") > EMAIL_LOCAL_MAX:
         raise InvalidValue(INVALID_EMAIL, "is not a valid e-mail address")
     return value
-
-
-def email_key(email: str) -> str:
-    """The form two addresses are compared in: e-mail uniqueness ignores case."""
-    return email.lower()
 
 
 def check_gender(field: MemberField, raw: str) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -36,6 +36,10 @@ def access_until_for(leaver_since: date) -> date:
     return leaver_since + timedelta(days=LEAVER_WINDOW_DAYS)
 
 
+@overload
+def email_key(email: str) -> str: ...
+@overload
+def email_key(email: None) -> None: ...
 def email_key(email: str | None) -> str | None:
     """The form two addresses are compared and stored in (``email_lower``): trimmed, case ignored."""
     if email is None:

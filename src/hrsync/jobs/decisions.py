@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.services.errors import ServiceError
+from hrsync.store import activity
 from hrsync.store.models import ActivityLog, ImportRun, RunStatus
 from hrsync.store.types import utcnow
 
@@ -64,10 +65,8 @@ def request_decision(session: Session, run: ImportRun, decision: str, admin_id: 
         raise ServiceError(f"A decision on run {run.id} is already being applied.", code="state")
     run.decided_at = utcnow()
     run.decided_by_id = admin_id
-    session.add(ActivityLog(
-        programme_id=run.programme_id, integration_id=run.integration_id, admin_id=admin_id,
-        action=REQUESTED_ACTIONS[chosen], detail={"run_id": run.id},
-    ))
+    activity.record(session, programme_id=run.programme_id, integration_id=run.integration_id, admin_id=admin_id,
+                    action=REQUESTED_ACTIONS[chosen], detail={"run_id": run.id})
     session.flush()
     return PendingDecision(run.id, chosen, admin_id)
 
@@ -107,25 +106,28 @@ def _withdraw(factory: sessionmaker[Session], run_id: int, error: str) -> None:
             return
         run.decided_at = None
         run.decided_by_id = None
-        session.add(ActivityLog(programme_id=run.programme_id, integration_id=run.integration_id,
-                                action=FAILED_ACTION, detail={"run_id": run_id, "error": error}))
+        activity.record(session, programme_id=run.programme_id, integration_id=run.integration_id,
+                        action=FAILED_ACTION, detail={"run_id": run_id, "error": error})
 
 
-def apply_decision(run_id: int, decision: str, admin_id: int | None, *, url: str | None = None) -> Any:
+def apply_decision(
+    run_id: int, decision: str, admin_id: int | None, *, factory: sessionmaker[Session] | None = None
+) -> Any:
     """Apply a requested decision with the runner; ``None`` when there was nothing to decide
     (already decided, expired). Returns the runner's outcome otherwise."""
-    from hrsync.store.db import session_factory
-    from hrsync.sync.runner import approve_run, reject_run  # the runner imports services; keep jobs light
+    from hrsync.sync.decisions import approve_run, reject_run
 
     act: Callable[..., Any] = approve_run if _decision_of(decision) == "approve" else reject_run
     try:
-        return act(run_id, admin_id=admin_id, url=url)
+        return act(run_id, admin_id=admin_id, factory=factory)
     except ServiceError as exc:  # a duplicate message, or the plan expired meanwhile
         log.info("run %s: %s not applied: %s", run_id, decision, exc.reason)
         return None
     except Exception as exc:
         log.exception("run %s: applying the %s decision failed", run_id, decision)
-        _withdraw(session_factory(url), run_id, f"{type(exc).__name__}: {exc}")
+        from hrsync.store.db import session_factory
+
+        _withdraw(factory or session_factory(), run_id, f"{type(exc).__name__}: {exc}")
         raise
 
 

@@ -27,9 +27,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain.schedule import next_run_for
+from hrsync.services import activity
 from hrsync.services.errors import ServiceError
 from hrsync.store.models import (
-    ActivityLog,
     ImportRun,
     Integration,
     IntegrationStatus,
@@ -111,20 +111,13 @@ def due_integrations(
 
 
 def _log(session: Session, integration: Integration, action: str, detail: dict[str, Any]) -> None:
-    session.add(
-        ActivityLog(
-            programme_id=integration.programme_id,
-            integration_id=integration.id,
-            admin_id=None,
-            action=action,
-            detail=detail,
-        )
-    )
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    action=action, detail=detail)
 
 
 def _schedule_one(session: Session, integration_id: int, now: datetime, report: ScheduleReport) -> int | None:
     """Claim one due integration, queue its run, advance its schedule. Returns the new run id."""
-    from hrsync.sync.runner import RunBlocked, request_run  # the runner imports services; keep jobs light
+    from hrsync.sync.runs import RunBlocked, request_run  # imported when used: keeps the scheduler light
 
     integration = session.get(Integration, integration_id)
     if integration is None or integration.status != IntegrationStatus.LIVE.value:
@@ -234,7 +227,7 @@ def _recover_one(
     report: RecoveryReport,
 ) -> int | None:
     from hrsync.notify.outbox import queue_run_summary
-    from hrsync.sync.runner import RunBlocked, request_run
+    from hrsync.sync.runs import RunBlocked, request_run
 
     run = session.get(ImportRun, run_id)
     if run is None:
@@ -252,6 +245,7 @@ def _recover_one(
             phase=RunPhase.DONE.value,
             plan=None,
             finished_at=now,
+            failure_code="worker_lost",
             reason=STALE_REASON.format(since=since.isoformat(timespec="seconds") if since else "it started"),
         )
         .execution_options(synchronize_session=False)
@@ -277,13 +271,9 @@ def _recover_one(
         except (RunBlocked, ServiceError) as exc:
             log.warning("run %s not retried: %s", run_id, getattr(exc, "reason", exc))
         else:
-            session.add(
-                ActivityLog(
-                    programme_id=run.programme_id,
-                    integration_id=run.integration_id,
-                    action=RETRIED_ACTION,
-                    detail={"failed_run_id": run_id, "run_id": retry.id, "attempt": run.attempts + 1},
-                )
+            activity.record(
+                session, programme_id=run.programme_id, integration_id=run.integration_id, action=RETRIED_ACTION,
+                detail={"failed_run_id": run_id, "run_id": retry.id, "attempt": run.attempts + 1},
             )
             report.retried.append((run_id, retry.id))
             return retry.id

@@ -5,7 +5,7 @@ portal; ``hrsync scheduler`` without a broker runs one in the foreground. The pa
 
 * a loop thread (:class:`~hrsync.jobs.loop.PeriodicLoop`) that every tick queues due imports,
   recovers stale runs, sends the outbox and, once a day, runs the close-down job;
-* a thread pool of ``workers`` threads running :func:`hrsync.sync.runner.execute_run` (and the
+* a thread pool of ``workers`` threads running :func:`hrsync.sync.execute.execute_run` (and the
   decisions on held runs, :func:`hrsync.jobs.decisions.apply_decision`). One worker is the right
   default on SQLite (a single writer); more only helps on PostgreSQL.
 
@@ -166,7 +166,7 @@ class EmbeddedScheduler:
         return True
 
     def _decide(self, run_id: int, decision: str, admin_id: int | None) -> Any:
-        outcome = apply_decision(run_id, decision, admin_id, url=self.url)
+        outcome = apply_decision(run_id, decision, admin_id, factory=self.factory)
         if outcome is not None:
             self.outcomes[run_id] = outcome
         return outcome
@@ -180,10 +180,10 @@ class EmbeddedScheduler:
             self._inflight.discard(run_id)
 
     def _execute(self, run_id: int) -> Any:
-        from hrsync.sync.runner import execute_run
+        from hrsync.sync.execute import execute_run
 
         try:
-            outcome = execute_run(run_id, url=self.url, worker_id=f"{self.worker_id}:{threading.get_ident()}")
+            outcome = execute_run(run_id, factory=self.factory, worker_id=f"{self.worker_id}:{threading.get_ident()}")
         except Exception:  # the runner records its own failures; this is a last resort for the log
             log.exception("run %s: the embedded worker crashed", run_id)
             raise

@@ -104,7 +104,7 @@ class PeriodicLoop:
 
     def _expire_held_runs(self, now: datetime) -> int:
         """Held plans nobody decided on within 7 days expire (the history then says so)."""
-        from hrsync.sync.runner import expire_held_runs
+        from hrsync.sync.runs import expire_held_runs
 
         with self.factory.begin() as session:
             return expire_held_runs(session, now)

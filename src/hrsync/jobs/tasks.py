@@ -1,6 +1,6 @@
 """Celery tasks: run an import by id, and apply a decision on a held run; the rest is the loop's.
 
-The import task is a thin shell over :func:`hrsync.sync.runner.execute_run`, which claims the run
+The import task is a thin shell over :func:`hrsync.sync.execute.execute_run`, which claims the run
 atomically: a duplicate or late message finds the run already claimed or finished and returns
 ``None`` without touching anything. The decision task is :func:`hrsync.jobs.decisions.apply_decision`,
 equally harmless twice (the second finds the run no longer held).
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
     name=RUN_IMPORT_TASK, bind=True, acks_late=True, reject_on_worker_lost=True
 )
 def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
-    from hrsync.sync.runner import execute_run
+    from hrsync.sync.execute import execute_run
 
     worker_id = f"celery:{self.request.hostname}:{os.getpid()}"
     outcome = execute_run(int(run_id), worker_id=worker_id)

@@ -8,21 +8,21 @@ instead of re-deriving the rule.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
+from hrsync.domain.vocabulary import LEAVER_WINDOW_DAYS, MemberStatus, access_until_for
 from hrsync.store.models import Member
+
+__all__ = [
+    "LEAVER_WINDOW_DAYS", "REMINDER_DAYS", "Access", "access_until_for", "leaver_access_until", "member_access",
+    "window_day",
+]
 
 Access = Literal["full", "limited", "none"]
 
-LEAVER_WINDOW_DAYS = 60
 # Reminder e-mails go out on these days of the window (day 1 is the day someone became a leaver).
 REMINDER_DAYS: tuple[int, ...] = (1, 30, 53)
-
-
-def access_until_for(leaver_since: date) -> date:
-    """The first day without access: ``leaver_since + 60 days`` (days 1..60 are the window)."""
-    return leaver_since + timedelta(days=LEAVER_WINDOW_DAYS)
 
 
 def window_day(leaver_since: date, today: date) -> int:
@@ -45,9 +45,9 @@ def member_access(member: Member, today: date) -> Access:
     tombstone have nothing left to see.
     """
     status = member.status
-    if status in ("active", "invited"):
+    if status in (MemberStatus.ACTIVE, MemberStatus.INVITED):
         return "full"
-    if status == "leaver":
+    if status == MemberStatus.LEAVER:
         until = leaver_access_until(member)
         if until is None or today < until:
             return "limited"

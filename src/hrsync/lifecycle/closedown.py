@@ -22,7 +22,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hrsync.domain.vocabulary import programme_today
+from hrsync.domain.vocabulary import MemberStatus, programme_today
 from hrsync.lifecycle.access import REMINDER_DAYS, access_until_for, window_day
 from hrsync.notify.outbox import forget_member_emails, queue_invitation, queue_leaver_reminder
 from hrsync.store.models import AuthToken, Integration, IntegrationStatus, Member, MemberEvent, Programme
@@ -56,7 +56,7 @@ def run_closedown(
             leaver_ids = list(
                 s.scalars(
                     select(Member.id)
-                    .where(Member.programme_id == programme_id, Member.status == "leaver")
+                    .where(Member.programme_id == programme_id, Member.status == MemberStatus.LEAVER.value)
                     .order_by(Member.id)
                 ).all()
             )
@@ -65,7 +65,7 @@ def run_closedown(
                     select(Member.id)
                     .where(
                         Member.programme_id == programme_id,
-                        Member.status == "pending",
+                        Member.status == MemberStatus.PENDING.value,
                         Member.start_date.is_not(None),
                         Member.start_date <= local_today,
                     )
@@ -76,14 +76,18 @@ def run_closedown(
             with factory.begin() as s:
                 prog = s.get(Programme, programme_id)
                 assert prog is not None
-                leavers = s.scalars(select(Member).where(Member.id.in_(chunk), Member.status == "leaver"))
+                leavers = s.scalars(
+                    select(Member).where(Member.id.in_(chunk), Member.status == MemberStatus.LEAVER.value)
+                )
                 for member in leavers:
                     counts.update(close_down_leaver(s, member, prog, today=local_today, now=now))
         for chunk in _chunks(prehire_ids, BATCH):
             with factory.begin() as s:
                 prog = s.get(Programme, programme_id)
                 assert prog is not None
-                prehires = s.scalars(select(Member).where(Member.id.in_(chunk), Member.status == "pending"))
+                prehires = s.scalars(
+                    select(Member).where(Member.id.in_(chunk), Member.status == MemberStatus.PENDING.value)
+                )
                 for member in prehires:
                     counts.update(start_prehire(s, member, prog, today=local_today, now=now))
         counts["programmes"] += 1
@@ -141,7 +145,7 @@ def delete_personal_data(session: Session, member: Member, *, now: datetime, rea
     member.employment_status = None
     member.start_date = None
     member.leaving_date = None
-    member.status = "deleted"
+    member.status = MemberStatus.DELETED.value
     member.deleted_at = now
     session.execute(
         update(MemberEvent)
@@ -179,11 +183,11 @@ def start_prehire(
         return done
     old = member.status
     if integration is not None and integration.welcome_email and member.email:
-        member.status = "invited"
+        member.status = MemberStatus.INVITED.value
         queue_invitation(session, member, programme, now=now)
         done["prehires_invited"] += 1
     else:
-        member.status = "active"
+        member.status = MemberStatus.ACTIVE.value
         done["prehires_activated"] += 1
     session.add(
         MemberEvent(

@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.vocabulary import programme_zone
+from hrsync.domain.vocabulary import MemberStatus, email_key, programme_zone
 from hrsync.lifecycle.tokens import (
     MEMBER_LINK_PURPOSES,
     PASSWORD_RESET_TTL,
@@ -30,7 +30,7 @@ from hrsync.lifecycle.tokens import (
 from hrsync.notify import links
 from hrsync.notify.outbox import cancel_link_emails, queue_rendered
 from hrsync.security.passwords import hash_password
-from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme, email_key
+from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme
 from hrsync.store.types import utcnow
 
 __all__ = [
@@ -49,7 +49,7 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 RESET_THROTTLE = timedelta(minutes=5)
 # Members who can sign in (or are about to): a pre-hire has not been invited, a tombstone is gone.
-RESETTABLE_MEMBER_STATUSES = ("invited", "active", "leaver")
+RESETTABLE_MEMBER_STATUSES = (MemberStatus.INVITED.value, MemberStatus.ACTIVE.value, MemberStatus.LEAVER.value)
 ADMIN_LINK_PURPOSES = (TokenPurpose.ADMIN_INVITE, TokenPurpose.ADMIN_PASSWORD_RESET)
 
 
@@ -182,11 +182,11 @@ def set_member_password(
     if token is None or token.member_id is None:
         return None
     member = session.get(Member, token.member_id)
-    if member is None or member.status == "deleted":
+    if member is None or member.status == MemberStatus.DELETED:
         return None
     replace_password(session, member, password, now=now)
-    if member.status in ("invited", "pending"):
-        member.status = "active"
+    if member.status in (MemberStatus.INVITED, MemberStatus.PENDING):
+        member.status = MemberStatus.ACTIVE.value
     session.add(
         MemberEvent(
             programme_id=member.programme_id,

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hrsync.services import activity
 from hrsync.services.errors import NotFound, ServiceError
-from hrsync.store.models import ActivityLog, ApiToken
+from hrsync.store.models import ApiToken
 from hrsync.store.types import utcnow
 
 TOKEN_PREFIX = "hrs_"  # noqa: S105 - a public marker, not a secret
@@ -55,10 +56,8 @@ def create_api_token(
     )
     session.add(row)
     session.flush()
-    session.add(
-        ActivityLog(programme_id=programme_id, admin_id=created_by_id, action="created_api_token",
+    activity.record(session, programme_id=programme_id, admin_id=created_by_id, action="created_api_token",
                     detail={"token_id": row.id, "name": clean, "prefix": row.prefix})
-    )
     return raw, row
 
 
@@ -87,10 +86,8 @@ def revoke_api_token(
     token = token_in_programme(session, programme_id, token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.add(
-            ActivityLog(programme_id=programme_id, admin_id=revoked_by_id, action="revoked_api_token",
+        activity.record(session, programme_id=programme_id, admin_id=revoked_by_id, action="revoked_api_token",
                         detail={"token_id": token.id, "name": token.name, "prefix": token.prefix})
-        )
     return token
 
 

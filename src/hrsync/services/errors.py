@@ -1,17 +1,11 @@
-"""Errors a service raises for people: ``reason`` is one sentence an administrator can act on."""
+"""Errors a service raises for people: ``reason`` is one sentence an administrator can act on.
+
+Defined in :mod:`hrsync.errors` (the sync layer raises them too, and it sits below the services);
+this module is where the portal, the API and the CLI import them from.
+"""
 
 from __future__ import annotations
 
+from hrsync.errors import HrsyncError, NotFound, RunBlocked, RunNotFound, ServiceError
 
-class ServiceError(Exception):
-    """Bad input or a state that forbids the action; interfaces show ``reason`` as it is."""
-
-    def __init__(self, reason: str, *, code: str = "invalid") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
-class NotFound(ServiceError):
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} was not found.", code="not_found")
+__all__ = ["HrsyncError", "NotFound", "RunBlocked", "RunNotFound", "ServiceError"]

@@ -24,23 +24,16 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.failures import failure
 from hrsync.jobs.decisions import PendingDecision, pending_decision, request_decision
-from hrsync.services.integrations import log_activity
-from hrsync.services.queries import RunProgress, run_progress
+from hrsync.services import activity
+from hrsync.services.errors import RunBlocked, RunNotFound
+from hrsync.services.exports import issues_csv_lines
+from hrsync.services.queries import RunProgress, active_run, run_in_programme, run_progress
 from hrsync.sources.registry import REGISTRY
 from hrsync.store.enums import RunPhase, RunStatus, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration
-from hrsync.sync.reports import issues_csv_lines
-from hrsync.sync.runner import (
-    RunBlocked,
-    RunNotFound,
-    RunOutcome,
-    active_run,
-    approve_run,
-    execute_run,
-    reject_run,
-    request_run,
-    run_in_programme,
-)
+from hrsync.sync.decisions import approve_run, reject_run
+from hrsync.sync.execute import execute_run
+from hrsync.sync.runs import RunOutcome, request_run
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +60,8 @@ def start(
     detail: dict[str, object] = {"run_id": run.id, "dry_run": dry_run}
     if via:
         detail["via"] = via
-    log_activity(session, integration, actor, "imported_now", detail)
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="imported_now", detail=detail)
     session.commit()
     _dispatch_run(run.id)
     return run

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import validate_mapping
+from hrsync.services import activity
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
@@ -23,7 +24,6 @@ from hrsync.sources import registry
 from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.registry import DEFAULT_KIND, SourceKind
 from hrsync.store.models import (
-    ActivityLog,
     AdminUser,
     Frequency,
     Integration,
@@ -31,26 +31,15 @@ from hrsync.store.models import (
     Programme,
 )
 from hrsync.store.types import utcnow
+from hrsync.sync.context import mapping_of as mapping_of  # one rule, read by the portal and CLI from here
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def log_activity(
-    session: Session,
-    integration: Integration,
-    actor: AdminUser | None,
-    action: str,
-    detail: Mapping[str, Any] | None = None,
-) -> None:
-    session.add(
-        ActivityLog(
-            programme_id=integration.programme_id,
-            integration_id=integration.id,
-            admin_id=None if actor is None else actor.id,
-            action=action,
-            detail=dict(detail) if detail else None,
-        )
-    )
+def _log(session: Session, integration: Integration, actor: AdminUser | None, action: str,
+         detail: Mapping[str, Any] | None = None) -> None:
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=None if actor is None else actor.id, action=action, detail=detail)
 
 
 def kind_of(kind: str) -> SourceKind:
@@ -99,13 +88,6 @@ def _verified_settings(source_kind: SourceKind, settings: Mapping[str, Any]) -> 
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
     """The integration's employment-status table: the default, overridden where it says so."""
     return status_table(integration.status_map)
-
-
-def mapping_of(integration: Integration) -> dict[str, str]:
-    """The integration's mapping; the kind's suggested one while it has none."""
-    if integration.mapping:
-        return dict(integration.mapping)
-    return kind_for(integration).default_mapping(integration)
 
 
 def source_for(
@@ -228,7 +210,7 @@ def create_integration(
     detail = None if clean is None else (
         {"subdomain": integration.subdomain} if integration.subdomain
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
-    log_activity(session, integration, owner, "created", detail)
+    _log(session, integration, owner, "created", detail)
     return integration
 
 
@@ -272,7 +254,7 @@ def set_source_settings(
         )
     detail = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
               else {"address": source_kind.tenant_address(integration)})
-    log_activity(session, integration, actor, "reauthorized", detail)
+    _log(session, integration, actor, "reauthorized", detail)
 
 
 def set_credentials(
@@ -322,7 +304,8 @@ def update_settings(
     changed = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     if changed:
         _reschedule(session, integration)
-        log_activity(session, integration, actor, "edited_settings", changed)
+        activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                        admin_id=actor.id if actor else None, action="edited_settings", detail=changed)
 
 
 def update_mapping(
@@ -345,7 +328,8 @@ def update_mapping(
                 raise ServiceError(f"'{status}' must map to one of {', '.join(sorted(allowed))}.")
         integration.status_map = dict(status_map)
     if clean != integration.mapping:
-        log_activity(session, integration, actor, "edited_mapping", {"mapping": clean})
+        activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                        admin_id=actor.id if actor else None, action="edited_mapping", detail={"mapping": clean})
     integration.mapping = clean
 
 
@@ -363,7 +347,8 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     integration.published_at = integration.published_at or utcnow()
     integration.wizard_step = None
     _reschedule(session, integration)
-    log_activity(session, integration, actor, "published")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="published")
 
 
 def pause(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -371,7 +356,8 @@ def pause(session: Session, integration: Integration, actor: AdminUser | None) -
         raise ServiceError("Only a live integration can be paused.")
     integration.status = IntegrationStatus.PAUSED.value
     integration.next_run_at = None
-    log_activity(session, integration, actor, "paused")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="paused")
 
 
 def resume(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -382,7 +368,8 @@ def resume(session: Session, integration: Integration, actor: AdminUser | None) 
         raise ServiceError(not_ready)
     integration.status = IntegrationStatus.LIVE.value
     _reschedule(session, integration)
-    log_activity(session, integration, actor, "resumed")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="resumed")
 
 
 def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -390,4 +377,5 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     integration.api_key_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
-    log_activity(session, integration, actor, "revoked")
+    activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=actor.id if actor else None, action="revoked")

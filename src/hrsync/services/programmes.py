@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DATE_FORMATS
-from hrsync.domain.validation import email_key
+from hrsync.domain.vocabulary import email_key
 from hrsync.security.passwords import hash_password
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.store.models import AdminUser, Programme

@@ -13,19 +13,17 @@ share ("page 3 of the leavers"), and a keyset cursor buys little at this size.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.fields import MEMBER_FIELDS
-from hrsync.store.db import session_factory
-from hrsync.store.enums import ACTIVE_RUN_STATUSES
+from hrsync.domain.vocabulary import COUNT_KEYS, MemberStatus
+from hrsync.errors import RunNotFound
+from hrsync.store.enums import ACTIVE_RUN_STATUSES, is_finished
 from hrsync.store.models import (
     AdminUser,
     ImportIssue,
@@ -36,14 +34,14 @@ from hrsync.store.models import (
     RunStatus,
     member_search_condition,
 )
-from hrsync.sync.reports import neutralise
+from hrsync.sync.runs import active_run as active_run  # the web reads it from here
 
 T = TypeVar("T")
 _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any select, whatever its columns
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
-MEMBER_STATUSES = ("pending", "invited", "active", "leaver", "deleted")
+MEMBER_STATUSES = tuple(s.value for s in MemberStatus)  # in the order the members page offers them
 # Change kinds a run records in ``member_event`` (the runner's words), in the order pages show them.
 IMPACT_KINDS = ("created", "updated", "leaver", "reinstated", "pending")
 IMPACT_LABELS = {
@@ -61,11 +59,6 @@ CHANGE_LABELS = {
     "reinstated": "Reinstated",
     "pending": "Pre-hire",
 }
-COUNT_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "errors", "warnings")
-_FINISHED = frozenset(
-    {RunStatus.SUCCEEDED, RunStatus.SUCCEEDED_WITH_ERRORS, RunStatus.REJECTED, RunStatus.EXPIRED,
-     RunStatus.FAILED}
-)
 # How far the bar is at the end of each phase: reading the directory is most of the wait.
 _FETCH_SHARE = 90
 _PHASE_PERCENT = {RunPhase.PLANNING.value: 92, RunPhase.APPLYING.value: 96}
@@ -121,10 +114,6 @@ def _count(session: Session, stmt: Select[Any]) -> int:
 # ------------------------------------------------------------------------------------------------
 # runs
 # ------------------------------------------------------------------------------------------------
-
-
-def is_finished(status: str) -> bool:
-    return status in _FINISHED
 
 
 def is_active(status: str) -> bool:
@@ -297,6 +286,14 @@ def runs_page(
     return Page(items=run_rows(session, runs), page=page, per_page=per_page, total=total)
 
 
+def run_in_programme(session: Session, programme_id: int, run_id: int) -> ImportRun:
+    """Scoped lookup: another programme's run is simply not found (:class:`RunNotFound`)."""
+    run = session.scalar(select(ImportRun).where(ImportRun.id == run_id, ImportRun.programme_id == programme_id))
+    if run is None:
+        raise RunNotFound(run_id)
+    return run
+
+
 def latest_run(session: Session, integration_id: int, *, dry_run: bool | None = None) -> ImportRun | None:
     """The integration's newest run (``dry_run=False``: newest real import; ``True``: newest dry run)."""
     stmt = select(ImportRun).where(ImportRun.integration_id == integration_id)
@@ -429,7 +426,8 @@ class MemberFilter:
         return stmt
 
 
-_MEMBER_ORDER = (Member.last_name, Member.first_name, Member.email_lower, Member.employee_id, Member.id)
+MEMBER_ORDER = (  # the members page and its CSV export sort alike
+    Member.last_name, Member.first_name, Member.email_lower, Member.employee_id, Member.id)
 
 
 def members_page(
@@ -452,12 +450,12 @@ def members_page(
     if not (flt.q or flt.status):
         # Unfiltered: counting the index is quick, and the page stops after offset + per_page rows.
         total = _count(session, ids_only)
-        ids = [int(i) for i in session.scalars(ids_only.order_by(*_MEMBER_ORDER).limit(per_page).offset(offset))]
+        ids = [int(i) for i in session.scalars(ids_only.order_by(*MEMBER_ORDER).limit(per_page).offset(offset))]
     else:
         # Filtered: every row is read anyway, so one pass yields the page and (a window count) the total.
         with_total = select(Member.id, func.count().over()).where(Member.programme_id == programme_id)
         rows = session.execute(
-            flt.apply(with_total).order_by(*_MEMBER_ORDER).limit(per_page).offset(offset)
+            flt.apply(with_total).order_by(*MEMBER_ORDER).limit(per_page).offset(offset)
         ).all()
         ids = [int(r[0]) for r in rows]
         # Past the last page the window saw no row: count on its own.
@@ -478,57 +476,14 @@ def member_in_programme(session: Session, programme_id: int, member_id: int) -> 
     return session.scalar(select(Member).where(Member.id == member_id, Member.programme_id == programme_id))
 
 
-_CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "employment_status",
-             "start_date", "leaving_date", "access_until")
-ATTRIBUTE_CSV = tuple(k for k in MEMBER_FIELDS if k not in _CORE_CSV)
-MEMBERS_CSV_HEADER = (*_CORE_CSV, *ATTRIBUTE_CSV)
-_CSV_BATCH = 2000
-_CSV_COLUMNS = tuple(getattr(Member, k) for k in _CORE_CSV)
-
-
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def member_csv_row(values: Sequence[Any], attributes: dict[str, Any] | None) -> list[str]:
-    """One export line: the core columns, then each member field kept in ``attributes``."""
-    attrs = attributes or {}
-    cells = [_cell(v) for v in values] + [_cell(attrs.get(k)) for k in ATTRIBUTE_CSV]
-    return [neutralise(c) for c in cells]
-
-
-def members_csv_lines(
-    programme_id: int, flt: MemberFilter | None = None, *, url: str | None = None
-) -> Iterator[str]:
-    """The filtered members as CSV (RFC 4180, CRLF), sorted like the page, a batch at a time.
-
-    One streamed query (``yield_per``) from its own session, so a streaming response can outlive
-    the request's session and 100,000 members never sit in memory at once. Dates are ISO 8601 (a
-    file is for machines and spreadsheets). Every cell goes through
-    :func:`hrsync.sync.reports.neutralise` (no spreadsheet formulas).
-    """
-    flt = flt or MemberFilter()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, dialect="excel", lineterminator="\r\n")
-    writer.writerow(MEMBERS_CSV_HEADER)
-    yield buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    with session_factory(url)() as session:
-        stmt = select(*_CSV_COLUMNS, Member.attributes).where(Member.programme_id == programme_id)
-        result = session.execute(
-            flt.apply(stmt)
-            .order_by(*_MEMBER_ORDER)
-            .execution_options(yield_per=_CSV_BATCH)
+def member_count(session: Session, programme_id: int) -> int:
+    """The programme's members, deleted tombstones left out."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Member).where(
+                Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value
+            )
         )
-        for batch in result.partitions():
-            for row in batch:
-                values = tuple(row)
-                writer.writerow(member_csv_row(values[:-1], values[-1]))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        or 0
+    )
+

@@ -8,7 +8,7 @@ Conventions that other modules rely on:
   also **server-side** defaults, so raw SQL and future migrations see the same value;
 * ``email_lower`` is filled from ``email`` on ORM assignment (see ``_sync_email_lower``) and by
   a Core insert default when a bulk row leaves it out; a Core ``update()`` that changes
-  ``email`` must set ``email_lower`` too (use :func:`email_key`);
+  ``email`` must set ``email_lower`` too (use :func:`hrsync.domain.vocabulary.email_key`);
 * JSON columns are not mutation-tracked: assign a new dict/list instead of changing one in place.
 """
 
@@ -38,6 +38,7 @@ from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.elements import ColumnElement
 
+from hrsync.domain.vocabulary import email_key
 from hrsync.store.enums import (
     ACTIVE_RUN_STATUSES,
     Frequency,
@@ -70,7 +71,7 @@ __all__ = [
     "RunPhase",
     "RunStatus",
     "RunTrigger",
-    "email_key",
+    "email_key",  # hrsync.domain.vocabulary.email_key, kept importable from here
     "member_search_condition",
     "member_search_expression",
 ]
@@ -85,13 +86,6 @@ NAMING_CONVENTION = {
 }
 
 _ACTIVE_RUN_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in ACTIVE_RUN_STATUSES))
-
-
-def email_key(email: str | None) -> str | None:
-    """The case-insensitive form of an e-mail address, as stored in ``email_lower``."""
-    if email is None:
-        return None
-    return email.strip().lower()
 
 
 def _email_lower_default(context: DefaultExecutionContext) -> str | None:

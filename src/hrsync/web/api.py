@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import imports
 from hrsync.services.api_tokens import authenticate_api_token
-from hrsync.services.errors import NotFound, ServiceError
-from hrsync.services.imports import RunBlocked, RunNotFound, issues_csv_lines, run_in_programme
+from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
+from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     DEFAULT_PER_PAGE,
@@ -37,6 +37,7 @@ from hrsync.services.queries import (
     latest_run,
     member_in_programme,
     members_page,
+    run_in_programme,
     runs_page,
 )
 from hrsync.store.db import session_factory

@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
+from hrsync.services.exports import members_csv_lines
 from hrsync.services.queries import (
     MEMBER_STATUSES,
     MemberFilter,
     member_in_programme,
     member_status_counts,
-    members_csv_lines,
     members_page,
 )
 from hrsync.store.models import MemberEvent, Programme

@@ -15,14 +15,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrsync.services import imports
-from hrsync.services.errors import ServiceError
-from hrsync.services.imports import RunBlocked, active_run, failure_advice, progress_of, run_in_programme
+from hrsync.services.errors import RunBlocked, ServiceError
+from hrsync.services.imports import failure_advice, progress_of
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     CHANGE_LABELS,
     IMPACT_KINDS,
     IMPACT_LABELS,
     STATUS_LABELS,
+    active_run,
     format_duration,
     held_plan_summary,
     impact_members,
@@ -30,6 +31,7 @@ from hrsync.services.queries import (
     latest_run,
     run_duration_seconds,
     run_impact,
+    run_in_programme,
     run_issues,
     run_rows,
     runs_page,

@@ -1,0 +1,36 @@
+"""The activity log's one writer: every "who did what" row is added through :func:`record`.
+
+It lives with the models (the lowest layer) so the services, the scheduler and the sync layer's
+decisions on held runs all write the same row the same way; :mod:`hrsync.services.activity` is
+where the portal and the services import it from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hrsync.store.models import ActivityLog
+
+
+def record(
+    session: Session,
+    *,
+    programme_id: int,
+    action: str,
+    admin_id: int | None = None,
+    integration_id: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> ActivityLog:
+    """Add one activity row in the caller's transaction (an empty ``detail`` is stored as none)."""
+    entry = ActivityLog(
+        programme_id=programme_id,
+        integration_id=integration_id,
+        admin_id=admin_id,
+        action=action,
+        detail=dict(detail) if detail else None,
+    )
+    session.add(entry)
+    return entry

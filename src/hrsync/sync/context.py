@@ -1,0 +1,99 @@
+"""What one run knows about its integration, read once when the run starts.
+
+The mapping, the employment-status table, the choices the planner and the brake read, whether the
+key field changed, the programme's time zone and how to open the source: a :class:`RunContext`
+snapshot built by :meth:`RunContext.load` and handed to every step, so no step reads the
+integration again (or differently) half-way through a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from hrsync.domain import PlanOptions
+from hrsync.domain.fields import EMPLOYEE_ID
+from hrsync.domain.vocabulary import programme_today
+from hrsync.sources import registry
+from hrsync.sources.base import Lifecycle, Source, status_table
+from hrsync.sources.registry import source_for
+from hrsync.store.models import ImportRun, Integration, Programme
+
+SourceFactory = Callable[[Integration], Source]
+
+
+def mapping_of(integration: Integration) -> dict[str, str]:
+    """The integration's mapping (member field → source field); its source kind's suggestion while
+    none is stored."""
+    if integration.mapping:
+        return dict(integration.mapping)
+    return registry.kind_of(integration.kind).default_mapping(integration)
+
+
+def key_changed(integration: Integration) -> bool:
+    """Whether the mapping's key field differs from the one the members' employee IDs came from."""
+    return integration.key_source is not None and integration.key_source != mapping_of(integration)[EMPLOYEE_ID]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run's snapshot of its integration's settings (see the module docstring)."""
+
+    run_id: int
+    integration_id: int
+    programme_id: int
+    dry_run: bool
+    timezone: str | None
+    mapping: dict[str, str]
+    status_table: dict[str, Lifecycle]
+    welcome_email: bool
+    blanks_clear_values: bool
+    vanished_are_leavers: bool
+    leaver_threshold_pct: float
+    key_changed: bool
+    integration: Integration  # detached: what the source factory opens the source from
+    source_factory: SourceFactory
+
+    @classmethod
+    def load(cls, session: Session, run_id: int, source_factory: SourceFactory | None = None) -> RunContext:
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        integration = session.get(Integration, run.integration_id)
+        assert integration is not None
+        programme = session.get(Programme, integration.programme_id)
+        assert programme is not None
+        return cls(
+            run_id=run.id,
+            integration_id=integration.id,
+            programme_id=programme.id,
+            dry_run=run.dry_run,
+            timezone=programme.timezone,
+            mapping=mapping_of(integration),
+            status_table=status_table(integration.status_map),
+            welcome_email=integration.welcome_email,
+            blanks_clear_values=integration.blanks_clear_values,
+            vanished_are_leavers=integration.vanished_are_leavers,
+            leaver_threshold_pct=integration.leaver_threshold_pct,
+            key_changed=key_changed(integration),
+            integration=integration,
+            source_factory=source_factory or source_for,
+        )
+
+    def today(self, now: datetime | None = None) -> date:
+        """Today where the programme is: the date leavers and windows are planned on."""
+        return programme_today(self.timezone, now)
+
+    def plan_options(self, today: date) -> PlanOptions:
+        return PlanOptions(
+            today=today,
+            welcome_email=self.welcome_email,
+            blanks_clear_values=self.blanks_clear_values,
+            vanished_are_leavers=self.vanished_are_leavers,
+            match_by_record=self.key_changed,
+        )
+
+    def open_source(self) -> Source:
+        return self.source_factory(self.integration)

@@ -1,0 +1,233 @@
+"""One import, from start to finish: read everything → plan → brake → apply once → report.
+
+The order is the safety:
+
+1. **Read** the whole directory through the source (retries live in the source). Nothing is
+   written to members while reading, so a failed read changes no member.
+2. **Plan** with the pure domain (:func:`hrsync.domain.plan_sync`) against the members as stored.
+   Leavers are decided here, only after the whole directory was read.
+3. **Brake**: a plan that would make too many leavers, or an empty directory for a programme
+   with members, is **held** (plan stored, nothing applied) for an administrator.
+4. **Apply** members, member events, record issues, invitations and the administrator's summary
+   e-mail in **one transaction** (:mod:`hrsync.sync.apply`), then finish the run with exact counts.
+   A crash before the commit leaves the database as it was; the run is then marked failed by
+   whoever notices (this process, or the stale-run recovery of :mod:`hrsync.jobs`).
+
+A run that fails stores why twice: a sentence for people (``reason``) and a code from the failure
+table (``failure_code``, :mod:`hrsync.domain.failures`).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.domain import (
+    ChangeKind,
+    MemberDraft,
+    MemberStatus,
+    RecordIssue,
+    SyncPlan,
+    build_draft,
+    check_brake,
+    compile_mapping,
+    mapping_needs_job_details,
+    plan_sync,
+)
+from hrsync.domain.failures import failure
+from hrsync.errors import HrsyncError, ServiceError
+from hrsync.logs import run_context
+from hrsync.sources.base import Source, SourceError
+from hrsync.store.db import session_factory
+from hrsync.store.models import ImportRun, RunPhase, RunStatus
+from hrsync.store.types import utcnow
+from hrsync.sync.apply import apply_plan
+from hrsync.sync.context import RunContext, SourceFactory
+from hrsync.sync.finish import finish_run, record_counts, store_issues
+from hrsync.sync.members import current_members
+from hrsync.sync.progress import Heartbeat, Progress
+from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, worker_name
+
+log = logging.getLogger(__name__)
+
+GC_FREEZE_EVERY = 5_000  # people read between two moves of the kept drafts out of the GC's sight
+PREVIEW_EXAMPLES = 5
+TIME_LIMIT_REASON = (
+    "The import ran past the worker's time limit (the read deadline HRSYNC_IMPORT_READ_DEADLINE plus time "
+    "to plan and apply) and was stopped; no member was changed."
+)
+INTERNAL_REASON = "The import stopped on an internal error; no member was changed."
+
+
+def execute_run(
+    run_id: int,
+    *,
+    factory: sessionmaker[Session] | None = None,
+    worker_id: str | None = None,
+    source_factory: SourceFactory | None = None,
+) -> RunOutcome | None:
+    """Run a queued import to its end. ``None`` when another worker already took it.
+
+    ``factory`` opens the sessions of the run's database (default: the configured one);
+    ``source_factory`` opens the source for the integration (default:
+    :func:`hrsync.sources.registry.source_for`).
+    """
+    factory = factory or session_factory()
+    if not claim(factory, run_id, worker_id or worker_name()):
+        return None
+    progress = Progress(factory, run_id)
+    heartbeat = Heartbeat(factory, run_id)
+    heartbeat.start()
+    try:
+        with run_context(run_id):
+            return _execute_logged(factory, run_id, progress, source_factory)
+    finally:
+        heartbeat.stop()
+
+
+def _execute_logged(
+    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None
+) -> RunOutcome:
+    """Execute, and turn every way a run can stop short into a failed run with a reason and a code."""
+    log.info("run %s started", run_id)
+    try:
+        outcome = _execute(factory, run_id, progress, source_factory)
+        log.info("run %s finished: %s", run_id, outcome.status)
+        return outcome
+    except SourceError as exc:
+        log.warning("run %s failed reading the source: %s (%s)", run_id, exc.reason, exc.code)
+        return _fail(factory, run_id, exc.reason, exc.code)
+    except HrsyncError as exc:
+        return _fail(factory, run_id, exc.reason, exc.code)
+    except SoftTimeLimitExceeded:  # Celery's task time limit (hrsync.jobs.celery_app.time_limits)
+        log.warning("run %s stopped at the worker's time limit", run_id)
+        return _fail(factory, run_id, TIME_LIMIT_REASON, "time_limit")
+    except Exception:
+        log.exception("run %s crashed", run_id)
+        return _fail(factory, run_id, INTERNAL_REASON, "internal")
+
+
+def _fail(factory: sessionmaker[Session], run_id: int, reason: str, code: str) -> RunOutcome:
+    """Finish a run as failed (members untouched). A code the failure table does not know is stored
+    as ``internal``, the table's reading of it anyway."""
+    with factory() as session, session.begin():
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        return finish_run(session, run, RunStatus.FAILED, reason=reason, failure_code=failure(code).code)
+
+
+def _execute(
+    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None
+) -> RunOutcome:
+    with factory() as session:
+        context = RunContext.load(session, run_id, source_factory)
+    # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
+    # over and over while they pile up and while the plan is built (a third of the time
+    # otherwise), so what is kept is moved out of its sight as it accumulates (see _read).
+    try:
+        source = context.open_source()
+        try:
+            drafts, issues, source_count = _read(source, context.mapping, progress)
+        finally:
+            source.close()
+        gc.freeze()
+        return _plan_and_finish(factory, context, progress, drafts, issues, source_count)
+    finally:
+        gc.unfreeze()
+
+
+def _read(
+    source: Source, mapping: dict[str, str], progress: Progress
+) -> tuple[list[MemberDraft], list[RecordIssue], int]:
+    compiled = compile_mapping(mapping)
+    drafts: list[MemberDraft] = []
+    issues: list[RecordIssue] = []
+    count = 0
+    for person in source.people(
+        include_job_details=mapping_needs_job_details(mapping),
+        on_progress=progress.fetched,
+        fields=set(mapping.values()),
+    ):
+        count += 1
+        if count % GC_FREEZE_EVERY == 0:
+            gc.collect(1)  # young cyclic garbage (responses, tracebacks) goes; what is kept is frozen
+            gc.freeze()
+        draft, person_issues = build_draft(person, compiled)
+        if draft is not None:
+            drafts.append(draft)
+        issues.extend(person_issues)
+    return drafts, issues, count
+
+
+def _plan_and_finish(
+    factory: sessionmaker[Session],
+    context: RunContext,
+    progress: Progress,
+    drafts: list[MemberDraft],
+    issues: list[RecordIssue],
+    source_count: int,
+) -> RunOutcome:
+    """Plan against the members as stored, then hold, report (dry run) or apply."""
+    progress.phase(RunPhase.PLANNING, processed=source_count, total=source_count)
+    with factory() as session:
+        current = current_members(session, context.programme_id)
+        plan = plan_sync(current, drafts, issues, context.plan_options(context.today()), source_count=source_count)
+        active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
+        brake = check_brake(
+            plan, active_members=active, total_members=len(current),
+            threshold_pct=context.leaver_threshold_pct,
+        )
+
+    if context.dry_run:
+        return _finish_without_applying(factory, context.run_id, plan, RunStatus.SUCCEEDED, None)
+    if brake.hold:
+        return _finish_without_applying(factory, context.run_id, plan, RunStatus.HELD, brake.reason)
+
+    progress.phase(RunPhase.APPLYING)
+    with factory() as session, session.begin():
+        # Locked: stale-run recovery waits for this apply to commit instead of failing the run under it.
+        run = session.get(ImportRun, context.run_id, with_for_update=True)
+        assert run is not None
+        if run.status != RunStatus.RUNNING:
+            raise ServiceError(
+                f"Run {run.id} was taken over while it ran ({run.status}); nothing applied.", code="worker_lost"
+            )
+        return apply_plan(session, run, plan)
+
+
+def _finish_without_applying(
+    factory: sessionmaker[Session], run_id: int, plan: SyncPlan, status: RunStatus, reason: str | None
+) -> RunOutcome:
+    """A dry run or a held run: counts and issues recorded, no member touched. A held run keeps its
+    plan for the decision; a dry run keeps examples of each change for the wizard's review page."""
+    with factory() as session, session.begin():
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        record_counts(run, plan)
+        store_issues(session, run.id, plan.issues)
+        if status == RunStatus.HELD:
+            run.expires_at = utcnow() + HELD_PLAN_LIFETIME
+            return finish_run(session, run, status, reason=reason, plan=plan.to_json())
+        if run.errors:
+            status = RunStatus.SUCCEEDED_WITH_ERRORS
+        return finish_run(session, run, status, reason=reason, plan=_preview(plan))
+
+
+def _preview(plan: SyncPlan) -> dict[str, Any]:
+    """A dry run's examples of each kind of change (the wizard's review page shows them)."""
+    examples: dict[str, list[dict[str, Any]]] = {}
+    for change in plan.changes:
+        bucket = examples.setdefault(change.kind.value, [])
+        if len(bucket) < PREVIEW_EXAMPLES:
+            shown: dict[str, list[str | None]] = {}
+            if change.kind in (ChangeKind.CREATE, ChangeKind.PENDING) and change.draft is not None:
+                # a new member's own details say more than "status → invited"
+                shown["email"] = [None, change.draft.email]
+                shown.update({k: [None, v] for k, v in change.draft.values.items() if v is not None})
+            shown.update({k: [old, new] for k, (old, new) in change.changes.items()})
+            bucket.append({"employee_id": change.employee_id, "changes": shown})
+    return {"preview": examples}

@@ -1,0 +1,70 @@
+"""Ending a run: its counts and issues recorded, its final status set, its administrator told.
+
+:func:`finish_run` is the one place a run ends (applied, held, dry, failed) and the one place the
+sync layer asks :mod:`hrsync.notify` for the run's summary e-mail, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, delete, insert
+from sqlalchemy.orm import Session
+
+from hrsync.domain import RecordIssue, SyncPlan
+from hrsync.notify.outbox import queue_run_summary
+from hrsync.store.models import ImportIssue, ImportRun, RunPhase, RunStatus
+from hrsync.store.types import utcnow
+from hrsync.sync.runs import RunOutcome
+
+
+def core_table(model: type[Any]) -> Table:
+    """The Core table of a model: bulk inserts through Core skip the ORM's per-row bookkeeping."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def record_counts(run: ImportRun, plan: SyncPlan) -> None:
+    """The plan's counts on the run row (what the pages, e-mails and API show)."""
+    for key, value in plan.counts().items():
+        setattr(run, key, value)
+    run.processed = plan.source_count
+    run.total = plan.source_count
+
+
+def store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -> None:
+    """Replace the run's record issues (errors and warnings) with ``issues``."""
+    session.execute(delete(ImportIssue).where(ImportIssue.run_id == run_id))
+    rows = [
+        {
+            "run_id": run_id, "severity": i.severity.value, "employee_id": i.employee_id,
+            "source_id": i.source_id, "field": i.field, "code": i.code, "message": i.message,
+        }
+        for i in issues
+    ]
+    if rows:
+        session.execute(insert(core_table(ImportIssue)), rows)
+
+
+def finish_run(
+    session: Session,
+    run: ImportRun,
+    status: RunStatus,
+    *,
+    reason: str | None = None,
+    failure_code: str | None = None,
+    plan: dict[str, Any] | None = None,
+) -> RunOutcome:
+    """Set the run's final status (a held run is not finished yet: no ``finished_at``), keep
+    ``plan`` (a held plan or a dry run's preview), and queue the run's summary e-mail."""
+    run.status = status.value
+    run.phase = RunPhase.DONE.value
+    run.reason = reason
+    run.failure_code = failure_code
+    run.plan = plan
+    run.finished_at = None if status == RunStatus.HELD else utcnow()
+    session.flush()
+    queue_run_summary(session, run)
+    return RunOutcome.of(run)

@@ -1,0 +1,80 @@
+"""A run's live progress on its row: phase, processed/total and the heartbeat.
+
+Each write is its own short transaction, so the portal can draw a live bar from any process while
+the run's own work (and its one apply transaction) goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.store.models import ImportRun, RunPhase, RunStatus
+from hrsync.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes
+HEARTBEAT_INTERVAL = 30.0  # seconds; stale-run recovery waits much longer (see hrsync.jobs)
+
+
+class Progress:
+    """Writes phase, processed/total and the heartbeat on the run row, at most twice a second."""
+
+    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
+        self._factory = factory
+        self._run_id = run_id
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def write(self, *, force: bool = False, **values: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last < PROGRESS_INTERVAL:
+                return
+            self._last = now
+        with self._factory() as session, session.begin():
+            session.execute(
+                update(ImportRun)
+                .where(ImportRun.id == self._run_id)
+                .values(heartbeat_at=utcnow(), **values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def phase(self, phase: RunPhase, **values: Any) -> None:
+        self.write(force=True, phase=phase.value, **values)
+
+    def fetched(self, processed: int, total: int | None) -> None:
+        self.write(processed=processed, total=total)
+
+
+class Heartbeat(threading.Thread):
+    """Keeps ``heartbeat_at`` fresh while the run works, even through a long wait on the HR system or
+    a long apply, so stale-run recovery only ever takes over runs whose worker really died."""
+
+    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self._factory = factory
+        self._run_id = run_id
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_INTERVAL):
+            try:
+                with self._factory() as session, session.begin():
+                    session.execute(
+                        update(ImportRun)
+                        .where(ImportRun.id == self._run_id, ImportRun.status == RunStatus.RUNNING.value)
+                        .values(heartbeat_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                log.debug("heartbeat of run %s not written", self._run_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()

@@ -1,0 +1,163 @@
+"""A run's life before it works: queued (or refused), claimed by one worker, or expired while held.
+
+The database's one-active-run index decides races between two callers queueing; the atomic
+``queued → running`` update of :func:`claim` decides races between two workers executing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hrsync.domain.vocabulary import COUNT_KEYS
+from hrsync.errors import RunBlocked, ServiceError
+from hrsync.sources.registry import INTELLIHR, REGISTRY
+from hrsync.store.enums import ACTIVE_RUN_STATUSES
+from hrsync.store.models import ImportRun, Integration, IntegrationStatus, RunPhase, RunStatus, RunTrigger
+from hrsync.store.types import utcnow
+
+__all__ = [
+    "HELD_PLAN_LIFETIME", "RunBlocked", "RunOutcome", "active_run", "claim", "expire_held_runs",
+    "request_run", "worker_name",
+]
+
+HELD_PLAN_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What the CLI prints and the API returns about a run."""
+
+    id: int
+    status: str
+    counts: dict[str, int]
+    reason: str | None
+    dry_run: bool
+    failure_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, **self.counts, "reason": self.reason, "dry_run": self.dry_run}
+
+    @classmethod
+    def of(cls, run: ImportRun) -> RunOutcome:
+        return cls(
+            id=run.id,
+            status=run.status,
+            counts={k: int(getattr(run, k) or 0) for k in COUNT_KEYS},
+            reason=run.reason,
+            dry_run=run.dry_run,
+            failure_code=run.failure_code,
+        )
+
+
+def active_run(session: Session, integration_id: int) -> ImportRun | None:
+    """The integration's queued, running or held run, if any."""
+    return session.scalar(
+        select(ImportRun).where(
+            ImportRun.integration_id == integration_id,
+            ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES]),
+        )
+    )
+
+
+def _blocked_reason(run: ImportRun) -> str:
+    if run.status == RunStatus.HELD:
+        return f"Run {run.id} is held awaiting a decision: approve or reject it first."
+    return f"Run {run.id} is already {run.status}."
+
+
+def _refuse_unless_importable(integration: Integration, dry_run: bool) -> None:
+    """Real imports need a published integration with access; a dry run also works on a draft.
+
+    A revoked integration has no access, whatever its source; an intelliHR one also needs its key."""
+    if integration.status == IntegrationStatus.REVOKED or (
+        integration.kind == INTELLIHR.kind and not integration.api_key_encrypted
+    ):
+        kind = REGISTRY.get(integration.kind)
+        name = kind.display_name if kind else integration.kind
+        raise ServiceError(
+            f"This integration has no {name} access: re-authorize it with a new API key.", code="no_access"
+        )
+    if not dry_run and integration.status not in (IntegrationStatus.LIVE, IntegrationStatus.PAUSED):
+        raise ServiceError("Publish the integration before importing (a dry run works before).", code="draft")
+
+
+def request_run(
+    session: Session,
+    integration_id: int,
+    *,
+    trigger: str = RunTrigger.MANUAL.value,
+    triggered_by_id: int | None = None,
+    dry_run: bool = False,
+) -> ImportRun:
+    """Queue a run inside the caller's transaction, or raise :class:`RunBlocked` (or a
+    :class:`~hrsync.errors.ServiceError` saying why the integration cannot import)."""
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
+    _refuse_unless_importable(integration, dry_run)
+    expire_held_runs(session)
+    current = active_run(session, integration_id)
+    if current is not None:
+        raise RunBlocked(_blocked_reason(current), current.id)
+    run = ImportRun(
+        integration_id=integration_id,
+        programme_id=integration.programme_id,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        dry_run=dry_run,
+        status=RunStatus.QUEUED.value,
+        phase=RunPhase.QUEUED.value,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        current = active_run(session, integration_id)
+        raise RunBlocked(
+            _blocked_reason(current) if current else "Another run has just started.",
+            current.id if current else None,
+        ) from None
+    return run
+
+
+def expire_held_runs(session: Session, now: datetime | None = None) -> int:
+    """Held plans older than seven days expire: nothing applied, the integration unblocked."""
+    now = now or utcnow()
+    result = session.execute(
+        update(ImportRun)
+        .where(ImportRun.status == RunStatus.HELD.value, ImportRun.expires_at <= now)
+        .values(status=RunStatus.EXPIRED.value, plan=None, finished_at=now,
+                reason="The held import was neither approved nor rejected within 7 days.")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def worker_name() -> str:
+    """Who is executing: host, process and thread, as the run row's ``worker_id`` shows it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim(factory: sessionmaker[Session], run_id: int, worker_id: str) -> bool:
+    """queued → running, atomically: whoever loses the race does nothing."""
+    with factory() as session, session.begin():
+        result = session.execute(
+            update(ImportRun)
+            .where(ImportRun.id == run_id, ImportRun.status == RunStatus.QUEUED.value)
+            .values(
+                status=RunStatus.RUNNING.value, phase=RunPhase.FETCHING.value, worker_id=worker_id,
+                started_at=utcnow(), heartbeat_at=utcnow(), attempts=ImportRun.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
