@@ -9,7 +9,7 @@ from typing import Final
 
 from hrsync.domain.plan_types import ChangeKind, CurrentMember, PlannedChange, SyncPlan, member_basis
 from hrsync.domain.records import RecordIssue, Severity
-from hrsync.domain.vocabulary import MemberStatus, email_key
+from hrsync.domain.vocabulary import MemberStatus, access_until_for, email_key
 
 HELD_CHANGE_SKIPPED: Final = "held_change_skipped"
 
