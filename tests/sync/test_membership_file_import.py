@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hrsync.services.queries import members_csv_lines
+from hrsync.services.exports import members_csv_lines
 
 if TYPE_CHECKING:
     from conftest import Install
