@@ -16,6 +16,7 @@ from hrsync.services import integrations as svc
 from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
 from hrsync.sources.intellihr import validate_subdomain
+from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 from hrsync.store.models import Frequency, Integration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -84,12 +85,13 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return wrap
 
 
-SOURCES = {"intellihr": "intellihr", "file": "membership_file", "membership_file": "membership_file"}
+# Every kind in the registry, plus "file" as the short name of a membership file.
+SOURCES = {**{kind: kind for kind in REGISTRY}, "file": "membership_file"}
 
 
 @integration.command("add")
 @click.option("--programme", "programme_name", required=True)
-@click.option("--source", "source", type=click.Choice(list(SOURCES)), default="intellihr", show_default=True,
+@click.option("--source", "source", type=click.Choice(list(SOURCES)), default=DEFAULT_KIND, show_default=True,
               help="intelliHR (--subdomain, --api-key) or a membership file (--path).")
 @click.option("--subdomain", default=None,
               help="intelliHR: the tenant, 'your-company' or its address https://your-company.intellihr.net")

@@ -21,7 +21,7 @@ from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
-from hrsync.sources.base import DEFAULT_STATUS_MAP, CheckResult, Lifecycle, Source, SourceError, status_table
+from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.registry import DEFAULT_KIND, SourceKind
 from hrsync.store.models import (
     AdminUser,
@@ -192,7 +192,7 @@ def create_integration(
         date_format=validate_date_format(date_format or programme.date_format),
         welcome_email=welcome_email,
         mapping={},
-        status_map={k: v.value for k, v in DEFAULT_STATUS_MAP.items()},
+        status_map={k: v.value for k, v in status_table().items()},
         leaver_threshold_pct=_validate_threshold(leaver_threshold_pct),
         status=IntegrationStatus.DRAFT.value,
     )

@@ -14,7 +14,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Final
 
-from hrsync.sources.base import DEFAULT_STATUS_MAP, Lifecycle, SourceError, SourcePerson
+from hrsync.sources.base import Lifecycle, SourceError, SourcePerson, status_table
 
 _TEXT_FIELDS = (
     "employeeNumber",
@@ -66,9 +66,7 @@ class StatusMapper:
     """
 
     def __init__(self, overrides: Mapping[str, Lifecycle] | None) -> None:
-        table: dict[str, Lifecycle] = dict(DEFAULT_STATUS_MAP)
-        if overrides:
-            table.update({k: Lifecycle(v) for k, v in overrides.items()})
+        table = status_table(overrides)
         self.table: Mapping[str, Lifecycle] = table
         self._exact = table
         self._folded = {k.casefold(): v for k, v in table.items()}
