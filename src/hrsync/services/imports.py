@@ -144,6 +144,8 @@ def source_address(integration: Integration) -> str | None:
     """Where the integration's data comes from, as a URL people recognise (``https://acme.intellihr.net``)."""
     kind = REGISTRY.get(integration.kind)
     address = kind.tenant_address(integration) if kind is not None else None
+    if address and address.startswith("/"):  # a folder (a membership file's), not a host
+        return address
     return f"https://{address}" if address else None
 
 

@@ -199,7 +199,8 @@ def create_integration(
     if clean is not None:
         source_kind.apply_settings(integration, clean)
     full_mapping = {**source_kind.default_mapping(integration), **(mapping or {})}
-    problems = validate_mapping(full_mapping)
+    # a draft without settings nor mapping (a membership file not uploaded yet) is mapped later
+    problems = validate_mapping(full_mapping) if full_mapping or clean is not None else []
     if problems:
         raise ServiceError(problems[0], code="mapping")
     integration.mapping = full_mapping

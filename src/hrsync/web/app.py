@@ -37,8 +37,8 @@ CONTENT_SECURITY_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "wizard_mapping", "wizard_review", "dashboard", "runs", "members",
-    "tokens", "emails", "member_portal", "api",
+    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_mapping", "wizard_review", "dashboard", "runs",
+    "members", "tokens", "emails", "member_portal", "api",
 ]
 
 

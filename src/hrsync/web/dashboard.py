@@ -21,6 +21,8 @@ from hrsync.services.integrations import integration_in_programme, pause, resume
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
+from hrsync.web.wizard_common import FILE_KINDS
+from hrsync.web.wizard_file import file_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -115,7 +117,9 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
     integration = _integration(session, admin, integration_id)
     last_run = latest_run(session, integration.id, dry_run=False)
     mapping = integration.mapping or {}
+    file_kind = integration.kind in FILE_KINDS
     return render(request, "dashboard/dashboard.html", {
+        "file_kind": file_kind, **(file_context(integration) if file_kind else {}),
         "nav": "integrations", "integration": integration, "last_run": last_run,
         "current_run": active_run(session, integration.id), "activity": _activity(session, integration),
         "schedule": schedule_text(integration), "mapped_count": len(mapping),

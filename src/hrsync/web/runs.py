@@ -14,10 +14,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hrsync.services import imports
+from hrsync.services import imports, uploads
 from hrsync.services.errors import RunBlocked, ServiceError
 from hrsync.services.imports import failure_advice, progress_of
-from hrsync.services.integrations import integration_in_programme
+from hrsync.services.integrations import integration_in_programme, kind_for
 from hrsync.services.queries import (
     CHANGE_LABELS,
     IMPACT_KINDS,
@@ -203,11 +203,14 @@ def import_page(
         _, watched = _scoped(session, admin, integration_id, run)
     else:
         watched = active_run(session, integration.id)
+    not_ready = kind_for(integration).not_ready(integration)
     ctx: dict[str, Any] = {
         **_common(integration),
         "run": watched,
+        "not_ready": not_ready, "file_kind": uploads.takes_files(integration),
+        "waiting": uploads.waiting_file(integration)[0] if watched is None else None,
         "can_start": integration.status in (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
-        and bool(integration.api_key_encrypted),
+        and not_ready is None,
         "last_run": latest_run(session, integration.id) if watched is None else None,
         "poll_ms": POLL_INTERVAL_MS,
         "refresh_s": NO_SCRIPT_REFRESH_S,

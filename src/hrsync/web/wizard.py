@@ -22,19 +22,21 @@ from hrsync.sources.registry import INTELLIHR, REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 from hrsync.web.wizard_common import (
+    FILE_KINDS,
     FREQUENCIES,
     advance,
     after_save,
     integration_of,
     is_draft,
     read_form,
+    second_step,
     steps_of,
     wants_json,
 )
 
 router = APIRouter(include_in_schema=False)
 
-WIZARD_KINDS = (INTELLIHR.kind,)  # the sources these pages set up (their Authorize step is intelliHR's)
+WIZARD_KINDS = tuple(REGISTRY)  # every source; the second step is Authorize (intelliHR) or File
 DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
 
 
@@ -90,8 +92,10 @@ def _settings_page(request: Request, admin: AdminUser, integration: Integration 
                    ) -> Response:
     action = (f"/integrations/{integration.id}/setup/initial" if integration is not None
               else f"/integrations/new/{integration_kind}")
+    kind = integration.kind if integration is not None else integration_kind
     return render(request, "wizard/initial.html", {
-        "nav": "integrations", "integration": integration, "steps": steps_of(integration, "initial"),
+        "nav": "integrations", "integration": integration, "steps": steps_of(integration, "initial", kind),
+        "kind_name": REGISTRY[kind].display_name, "file_kind": kind in FILE_KINDS,
         "form": form, "error": error, "action": action, "frequencies": FREQUENCIES,
         "weekdays": WEEKDAYS, "date_formats": [(f, DATE_FORMAT_EXAMPLES.get(f, "")) for f in DATE_FORMATS],
         "timezone": admin.programme.timezone,
@@ -121,11 +125,11 @@ async def create_draft(request: Request, session: SessionDep, admin: CurrentAdmi
         with session.begin_nested():
             integration = create_integration(session, admin.programme, admin, kind=kind)
             _apply_settings(session, integration, admin, form)
-            integration.wizard_step = "authorize"
+            integration.wizard_step = second_step(kind)
     except ServiceError as exc:
         return _settings_page(request, admin, None, form, error=exc.reason, status_code=400,
                               integration_kind=kind)
-    return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
+    return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(kind)}", status_code=303)
 
 
 @router.get("/integrations/{integration_id}/setup")
@@ -150,10 +154,10 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
             _apply_settings(session, integration, admin, form)
     except ServiceError as exc:
         return _settings_page(request, admin, integration, form, error=exc.reason, status_code=400)
-    advance(integration, "authorize")
+    advance(integration, second_step(integration.kind))
     if not is_draft(integration):
         flash(request, "Settings saved.")
-    return RedirectResponse(after_save(integration, "authorize"), status_code=303)
+    return RedirectResponse(after_save(integration, second_step(integration.kind)), status_code=303)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -186,12 +190,16 @@ def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: in
 @router.get("/integrations/{integration_id}/setup/authorize")
 def authorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if integration.kind in FILE_KINDS:
+        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
     return _authorize_page(request, integration, mode="wizard")
 
 
 @router.get("/integrations/{integration_id}/reauthorize")
 def reauthorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if integration.kind in FILE_KINDS:
+        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
     return _authorize_page(request, integration, mode="reauthorize")
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.services.integrations import integration_in_programme
 from hrsync.sources.base import Lifecycle
+from hrsync.sources.registry import MEMBERSHIP_FILE
 from hrsync.store.models import AdminUser, Frequency, Integration, IntegrationStatus
 
 STEPS: tuple[tuple[str, str], ...] = (
@@ -26,6 +27,9 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("review", "Review and publish"),
 )
 STEP_KEYS = tuple(key for key, _ in STEPS)
+#: Sources that read uploaded files: their second step is *File* (upload a CSV) instead of *Authorize*.
+FILE_KINDS = frozenset({MEMBERSHIP_FILE.kind})
+FILE_STEPS: tuple[tuple[str, str], ...] = (STEPS[0], ("file", "File"), *STEPS[2:])
 FREQUENCIES: tuple[tuple[str, str], ...] = (
     (Frequency.HOURLY.value, "Hourly"),
     (Frequency.DAILY.value, "Daily"),
@@ -36,7 +40,7 @@ FREQUENCIES: tuple[tuple[str, str], ...] = (
 DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
 LIFECYCLE_LABELS = {
     Lifecycle.ACTIVE.value: "Active: a member with access",
-    Lifecycle.PENDING.value: "Pending: created, invited from their start date",
+    Lifecycle.PENDING.value: "Pending: invited on their start date",
     Lifecycle.INACTIVE.value: "Inactive: marked as a leaver",
 }
 
@@ -48,12 +52,22 @@ def is_draft(integration: Integration) -> bool:
     return integration.status == IntegrationStatus.DRAFT.value
 
 
+def steps_for(kind: str | None) -> tuple[tuple[str, str], ...]:
+    return FILE_STEPS if kind in FILE_KINDS else STEPS
+
+
+def second_step(kind: str | None) -> str:
+    """The step after Initial setup: ``authorize`` (an HR system's API) or ``file`` (an uploaded file)."""
+    return steps_for(kind)[1][0]
+
+
 def advance(integration: Integration, step: str) -> None:
     """Record that the draft may resume at ``step`` (never moves a draft backwards)."""
     if not is_draft(integration):
         return
-    current = integration.wizard_step if integration.wizard_step in STEP_KEYS else "initial"
-    if STEP_KEYS.index(step) > STEP_KEYS.index(current):
+    keys = [key for key, _ in steps_for(integration.kind)]
+    current = integration.wizard_step if integration.wizard_step in keys else "initial"
+    if keys.index(step) > keys.index(current):
         integration.wizard_step = step
 
 
@@ -63,20 +77,22 @@ def after_save(integration: Integration, next_step: str) -> str:
     return f"/integrations/{integration.id}"
 
 
-def steps_of(integration: Integration | None, current: str) -> list[dict[str, Any]]:
+def steps_of(integration: Integration | None, current: str, kind: str | None = None) -> list[dict[str, Any]]:
+    steps = steps_for(integration.kind if integration is not None else kind)
+    keys = [key for key, _ in steps]
     reached = "initial"
     if integration is not None:
         reached = "review" if not is_draft(integration) else (integration.wizard_step or "initial")
-        if reached not in STEP_KEYS:
+        if reached not in keys:
             reached = "initial"
     out = []
-    for index, (key, label) in enumerate(STEPS):
+    for index, (key, label) in enumerate(steps):
         out.append({
             "key": key, "label": label, "number": index + 1,
             "current": key == current,
-            "done": index < STEP_KEYS.index(reached) and key != current,
+            "done": index < keys.index(reached) and key != current,
             "href": (f"/integrations/{integration.id}/setup/{key}"
-                     if integration is not None and index <= STEP_KEYS.index(reached) else None),
+                     if integration is not None and index <= keys.index(reached) else None),
         })
     return out
 

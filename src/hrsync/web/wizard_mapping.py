@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from hrsync.domain import MEMBER_FIELDS, validate_mapping
 from hrsync.domain.fields import EMPLOYEE_ID, EXTRA_PREFIX, is_extra_attribute
+from hrsync.services import uploads
 from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for, status_map_of, update_mapping
@@ -17,6 +18,7 @@ from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, SourceError, Sou
 from hrsync.store.models import Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 from hrsync.web.wizard_common import (
+    FILE_KINDS,
     LIFECYCLE_LABELS,
     advance,
     after_save,
@@ -101,7 +103,14 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
     known_keys = {f.key for f in fields or []}
     unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
     sampled = _coverage(integration, mapping) if fields is not None else None
+    file_kind = integration.kind in FILE_KINDS
+    preview = uploads.waiting_file(integration)[0] if file_kind else None
+    if file_kind and groups:
+        groups = [(f"Columns of {preview.name}" if preview else "Columns", [f for _, fs in groups for f in fs])]
+        custom = []
     return render(request, "wizard/mapping.html", {
+        "file_kind": file_kind, "preview": preview,
+        "back_step": "file" if file_kind else "authorize",
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "mapping"),
         "member_fields": list(MEMBER_FIELDS.values()), "groups": groups, "custom_fields": custom,
         "extras": extras, "extra_name": _extra_name, "mapping": mapping, "statuses": statuses,
@@ -117,7 +126,12 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
 @router.get("/integrations/{integration_id}/setup/mapping")
 def mapping_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if not integration.api_key_encrypted:
+    if integration.kind in FILE_KINDS:
+        waiting, problem = uploads.waiting_file(integration)
+        if waiting is None:
+            flash(request, problem or "Upload a membership file first, so its columns can be matched.", "warning")
+            return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
+    elif not integration.api_key_encrypted:
         flash(request, "Authorize intelliHR first, so the fields of your directory can be read.", "warning")
         return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
     fields, error = _discover(integration)

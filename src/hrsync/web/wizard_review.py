@@ -14,15 +14,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrsync.domain import MEMBER_FIELDS, validate_mapping
-from hrsync.services import imports
+from hrsync.services import imports, uploads
 from hrsync.services.errors import ServiceError
-from hrsync.services.imports import RunBlocked, failure_advice, progress_of
-from hrsync.services.integrations import mapping_of, publish, status_map_of
+from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
+from hrsync.services.integrations import kind_for, mapping_of, publish, status_map_of
 from hrsync.services.queries import latest_run
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FREQUENCIES, LIFECYCLE_LABELS, integration_of, steps_of
+from hrsync.web.wizard_common import FILE_KINDS, FREQUENCIES, LIFECYCLE_LABELS, integration_of, second_step, steps_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,6 +71,9 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
+        "ready": kind_for(integration).not_ready(integration) is None, "file_kind": integration.kind in FILE_KINDS,
+        "waiting": uploads.waiting_file(integration)[0], "drop_folder": uploads.drop_folder(integration),
+        "second_step": second_step(integration.kind),
     })
 
 
@@ -102,5 +105,5 @@ def publish_integration(request: Request, session: SessionDep, admin: CurrentAdm
         when = "Imports run when you choose Import data now."
     else:
         when = "Imports now run on the schedule you chose."
-    flash(request, f"intelliHR is live. {when}")
+    flash(request, f"{source_name(integration)} is live. {when}")
     return RedirectResponse(f"/integrations/{integration.id}", status_code=303)

@@ -116,8 +116,7 @@ class MembershipFileSource:
                 return CheckResult(ok=True)
             return CheckResult(ok=False, reason=exc.reason, code=exc.code)
         try:
-            with self._open(path):
-                pass
+            self.check_file(path)
         except SourceError as exc:
             return CheckResult(ok=False, reason=exc.reason, code=exc.code)
         return CheckResult(ok=True)
@@ -131,6 +130,12 @@ class MembershipFileSource:
             SourceField(h, h, FieldGroup.PERSON, kind="date" if h in self.date_columns else "text")
             for h in headers if h
         ]
+
+    def check_file(self, path: Path) -> None:
+        """Refuse ``path`` as :meth:`people` would before its first row: unreadable, a bad header, or
+        without a required column (a :class:`SourceError` whose ``code`` is in :data:`FILE_FAULTS`)."""
+        with self._open(path):
+            pass
 
     def headers(self) -> list[str]:
         """The newest file's column names (blank ones included, in file order)."""
