@@ -99,7 +99,7 @@ def test_every_misbehaviour_of_the_hr_api_fails_the_import_cleanly_and_frees_the
         run = _run(int(json.loads(proc.stdout)["id"]))  # the JSON document on stdout names the run
         assert run.status == "failed", family
         assert run.reason is not None and expected in run.reason and "\n" not in run.reason, family
-        assert stderr.startswith(f"hrsync: failed ({run.failure_code}): {run.reason} — "), family  # the table's advice follows
+        assert stderr.startswith(f"hrsync: failed ({run.failure_code}): {run.reason} — "), family  # then advice
         assert _members() == before, f"{family}: a failed read changes no member"
         install.sim.faults.clear()
         install.env.pop("HRSYNC_IMPORT_READ_DEADLINE", None)
