@@ -79,7 +79,7 @@ class RunContext:
             leaver_threshold_pct=integration.leaver_threshold_pct,
             key_changed=key_changed(integration),
             integration=integration,
-            source_factory=source_factory or source_for,
+            source_factory=source_factory or _consuming(not run.dry_run),
         )
 
     def today(self, now: datetime | None = None) -> date:
@@ -97,3 +97,13 @@ class RunContext:
 
     def open_source(self) -> Source:
         return self.source_factory(self.integration)
+
+
+def _consuming(consume: bool) -> SourceFactory:
+    """The registry's source, told whether this run consumes what it reads (a real import moves a
+    membership file to ``processed/``; a dry run leaves it)."""
+
+    def open_source(integration: Integration) -> Source:
+        return source_for(integration, consume=consume)
+
+    return open_source
