@@ -47,6 +47,7 @@ class RunTrigger(StrEnum):
     SCHEDULE = "schedule"
     CLI = "cli"
     API = "api"
+    PREVIEW = "preview"  # the wizard's review step: a dry run, one per integration (a new one replaces it)
 
 
 class IntegrationStatus(StrEnum):

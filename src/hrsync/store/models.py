@@ -178,6 +178,7 @@ class Integration(Base):
     key_source: Mapped[str | None] = mapped_column(String(255))
     # Settings only this kind of source has (see hrsync.sources.registry), e.g. a file's drop folder.
     source_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status_before_revoke: Mapped[str | None] = mapped_column(String(16))  # live | paused; restored on re-authorize
     wizard_step: Mapped[str | None] = mapped_column(String(32))
     next_run_at: Mapped[datetime | None] = mapped_column()
     published_at: Mapped[datetime | None] = mapped_column()
@@ -297,11 +298,13 @@ class ImportRun(Base):
         ),
         Index("ix_import_run_integration_id_created_at", "integration_id", "created_at"),
         Index("ix_import_run_status", "status"),
+        Index("uq_import_run_integration_number", "integration_id", "number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    number: Mapped[int | None] = mapped_column(Integer)  # 1, 2, … per integration (sync.runs assigns it)
     trigger: Mapped[str] = mapped_column(
         String(16), default=RunTrigger.MANUAL.value, server_default=RunTrigger.MANUAL.value
     )
@@ -323,6 +326,7 @@ class ImportRun(Base):
     pending: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     warnings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    ignored: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # inactive, never members
     reason: Mapped[str | None] = mapped_column(Text)
     failure_code: Mapped[str | None] = mapped_column(String(64))  # hrsync.domain.failures; set when failed
     plan: Mapped[Any | None] = mapped_column(JSON)
@@ -350,6 +354,7 @@ class ImportIssue(Base):
     severity: Mapped[str] = mapped_column(String(16))  # error | warning
     employee_id: Mapped[str | None] = mapped_column(String(255))
     source_id: Mapped[str | None] = mapped_column(String(255))
+    person_name: Mapped[str | None] = mapped_column(String(255))  # as the source gave it
     field: Mapped[str | None] = mapped_column(String(100))
     code: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)

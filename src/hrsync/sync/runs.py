@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,6 +111,7 @@ def request_run(
     run = ImportRun(
         integration_id=integration_id,
         programme_id=integration.programme_id,
+        number=next_run_number(session, integration_id),
         trigger=trigger,
         triggered_by_id=triggered_by_id,
         dry_run=dry_run,
@@ -128,6 +129,14 @@ def request_run(
             current.id if current else None,
         ) from None
     return run
+
+
+def next_run_number(session: Session, integration_id: int) -> int:
+    """The next number in this integration's own history (#1, #2, …). Two runs of one
+    integration are never requested at once (the one-active-run index), and a race that still
+    collides fails on ``uq_import_run_integration_number`` and is reported as blocked."""
+    highest = session.scalar(select(func.max(ImportRun.number)).where(ImportRun.integration_id == integration_id))
+    return (highest or 0) + 1
 
 
 def expire_held_runs(session: Session, now: datetime | None = None) -> int:
