@@ -131,53 +131,41 @@ class EmbeddedScheduler:
 
     def enqueue(self, run_id: int) -> bool:
         """Run this queued run on a worker thread; ``False`` if it is already waiting or running here."""
-        executor = self._executor
-        if executor is None or self._closing:
-            return False  # stays queued in the database; the next scheduler to start hands it out
-        with self._lock:
-            if run_id in self._inflight:
-                return False
-            self._inflight.add(run_id)
-        try:
-            future: Future[Any] = executor.submit(self._execute, run_id)
-        except RuntimeError:  # shut down between the check and the submit
-            with self._lock:
-                self._inflight.discard(run_id)
-            return False
-        future.add_done_callback(lambda _f: self._done(run_id))
-        return True
+        return self._submit(self._inflight, run_id, self._execute, run_id)
 
     def enqueue_decision(self, run_id: int, decision: str, admin_id: int | None) -> bool:
         """Apply a requested decision on a worker thread; ``False`` if it is already on its way here."""
+        return self._submit(self._deciding, run_id, self._decide, run_id, decision, admin_id)
+
+    def _submit(self, busy: set[int], run_id: int, work: Any, *args: Any) -> bool:
+        """Hand ``work(*args)`` to the pool unless ``run_id`` is already in ``busy`` (which it joins
+        until the work is done). When the pool is closed the job stays pending in the database,
+        and the next scheduler to start hands it out."""
         executor = self._executor
         if executor is None or self._closing:
-            return False  # stays pending in the database; the next scheduler to start hands it out
-        with self._lock:
-            if run_id in self._deciding:
-                return False
-            self._deciding.add(run_id)
-        try:
-            future: Future[Any] = executor.submit(self._decide, run_id, decision, admin_id)
-        except RuntimeError:
-            with self._lock:
-                self._deciding.discard(run_id)
             return False
-        future.add_done_callback(lambda _f: self._decided(run_id))
+        with self._lock:
+            if run_id in busy:
+                return False
+            busy.add(run_id)
+        try:
+            future: Future[Any] = executor.submit(work, *args)
+        except RuntimeError:  # shut down between the check and the submit
+            with self._lock:
+                busy.discard(run_id)
+            return False
+        future.add_done_callback(lambda _f: self._release(busy, run_id))
         return True
+
+    def _release(self, busy: set[int], run_id: int) -> None:
+        with self._lock:
+            busy.discard(run_id)
 
     def _decide(self, run_id: int, decision: str, admin_id: int | None) -> Any:
         outcome = apply_decision(run_id, decision, admin_id, factory=self.factory)
         if outcome is not None:
             self.outcomes[run_id] = outcome
         return outcome
-
-    def _decided(self, run_id: int) -> None:
-        with self._lock:
-            self._deciding.discard(run_id)
-
-    def _done(self, run_id: int) -> None:
-        with self._lock:
-            self._inflight.discard(run_id)
 
     def _execute(self, run_id: int) -> Any:
         from hrsync.sync.execute import execute_run

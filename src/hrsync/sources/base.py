@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 
 class Lifecycle(StrEnum):
@@ -114,6 +114,21 @@ class Source(Protocol):
         on_progress: ProgressCallback | None = None,
         fields: Collection[str] | None = None,  # only these value keys are needed (None: all)
     ) -> Iterator[SourcePerson]: ...
+
+
+class Closing:
+    """``with thing as t:`` closes ``t`` on the way out; subclasses define ``close``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 class ProgressCallback(Protocol):

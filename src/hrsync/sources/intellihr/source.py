@@ -6,12 +6,12 @@ import logging
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import Any, Final
 
 from hrsync.config import get_settings
 from hrsync.sources.base import (
     CheckResult,
+    Closing,
     Lifecycle,
     ProgressCallback,
     SourceError,
@@ -48,7 +48,7 @@ MAX_SINGLE_JOB_FETCHES: Final = 200
 """Primary jobs missing from the ``/jobs`` read (it shifted) are fetched one by one, up to this many."""
 
 
-class IntelliHRSource:
+class IntelliHRSource(Closing):
     """One tenant of intelliHR, read with one API key.
 
     Construction never talks to the network and never raises for bad input: an invalid subdomain
@@ -105,13 +105,6 @@ class IntelliHRSource:
                 self._client.close()
                 self._client = None
 
-    def __enter__(self) -> IntelliHRSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- the protocol --------------------------------------------------------------------------
 

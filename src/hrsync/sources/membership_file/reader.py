@@ -21,10 +21,9 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO, Final
 
-from hrsync.sources.base import SourceError
+from hrsync.sources.base import Closing, SourceError
 
 UTF8_BOM: Final = b"\xef\xbb\xbf"
 _WIDE_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE starts like UTF-16 LE)
@@ -56,7 +55,7 @@ def sniff_delimiter(header_line: str) -> str:
     return ";" if counts[";"] > counts[","] else ","
 
 
-class CsvTable:
+class CsvTable(Closing):
     """One open membership file: its ``headers``, then :meth:`rows` once. Close it (or use ``with``)."""
 
     def __init__(self, path: Path, *, max_bytes: int) -> None:
@@ -83,13 +82,6 @@ class CsvTable:
     def close(self) -> None:
         self._fh.close()
 
-    def __enter__(self) -> CsvTable:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 from hrsync.config import get_settings
 from hrsync.sources.base import (
     CheckResult,
+    Closing,
     FieldGroup,
     Lifecycle,
     ProgressCallback,
@@ -45,7 +45,7 @@ FILE_FAULTS: Final = frozenset({"bad_file", "bad_encoding", "file_too_large", "d
 PROGRESS_EVERY: Final = 1000
 
 
-class MembershipFileSource:
+class MembershipFileSource(Closing):
     """The newest membership file of one drop folder.
 
     ``required`` names the columns that must be in the header (label → header, e.g.
@@ -96,13 +96,6 @@ class MembershipFileSource:
         moved = drop.move_to(done, drop.PROCESSED)
         log.info("membership file %s imported; moved to %s", done.name, moved)
 
-    def __enter__(self) -> MembershipFileSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # -- the protocol --------------------------------------------------------------------------
 
