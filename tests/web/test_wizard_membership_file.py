@@ -253,3 +253,27 @@ def test_an_intellihr_integration_takes_no_file(portal: Portal, admin_email: str
     created = portal.post_form(client, "/integrations/new/intellihr", "/integrations/new/intellihr", data)
     integration_id = int(created.headers["location"].split("/")[2])
     assert client.get(f"/integrations/{integration_id}/setup/file").status_code == 404
+
+
+def test_the_api_says_a_file_integration_has_access_until_it_is_revoked(portal: Portal, admin_email: str) -> None:
+    from hrsync.services.api_tokens import create_api_token
+    from hrsync.store.db import session_scope
+    from hrsync.store.models import Integration
+
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        raw, _ = create_api_token(session, integration.programme_id, "has-access check")
+    api = portal.client()
+    api.headers["Authorization"] = f"Bearer {raw}"
+
+    def has_access() -> bool:
+        answer = api.get(f"/api/v1/integrations/{integration_id}")
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["has_access"])
+
+    assert has_access()  # no key is needed: the drop folder is ready (created by the first upload)
+    with session_scope() as session:
+        session.get(Integration, integration_id).status = "revoked"
+    assert not has_access()

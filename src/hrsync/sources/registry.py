@@ -20,6 +20,7 @@ class StoredIntegration(Protocol):
 
     id: int
     kind: str
+    status: str
     subdomain: str | None
     api_key_encrypted: str | None
     api_key_last4: str | None
@@ -223,6 +224,15 @@ def kind_of(kind: str) -> SourceKind:
         return REGISTRY[kind]
     except KeyError:
         raise SourceError(f"hrsync has no source of kind '{kind}'.", code="invalid_settings") from None
+
+
+def has_access(integration: StoredIntegration) -> bool:
+    """Whether the integration can reach its source now: not revoked, and its kind's own
+    readiness (an intelliHR key stored, a membership file's folder usable)."""
+    if integration.status == "revoked":
+        return False
+    kind = REGISTRY.get(integration.kind)
+    return kind is not None and kind.not_ready(integration) is None
 
 
 def source_for(

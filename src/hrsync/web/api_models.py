@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hrsync.services.imports import FailureAdvice
 from hrsync.services.queries import RunProgress, run_duration_seconds, run_progress
+from hrsync.sources.registry import has_access
 from hrsync.store.models import ImportRun, Integration, Member
 
 API_PREFIX = "/api/v1"
@@ -122,7 +123,10 @@ class IntegrationOut(BaseModel):
     status: str = Field(description="draft, live, paused or revoked.")
     subdomain: str | None
     api_key_last4: str | None = Field(description="The last four characters of the stored key.")
-    has_access: bool = Field(description="Whether the source's credentials (an API key) are stored.")
+    has_access: bool = Field(
+        description="Whether the integration can reach its source: not revoked, and its credentials "
+        "(an intelliHR API key) stored or its membership-file folder usable."
+    )
     frequency: str
     schedule_time: str | None
     schedule_day: str | None
@@ -139,7 +143,7 @@ class IntegrationOut(BaseModel):
         return cls(
             id=integration.id, kind=integration.kind, status=integration.status,
             subdomain=integration.subdomain, api_key_last4=integration.api_key_last4,
-            has_access=bool(integration.api_key_encrypted), frequency=integration.frequency,
+            has_access=has_access(integration), frequency=integration.frequency,
             schedule_time=integration.schedule_time, schedule_day=integration.schedule_day,
             date_format=integration.date_format, welcome_email=integration.welcome_email,
             leaver_threshold_pct=integration.leaver_threshold_pct, next_run_at=integration.next_run_at,
