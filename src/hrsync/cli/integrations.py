@@ -15,7 +15,7 @@ from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
 from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
-from hrsync.sources.intellihr import validate_subdomain
+from hrsync.sources.base import SourceError
 from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 from hrsync.store.models import Frequency, Integration
 
@@ -141,12 +141,14 @@ def _settings(kind: str, subdomain: str | None, api_key: str | None, path: str |
     for f in fields:
         if f.required and given.get(f.name) is None:
             fail(f"--{f.name.replace('_', '-')} is required: {f.help}", EXIT_BAD_INPUT, as_json=as_json)
-    if subdomain is not None:
-        try:  # before the key is read or checked: another host is refused at once
-            given["subdomain"] = validate_subdomain(subdomain)
-        except ValueError as exc:
-            fail(str(exc), EXIT_BAD_INPUT, payload={"error": str(exc), "code": "invalid_subdomain"},
-                 as_json=as_json)
+    for f in fields:  # before a key is read or checked: another host is refused at once
+        value = given.get(f.name)
+        if value is None or f.secret:
+            continue
+        try:
+            given[f.name] = f.cleaned(value)
+        except SourceError as exc:
+            fail(exc.reason, EXIT_BAD_INPUT, payload={"error": exc.reason, "code": exc.code}, as_json=as_json)
     if api_key is not None:
         given["api_key"] = _read_key(api_key, as_json)
     return {k: v for k, v in given.items() if v is not None}

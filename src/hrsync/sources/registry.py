@@ -48,6 +48,12 @@ class SettingField:
     help: str = ""
     secret: bool = False  # never shown again once stored (an API key)
     required: bool = True
+    #: Normalises one value on its own (raising SourceError), so a setup can refuse it at once,
+    #: before it asks for the others (the CLI checks the address before reading a key).
+    clean: Callable[[str], str] | None = None
+
+    def cleaned(self, value: str) -> str:
+        return self.clean(value) if self.clean is not None else value
 
 
 def _no_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,13 +125,17 @@ def _intellihr_address(integration: StoredIntegration) -> str | None:
     return None if not integration.subdomain else f"{integration.subdomain}.{DOMAIN}"
 
 
-def _intellihr_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+def _intellihr_subdomain(value: str) -> str:
     from hrsync.sources.intellihr import validate_subdomain
 
     try:
-        subdomain = validate_subdomain(str(settings.get("subdomain") or ""))
+        return validate_subdomain(value)
     except ValueError as exc:
         raise SourceError(str(exc), code="invalid_subdomain") from None
+
+
+def _intellihr_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    subdomain = _intellihr_subdomain(str(settings.get("subdomain") or ""))
     key = settings.get("api_key")
     if not isinstance(key, str) or not key.strip():
         raise SourceError("Enter the API key created in intelliHR.", code="bad_key")
@@ -169,7 +179,8 @@ INTELLIHR = SourceKind(
     "intellihr", "intelliHR", _open_intellihr, _intellihr_address,
     settings_fields=(
         SettingField("subdomain", "Tenant address",
-                     "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net"),
+                     "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net",
+                     clean=_intellihr_subdomain),
         SettingField("api_key", "API key", "Created in intelliHR under Settings → Public API Access Keys.",
                      secret=True),
     ),
