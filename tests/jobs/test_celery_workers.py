@@ -231,3 +231,27 @@ def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(
     events = scaled.member_events(programme_id=programme_id)
     assert scaled.member_count(programme_id) == new.created + new.pending == len(events) > 0
     assert {e.run_id for e in events} == {new.id}
+
+
+def test_an_approval_is_sent_to_a_celery_worker_and_applied_there(
+    scaled: Install, workers: Callable[[str], Worker]
+) -> None:
+    from hrsync.services import imports
+    from hrsync.store.models import ActivityLog, ImportRun
+
+    from .test_decisions import _held_run
+
+    iid, run_id = _held_run(scaled)
+    worker = workers("w1")
+    worker.wait_ready()
+    with scaled.factory() as session:
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        imports.approve(session, run)  # the request records the intent and sends hrsync.decide_run
+    wait_for(lambda: scaled.runs(iid)[-1].status != "held", "the Celery worker to apply the approval")
+    run = scaled.runs(iid)[-1]
+    assert run.status in ("succeeded", "succeeded_with_errors") and run.leavers >= 12, run.reason
+    assert "hrsync.decide_run" in worker.output()
+    with scaled.factory() as session:
+        actions = [a.action for a in session.query(ActivityLog).filter_by(integration_id=iid).order_by(ActivityLog.id)]
+        assert actions[-2:] == ["approval_requested", "approved_run"]
