@@ -323,7 +323,7 @@ def test_the_overflow_check_catches_a_wide_table_and_a_long_address(browser: Any
     page.set_content('<div style="overflow-x:auto"><table><tr>' + "<td>column&nbsp;of&nbsp;text</td>" * 12
                      + "</tr></table></div>")
     assert any("scrolls sideways" in p for p in overflow_of(page))
-    page.set_content("<p><strong>somebody.with.a.very.long.name@an-even-longer-domain.example.com</strong></p>")
+    page.set_content("<p><strong>somebody.with.a.very.long.name@anevenlongerdomain.example.com</strong></p>")
     problems = overflow_of(page)
     assert any("the page is" in p for p in problems) and any("beyond the 390px window" in p for p in problems)
     context.close()
