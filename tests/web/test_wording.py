@@ -163,8 +163,8 @@ def test_an_invited_administrator_is_greeted_by_name(demo: Demo) -> None:
     assert post_form(client, "/admins", "/admins", {"email": invited, "name": "Cole League"}).status_code == 303
     assert post_form(client, "/admins", "/admins", {"email": "nameless@demo-rewards.example"}).status_code == 303
     with session_factory()() as session:
-        rows = {row.to_address: row for row in session.scalars(
-            select(OutboxEmail).where(OutboxEmail.kind == "admin_invite", OutboxEmail.programme_id == demo.programme_id))}
+        rows = {row.to_address: row for row in session.scalars(select(OutboxEmail).where(
+            OutboxEmail.kind == "admin_invite", OutboxEmail.programme_id == demo.programme_id))}
     assert rows[invited].body_text.startswith("Hello Cole League,")
     assert "Hello Cole League," in rows[invited].body_html
     assert rows["nameless@demo-rewards.example"].body_text.startswith("Hello there,")
