@@ -94,7 +94,8 @@ SOURCES = {**{kind: kind for kind in REGISTRY}, "file": "membership_file"}
 @click.option("--source", "source", type=click.Choice(list(SOURCES)), default=DEFAULT_KIND, show_default=True,
               help="intelliHR (--subdomain, --api-key) or a membership file (--path).")
 @click.option("--subdomain", default=None,
-              help="intelliHR: the tenant, 'your-company' or its address https://your-company.intellihr.net")
+              help="intelliHR: the intelliHR account's subdomain, 'your-company', or its address "
+                   "https://your-company.intellihr.net")
 @click.option("--api-key", default=None, help="intelliHR: the API key, or - to read it from standard input.")
 @click.option("--path", "path", default=None,
               help="Membership file: the absolute folder files are dropped into (default: one under "

@@ -1,4 +1,4 @@
-"""``hrsync simulator``: serve a simulated intelliHR tenant until Ctrl-C."""
+"""``hrsync simulator``: serve a simulated intelliHR account until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
 )
 @click.option("--people", default=200, show_default=True, type=click.IntRange(0), help="Directory size.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same directory.")
-@click.option("--tenant", default="demo", show_default=True, help="Tenant subdomain clients must send.")
+@click.option("--tenant", default="demo", show_default=True,
+              help="Subdomain of the simulated intelliHR account that clients must send.")
 @click.option("--api-key", default="sim-demo-key", show_default=True, help="API key clients must send.")
 @click.option(
     "--cache",
@@ -33,7 +34,7 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
     "--employee-numbers/--no-employee-numbers",
     default=True,
     show_default=True,
-    help="--no-employee-numbers: a tenant whose configuration hides employee numbers (null for everyone).",
+    help="--no-employee-numbers: an intelliHR account whose configuration hides employee numbers (null for everyone).",
 )
 @click.option(
     "--future-types",
@@ -71,7 +72,7 @@ def simulator(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     # The key printed here is the simulator's own demo key, chosen on the command line.
     click.echo(f"intelliHR simulator serving {people} people at {sim.base_url}", err=False)
-    click.echo(f"tenant: {tenant}")
+    click.echo(f"intelliHR account: {tenant}")
     click.echo(f"api key: {api_key}")
     click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)", err=False)
     try:

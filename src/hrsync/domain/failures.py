@@ -43,7 +43,7 @@ _REAUTHORIZE = (
     "(in {source}: Settings → Public API Access Keys). Then run Import data now."
 )
 _CHECK_ADDRESS = (
-    "Check the tenant address in the integration's Authorize step (type it as you see it in your "
+    "Check the intelliHR account's address in the integration's Authorize step (type it as you see it in your "
     "browser, for example acme or acme.intellihr.net), then run Import data now."
 )
 _TEMPORARY = (

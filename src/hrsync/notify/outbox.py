@@ -295,6 +295,7 @@ def queue_admin_invite(
     context = {
         "programme_name": programme.name,
         "date_format": programme.date_format,
+        "name": admin.name,
         "invited_by": invited_by,
         "link": links.admin_accept_invite_url(raw),
         "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme.timezone)).date(),

@@ -23,6 +23,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
+from hrsync.domain.wording import possessive
+
 KINDS = (
     "invitation",
     "run_summary",
@@ -67,6 +69,7 @@ def _environment(autoescape: bool) -> Environment:
     )
     env.filters["fdate"] = _fdate
     env.filters["fdatetime"] = _fdatetime
+    env.filters["possessive"] = possessive
     return env
 
 

@@ -178,7 +178,7 @@ def _intellihr_not_ready(integration: StoredIntegration) -> str | None:
 INTELLIHR = SourceKind(
     "intellihr", "intelliHR", _open_intellihr, _intellihr_address,
     settings_fields=(
-        SettingField("subdomain", "Tenant address",
+        SettingField("subdomain", "intelliHR account address",
                      "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net",
                      clean=_intellihr_subdomain),
         SettingField("api_key", "API key", "Created in intelliHR under Settings → Public API Access Keys.",

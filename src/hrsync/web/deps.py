@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
+from hrsync.domain.wording import possessive
 from hrsync.services.imports import source_address, source_name
 from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
@@ -236,6 +237,7 @@ templates.env.globals["format_date"] = format_date
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.filters["format_date"] = format_date
 templates.env.filters["format_datetime"] = format_datetime
+templates.env.filters["possessive"] = possessive  # "Demo Rewards'", never "Demo Rewards's"
 
 
 def render(

@@ -314,25 +314,25 @@ class IntelliHRClient:
         tenant = self.tenant
         if response.status_code == 401:
             return AuthError(
-                f"intelliHR refused the API key for tenant '{tenant}' (missing or malformed): {KEY_HELP}",
+                f"intelliHR refused the API key for the account '{tenant}' (missing or malformed): {KEY_HELP}",
                 code="bad_key",
                 request=name,
             )
         if f"'{tenant}'" in message or f'"{tenant}"' in message or _TENANT_UNKNOWN.search(message):
             return AuthError(
-                f"intelliHR has no tenant '{tenant}': check the subdomain (the part before .intellihr.net) "
+                f"There is no intelliHR account '{tenant}': check the subdomain (the part before .intellihr.net) "
                 "and re-authorize",
                 code="unknown_tenant",
                 request=name,
             )
         if "key" in message or "token" in message:
             return AuthError(
-                f"intelliHR refused the API key for tenant '{tenant}': {KEY_HELP}",
+                f"intelliHR refused the API key for the account '{tenant}': {KEY_HELP}",
                 code="bad_key",
                 request=name,
             )
         return AuthError(
-            f"intelliHR refused access for tenant '{tenant}' (HTTP 403): check the subdomain and the key, "
+            f"intelliHR refused access to the account '{tenant}' (HTTP 403): check the subdomain and the key, "
             "then re-authorize",
             code="bad_credentials",
             request=name,
