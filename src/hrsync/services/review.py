@@ -36,7 +36,7 @@ PEOPLE_LABELS: dict[str, tuple[str, str]] = {
     "unchanged": ("unchanged", "unchanged"),
     "leavers": ("leaver", "leavers"),
     "reinstated": ("reinstated", "reinstated"),
-    "pending": ("pending (pre-hire, invited on their start date)", "pending (pre-hires, invited on their start date)"),
+    "pending": ("pending (pre-hire)", "pending (pre-hires)"),
     "ignored": ("not imported because inactive and never a member",
                 "not imported because inactive and never members"),
     "skipped": ("skipped because of errors", "skipped because of errors"),
