@@ -103,25 +103,25 @@ def test_members_csv_is_the_filter_in_order_and_formula_safe(db: str) -> None:
     assert keys == sorted(keys)
 
 
-def test_progress_percent_moves_forward_through_the_phases() -> None:
+def test_progress_percent_is_the_share_of_people_read_and_says_so_in_words() -> None:
     run = ImportRun(id=1, integration_id=2, status="queued", phase="queued", processed=0, total=None, dry_run=False)
-    assert run_progress(run).percent == 0
+    assert (run_progress(run).percent, run_progress(run).count_text) == (0, "")
     run.status, run.phase = "running", "fetching"
-    assert run_progress(run).percent is None  # size unknown yet: an indeterminate bar
-    run.processed, run.total = 50, 200
-    assert run_progress(run).percent == 22
-    run.processed = 200
-    assert run_progress(run).percent == 90
-    run.phase = "planning"
-    assert run_progress(run).percent == 92
+    run.processed = 120
+    assert (run_progress(run).percent, run_progress(run).count_text) == (None, "120 people read")  # size unknown
+    run.processed, run.total = 200, 501  # the walkthrough's numbers: 35 % was shown beside them before
+    assert (run_progress(run).percent, run_progress(run).count_text) == (40, "200 of 501 people read")
+    run.processed = 501
+    assert run_progress(run).percent == 100
     run.phase = "applying"
-    assert run_progress(run).percent == 96
+    assert (run_progress(run).percent, run_progress(run).label) == (100, "Updating members…")
     run.status, run.phase = "held", "done"
     held = run_progress(run)
     assert held.percent == 100 and held.held and not held.finished
     run.status = "succeeded_with_errors"
     done = run_progress(run)
     assert done.percent == 100 and done.finished and done.to_json()["status_label"] == "Succeeded with errors"
+    assert done.to_json()["count_text"] == "501 of 501 people read"
 
 
 def test_page_arithmetic_and_a_defensive_held_plan_summary() -> None:

@@ -33,7 +33,11 @@ _BAD = {RunStatus.FAILED.value, RunStatus.HELD.value}
 
 def _human(outcome: dict[str, Any]) -> str:
     counts = ", ".join(f"{outcome[k]} {k}" for k in COUNT_KEYS)
-    line = f"run {outcome['id']} {outcome['status']}: {counts}"
+    # The number counts per integration (#1, #2, …, as the portal shows it); commands take the id.
+    number = outcome.get("number") or outcome["id"]
+    kind = "preview" if outcome.get("trigger") == "preview" else "import"
+    ignored = outcome.get("ignored", 0)
+    line = f"{kind} #{number} (run id {outcome['id']}) {outcome['status']}: {counts}, {ignored} ignored"
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
 
 
@@ -54,8 +58,8 @@ def _finish(outcome: RunOutcome, as_json: bool) -> None:
         if failure is not None:
             payload.update(failure_code=failure.code, failure_kind=failure.kind, advice=failure.advice)
         message = failure.line(payload["reason"]) if failure else payload["reason"]
-        fail(message or f"run {payload['id']} {payload['status']}", EXIT_RUN_FAILED, payload=payload,
-             as_json=as_json)
+        title = f"import #{payload.get('number') or payload['id']}"
+        fail(message or f"{title} {payload['status']}", EXIT_RUN_FAILED, payload=payload, as_json=as_json)
     emit(payload, as_json, _human(payload))
 
 

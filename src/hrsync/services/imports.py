@@ -4,7 +4,8 @@
   whatever executes runs here (:func:`hrsync.jobs.enqueue.enqueue_run`: Celery, the embedded
   worker, or the database for the next scheduler pass). A worker must never receive an id it
   cannot see yet, hence the commit first.
-* :func:`preview` is the setup wizard's dry run: the same, started by an administrator.
+* :func:`preview` is the setup wizard's dry run: the same, started by an administrator, with the
+  ``preview`` trigger; it replaces the integration's previous finished preview (one per review).
 * :func:`approve` and :func:`reject` record the decision on a held run and queue it; a worker
   applies it (:mod:`hrsync.jobs.decisions`). Until then the run stays ``held`` with the decision
   pending (:func:`decision_pending`), and its progress reads as waiting for a worker.
@@ -33,7 +34,7 @@ from hrsync.store.enums import RunPhase, RunStatus, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration
 from hrsync.sync.decisions import approve_run, reject_run
 from hrsync.sync.execute import execute_run
-from hrsync.sync.runs import RunOutcome, request_run
+from hrsync.sync.runs import RunOutcome, discard_previews, request_run
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,13 @@ def start(
 
 
 def preview(session: Session, integration: Integration, actor: AdminUser) -> ImportRun:
-    """The wizard's preview: a queued dry run; its page follows the progress like an import's."""
-    return start(session, integration, actor, RunTrigger.MANUAL.value, dry_run=True)
+    """The wizard's preview: a queued dry run; its page follows the progress like an import's.
+
+    The previous finished preview (and its issues) is deleted in the same transaction, so the
+    history holds one preview per review; if the new one is refused, nothing is deleted.
+    """
+    discard_previews(session, integration.id)
+    return start(session, integration, actor, RunTrigger.PREVIEW.value, dry_run=True)
 
 
 def _dispatch_run(run_id: int) -> str:
@@ -109,7 +115,7 @@ def progress_of(session: Session, run: ImportRun) -> RunProgress:
     """The run's progress; a held run whose decision is on its way reads as waiting for a worker."""
     progress = run_progress(run)
     if progress.held and decision_pending(session, run) is not None:
-        return dataclasses.replace(progress, held=False, phase=RunPhase.QUEUED.value, percent=0)
+        return dataclasses.replace(progress, held=False, phase=RunPhase.QUEUED.value, percent=0, count_text="")
     return progress
 
 

@@ -21,17 +21,22 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.vocabulary import COUNT_KEYS, MemberStatus
+from hrsync.domain.display import DELETED_NAME, display_name
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.errors import RunNotFound
-from hrsync.store.enums import ACTIVE_RUN_STATUSES, is_finished
+from hrsync.services.run_views import PHASE_LABELS as PHASE_LABELS
+from hrsync.services.run_views import STATUS_LABELS as STATUS_LABELS
+from hrsync.services.run_views import RunProgress as RunProgress
+from hrsync.services.run_views import run_counts as run_counts
+from hrsync.services.run_views import run_progress as run_progress
+from hrsync.store.enums import ACTIVE_RUN_STATUSES
 from hrsync.store.models import (
     AdminUser,
     ImportIssue,
     ImportRun,
     Member,
     MemberEvent,
-    RunPhase,
-    RunStatus,
+    RunTrigger,
     member_search_condition,
 )
 from hrsync.sync.runs import active_run as active_run  # the web reads it from here
@@ -59,9 +64,6 @@ CHANGE_LABELS = {
     "reinstated": "Reinstated",
     "pending": "Pre-hire",
 }
-# How far the bar is at the end of each phase: reading the directory is most of the wait.
-_FETCH_SHARE = 90
-_PHASE_PERCENT = {RunPhase.PLANNING.value: 92, RunPhase.APPLYING.value: 96}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -120,10 +122,6 @@ def is_active(status: str) -> bool:
     return status in {s.value for s in ACTIVE_RUN_STATUSES}
 
 
-def run_counts(run: ImportRun) -> dict[str, int]:
-    return {k: int(getattr(run, k) or 0) for k in COUNT_KEYS}
-
-
 def run_duration_seconds(run: ImportRun, now: datetime | None = None) -> float | None:
     """Wall time from start to finish (or to ``now`` while it runs); ``None`` before it started."""
     if run.started_at is None:
@@ -145,90 +143,6 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-@dataclass(frozen=True)
-class RunProgress:
-    """What the live progress bar (web and API) needs, read from the run row alone.
-
-    ``percent`` is ``None`` while the size of the directory is unknown (the bar is then
-    indeterminate); it only reaches 100 when the run has stopped moving (finished or held).
-    """
-
-    run_id: int
-    integration_id: int
-    status: str
-    phase: str
-    processed: int
-    total: int | None
-    percent: int | None
-    finished: bool
-    held: bool
-    dry_run: bool
-    reason: str | None
-    counts: dict[str, int]
-
-    @property
-    def label(self) -> str:
-        return PHASE_LABELS.get(self.status if self.finished or self.held else self.phase, self.phase)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id, "integration_id": self.integration_id, "status": self.status,
-            "status_label": STATUS_LABELS.get(self.status, self.status),
-            "phase": self.phase, "label": self.label, "processed": self.processed, "total": self.total,
-            "percent": self.percent, "finished": self.finished, "held": self.held, "dry_run": self.dry_run,
-            "reason": self.reason, "counts": dict(self.counts),
-        }
-
-
-PHASE_LABELS = {
-    RunPhase.QUEUED.value: "Waiting for a worker…",
-    RunPhase.FETCHING.value: "Reading the intelliHR directory…",
-    RunPhase.PLANNING.value: "Working out the changes…",
-    RunPhase.APPLYING.value: "Updating members…",
-    RunPhase.DONE.value: "Finished",
-    RunStatus.SUCCEEDED.value: "Finished",
-    RunStatus.SUCCEEDED_WITH_ERRORS.value: "Finished with errors",
-    RunStatus.HELD.value: "Held for approval",
-    RunStatus.REJECTED.value: "Rejected",
-    RunStatus.EXPIRED.value: "Expired",
-    RunStatus.FAILED.value: "Failed",
-}
-
-STATUS_LABELS = {
-    RunStatus.QUEUED.value: "Queued",
-    RunStatus.RUNNING.value: "Running",
-    RunStatus.SUCCEEDED.value: "Succeeded",
-    RunStatus.SUCCEEDED_WITH_ERRORS.value: "Succeeded with errors",
-    RunStatus.HELD.value: "Held",
-    RunStatus.REJECTED.value: "Rejected",
-    RunStatus.EXPIRED.value: "Expired",
-    RunStatus.FAILED.value: "Failed",
-}
-
-
-def run_progress(run: ImportRun) -> RunProgress:
-    finished = is_finished(run.status)
-    held = run.status == RunStatus.HELD.value
-    processed = int(run.processed or 0)
-    total = int(run.total) if run.total is not None else None
-    percent: int | None
-    if finished or held:
-        percent = 100
-    elif run.status == RunStatus.QUEUED.value or run.phase == RunPhase.QUEUED.value:
-        percent = 0
-    elif run.phase in _PHASE_PERCENT:
-        percent = _PHASE_PERCENT[run.phase]
-    elif total:
-        percent = min(_FETCH_SHARE, processed * _FETCH_SHARE // total)
-    else:
-        percent = None
-    return RunProgress(
-        run_id=run.id, integration_id=run.integration_id, status=run.status, phase=run.phase,
-        processed=processed, total=total, percent=percent, finished=finished, held=held,
-        dry_run=bool(run.dry_run), reason=run.reason, counts=run_counts(run),
-    )
 
 
 @dataclass(frozen=True)
@@ -295,11 +209,21 @@ def run_in_programme(session: Session, programme_id: int, run_id: int) -> Import
 
 
 def latest_run(session: Session, integration_id: int, *, dry_run: bool | None = None) -> ImportRun | None:
-    """The integration's newest run (``dry_run=False``: newest real import; ``True``: newest dry run)."""
+    """The integration's newest run (``dry_run=False``: newest real import, the one pages call the
+    "Last import"; previews and other dry runs never are; ``True``: newest dry run)."""
     stmt = select(ImportRun).where(ImportRun.integration_id == integration_id)
     if dry_run is not None:
         stmt = stmt.where(ImportRun.dry_run.is_(dry_run))
     return session.scalar(stmt.order_by(ImportRun.created_at.desc(), ImportRun.id.desc()).limit(1))
+
+
+def latest_preview(session: Session, integration_id: int) -> ImportRun | None:
+    """The integration's newest wizard preview (there is at most one finished one: a new one replaces it)."""
+    return session.scalar(
+        select(ImportRun)
+        .where(ImportRun.integration_id == integration_id, ImportRun.trigger == RunTrigger.PREVIEW.value)
+        .order_by(ImportRun.created_at.desc(), ImportRun.id.desc()).limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -363,7 +287,7 @@ def impact_members(
     items = [
         ImpactMember(
             member_id=r.member_id, kind=r.kind, employee_id=r.employee_id,
-            name=" ".join(p for p in (r.first_name, r.last_name) if p) or "(personal data deleted)",
+            name=display_name(r.first_name, r.last_name) or DELETED_NAME,
             email=r.email, status=r.status, changes=dict(r.changes or {}),
         )
         for r in rows

@@ -47,7 +47,7 @@ from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
 from hrsync.sync.context import RunContext, SourceFactory
-from hrsync.sync.finish import finish_run, record_counts, store_issues
+from hrsync.sync.finish import finish_run, people_read, record_counts, store_issues
 from hrsync.sync.members import current_members
 from hrsync.sync.progress import Heartbeat, Progress
 from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, worker_name
@@ -230,4 +230,4 @@ def _preview(plan: SyncPlan) -> dict[str, Any]:
                 shown.update({k: [None, v] for k, v in change.draft.values.items() if v is not None})
             shown.update({k: [old, new] for k, (old, new) in change.changes.items()})
             bucket.append({"employee_id": change.employee_id, "changes": shown})
-    return {"preview": examples}
+    return {"preview": examples, "people": people_read(plan)}

@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
-from hrsync.domain import RecordIssue, SyncPlan
+from hrsync.domain import RecordIssue, Severity, SyncPlan
+from hrsync.domain.plan_types import ChangeKind
 from hrsync.notify.outbox import queue_run_summary
 from hrsync.store.models import ImportIssue, ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
@@ -30,8 +31,42 @@ def record_counts(run: ImportRun, plan: SyncPlan) -> None:
     """The plan's counts on the run row (what the pages, e-mails and API show)."""
     for key, value in plan.counts().items():
         setattr(run, key, value)
+    run.ignored = plan.ignored_count
     run.processed = plan.source_count
     run.total = plan.source_count
+
+
+#: What happened to each person read, in the order the review page explains it.
+PEOPLE_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "ignored", "skipped")
+_PEOPLE_KEY = {
+    ChangeKind.CREATE: "created", ChangeKind.UPDATE: "updated", ChangeKind.LEAVER: "leavers",
+    ChangeKind.REINSTATE: "reinstated", ChangeKind.PENDING: "pending",
+}
+
+
+def people_read(plan: SyncPlan) -> dict[str, int]:
+    """Each person the source returned, counted once by what the plan does with them.
+
+    Unlike :meth:`SyncPlan.counts` (which counts issues, one person may have two errors) this
+    counts **people**: ``skipped`` is the distinct people with an error, ``ignored`` the inactive
+    people who were never members. ``read`` is how many the source returned, and
+    ``vanished_leavers`` the members made leavers although nobody read carries them (they are
+    not among the people read). The other keys add up to ``read`` unless the plan lost someone.
+    """
+    result = dict.fromkeys(PEOPLE_KEYS, 0)
+    result["unchanged"] = plan.unchanged_count
+    result["ignored"] = plan.ignored_count
+    vanished = 0
+    for change in plan.changes:
+        if change.draft is None:
+            vanished += 1
+        else:
+            result[_PEOPLE_KEY.get(change.kind, "unchanged")] += 1
+    result["skipped"] = len({
+        issue.source_id or f"employee {issue.employee_id}"
+        for issue in plan.issues if issue.severity == Severity.ERROR
+    })
+    return {**result, "read": plan.source_count, "vanished_leavers": vanished}
 
 
 def store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -> None:

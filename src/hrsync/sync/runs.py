@@ -13,20 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.errors import RunBlocked, ServiceError
 from hrsync.sources.registry import INTELLIHR, REGISTRY
-from hrsync.store.enums import ACTIVE_RUN_STATUSES
-from hrsync.store.models import ImportRun, Integration, IntegrationStatus, RunPhase, RunStatus, RunTrigger
+from hrsync.store.enums import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES
+from hrsync.store.models import ImportIssue, ImportRun, Integration, IntegrationStatus, RunPhase, RunStatus, RunTrigger
 from hrsync.store.types import utcnow
 
 __all__ = [
-    "HELD_PLAN_LIFETIME", "RunBlocked", "RunOutcome", "active_run", "claim", "expire_held_runs",
-    "request_run", "worker_name",
+    "HELD_PLAN_LIFETIME", "RunBlocked", "RunOutcome", "active_run", "claim", "discard_previews",
+    "expire_held_runs", "request_run", "worker_name",
 ]
 
 HELD_PLAN_LIFETIME = timedelta(days=7)
@@ -42,9 +42,12 @@ class RunOutcome:
     reason: str | None
     dry_run: bool
     failure_code: str | None = None
+    number: int | None = None  # the run's number in its integration's history (#1, #2, …)
+    ignored: int = 0  # inactive people who were never members: nothing to do
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "status": self.status, **self.counts, "reason": self.reason, "dry_run": self.dry_run}
+        return {"id": self.id, "number": self.number, "status": self.status, **self.counts,
+                "ignored": self.ignored, "reason": self.reason, "dry_run": self.dry_run}
 
     @classmethod
     def of(cls, run: ImportRun) -> RunOutcome:
@@ -55,6 +58,8 @@ class RunOutcome:
             reason=run.reason,
             dry_run=run.dry_run,
             failure_code=run.failure_code,
+            number=run.number,
+            ignored=int(run.ignored or 0),
         )
 
 
@@ -137,6 +142,23 @@ def next_run_number(session: Session, integration_id: int) -> int:
     collides fails on ``uq_import_run_integration_number`` and is reported as blocked."""
     highest = session.scalar(select(func.max(ImportRun.number)).where(ImportRun.integration_id == integration_id))
     return (highest or 0) + 1
+
+
+def discard_previews(session: Session, integration_id: int) -> int:
+    """Delete the integration's finished previews and their issues, inside the caller's transaction.
+
+    The wizard keeps one preview per review: a new one replaces the last instead of piling up in
+    the history. A preview still queued or running is left alone (it blocks a new run anyway).
+    """
+    finished = [s.value for s in FINISHED_RUN_STATUSES]
+    ids = list(session.scalars(select(ImportRun.id).where(
+        ImportRun.integration_id == integration_id, ImportRun.trigger == RunTrigger.PREVIEW.value,
+        ImportRun.status.in_(finished),
+    )))
+    if ids:
+        session.execute(delete(ImportIssue).where(ImportIssue.run_id.in_(ids)))
+        session.execute(delete(ImportRun).where(ImportRun.id.in_(ids)).execution_options(synchronize_session="fetch"))
+    return len(ids)
 
 
 def expire_held_runs(session: Session, now: datetime | None = None) -> int:

@@ -22,7 +22,6 @@ from hrsync.services.queries import (
     CHANGE_LABELS,
     IMPACT_KINDS,
     IMPACT_LABELS,
-    STATUS_LABELS,
     active_run,
     format_duration,
     held_plan_summary,
@@ -36,6 +35,15 @@ from hrsync.services.queries import (
     run_rows,
     runs_page,
 )
+from hrsync.services.review import describe_changes
+from hrsync.services.run_views import (
+    STATUS_LABELS,
+    is_preview,
+    run_chip,
+    run_number,
+    run_title,
+    trigger_label,
+)
 from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
 from hrsync.web.api import issues_csv_response
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
@@ -44,12 +52,6 @@ router = APIRouter(include_in_schema=False)
 
 POLL_INTERVAL_MS = 700
 NO_SCRIPT_REFRESH_S = 2
-TRIGGER_LABELS = {
-    RunTrigger.MANUAL.value: "Import data now",
-    RunTrigger.SCHEDULE.value: "Schedule",
-    RunTrigger.CLI.value: "Command line",
-    RunTrigger.API.value: "API",
-}
 
 
 def _scoped(session: Session, admin: AdminUser, integration_id: int, run_id: int | None = None
@@ -64,11 +66,15 @@ def _scoped(session: Session, admin: AdminUser, integration_id: int, run_id: int
     return integration, run
 
 
-def _common(integration: Integration) -> dict[str, Any]:
+def _common(integration: Integration, admin: AdminUser) -> dict[str, Any]:
     return {
         "nav": "integrations", "integration": integration, "status_labels": STATUS_LABELS,
-        "trigger_labels": TRIGGER_LABELS, "format_duration": format_duration,
+        "format_duration": format_duration,
         "impact_kinds": IMPACT_KINDS, "impact_labels": IMPACT_LABELS, "change_labels": CHANGE_LABELS,
+        # how a run is named and labelled (hrsync.services.run_views), the same on every page
+        "run_title": run_title, "run_number": run_number, "run_chip": run_chip, "trigger_label": trigger_label,
+        "is_preview": is_preview, "describe_changes": describe_changes,
+        "shown_date_format": integration.date_format or admin.programme.date_format,
     }
 
 
@@ -89,7 +95,7 @@ def history(
     integration, _ = _scoped(session, admin, integration_id)
     runs = runs_page(session, integration.id, page=page, per_page=25)
     return render(request, "runs/history.html", {
-        **_common(integration), "runs": runs, "failure_of": lambda run: failure_advice(run, integration),
+        **_common(integration, admin), "runs": runs, "failure_of": lambda run: failure_advice(run, integration),
     })
 
 
@@ -105,7 +111,7 @@ def run_page(
     assert run is not None
     kind = kind if kind in IMPACT_KINDS else None
     ctx = {
-        **_common(integration),
+        **_common(integration, admin),
         "run": run,
         "row": run_rows(session, [run])[0],
         "progress": progress_of(session, run),
@@ -205,13 +211,14 @@ def import_page(
         watched = active_run(session, integration.id)
     not_ready = kind_for(integration).not_ready(integration)
     ctx: dict[str, Any] = {
-        **_common(integration),
+        **_common(integration, admin),
         "run": watched,
         "not_ready": not_ready, "file_kind": uploads.takes_files(integration),
         "waiting": uploads.waiting_file(integration)[0] if watched is None else None,
         "can_start": integration.status in (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
         and not_ready is None,
-        "last_run": latest_run(session, integration.id) if watched is None else None,
+        # the last real import: a preview or a dry run is never called the "Last import"
+        "last_run": latest_run(session, integration.id, dry_run=False) if watched is None else None,
         "poll_ms": POLL_INTERVAL_MS,
         "refresh_s": NO_SCRIPT_REFRESH_S,
     }

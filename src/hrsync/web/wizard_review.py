@@ -1,8 +1,10 @@
 """The setup wizard's last step: Review, a preview of the first import (a queued dry run), Publish.
 
-The preview is an ordinary dry run handed to a worker (:func:`hrsync.services.imports.preview`);
-the review page follows it with the same live progress bar as *Import data now*, and shows its
-counts and examples once it has finished (see :mod:`hrsync.web.wizard_common`).
+The preview is a dry run with the ``preview`` trigger handed to a worker
+(:func:`hrsync.services.imports.preview`; a new one replaces the last); the review page follows
+it with the same live progress bar as *Import data now*, and once it has finished explains every
+person read and shows examples with human labels and dates in the integration's format
+(:mod:`hrsync.services.review`).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hrsync.domain import MEMBER_FIELDS, validate_mapping
+from hrsync.domain import validate_mapping
 from hrsync.services import imports, uploads
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, publish, status_map_of
-from hrsync.services.queries import latest_run
+from hrsync.services.queries import latest_preview
+from hrsync.services.review import describe_changes, mapping_rows, people_read
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -35,21 +38,25 @@ KIND_LABELS = {
 
 
 def _fresh_preview(session: Session, integration: Integration) -> ImportRun | None:
-    """The newest dry run made since the integration last changed (older ones show old settings)."""
-    run = latest_run(session, integration.id, dry_run=True)
+    """The newest preview made since the integration last changed (older ones show old settings)."""
+    run = latest_preview(session, integration.id)
     if run is None or run.created_at < integration.updated_at:
         return None
     return run
 
 
-def _preview_examples(run: ImportRun) -> list[dict[str, Any]]:
+def _preview_examples(run: ImportRun, date_format: str) -> list[dict[str, Any]]:
     preview = (run.plan or {}).get("preview", {}) if isinstance(run.plan, dict) else {}
     out = []
     for kind, examples in preview.items():
         if kind == "unchanged":
             continue
+        shown = [
+            {"employee_id": ex.get("employee_id"), "changes": describe_changes(ex.get("changes") or {}, date_format)}
+            for ex in examples
+        ]
         out.append({"kind": kind, "label": KIND_LABELS.get(kind, kind.replace("_", " ").capitalize()),
-                    "examples": examples})
+                    "examples": shown})
     return out
 
 
@@ -58,17 +65,17 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
     integration = integration_of(session, admin, integration_id)
     run = _fresh_preview(session, integration)
     finished = run is not None and is_finished(run.status)
-    mapping = mapping_of(integration)
-    mapped = [(MEMBER_FIELDS[k].label if k in MEMBER_FIELDS else k, v, k) for k, v in mapping.items()]
-    problems = validate_mapping(mapping)
+    problems = validate_mapping(mapping_of(integration))
+    date_format = integration.date_format or admin.programme.date_format
     return render(request, "wizard/review.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "review"),
         "run": run, "finished": finished,
         "progress": progress_of(session, run) if run is not None else None,
         "progress_url": f"/integrations/{integration.id}/runs/{run.id}/progress" if run is not None else None,
         "poll_ms": PREVIEW_POLL_MS, "failure": failure_advice(run, integration) if run is not None else None,
-        "examples": _preview_examples(run) if run is not None else [],
-        "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
+        "examples": _preview_examples(run, date_format) if run is not None and finished else [],
+        "people": people_read(run) if run is not None and finished else None,
+        "mapped": mapping_rows(integration), "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
         "ready": kind_for(integration).not_ready(integration) is None, "file_kind": integration.kind in FILE_KINDS,

@@ -8,8 +8,6 @@
 
   function text(el, value) { if (el) el.textContent = value; }
 
-  function number(n) { return Number(n || 0).toLocaleString("en-GB"); }
-
   function start(card) {
     var url = card.getAttribute("data-progress-url");
     var every = parseInt(card.getAttribute("data-poll-ms"), 10) || 700;
@@ -35,8 +33,8 @@
         text(percentEl, p.percent + " %");
       }
       if (p.label !== lastLabel) { text(labelEl, p.label); lastLabel = p.label; }
-      if (p.total) text(countEl, number(p.processed) + " of " + number(p.total) + " people read");
-      else if (p.processed) text(countEl, number(p.processed) + " people read");
+      // The server words the count from the same numbers as the percent (progress_numbers).
+      text(countEl, p.count_text || "");
       if (statusEl) {
         var badge = document.createElement("span");
         badge.className = "badge badge-" + p.status;

@@ -1,0 +1,155 @@
+"""What the setup wizard's Review step explains: the mapping in human words, every person read, and
+examples of the changes with their values shown as people read them.
+
+* :func:`mapping_rows`: each member field's label (:func:`hrsync.domain.display.field_label`) next
+  to the label the Mapping step shows for its source field (the source's own field list).
+* :func:`people_read`: the people the preview read, each counted once by what would happen to them
+  (new, updated, …, not imported because inactive and never a member, skipped because of errors),
+  adding up to the number read.
+* :func:`describe_changes`: an example's field changes, labelled, dates in the integration's format.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hrsync.domain.dates import display_iso
+from hrsync.domain.display import field_label
+from hrsync.domain.fields import MEMBER_FIELDS, FieldKind
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import mapping_of, source_for
+from hrsync.sources.base import SourceError
+from hrsync.store.models import ImportRun, Integration
+
+log = logging.getLogger(__name__)
+
+#: A source is asked for its fields with this much time at most (the review page waits for it).
+FIELDS_TIME_BUDGET = 10.0
+
+#: What each count of people means, in the order the review page explains them (singular, plural).
+PEOPLE_LABELS: dict[str, tuple[str, str]] = {
+    "created": ("new member", "new members"),
+    "updated": ("updated", "updated"),
+    "unchanged": ("unchanged", "unchanged"),
+    "leavers": ("leaver", "leavers"),
+    "reinstated": ("reinstated", "reinstated"),
+    "pending": ("pending (pre-hire)", "pending (pre-hires)"),
+    "ignored": ("not imported because inactive and never a member",
+                "not imported because inactive and never members"),
+    "skipped": ("skipped because of errors", "skipped because of errors"),
+}
+
+#: Keys of a change that are not member fields, as people read them.
+_OTHER_LABELS = {"status": "Membership", "source_id": "HR record"}
+_DATE_FIELDS = frozenset(k for k, f in MEMBER_FIELDS.items() if f.kind == FieldKind.DATE)
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    key: str
+    label: str  # the member field's human label
+    source_key: str
+    source_label: str  # as the Mapping step shows the source field
+
+
+def source_field_labels(integration: Integration) -> dict[str, str]:
+    """The source's fields as the Mapping step lists them (``job.positionTitle`` → "Position title").
+
+    Read from the source itself (custom fields have their own names); empty when the source cannot
+    be read now, and the page then shows the stored keys.
+    """
+    try:
+        with source_for(integration, time_budget=FIELDS_TIME_BUDGET, concurrency=1) as source:
+            return {f.key: f.label for f in source.fields()}
+    except (SourceError, ServiceError) as exc:
+        log.info("integration %s: source fields not read for the review (%s)", integration.id, exc.reason)
+        return {}
+
+
+def mapping_rows(integration: Integration) -> list[MappingRow]:
+    labels = source_field_labels(integration)
+    return [
+        MappingRow(key=key, label=field_label(key), source_key=source, source_label=labels.get(source, source))
+        for key, source in mapping_of(integration).items()
+    ]
+
+
+@dataclass(frozen=True)
+class PeopleLine:
+    key: str
+    count: int
+
+    @property
+    def label(self) -> str:
+        singular, plural = PEOPLE_LABELS[self.key]
+        return singular if self.count == 1 else plural
+
+
+@dataclass(frozen=True)
+class PeopleRead:
+    """Everyone a preview read, each in exactly one line."""
+
+    read: int
+    lines: list[PeopleLine]
+    vanished_leavers: int  # members made leavers though nobody read carries them (not among ``read``)
+
+    @property
+    def accounted(self) -> int:
+        return sum(line.count for line in self.lines)
+
+    @property
+    def sentence(self) -> str:
+        """ "120 people read: 60 new members, 12 not imported because inactive and never members, …" """
+        parts = [f"{line.count:,} {line.label}" for line in self.lines if line.count]
+        head = f"{self.read:,} {'person' if self.read == 1 else 'people'} read"
+        return f"{head}: {', '.join(parts)}." if parts else f"{head}."
+
+
+def people_read(run: ImportRun) -> PeopleRead:
+    """The preview's people, as the runner counted them when it planned (``plan["people"]``).
+
+    A run recorded before people were counted falls back to its counters (errors are then counted
+    per issue, and vanished leavers cannot be told apart).
+    """
+    plan = run.plan if isinstance(run.plan, dict) else {}
+    stored: Mapping[str, Any] = plan.get("people") if isinstance(plan.get("people"), dict) else {}  # type: ignore[assignment]
+    if stored:
+        counts = {key: int(stored.get(key) or 0) for key in PEOPLE_LABELS}
+        read = int(stored.get("read") or 0)
+        vanished = int(stored.get("vanished_leavers") or 0)
+    else:
+        counts = {key: int(getattr(run, key, 0) or 0) for key in PEOPLE_LABELS if key != "skipped"}
+        counts["skipped"] = int(run.errors or 0)
+        read, vanished = int(run.total or 0), 0
+    return PeopleRead(read=read, lines=[PeopleLine(k, counts[k]) for k in PEOPLE_LABELS], vanished_leavers=vanished)
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    label: str
+    old: str
+    new: str
+
+
+def _shown(key: str, value: Any, date_format: str) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    if key in _DATE_FIELDS:
+        return display_iso(text, date_format)
+    if key == "status":
+        return text.capitalize()
+    return text
+
+
+def describe_changes(changes: Mapping[str, Any], date_format: str) -> list[ChangeLine]:
+    """An example's ``{field: [old, new]}`` as labelled lines, dates in ``date_format``."""
+    lines = []
+    for key, pair in changes.items():
+        old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        lines.append(ChangeLine(label=_OTHER_LABELS.get(key) or field_label(key),
+                                old=_shown(key, old, date_format), new=_shown(key, new, date_format)))
+    return lines
