@@ -244,8 +244,8 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
     except ServiceError as exc:
         existing_url = f"/integrations/{exc.existing_id}" if isinstance(exc, AlreadyConnected) else None
         if wants_json(request):
-            return JSONResponse({"ok": False, "reason": exc.reason, "code": exc.code, "link": existing_url},
-                                status_code=400)
+            body = {"ok": False, "reason": exc.reason, "code": exc.code}
+            return JSONResponse({**body, "link": existing_url} if existing_url else body, status_code=400)
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
                                subdomain=subdomain, status_code=400, existing_url=existing_url)
     url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
