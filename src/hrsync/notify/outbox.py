@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import display_name
 from hrsync.domain.vocabulary import MemberStatus, programme_today, programme_zone
 from hrsync.notify import links
 from hrsync.notify.render import render_email, render_subject
@@ -296,6 +297,7 @@ def queue_admin_invite(
         "programme_name": programme.name,
         "date_format": programme.date_format,
         "invited_by": invited_by,
+        "name": display_name(admin.name),
         "link": links.admin_accept_invite_url(raw),
         "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme.timezone)).date(),
     }
