@@ -124,8 +124,8 @@ def test_the_administrator_invitation_greets_by_name(portal: Portal) -> None:
     unnamed = f"unnamed-{uuid.uuid4().hex[:8]}@example.com"
     portal.post_form(owner, "/admins", "/admins", {"email": unnamed})
     with session_scope() as session:
-        rows = {row.to_address: row for row in session.scalars(
-            select(OutboxEmail).where(OutboxEmail.kind == "admin_invite", OutboxEmail.to_address.in_([invited, unnamed])))}
+        rows = {row.to_address: row for row in session.scalars(select(OutboxEmail).where(
+            OutboxEmail.kind == "admin_invite", OutboxEmail.to_address.in_([invited, unnamed])))}
         assert rows[invited].body_text.splitlines()[0] == "Hello Cole League,"
         assert "Hello Cole League," in (rows[invited].body_html or "")
         assert rows[unnamed].body_text.splitlines()[0] == "Hello there,"
