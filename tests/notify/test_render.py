@@ -27,6 +27,7 @@ BASE = {
     "last_day": date(2025, 4, 5),
     "days_left": 7,
     "invited_by": "Olivia",
+    "name": "<b>Zoë</b> Admin",
 }
 
 

@@ -23,9 +23,15 @@ def test_the_articles_url_form_connects_and_stores_the_bare_tenant(install: Inst
     assert install.sim.stats.count(path_prefix="/v1") > before  # the key was checked with the simulator
     shown = install.cli_json("integration", "show", str(created["id"]))
     assert shown["subdomain"] == TENANT == "acme"
-    again = install.cli_json("integration", "add", "--programme", "Acme",
+    # another spelling of the same account is that account: connected once per programme
+    again = install.cli("integration", "add", "--programme", "Acme",
+                        "--subdomain", "ACME.intellihr.net", "--api-key", API_KEY)
+    assert again.returncode != 0
+    assert "acme.intellihr.net is already connected in this programme" in again.stderr
+    install.cli_json("programme", "add", "Beta", "--admin-email", "owner@beta.test")
+    other = install.cli_json("integration", "add", "--programme", "Beta",
                              "--subdomain", "ACME.intellihr.net", "--api-key", API_KEY)
-    assert install.cli_json("integration", "show", str(again["id"]))["subdomain"] == "acme"
+    assert install.cli_json("integration", "show", str(other["id"]))["subdomain"] == "acme"
 
 
 HOSTILE = [

@@ -62,13 +62,14 @@ def test_metrics_count_imports_records_queue_and_outbox_from_the_database(portal
     succeeded_before = before.get(("hrsync_imports", (("status", "succeeded"),)), 0.0) + before.get(
         ("hrsync_imports", (("status", "succeeded_with_errors"),)), 0.0)
 
-    _, _, email = portal.new_admin()
+    email, other_email = portal.new_admin()[2], portal.new_admin()[2]  # an account is connected once per programme
     with session_scope() as session:
         admin = session.scalar(select(AdminUser).where(AdminUser.email_lower == email))
+        other = session.scalar(select(AdminUser).where(AdminUser.email_lower == other_email))
         first = create_integration(session, admin.programme, admin, subdomain=TENANT, api_key=API_KEY)
-        second = create_integration(session, admin.programme, admin, subdomain=TENANT, api_key=API_KEY)
+        second = create_integration(session, other.programme, other, subdomain=TENANT, api_key=API_KEY)
         publish(session, first, admin)
-        publish(session, second, admin)
+        publish(session, second, other)
         run_id = request_run(session, first.id).id
         request_run(session, second.id)  # stays queued: nobody runs it
     outcome = execute_run(run_id)

@@ -37,9 +37,10 @@ def _authorize(portal: Portal, client: httpx.Client, integration_id: int, key: s
                             {"subdomain": subdomain, "api_key": key}, headers={"Accept": "application/json"})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin_email(portal: Portal) -> str:
-    return portal.new_admin(programme="Wizard Co")[2]
+    """A programme per test: one intelliHR account is connected once per programme."""
+    return portal.new_admin()[2]
 
 
 def test_explore_search_finds_intellihr_and_its_card_opens_the_wizard(portal: Portal, admin_email: str) -> None:
@@ -273,14 +274,19 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, 
                              {"subdomain": TENANT, "api_key": API_KEY, "mode": "reauthorize"})
     assert again.headers["location"] == f"/integrations/{integration_id}/reauthorize"
     back = _integration(integration_id)
-    assert back.status == "paused" and back.api_key_encrypted
+    assert back.status == "live" and back.api_key_encrypted  # live before the revoke: live again
+    assert back.next_run_at is not None and back.status_before_revoke is None
     assert back.mapping == gone.mapping  # re-authorizing keeps the mapping
-    resumed = portal.post_form(client, f"/integrations/{integration_id}", f"/integrations/{integration_id}/resume")
-    assert resumed.status_code == 303 and _integration(integration_id).status == "live"
+    page = client.get(f"/integrations/{integration_id}/reauthorize").text
+    assert "The integration is live again: scheduled imports resume." in page
+    assert "Finish setup" not in page
     paused = portal.post_form(client, f"/integrations/{integration_id}", f"/integrations/{integration_id}/pause")
     assert paused.status_code == 303 and _integration(integration_id).status == "paused"
+    resumed = portal.post_form(client, f"/integrations/{integration_id}", f"/integrations/{integration_id}/resume")
+    assert resumed.status_code == 303 and _integration(integration_id).status == "live"
     text = client.get(f"/integrations/{integration_id}").text
     assert "paused scheduled imports" in text and "resumed scheduled imports" in text
+    assert "live again, scheduled imports resumed" in text
 
 
 def test_editing_a_live_integration_returns_to_its_dashboard(portal: Portal, admin_email: str) -> None:

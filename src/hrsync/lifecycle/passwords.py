@@ -29,7 +29,12 @@ from hrsync.lifecycle.tokens import (
 )
 from hrsync.notify import links
 from hrsync.notify.outbox import cancel_link_emails, queue_rendered
-from hrsync.security.passwords import hash_password
+from hrsync.security.passwords import (  # the one password rule, re-exported for the pages
+    MIN_PASSWORD_LENGTH,
+    WeakPasswordError,
+    check_password_policy,
+    hash_password,
+)
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme
 from hrsync.store.types import utcnow
 
@@ -45,26 +50,10 @@ __all__ = [
     "set_member_password",
 ]
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 256
 RESET_THROTTLE = timedelta(minutes=5)
 # Members who can sign in (or are about to): a pre-hire has not been invited, a tombstone is gone.
 RESETTABLE_MEMBER_STATUSES = (MemberStatus.INVITED.value, MemberStatus.ACTIVE.value, MemberStatus.LEAVER.value)
 ADMIN_LINK_PURPOSES = (TokenPurpose.ADMIN_INVITE, TokenPurpose.ADMIN_PASSWORD_RESET)
-
-
-class WeakPasswordError(ValueError):
-    """The chosen password breaks the policy; the message says what to change."""
-
-
-def check_password_policy(password: str) -> None:
-    """Length is the rule that matters (NIST 800-63B): long enough, not absurdly long."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPasswordError(f"Choose a password of at most {MAX_PASSWORD_LENGTH} characters.")
-    if not password.strip():
-        raise WeakPasswordError("A password cannot be only spaces.")
 
 
 def _recently_requested(session: Session, *, to: str, kind: str, since: datetime) -> bool:

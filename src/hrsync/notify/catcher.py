@@ -8,6 +8,7 @@ demo "sent" even from another process. Nothing is relayed anywhere.
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 import threading
 import time
@@ -46,6 +47,9 @@ class CaughtEmail:
     def html(self) -> str:
         part = self.message.get_body(preferencelist=("html",))
         return part.get_content() if part is not None else ""
+
+
+_HEADER_BYTES = 16_384  # enough for any header block hrsync writes
 
 
 def _parse(raw: bytes) -> EmailMessage:
@@ -133,6 +137,37 @@ class MailCatcher:
                 tmp.write_bytes(raw)
                 tmp.replace(path)  # readers never see half a file
             self._messages.append(CaughtEmail(mail_from, recipients, _parse(raw), received, path))
+
+
+def read_caught_page(
+    folder: Path | str, *, header: str, value: str, offset: int = 0, limit: int = 20
+) -> tuple[list[CaughtEmail], bool]:
+    """One page (newest first) of the caught messages whose ``header`` is ``value``, and whether more follow.
+
+    Only the header block of each file is read to filter; only the messages of the page are parsed
+    whole, so a page costs the same however many messages the folder holds before it.
+    """
+    base = Path(folder)
+    if not base.is_dir():
+        return [], False
+    parser = email.parser.BytesHeaderParser(policy=email.policy.default)
+    page: list[CaughtEmail] = []
+    seen = 0
+    for path in sorted(base.glob("*.eml"), reverse=True):
+        with path.open("rb") as handle:
+            head = handle.read(_HEADER_BYTES).split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        if str(parser.parsebytes(head).get(header, "")) != value:
+            continue
+        seen += 1
+        if seen <= offset:
+            continue
+        if len(page) == limit:
+            return page, True
+        msg = _parse(path.read_bytes())
+        recipients = tuple(a.strip() for a in str(msg.get("To", "")).split(",") if a.strip())
+        page.append(CaughtEmail(str(msg.get("From", "")), recipients, msg,
+                                datetime.fromtimestamp(path.stat().st_mtime, UTC), path))
+    return page, False
 
 
 def read_caught(folder: Path | str, *, limit: int | None = None) -> list[CaughtEmail]:

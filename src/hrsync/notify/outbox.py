@@ -19,10 +19,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import display_name
 from hrsync.domain.vocabulary import MemberStatus, programme_today, programme_zone
 from hrsync.notify import links
 from hrsync.notify.render import render_email, render_subject
@@ -229,6 +230,22 @@ def queue_invitations(
     return int(getattr(result, "rowcount", len(rows)) or 0)
 
 
+def prehire_invitations(session: Session, programme_id: int) -> tuple[int, date | None]:
+    """Pre-hires whose invitation is scheduled for their start date: (how many, the first date).
+
+    They have no outbox row yet: the daily close-down job queues each invitation when the start
+    date comes (:func:`hrsync.lifecycle.closedown.start_prehire`), for members with an e-mail
+    address whose integration sends welcome e-mails.
+    """
+    count, first = session.execute(
+        select(func.count(Member.id), func.min(Member.start_date))
+        .join(Integration, Integration.id == Member.integration_id)
+        .where(Member.programme_id == programme_id, Member.status == MemberStatus.PENDING.value,
+               Member.start_date.is_not(None), Member.email.is_not(None), Integration.welcome_email.is_(True))
+    ).one()
+    return int(count or 0), first
+
+
 def _invitation_subject(programme: Programme) -> str:
     return render_subject("invitation", {"programme_name": programme.name})
 
@@ -295,8 +312,8 @@ def queue_admin_invite(
     context = {
         "programme_name": programme.name,
         "date_format": programme.date_format,
-        "name": admin.name,
         "invited_by": invited_by,
+        "name": display_name(admin.name),
         "link": links.admin_accept_invite_url(raw),
         "expires_on": (now + ADMIN_INVITE_TTL).astimezone(programme_zone(programme.timezone)).date(),
     }

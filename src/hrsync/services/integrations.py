@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import validate_mapping
@@ -23,15 +23,29 @@ from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
 from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.registry import DEFAULT_KIND, SourceKind
+from hrsync.store.enums import ACTIVE_RUN_STATUSES
 from hrsync.store.models import (
     AdminUser,
     Frequency,
+    ImportRun,
     Integration,
     IntegrationStatus,
     Programme,
 )
 from hrsync.store.types import utcnow
 from hrsync.sync.context import mapping_of as mapping_of  # one rule, read by the portal and CLI from here
+
+# What re-authorizing a revoked integration gives back: the status it had when access was revoked.
+RESTORABLE_STATUSES = (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
+
+
+class AlreadyConnected(ServiceError):
+    """Another integration of the programme already reads the same intelliHR account."""
+
+    def __init__(self, reason: str, existing_id: int) -> None:
+        super().__init__(reason, code="already_connected")
+        self.existing_id = existing_id
+
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -72,12 +86,60 @@ def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = No
     return check_settings(DEFAULT_KIND, settings)
 
 
-def _verified_settings(source_kind: SourceKind, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Clean settings, checked with the source; :class:`ServiceError` with the source's reason otherwise."""
+def connected_elsewhere(
+    session: Session, programme_id: int, kind: str, subdomain: str, *, exclude_id: int | None = None
+) -> Integration | None:
+    """The programme's other integration holding access to this intelliHR account, if any.
+
+    The account is the normalised subdomain. An integration holds access when it has a stored key,
+    whatever its status: an authorized draft counts (publishing it would import the same people
+    twice); a revoked integration does not (it has no key), but re-authorizing it meets this rule too.
+    """
+    stmt = select(Integration).where(
+        Integration.programme_id == programme_id, Integration.kind == kind,
+        Integration.subdomain == subdomain, Integration.api_key_encrypted.is_not(None),
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Integration.id != exclude_id)
+    return session.scalars(stmt.order_by(Integration.id).limit(1)).first()
+
+
+def refuse_second_connection(
+    session: Session, programme_id: int, source_kind: SourceKind, clean: Mapping[str, Any],
+    *, exclude_id: int | None = None,
+) -> None:
+    """One connected integration per intelliHR account in a programme: :class:`AlreadyConnected` otherwise."""
+    subdomain = clean.get("subdomain")
+    if not subdomain:
+        return
+    existing = connected_elsewhere(session, programme_id, source_kind.kind, str(subdomain), exclude_id=exclude_id)
+    if existing is None:
+        return
+    state = {"draft": "a draft not yet published", "live": "live", "paused": "paused"}.get(existing.status,
+                                                                                          existing.status)
+    raise AlreadyConnected(
+        f"The intelliHR account {source_kind.tenant_address(existing)} is already connected in this programme "
+        f"(integration {existing.id}, {state}). Use that integration"
+        + (", or delete that draft first." if existing.status == IntegrationStatus.DRAFT.value else "."),
+        existing.id,
+    )
+
+
+def _clean_settings(source_kind: SourceKind, settings: Mapping[str, Any]) -> dict[str, Any]:
     try:
-        clean = source_kind.validate_settings(settings)
+        return source_kind.validate_settings(settings)
     except SourceError as exc:
         raise ServiceError(exc.reason, code=exc.code) from None
+
+
+def _verified_settings(source_kind: SourceKind, settings: Mapping[str, Any], *, session: Session,
+                       programme_id: int, integration_id: int | None = None) -> dict[str, Any]:
+    """Clean settings, checked with the source; :class:`ServiceError` with the source's reason otherwise.
+
+    An account already connected in the programme is refused before the source is asked.
+    """
+    clean = _clean_settings(source_kind, settings)
+    refuse_second_connection(session, programme_id, source_kind, clean, exclude_id=integration_id)
     result = source_kind.check_settings(clean)
     if not result.ok:
         raise ServiceError(result.reason or f"{source_kind.display_name} refused the settings.",
@@ -181,7 +243,7 @@ def create_integration(
     _validate_schedule(frequency, schedule_time, schedule_day)
     given = dict(settings or {})
     given.update({k: v for k, v in (("subdomain", subdomain), ("api_key", api_key)) if v is not None})
-    clean = _verified_settings(source_kind, given) if given else None
+    clean = _verified_settings(source_kind, given, session=session, programme_id=programme.id) if given else None
     integration = Integration(
         programme_id=programme.id,
         owner_id=owner.id,
@@ -246,15 +308,25 @@ def _reschedule(session: Session, integration: Integration) -> None:
 def set_source_settings(
     session: Session, integration: Integration, actor: AdminUser | None, settings: Mapping[str, Any]
 ) -> None:
-    """Re-authorize: new settings for the integration's source (checked first), keeping the mapping."""
+    """Re-authorize: new settings for the integration's source (checked first), keeping the mapping.
+
+    A revoked integration gets back the status it had when access was revoked: a live one is live
+    again (its next import scheduled), a paused one stays paused. One revoked before that status was
+    remembered comes back paused (or a draft, if it was never published).
+    """
     source_kind = kind_for(integration)
-    source_kind.apply_settings(integration, _verified_settings(source_kind, settings))
+    source_kind.apply_settings(integration, _verified_settings(
+        source_kind, settings, session=session, programme_id=integration.programme_id, integration_id=integration.id))
+    detail: dict[str, Any] = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
+                              else {"address": source_kind.tenant_address(integration)})
     if integration.status == IntegrationStatus.REVOKED.value:
-        integration.status = (
-            IntegrationStatus.PAUSED.value if integration.published_at else IntegrationStatus.DRAFT.value
-        )
-    detail = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
-              else {"address": source_kind.tenant_address(integration)})
+        before = integration.status_before_revoke
+        if before not in RESTORABLE_STATUSES:
+            before = IntegrationStatus.PAUSED.value if integration.published_at else IntegrationStatus.DRAFT.value
+        integration.status = before
+        integration.status_before_revoke = None
+        _reschedule(session, integration)
+        detail["restored"] = before
     _log(session, integration, actor, "reauthorized", detail)
 
 
@@ -374,9 +446,34 @@ def resume(session: Session, integration: Integration, actor: AdminUser | None) 
 
 
 def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
-    """Wipe the key (if the source has one) and stop every scheduled import. The mapping and history stay."""
+    """Wipe the key (if the source has one) and stop every scheduled import. The mapping and history stay.
+
+    The status it had (live or paused) is remembered for :func:`set_source_settings` to restore.
+    """
+    if integration.status in RESTORABLE_STATUSES:
+        integration.status_before_revoke = integration.status
     integration.api_key_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     admin_id=actor.id if actor else None, action="revoked")
+
+
+def delete_draft(session: Session, integration: Integration, actor: AdminUser | None) -> None:
+    """Delete an integration that was never published, with its previews; written to the activity log.
+
+    Only drafts: a live, paused or revoked integration has imported members and a history to keep.
+    """
+    if integration.status != IntegrationStatus.DRAFT.value or integration.published_at is not None:
+        raise ServiceError("Only a draft can be deleted. Revoke access to stop a published integration.")
+    busy = session.scalar(select(ImportRun.id).where(
+        ImportRun.integration_id == integration.id, ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES])
+    ).limit(1))
+    if busy is not None:
+        raise ServiceError("A preview of this draft is still running. Wait for it to finish, then delete the draft.")
+    address = kind_for(integration).tenant_address(integration)
+    activity.record(session, programme_id=integration.programme_id, integration_id=None,
+                    admin_id=actor.id if actor else None, action="deleted_draft",
+                    detail={"integration_id": integration.id, "kind": integration.kind, "address": address})
+    session.execute(delete(Integration).where(Integration.id == integration.id))
+    session.expunge(integration)

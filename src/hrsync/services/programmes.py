@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.domain.vocabulary import email_key
-from hrsync.security.passwords import hash_password
+from hrsync.security.passwords import WeakPasswordError, check_password_policy, hash_password
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.store.models import AdminUser, Programme
 
@@ -45,6 +45,11 @@ def create_programme(
         raise ServiceError(f"A programme called '{name}' already exists.", code="exists")
     if "@" not in admin_email or len(admin_email) > 200 or "<" in admin_email or ">" in admin_email:
         raise ServiceError(f"'{admin_email}' is not a valid e-mail address.")
+    if password is not None:
+        try:
+            check_password_policy(password, context=(admin_email, admin_name or ""))
+        except WeakPasswordError as exc:
+            raise ServiceError(str(exc), code="weak_password") from None
     programme = Programme(
         name=name, date_format=validate_date_format(date_format), timezone=validate_timezone(timezone)
     )
@@ -54,7 +59,7 @@ def create_programme(
         programme_id=programme.id,
         email=admin_email.strip(),
         name=admin_name,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password) if password is not None else None,
     )
     session.add(admin)
     session.flush()

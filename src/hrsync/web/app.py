@@ -1,4 +1,8 @@
-"""The portal application: routers, session middleware, static files and error pages.
+"""The portal application: routers, session middleware, static files, API reference and error pages.
+
+The API reference (``/api/docs``; ``/docs`` redirects there) is Swagger UI 5 as shipped in the
+``fastapi-offline`` package (``swagger-ui-bundle`` ships Swagger UI 4, which cannot read the
+OpenAPI 3.1 document FastAPI writes), served from this origin: it works without internet access.
 
 Each module named in :data:`ROUTER_MODULES` holds one area of the portal and exposes ``router``;
 they are included in that order (the order decides which route wins where paths could overlap).
@@ -7,6 +11,7 @@ they are included in that order (the order decides which route wins where paths 
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import logging
 from typing import Any
 
@@ -24,6 +29,7 @@ from hrsync.web.deps import (
     PageNotFound,
     login_redirect_target,
     render,
+    templates,
 )
 from hrsync.web.security import LoginThrottle, SessionMiddleware, session_signing_key
 
@@ -32,6 +38,15 @@ log = logging.getLogger(__name__)
 # Scripts only from our own static files (no inline script: an injected <script> cannot run);
 # inline style attributes are allowed for things like a progress bar's width.
 CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+API_DOCS_PATH = "/api/docs"
+API_DOCS_ASSETS = "/api/docs/assets"
+OPENAPI_PATH = "/api/v1/openapi.json"
+# The API reference page: its scripts and styles are ours; Swagger UI sets inline styles.
+API_DOCS_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
@@ -101,15 +116,33 @@ def _include_routers(app: FastAPI) -> list[str]:
     return included
 
 
+def _install_api_docs(app: FastAPI) -> None:
+    assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount(API_DOCS_ASSETS, StaticFiles(directory=str(assets)), name="api-docs-assets")
+
+    @app.get(API_DOCS_PATH, include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        response = templates.TemplateResponse(request, "api_docs.html", {
+            "assets": API_DOCS_ASSETS, "openapi_url": OPENAPI_PATH,
+        })
+        response.headers["Content-Security-Policy"] = API_DOCS_POLICY
+        return response
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return RedirectResponse(API_DOCS_PATH, status_code=308)
+
+
 def create_app() -> FastAPI:
     """The portal and the JSON API, ready for uvicorn."""
     app = FastAPI(
         title="hrsync",
         summary="Imports an intelliHR directory into a rewards programme's members.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/v1/openapi.json",
+        openapi_url=OPENAPI_PATH,
     )
+    _install_api_docs(app)
     app.state.login_throttle = LoginThrottle()
     app.state.routers = _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -129,4 +162,4 @@ def create_app() -> FastAPI:
     return app
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "ROUTER_MODULES", "create_app"]
+__all__ = ["API_DOCS_PATH", "CONTENT_SECURITY_POLICY", "ROUTER_MODULES", "create_app"]

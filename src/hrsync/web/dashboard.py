@@ -65,7 +65,10 @@ def _describe(entry: ActivityLog) -> str:
         return f"edited the mapping ({len(mapping)} fields mapped)" if mapping else "edited the mapping"
     if action == "reauthorized":
         last4 = detail.get("key_last4")
-        return f"authorized intelliHR with an API key ending …{last4}" if last4 else "authorized intelliHR"
+        text = f"authorized intelliHR with an API key ending …{last4}" if last4 else "authorized intelliHR"
+        restored = {"live": ": live again, scheduled imports resumed",
+                    "paused": ": paused, as before access was revoked"}.get(str(detail.get("restored")), "")
+        return text + restored
     if action == "published":
         return "published the integration: it is live"
     if action == "paused":
@@ -165,5 +168,5 @@ def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmi
         flash(request, "Access was already revoked.", "info")
         return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
     return _act(request, session, admin, integration_id, revoke,
-                "Access revoked: the intelliHR API key was deleted and imports are paused. "
+                "Access revoked: the intelliHR API key was deleted and no import runs until you re-authorize. "
                 "Delete the key in intelliHR too (Settings → Public API Access Keys).")

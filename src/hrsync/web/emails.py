@@ -3,7 +3,8 @@
 The outbox part is there in every mode ("nothing waits or fails" when SMTP is down: the rows stay
 queued, and this page shows them with the last error). The demo's mail catcher writes each
 message it receives to ``<data_dir>/mail``; the list shows only this programme's messages (each
-carries an ``X-Hrsync-Programme`` header), never another tenant's.
+carries an ``X-Hrsync-Programme`` header), never another programme's, a page at a time.
+Pre-hires count as "scheduled for later": their invitation is queued on their start date.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from hrsync.config import get_settings
-from hrsync.notify.catcher import read_caught
+from hrsync.notify.catcher import read_caught_page
 from hrsync.notify.delivery import outbox_backlog
+from hrsync.notify.outbox import prehire_invitations
 from hrsync.store.models import OutboxEmail, OutboxStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 
 router = APIRouter(include_in_schema=False)
 
 SHOWN = 50
+CAUGHT_PAGE = 20  # received messages per page (each is parsed and its text rendered)
 
 
 @router.get("/sent-emails")
@@ -31,7 +34,7 @@ def sent_emails_alias() -> Response:
 
 
 @router.get("/emails")
-def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin) -> Response:
+def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin, page: int = 1) -> Response:
     waiting = session.scalars(
         select(OutboxEmail)
         .where(
@@ -41,19 +44,21 @@ def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin) -> R
         .order_by(OutboxEmail.id.desc())
         .limit(SHOWN)
     ).all()
+    prehires, first_start = prehire_invitations(session, admin.programme_id)
     context: dict[str, Any] = {
         "nav": "emails",
         "backlog": outbox_backlog(session, programme_id=admin.programme_id),
+        "prehires": prehires, "first_start": first_start,
         "waiting": waiting,
         "smtp_configured": bool(get_settings().smtp_url),
-        "caught": [],
+        "caught": [], "page": 1, "more": False,
     }
     if is_demo():
-        mine = str(admin.programme_id)
-        context["caught"] = [
-            m for m in read_caught(get_settings().data_dir / "mail", limit=500)
-            if m.message.get("X-Hrsync-Programme") == mine
-        ][:SHOWN]
+        page = max(1, min(page, 10_000))
+        context["caught"], context["more"] = read_caught_page(
+            get_settings().data_dir / "mail", header="X-Hrsync-Programme", value=str(admin.programme_id),
+            offset=(page - 1) * CAUGHT_PAGE, limit=CAUGHT_PAGE)
+        context["page"] = page
     response = render(request, "emails/list.html", context)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,6 +3,7 @@
 The catalogue is built from the source registry (:data:`hrsync.sources.registry.REGISTRY`): one card
 per kind of source, named by the registry, presented (logo, category, summary, search words) by
 :data:`PRESENTATION`. Its card opens the setup wizard (or resumes the programme's unfinished draft).
+A draft can be deleted here, after a confirmation page (only drafts: a published integration is revoked).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from hrsync.services.errors import ServiceError
+from hrsync.services.integrations import delete_draft, integration_in_programme
 from hrsync.services.queries import latest_run
 from hrsync.sources.registry import INTELLIHR, MEMBERSHIP_FILE, REGISTRY
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus
-from hrsync.web.deps import CurrentAdmin, SessionDep, render
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -125,3 +128,26 @@ def integrations_page(
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
         "last_runs": last_runs, "integration_url": integration_url, "catalogue": BY_KIND,
     })
+
+
+@router.get("/integrations/{integration_id}/delete")
+def delete_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_in_programme(session, admin.programme_id, integration_id)
+    if integration.status != IntegrationStatus.DRAFT.value:
+        flash(request, "Only a draft can be deleted. To stop a published integration, revoke its access.", "error")
+        return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    return render(request, "integrations/delete.html", {"nav": "integrations", "integration": integration,
+                                                        "continue_url": wizard_url(integration)})
+
+
+@router.post("/integrations/{integration_id}/delete", dependencies=[CsrfForm])
+def delete_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    integration = integration_in_programme(session, admin.programme_id, integration_id)
+    try:
+        with session.begin_nested():
+            delete_draft(session, integration, admin)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+        return RedirectResponse(f"/integrations/{integration_id}", status_code=303)
+    flash(request, "The draft was deleted.")
+    return RedirectResponse("/integrations?tab=mine", status_code=303)

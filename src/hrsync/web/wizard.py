@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import DATE_FORMATS
 from hrsync.services.errors import ServiceError
-from hrsync.services.integrations import WEEKDAYS, create_integration, set_credentials, update_settings
+from hrsync.services.integrations import (
+    WEEKDAYS,
+    AlreadyConnected,
+    create_integration,
+    set_credentials,
+    update_settings,
+)
 from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
 from hrsync.sources.registry import INTELLIHR, REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration
@@ -166,11 +172,13 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
 
 
 def _authorize_page(request: Request, integration: Integration, *, mode: str, fallback: bool = False,
-                    error: str | None = None, subdomain: str | None = None, status_code: int = 200) -> Response:
+                    error: str | None = None, subdomain: str | None = None, status_code: int = 200,
+                    existing_url: str | None = None) -> Response:
     typed = subdomain if subdomain is not None else (integration.subdomain or "")
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "authorize"),
-        "mode": mode, "error": error, "subdomain": typed, "subdomain_preview": subdomain_preview(typed),
+        "mode": mode, "error": error, "existing_url": existing_url,
+        "subdomain": typed, "subdomain_preview": subdomain_preview(typed),
         "authorized": bool(integration.api_key_encrypted),
     }, status_code=status_code)
 
@@ -212,6 +220,15 @@ def authorize_form_page(request: Request, session: SessionDep, admin: CurrentAdm
                            fallback=True)
 
 
+def _restored_text(integration: Integration) -> str:
+    """What re-authorizing a revoked integration gave back, in the page's words."""
+    if integration.status == "live":
+        return " The integration is live again: scheduled imports resume."
+    if integration.status == "paused":
+        return " The integration is paused, as it was before access was revoked: resume it from the Tools menu."
+    return ""
+
+
 @router.post("/integrations/{integration_id}/authorize", dependencies=[CsrfForm])
 async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     """Check the key with intelliHR and store it encrypted; answers JSON to the modal's script."""
@@ -220,18 +237,24 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
     subdomain = str(data.get("subdomain") or "").strip()
     api_key = str(data.get("api_key") or "")
     mode = "reauthorize" if data.get("mode") == "reauthorize" else "wizard"
+    was_revoked = integration.status == "revoked"
     try:
         with session.begin_nested():
             set_credentials(session, integration, admin, subdomain=subdomain, api_key=api_key)
     except ServiceError as exc:
+        existing_url = f"/integrations/{exc.existing_id}" if isinstance(exc, AlreadyConnected) else None
         if wants_json(request):
-            return JSONResponse({"ok": False, "reason": exc.reason, "code": exc.code}, status_code=400)
+            body = {"ok": False, "reason": exc.reason, "code": exc.code}
+            return JSONResponse({**body, "link": existing_url} if existing_url else body, status_code=400)
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
-                               subdomain=subdomain, status_code=400)
+                               subdomain=subdomain, status_code=400, existing_url=existing_url)
     url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
+    message = f"intelliHR account {url} is authorized." + (_restored_text(integration) if was_revoked else "")
     if wants_json(request):
+        if was_revoked:
+            flash(request, message)  # the dashboard the modal leads back to says what was restored
         return JSONResponse({"ok": True, "url": url, "last4": integration.api_key_last4 or ""})
-    flash(request, f"intelliHR account {url} is authorized.")
+    flash(request, message)
     target = "reauthorize" if mode == "reauthorize" else "setup/authorize"
     return RedirectResponse(f"/integrations/{integration.id}/{target}", status_code=303)
 

@@ -85,8 +85,15 @@
       var focus = dialog.querySelector('.modal-step[data-step="' + name + '"] [data-autofocus]');
       if (focus) focus.focus();
     }
-    function fail(message) {
+    function fail(message, link) {
       error.textContent = message;
+      if (link) {
+        var a = document.createElement("a");
+        a.href = link;
+        a.textContent = "Open the existing integration";
+        error.appendChild(document.createTextNode(" "));
+        error.appendChild(a);
+      }
       error.hidden = false;
     }
     dialog.querySelectorAll("[data-go]").forEach(function (button) {
@@ -128,7 +135,7 @@
           dialog.querySelector("[data-confirm-last4]").textContent = result.body.last4 ? "…" + result.body.last4 : "stored";
           show("done");
         } else {
-          fail(result.body.reason || "intelliHR refused the key.");
+          fail(result.body.reason || "intelliHR refused the key.", result.body.link);
           if (result.body.code === "invalid_subdomain") show("subdomain");
         }
       }).catch(function () {
