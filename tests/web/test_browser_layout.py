@@ -46,8 +46,8 @@ SIGN_IN_SIZES = (PHONE, LAPTOP, DESKTOP)
 SKIPPED: dict[str, str] = {
     # the JSON API, its schema and its documentation (a third-party UI, tested on its own)
     "/api/v1/openapi.json": "API schema (JSON)",
-    "/api/docs": "Swagger UI of the JSON API, not a portal page",
-    "/docs/oauth2-redirect": "Swagger UI's OAuth helper",
+    "/api/docs": "Swagger UI of the JSON API (tests/web/test_browser_api_docs.py)",
+    "/docs": "redirects to /api/docs",
     "/api/v1/integrations": "API JSON",
     "/api/v1/integrations/{integration_id}": "API JSON",
     "/api/v1/integrations/{integration_id}/runs": "API JSON",
@@ -251,6 +251,7 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
         "/integrations/{integration_id}/setup/review": [f"/integrations/{integration}/setup/review"],
         "/integrations/{integration_id}": [f"/integrations/{integration}", f"/integrations/{file_integration}"],
         "/integrations/{integration_id}/revoke": [f"/integrations/{integration}/revoke"],
+        "/integrations/{integration_id}/delete": [f"/integrations/{file_integration}/delete"],
         "/integrations/{integration_id}/runs": [f"/integrations/{integration}/runs"],
         "/integrations/{integration_id}/runs/{run_id}": [f"/integrations/{integration}/runs/{run_id}",
                                                          f"/integrations/{integration}/runs/{preview_id}"],
