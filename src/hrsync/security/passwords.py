@@ -25,6 +25,11 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+#: What every password form says before anyone types (the rules of :func:`check_password_policy`).
+PASSWORD_HINT = (
+    f"At least {MIN_PASSWORD_LENGTH} characters, and not one of the most common passwords. "
+    "A few unrelated words make a strong, memorable password."
+)
 MIN_GUESS_SCORE = 2  # zxcvbn's 0-4 scale: 0 and 1 fall to a few million guesses or fewer
 _SCORED_PREFIX = 100  # zxcvbn's cost grows with length; the first 100 characters decide the estimate
 

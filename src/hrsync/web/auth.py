@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.validation import InvalidValue, check_field
 from hrsync.lifecycle.passwords import (
-    MIN_PASSWORD_LENGTH,
     WeakPasswordError,
     check_password_policy,
     request_password_reset,
@@ -129,8 +128,8 @@ def _link_page(request: Request, session: Session, token: str, purpose: TokenPur
         return render(request, "auth/link_invalid.html", {"invite": purpose == TokenPurpose.ADMIN_INVITE},
                       status_code=404 if error is None else 400)
     invited = session.get(AdminUser, row.admin_id)
-    return render(request, template, {"token": token, "invited": invited, "error": error,
-                                      "min_length": MIN_PASSWORD_LENGTH}, status_code=status_code)
+    return render(request, template, {"token": token, "invited": invited, "error": error},
+                  status_code=status_code)
 
 
 def _set_password(request: Request, session: Session, token: str, purpose: TokenPurpose, template: str,

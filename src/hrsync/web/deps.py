@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
 from hrsync.domain.wording import possessive
+from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.imports import source_address, source_name
 from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
@@ -234,6 +235,8 @@ templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
 templates.env.globals["source_name"] = source_name
 templates.env.globals["format_date"] = format_date
+templates.env.globals["password_hint"] = PASSWORD_HINT
+templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.filters["format_date"] = format_date
 templates.env.filters["format_datetime"] = format_datetime

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import Access, member_access
 from hrsync.lifecycle.passwords import (
-    MIN_PASSWORD_LENGTH,
     WeakPasswordError,
     check_password_policy,
     replace_password,
@@ -218,7 +217,7 @@ def _link_form(
     programme = session.get(Programme, member.programme_id)
     response = render(request, "member/set_password.html", {
         "kind": kind, "token": token, "action": action, "member": member, "member_programme": programme,
-        "error": error, "min_length": MIN_PASSWORD_LENGTH,
+        "error": error,
     }, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"  # the token is in the address
