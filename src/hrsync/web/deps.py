@@ -26,6 +26,7 @@ from hrsync.domain.dates import format_date as _format_iso_date
 from hrsync.domain.wording import possessive
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.imports import source_address, source_name
+from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
 from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
 from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
@@ -235,6 +236,8 @@ templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
 templates.env.globals["source_name"] = source_name
 templates.env.globals["format_date"] = format_date
+# how a run is named and labelled (hrsync.services.run_views), the same on every page
+templates.env.globals.update(run_title=run_title, run_number=run_number, run_chip=run_chip, trigger_label=trigger_label)
 templates.env.globals["password_hint"] = PASSWORD_HINT
 templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime

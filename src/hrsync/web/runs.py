@@ -39,10 +39,6 @@ from hrsync.services.review import describe_changes
 from hrsync.services.run_views import (
     STATUS_LABELS,
     is_preview,
-    run_chip,
-    run_number,
-    run_title,
-    trigger_label,
 )
 from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
 from hrsync.web.api import issues_csv_response
@@ -71,8 +67,6 @@ def _common(integration: Integration, admin: AdminUser) -> dict[str, Any]:
         "nav": "integrations", "integration": integration, "status_labels": STATUS_LABELS,
         "format_duration": format_duration,
         "impact_kinds": IMPACT_KINDS, "impact_labels": IMPACT_LABELS, "change_labels": CHANGE_LABELS,
-        # how a run is named and labelled (hrsync.services.run_views), the same on every page
-        "run_title": run_title, "run_number": run_number, "run_chip": run_chip, "trigger_label": trigger_label,
         "is_preview": is_preview, "describe_changes": describe_changes,
         "shown_date_format": integration.date_format or admin.programme.date_format,
     }
