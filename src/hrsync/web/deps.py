@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
+from hrsync.domain.display import field_label, field_text
 from hrsync.services.imports import source_address, source_name
 from hrsync.store.db import session_scope
 from hrsync.store.models import AdminUser
@@ -234,6 +235,8 @@ templates.env.globals["source_address"] = source_address
 templates.env.globals["source_name"] = source_name
 templates.env.globals["format_date"] = format_date
 templates.env.globals["format_datetime"] = format_datetime
+templates.env.globals["field_label"] = field_label  # a member field's human label
+templates.env.globals["field_text"] = field_text  # a member field's value as people read it (dates formatted)
 templates.env.filters["format_date"] = format_date
 templates.env.filters["format_datetime"] = format_datetime
 
