@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import field_label, field_text, member_name
-from hrsync.services.member_view import date_format_of, mapped_attributes
+from hrsync.domain.display import NAME_FIELDS, field_label, field_text, member_name
+from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.services.member_view import attribute_order, date_format_of, mapped_attributes
 from hrsync.services.queries import MEMBER_ORDER, MemberFilter
 from hrsync.sources.registry import REGISTRY
 from hrsync.store.db import session_factory
@@ -123,16 +124,16 @@ def issues_csv(session: Session, run_id: int, *, warnings: bool = False) -> str:
 
 @dataclass(frozen=True)
 class MembersColumns:
-    """The members export's columns: the member's own record, then every mapped field (custom ones too)."""
+    """The members export's columns: the member's own record, every member field (mapped or not, so
+    the header stays the same from one export to the next), then every extra attribute an
+    integration of the programme maps (``custom.*``), each headed by its label."""
 
     attributes: tuple[str, ...]
-    preferred: bool
     date_format: str
 
     @property
     def header(self) -> tuple[str, ...]:
-        names = ("first_name", "last_name", *(("preferred_name",) if self.preferred else ()))
-        keys = ("employee_id", "name", "email", *names, *_CORE_CSV[4:], *self.attributes)
+        keys = ("employee_id", "name", "email", *NAME_FIELDS, *_CORE_CSV[4:], *self.attributes)
         return tuple(field_label(k) for k in keys)
 
     def row(self, values: Sequence[Any], attributes: dict[str, Any] | None) -> list[str]:
@@ -140,19 +141,16 @@ class MembersColumns:
         attrs = attributes or {}
         core = dict(zip(_CORE_CSV, values, strict=True))
         name = member_name(core["first_name"], core["last_name"], attrs, deleted=core["status"] == "deleted")
-        cells: list[Any] = [core["employee_id"], name, core["email"], core["first_name"], core["last_name"]]
-        if self.preferred:
-            cells.append(attrs.get("preferred_name"))
+        cells: list[str | None] = [core["employee_id"], name, core["email"], core["first_name"], core["last_name"],
+                                   field_text("preferred_name", attrs.get("preferred_name"), self.date_format)]
         cells += [field_text(k, core[k], self.date_format) for k in _CORE_CSV[4:]]
         cells += [field_text(k, attrs.get(k), self.date_format) for k in self.attributes]
-        return [neutralise(None if c is None else str(c)) for c in cells]
+        return [neutralise(c) for c in cells]
 
 
 def members_columns(session: Session, programme_id: int) -> MembersColumns:
-    mapped = mapped_attributes(session, programme_id)
     return MembersColumns(
-        attributes=tuple(k for k in mapped if k != "preferred_name"),
-        preferred="preferred_name" in mapped,
+        attributes=tuple(attribute_order({*MEMBER_FIELDS, *mapped_attributes(session, programme_id)})),
         date_format=date_format_of(session, programme_id),
     )
 
@@ -163,10 +161,9 @@ def members_csv_lines(
     """The filtered members as CSV, sorted like the members page, a batch at a time.
 
     One streamed query (``yield_per``) from its own session, so a streaming response can outlive
-    the request's session and 100,000 members never sit in memory at once. Columns: the member's
-    record, then every field an integration of the programme maps (custom ones included), headed
-    by their labels; dates in the programme's date format, like its pages (a spreadsheet set to
-    that format reads them as dates). Every cell goes through :func:`neutralise`.
+    the request's session and 100,000 members never sit in memory at once. Columns: see
+    :class:`MembersColumns`; dates in the programme's date format, like its pages (a spreadsheet
+    set to that format reads them as dates). Every cell goes through :func:`neutralise`.
     """
     flt = flt or MemberFilter()
     with session_factory(url)() as session:
