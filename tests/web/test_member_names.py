@@ -64,8 +64,8 @@ def _member(programme_id: int, employee_id: str) -> Member:
 @pytest.fixture(scope="module")
 def named(portal: Portal) -> Iterator[Named]:
     directory = portal.sim.directory
-    elodie = directory.hire(first_name="Élodie", last_name=" ", email="elodie@example.com",
-                            employee_number="N-001", start_date=date(2024, 2, 1))
+    directory.hire(first_name="Élodie", last_name=" ", email="elodie@example.com",
+                   employee_number="N-001", start_date=date(2024, 2, 1))
     williams = directory.hire(first_name="Will", last_name="Williams", email="williams@example.com",
                               employee_number="N-002")
     directory.change(williams["id"], firstName=None)
