@@ -175,12 +175,14 @@ def test_error_file_round_trips_through_a_strict_csv_reader(install: Install) ->
         proc = subprocess.run([HRSYNC, "run", "errors", str(result["id"]), *flag], env=install.env,
                               capture_output=True)  # bytes: no newline translation
         assert proc.returncode == 0
-        raw = proc.stdout.decode("utf-8")
+        assert proc.stdout.startswith(b"\xef\xbb\xbf")  # the same file as the portal's: UTF-8 with a BOM
+        raw = proc.stdout.decode("utf-8-sig")
         assert raw.endswith("\r\n") and "\r\n" in raw
         rows = list(csv.reader(io.StringIO(raw, newline=""), strict=True))
-        assert rows[0] == ["employee_id", "source_id", "field", "code", "message"]
+        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
         assert len(rows) - 1 == expected
-        assert all(len(r) == 5 and r[3] and r[4] for r in rows[1:])
+        assert all(len(r) == 6 and r[4] and r[5] for r in rows[1:])
+        assert all(r[1] for r in rows[1:] if r[0])  # a person with an employee ID is named beside it
 
 
 def test_cli_speaks_json_and_exit_codes(install: Install) -> None:

@@ -108,12 +108,12 @@ def test_issue_files_are_strict_csv_matching_the_stored_issues(world: World) -> 
         assert answer.status_code == 200
         assert answer.headers["content-type"] == "text/csv; charset=utf-8"
         assert answer.headers["content-disposition"].startswith("attachment;")
-        rows = list(csv.reader(io.StringIO(answer.text, newline=""), strict=True))
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"), newline=""), strict=True))
         with session_factory()() as session:
             stored = session.scalars(select(ImportIssue.message).where(
                 ImportIssue.run_id == run_id, ImportIssue.severity == severity).order_by(ImportIssue.id)).all()
-        assert rows[0] == ["employee_id", "source_id", "field", "code", "message"]
-        assert [r[4] for r in rows[1:]] == list(stored)
+        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+        assert [r[5] for r in rows[1:]] == list(stored)
         assert all(line.endswith("\r\n") for line in answer.text.splitlines(keepends=True))
 
 

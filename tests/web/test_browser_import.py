@@ -85,9 +85,9 @@ def test_import_data_now_with_live_progress_and_error_download(world: World, bro
     assert download.suggested_filename == f"run-{run_id}-errors.csv"
     saved = artifacts_dir / download.suggested_filename
     download.save_as(str(saved))
-    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8"), newline=""), strict=True))
-    assert rows[0] == ["employee_id", "source_id", "field", "code", "message"]
-    assert [(r[0], r[3], r[4]) for r in rows[1:]] == expected
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"), newline=""), strict=True))
+    assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+    assert [(r[0], r[4], r[5]) for r in rows[1:]] == expected
 
     summary.get_by_role("link", name="See the members affected").click()
     page.wait_for_url(f"**/integrations/{integration}/runs/{run_id}")

@@ -45,7 +45,7 @@ def test_another_programmes_pages_and_files_are_404_for_an_admin(world: World) -
     for path in gets:
         answer = client.get(path)
         assert answer.status_code == 404, (path, answer.status_code)
-        assert "employee_id" not in answer.text  # no CSV leaked
+        assert "Employee ID,Name" not in answer.text  # no CSV leaked
     posts = [
         f"/integrations/{g.integration_id}/import",
         f"/integrations/{g.integration_id}/runs/{held}/approve",

@@ -96,10 +96,10 @@ def test_members_csv_is_the_filter_in_order_and_formula_safe(db: str) -> None:
     text_ = "".join(members_csv_lines(a, MemberFilter(status="pending"), url=db))
     rows = list(csv.reader(io.StringIO(text_, newline=""), strict=True))
     assert len(rows) == 1 + 75
-    status, department = rows[0].index("status"), rows[0].index("department")
+    status, department = rows[0].index("Status"), rows[0].index("Department")
     assert {r[status] for r in rows[1:]} == {"pending"}
     assert all(r[department].startswith("'=D") for r in rows[1:])
-    keys = [(r[3], r[2]) for r in rows[1:]]
+    keys = [(r[4], r[3]) for r in rows[1:]]  # last name, first name
     assert keys == sorted(keys)
 
 

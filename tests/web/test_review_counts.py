@@ -77,8 +77,9 @@ def _run(run_id: int) -> Any:
         return run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin_email(portal: Portal) -> str:
+    """A programme per test: one intelliHR account connects once per programme."""
     return portal.new_admin(programme="Review Co")[2]
 
 

@@ -1,17 +1,40 @@
-"""How a person is named and a member field is labelled wherever people read them (ONE place).
+"""How a person is named and a member field is labelled and shown wherever people read them (ONE place).
 
 Pages, e-mails and CSV files call these; templates never join name parts themselves, so a missing
-part can never show as ``None``.
+part can never show as ``None``. Member values are stored as text (dates as ISO ``YYYY-MM-DD``);
+:func:`field_text` is the one place a stored value becomes what a person reads, in the date format
+of the programme (:func:`shown_date_format` decides which format that is).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from typing import Final
 
-from hrsync.domain.fields import EXTRA_PREFIX, MEMBER_FIELDS
+from hrsync.domain.dates import DEFAULT_DATE_FORMAT, display_iso, format_date
+from hrsync.domain.fields import EXTRA_PREFIX, MEMBER_FIELDS, FieldKind
 
 #: What a member whose personal data the close-down deleted is called.
 DELETED_NAME: Final = "(personal data deleted)"
+#: What a member with no name at all (none mapped, none given) is called where a name is expected.
+NO_NAME: Final = "(no name)"
+
+#: The member fields a name is composed of (the first two are columns, the third an attribute).
+NAME_FIELDS: Final = ("first_name", "last_name", "preferred_name")
+
+#: A member's own record fields (not mapped from a source), as people read them.
+RECORD_LABELS: Final = {
+    "status": "Status",
+    "employment_status": "Employment status",
+    "leaving_date": "Leaving date",
+    "access_until": "Access until",
+    "source_id": "HR record ID",
+    "name": "Name",
+}
+
+_WORDS = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 
 
 def _part(value: object) -> str:
@@ -34,12 +57,84 @@ def sort_name(first: object = None, last: object = None, preferred: object = Non
     return f"{family}, {given}" if family and given else family or given
 
 
+def given_name(first: object = None, preferred: object = None) -> str:
+    """The name a greeting uses ("Hello Lo,"): the preferred name, else the first name; may be empty."""
+    return _part(preferred) or _part(first)
+
+
+def name_of(values: Mapping[str, object]) -> str:
+    """:func:`display_name` of values keyed by member field (a draft's values, a member's attributes)."""
+    return display_name(*(values.get(k) for k in NAME_FIELDS))
+
+
+def source_name(values: Mapping[str, object], mapping: Mapping[str, str]) -> str:
+    """:func:`display_name` of a source record as read (before validation), through ``mapping``.
+
+    The error file names the person an error is about even when the record was skipped.
+    """
+    return display_name(*(values.get(mapping[k]) if k in mapping else None for k in NAME_FIELDS))
+
+
+def member_name(first: object, last: object, attributes: Mapping[str, object] | None, *,
+                deleted: bool = False, sort: bool = False) -> str:
+    """A stored member's name for a page: never blank, never ``None``.
+
+    ``deleted``: the close-down removed the personal data. ``sort``: "Family, Given" (lists).
+    """
+    if deleted:
+        return DELETED_NAME
+    preferred = (attributes or {}).get("preferred_name")
+    name = sort_name(first, last, preferred) if sort else display_name(first, last, preferred)
+    return name or NO_NAME
+
+
 def field_label(key: str) -> str:
-    """The human label of a member field or extra attribute (``custom.cost_centre`` → "Cost centre")."""
+    """The human label of a member field or extra attribute.
+
+    ``custom.cost_centre`` and ``custom.costCentre`` (an intelliHR api name) → "Cost centre";
+    acronyms stay as they are (``custom.payrollID`` → "Payroll ID").
+    """
     known = MEMBER_FIELDS.get(key)
     if known is not None:
         return known.label
+    if key in RECORD_LABELS:
+        return RECORD_LABELS[key]
     if key.startswith(EXTRA_PREFIX):
-        name = key[len(EXTRA_PREFIX):].replace("_", " ").strip()
-        return name[:1].upper() + name[1:] if name else key
+        words = _WORDS.findall(key[len(EXTRA_PREFIX):])
+        if not words:
+            return key
+        words = [w if len(w) > 1 and w.isupper() else w.lower() for w in words]
+        return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
     return key
+
+
+def is_date_field(key: str) -> bool:
+    known = MEMBER_FIELDS.get(key)
+    return (known is not None and known.kind == FieldKind.DATE) or key in ("leaving_date", "access_until")
+
+
+def field_text(key: str, value: object, date_format: str) -> str:
+    """A member field's value as people read it: dates in ``date_format``, blank for nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return format_date(value, date_format)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(field_text(key, v, date_format) for v in value if v is not None)
+    text = str(value)
+    return display_iso(text, date_format) if is_date_field(key) else text
+
+
+def shown_date_format(programme_format: str | None, integration_formats: Iterable[str | None] = ()) -> str:
+    """The date format a programme's pages and files use.
+
+    The administrator chooses a date format per integration (the setup wizard asks); when every
+    integration of the programme uses the same one, that is the programme's. Otherwise (none yet,
+    or two integrations that disagree) the programme's own setting.
+    """
+    chosen = {f for f in integration_formats if f}
+    if len(chosen) == 1:
+        return chosen.pop()
+    return programme_format or DEFAULT_DATE_FORMAT

@@ -62,6 +62,7 @@ class RecordIssue:
     field: str | None = None
     employee_id: str | None = None
     source_id: str | None = None
+    person_name: str | None = None  # composed by hrsync.domain.display from the record it is about
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class RecordIssue:
             "field": self.field,
             "employee_id": self.employee_id,
             "source_id": self.source_id,
+            "person_name": self.person_name,
         }
 
     @classmethod
@@ -82,6 +84,7 @@ class RecordIssue:
             field=d["field"],
             employee_id=d["employee_id"],
             source_id=d["source_id"],
+            person_name=d.get("person_name"),  # a plan held before names were kept has none
         )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import display_name
+from hrsync.domain.display import display_name, given_name
 from hrsync.domain.vocabulary import MemberStatus, programme_today, programme_zone
 from hrsync.notify import links
 from hrsync.notify.render import render_email, render_subject
@@ -276,7 +276,7 @@ def queue_leaver_reminder(
     context = {
         "programme_name": programme.name,
         "date_format": date_format_for(session, programme, member.integration_id),
-        "first_name": member.first_name,
+        "first_name": given_name(member.first_name, (member.attributes or {}).get("preferred_name")),
         "last_day": last_day,
         "days_left": max((member.access_until - today).days, 0),
         "link": links.member_home_url(),

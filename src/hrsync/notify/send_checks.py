@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import given_name
 from hrsync.domain.vocabulary import MemberStatus, email_key, programme_zone
 from hrsync.notify import links
 from hrsync.notify.outbox import INVITATION_RENDERED_AT_SEND, date_format_for
@@ -68,7 +69,7 @@ def _render_invitation_now(session: Session, row: OutboxEmail, now: datetime) ->
         {
             "programme_name": programme.name,
             "date_format": date_format_for(session, programme, member.integration_id),
-            "first_name": member.first_name,
+            "first_name": given_name(member.first_name, (member.attributes or {}).get("preferred_name")),
             "link": links.member_set_password_url(raw),
             "expires_on": expires_at.astimezone(programme_zone(programme.timezone)).date(),
         },

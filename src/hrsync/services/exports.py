@@ -1,6 +1,10 @@
 """Every CSV file hrsync writes: a run's errors and warnings, and the members list.
 
-RFC 4180 CSV (UTF-8, CRLF), streamed a line or a batch at a time, safe to open in a spreadsheet.
+RFC 4180 CSV, streamed a line or a batch at a time, made to open correctly in a spreadsheet by
+double-click: UTF-8 **with a byte-order mark** (without it Excel reads "Élodie" as "Ã‰lodie"), CRLF
+line ends, a header row in words people read (the member fields' labels from
+:mod:`hrsync.domain.display`), and dates in the programme's date format, as on its pages.
+
 A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return would be taken as a
 formula by spreadsheet programs (CSV injection): such cells get a leading apostrophe, which
 spreadsheets show as text and people read past. The values come from the HR system, so this
@@ -12,23 +16,27 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import NAME_FIELDS, field_label, field_text, member_name
 from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.services.member_view import attribute_order, date_format_of, mapped_attributes
 from hrsync.services.queries import MEMBER_ORDER, MemberFilter
+from hrsync.sources.registry import REGISTRY
 from hrsync.store.db import session_factory
 from hrsync.store.enums import IssueSeverity
-from hrsync.store.models import ImportIssue, Member
+from hrsync.store.models import ImportIssue, ImportRun, Integration, Member
 
-ISSUES_CSV_HEADER = ("employee_id", "source_id", "field", "code", "message")
+#: The byte-order mark a CSV document starts with: spreadsheets then read it as UTF-8.
+BOM = "\ufeff"
+_SOURCE_ID_HEADER = "{source} ID"  # "intelliHR ID": the person's id in the system they came from
+ISSUES_CSV_HEADER = ("Employee ID", "Name", _SOURCE_ID_HEADER.format(source="intelliHR"), "Field", "Code", "Message")
 _CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "employment_status",
              "start_date", "leaving_date", "access_until")
-ATTRIBUTE_CSV = tuple(k for k in MEMBER_FIELDS if k not in _CORE_CSV)
-MEMBERS_CSV_HEADER = (*_CORE_CSV, *ATTRIBUTE_CSV)
 _CSV_BATCH = 2000
 _CSV_COLUMNS = tuple(getattr(Member, k) for k in _CORE_CSV)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -42,10 +50,13 @@ def neutralise(value: str | None) -> str:
 
 
 class _Lines:
-    """A CSV writer whose output is taken a piece at a time (what a streaming response sends)."""
+    """A CSV writer whose output is taken a piece at a time (what a streaming response sends).
+
+    The first piece taken starts with the byte-order mark."""
 
     def __init__(self) -> None:
         self._buffer = io.StringIO()
+        self._buffer.write(BOM)
         self._writer = csv.writer(self._buffer, dialect="excel", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
     def write(self, row: Iterable[Any]) -> None:
@@ -65,33 +76,41 @@ class _Lines:
 
 def _issue_rows(session: Session, run_id: int, severity: str) -> Iterator[tuple[str | None, ...]]:
     result = session.execute(
-        select(ImportIssue.employee_id, ImportIssue.source_id, ImportIssue.field, ImportIssue.code,
-               ImportIssue.message)
+        select(ImportIssue.employee_id, ImportIssue.person_name, ImportIssue.source_id, ImportIssue.field,
+               ImportIssue.code, ImportIssue.message)
         .where(ImportIssue.run_id == run_id, ImportIssue.severity == severity)
         .order_by(ImportIssue.id)
         .execution_options(yield_per=2000)
     )
-    for row in result:
-        yield tuple(row)
+    for employee_id, name, source_id, field, code, message in result:
+        yield employee_id, name, source_id, field_label(field) if field else None, code, message
 
 
-def csv_lines(rows: Iterable[tuple[str | None, ...]]) -> Iterator[str]:
-    """An issues CSV document (header first), a line at a time (streams for large runs)."""
+def _issues_header(session: Session, run_id: int) -> tuple[str, ...]:
+    """The header; the third column names the run's source ("intelliHR ID", "Membership file ID")."""
+    kind = session.scalar(
+        select(Integration.kind).join(ImportRun, ImportRun.integration_id == Integration.id)
+        .where(ImportRun.id == run_id)
+    )
+    known = REGISTRY.get(kind or "")
+    source = known.display_name.split(" (")[0] if known is not None else "Source record"
+    return (*ISSUES_CSV_HEADER[:2], _SOURCE_ID_HEADER.format(source=source), *ISSUES_CSV_HEADER[3:])
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[tuple[str | None, ...]]) -> Iterator[str]:
+    """A CSV document (byte-order mark, header first), a line at a time (streams for large runs)."""
     lines = _Lines()
-    for row in _with_header(rows):
+    lines.write(header)
+    yield lines.take()
+    for row in rows:
         lines.write(neutralise(v) for v in row)
         yield lines.take()
 
 
-def _with_header(rows: Iterable[tuple[str | None, ...]]) -> Iterator[tuple[str | None, ...]]:
-    yield ISSUES_CSV_HEADER
-    yield from rows
-
-
 def issues_csv_lines(session: Session, run_id: int, *, warnings: bool = False) -> Iterator[str]:
-    """A run's errors (or warnings) file, a line at a time."""
+    """A run's errors (or warnings) file, a line at a time: who (employee ID, name, source id), then what."""
     severity = IssueSeverity.WARNING if warnings else IssueSeverity.ERROR
-    return csv_lines(_issue_rows(session, run_id, severity.value))
+    return csv_lines(_issues_header(session, run_id), _issue_rows(session, run_id, severity.value))
 
 
 def issues_csv(session: Session, run_id: int, *, warnings: bool = False) -> str:
@@ -103,19 +122,37 @@ def issues_csv(session: Session, run_id: int, *, warnings: bool = False) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
+@dataclass(frozen=True)
+class MembersColumns:
+    """The members export's columns: the member's own record, every member field (mapped or not, so
+    the header stays the same from one export to the next), then every extra attribute an
+    integration of the programme maps (``custom.*``), each headed by its label."""
+
+    attributes: tuple[str, ...]
+    date_format: str
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        keys = ("employee_id", "name", "email", *NAME_FIELDS, *_CORE_CSV[4:], *self.attributes)
+        return tuple(field_label(k) for k in keys)
+
+    def row(self, values: Sequence[Any], attributes: dict[str, Any] | None) -> list[str]:
+        """One member's line; ``values`` are the :data:`_CORE_CSV` columns in order."""
+        attrs = attributes or {}
+        core = dict(zip(_CORE_CSV, values, strict=True))
+        name = member_name(core["first_name"], core["last_name"], attrs, deleted=core["status"] == "deleted")
+        cells: list[str | None] = [core["employee_id"], name, core["email"], core["first_name"], core["last_name"],
+                                   field_text("preferred_name", attrs.get("preferred_name"), self.date_format)]
+        cells += [field_text(k, core[k], self.date_format) for k in _CORE_CSV[4:]]
+        cells += [field_text(k, attrs.get(k), self.date_format) for k in self.attributes]
+        return [neutralise(c) for c in cells]
 
 
-def member_csv_row(values: Sequence[Any], attributes: dict[str, Any] | None) -> list[str]:
-    """One export line: the core columns, then each member field kept in ``attributes``."""
-    attrs = attributes or {}
-    cells = [_cell(v) for v in values] + [_cell(attrs.get(k)) for k in ATTRIBUTE_CSV]
-    return [neutralise(c) for c in cells]
+def members_columns(session: Session, programme_id: int) -> MembersColumns:
+    return MembersColumns(
+        attributes=tuple(attribute_order({*MEMBER_FIELDS, *mapped_attributes(session, programme_id)})),
+        date_format=date_format_of(session, programme_id),
+    )
 
 
 def members_csv_lines(
@@ -124,14 +161,16 @@ def members_csv_lines(
     """The filtered members as CSV, sorted like the members page, a batch at a time.
 
     One streamed query (``yield_per``) from its own session, so a streaming response can outlive
-    the request's session and 100,000 members never sit in memory at once. Dates are ISO 8601 (a
-    file is for machines and spreadsheets). Every cell goes through :func:`neutralise`.
+    the request's session and 100,000 members never sit in memory at once. Columns: see
+    :class:`MembersColumns`; dates in the programme's date format, like its pages (a spreadsheet
+    set to that format reads them as dates). Every cell goes through :func:`neutralise`.
     """
     flt = flt or MemberFilter()
-    lines = _Lines()
-    lines.write(MEMBERS_CSV_HEADER)
-    yield lines.take()
     with session_factory(url)() as session:
+        columns = members_columns(session, programme_id)
+        lines = _Lines()
+        lines.write(columns.header)
+        yield lines.take()
         stmt = select(*_CSV_COLUMNS, Member.attributes).where(Member.programme_id == programme_id)
         result = session.execute(
             flt.apply(stmt)
@@ -141,5 +180,5 @@ def members_csv_lines(
         for batch in result.partitions():
             for row in batch:
                 values = tuple(row)
-                lines.write(member_csv_row(values[:-1], values[-1]))
+                lines.write(columns.row(values[:-1], values[-1]))
             yield lines.take()

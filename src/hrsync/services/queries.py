@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import DELETED_NAME, display_name
+from hrsync.domain.display import member_name, name_of
 from hrsync.domain.vocabulary import MemberStatus
 from hrsync.errors import RunNotFound
 from hrsync.services.run_views import PHASE_LABELS as PHASE_LABELS
@@ -276,7 +276,7 @@ def impact_members(
     page, per_page = clamp_page(page, per_page)
     stmt = (
         select(MemberEvent.member_id, MemberEvent.kind, MemberEvent.changes, Member.employee_id,
-               Member.first_name, Member.last_name, Member.email, Member.status)
+               Member.first_name, Member.last_name, Member.attributes, Member.email, Member.status)
         .outerjoin(Member, Member.id == MemberEvent.member_id)
         .where(MemberEvent.run_id == run_id, MemberEvent.kind.in_(IMPACT_KINDS))
     )
@@ -287,7 +287,8 @@ def impact_members(
     items = [
         ImpactMember(
             member_id=r.member_id, kind=r.kind, employee_id=r.employee_id,
-            name=display_name(r.first_name, r.last_name) or DELETED_NAME,
+            name=member_name(r.first_name, r.last_name, r.attributes,
+                             deleted=r.status is None or r.status == MemberStatus.DELETED.value),
             email=r.email, status=r.status, changes=dict(r.changes or {}),
         )
         for r in rows
@@ -321,7 +322,11 @@ def held_plan_summary(run: ImportRun, examples: int = 10) -> dict[str, Any]:
         kind = str(change.get("kind", "?"))
         bucket = by_kind.setdefault(kind, [])
         if len(bucket) < examples:
-            bucket.append({"employee_id": change.get("employee_id"), "changes": change.get("changes") or {}})
+            draft = change.get("draft")
+            values = draft.get("values") if isinstance(draft, dict) else None
+            name = name_of(values) if isinstance(values, dict) else ""
+            changes = change.get("changes") or {}
+            bucket.append({"employee_id": change.get("employee_id"), "name": name, "changes": changes})
     return {"examples": by_kind, "expires_at": run.expires_at}
 
 

@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hrsync.domain.dates import display_iso
-from hrsync.domain.display import field_label
-from hrsync.domain.fields import MEMBER_FIELDS, FieldKind
+from hrsync.domain.display import field_label, field_text
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
 from hrsync.sources.base import SourceError
@@ -43,8 +41,6 @@ PEOPLE_LABELS: dict[str, tuple[str, str]] = {
 }
 
 #: Keys of a change that are not member fields, as people read them.
-_OTHER_LABELS = {"status": "Membership", "source_id": "HR record"}
-_DATE_FIELDS = frozenset(k for k, f in MEMBER_FIELDS.items() if f.kind == FieldKind.DATE)
 
 
 @dataclass(frozen=True)
@@ -135,14 +131,8 @@ class ChangeLine:
 
 
 def _shown(key: str, value: Any, date_format: str) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    if key in _DATE_FIELDS:
-        return display_iso(text, date_format)
-    if key == "status":
-        return text.capitalize()
-    return text
+    text = field_text(key, value, date_format)
+    return text.capitalize() if key == "status" else text
 
 
 def describe_changes(changes: Mapping[str, Any], date_format: str) -> list[ChangeLine]:
@@ -150,6 +140,6 @@ def describe_changes(changes: Mapping[str, Any], date_format: str) -> list[Chang
     lines = []
     for key, pair in changes.items():
         old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
-        lines.append(ChangeLine(label=_OTHER_LABELS.get(key) or field_label(key),
+        lines.append(ChangeLine(label=field_label(key),
                                 old=_shown(key, old, date_format), new=_shown(key, new, date_format)))
     return lines

@@ -38,6 +38,7 @@ from hrsync.domain import (
     mapping_needs_job_details,
     plan_sync,
 )
+from hrsync.domain.display import source_name
 from hrsync.domain.failures import failure
 from hrsync.errors import HrsyncError, ServiceError
 from hrsync.logs import run_context
@@ -47,7 +48,7 @@ from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
 from hrsync.sync.context import RunContext, SourceFactory
-from hrsync.sync.finish import finish_run, people_read, record_counts, store_issues
+from hrsync.sync.finish import finish_run, name_issues, people_read, record_counts, store_issues
 from hrsync.sync.members import current_members
 from hrsync.sync.progress import Heartbeat, Progress
 from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, worker_name
@@ -159,7 +160,8 @@ def _read(
         draft, person_issues = build_draft(person, compiled)
         if draft is not None:
             drafts.append(draft)
-        issues.extend(person_issues)
+        if person_issues:  # named from the record itself: a skipped person has no draft to name them by
+            issues.extend(name_issues(person_issues, source_name(person.values, mapping)))
     return drafts, issues, count
 
 
@@ -176,6 +178,7 @@ def _plan_and_finish(
     with factory() as session:
         current = current_members(session, context.programme_id)
         plan = plan_sync(current, drafts, issues, context.plan_options(context.today()), source_count=source_count)
+        plan.issues = name_issues(plan.issues, drafts=drafts, current=current)
         active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
         brake = check_brake(
             plan, active_members=active, total_members=len(current),

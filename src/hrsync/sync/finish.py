@@ -7,15 +7,17 @@ sync layer asks :mod:`hrsync.notify` for the run's summary e-mail, in the same t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Table, delete, insert
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain import RecordIssue, Severity, SyncPlan
+from hrsync.domain import CurrentMember, MemberDraft, RecordIssue, Severity, SyncPlan
+from hrsync.domain.display import name_of
 from hrsync.domain.plan_types import ChangeKind
 from hrsync.notify.outbox import queue_run_summary
-from hrsync.store.models import ImportIssue, ImportRun, RunPhase, RunStatus
+from hrsync.store.models import ImportIssue, ImportRun, Member, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.runs import RunOutcome
 
@@ -70,17 +72,72 @@ def people_read(plan: SyncPlan) -> dict[str, int]:
 
 
 def store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -> None:
-    """Replace the run's record issues (errors and warnings) with ``issues``."""
+    """Replace the run's record issues (errors and warnings) with ``issues``.
+
+    Each keeps the name of the person it is about (the error file shows it beside the employee ID):
+    as the issue carries it (named from the source record, see :func:`name_issues`), else the
+    stored member's with that employee ID (warnings raised while applying).
+    """
     session.execute(delete(ImportIssue).where(ImportIssue.run_id == run_id))
+    issues = list(issues)
+    stored = _stored_names(session, run_id, {i.employee_id for i in issues if not i.person_name and i.employee_id})
     rows = [
         {
             "run_id": run_id, "severity": i.severity.value, "employee_id": i.employee_id,
             "source_id": i.source_id, "field": i.field, "code": i.code, "message": i.message,
+            "person_name": (i.person_name or stored.get(i.employee_id or "") or None),
         }
         for i in issues
     ]
     if rows:
         session.execute(insert(core_table(ImportIssue)), rows)
+
+
+_NAME_MAX = 255  # import_issue.person_name
+
+
+def name_issues(
+    issues: Iterable[RecordIssue],
+    name: str | None = None,
+    *,
+    drafts: Iterable[MemberDraft] = (),
+    current: Iterable[CurrentMember] = (),
+) -> list[RecordIssue]:
+    """``issues`` with the name of the person each is about, composed by :mod:`hrsync.domain.display`:
+    ``name`` (read from the source record itself), else the draft made from the same record, else
+    the member it points at. An issue already named keeps its name."""
+    issues = list(issues)
+    if name:
+        return [i if i.person_name else replace(i, person_name=name[:_NAME_MAX]) for i in issues]
+    wanted = {i.source_id for i in issues if not i.person_name and i.source_id}
+    if not wanted:
+        return issues
+    found = {d.source_id: n for d in drafts if d.source_id in wanted and (n := name_of(d.values))}
+    for m in current:
+        if m.source_id in wanted and m.source_id not in found and (n := name_of(m.values)):
+            found[m.source_id] = n
+    return [
+        replace(i, person_name=found[i.source_id][:_NAME_MAX]) if not i.person_name and i.source_id in found else i
+        for i in issues
+    ]
+
+
+def _stored_names(session: Session, run_id: int, employee_ids: set[str | None]) -> dict[str, str]:
+    ids = [e for e in employee_ids if e]
+    if not ids:
+        return {}
+    run = session.get(ImportRun, run_id)
+    assert run is not None
+    rows = session.execute(
+        select(Member.employee_id, Member.first_name, Member.last_name, Member.attributes)
+        .where(Member.programme_id == run.programme_id, Member.employee_id.in_(ids[:10_000]))
+    )
+    found = {}
+    for employee_id, first, last, attributes in rows:
+        n = name_of({**(attributes or {}), "first_name": first, "last_name": last})
+        if n and employee_id:
+            found[employee_id] = n[:_NAME_MAX]
+    return found
 
 
 def finish_run(

@@ -63,7 +63,7 @@ Responses = dict[int | str, dict[str, Any]]
 
 _UNAUTHORISED: Responses = {401: {"model": ErrorOut, "description": "No valid API token."}}
 _NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Not found in the token's programme."}}
-_CSV: Responses = {200: {"content": {"text/csv": {}}, "description": "RFC 4180 CSV, UTF-8, CRLF line ends."}}
+_CSV: Responses = {200: {"content": {"text/csv": {}}, "description": "RFC 4180 CSV, UTF-8 with a BOM, CRLF line ends."}}
 
 router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=_UNAUTHORISED)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
+from hrsync.domain.display import field_label, field_text
 from hrsync.domain.wording import possessive
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.imports import source_address, source_name
@@ -241,6 +242,8 @@ templates.env.globals.update(run_title=run_title, run_number=run_number, run_chi
 templates.env.globals["password_hint"] = PASSWORD_HINT
 templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime
+templates.env.globals["field_label"] = field_label  # a member field's human label
+templates.env.globals["field_text"] = field_text  # a member field's value as people read it (dates formatted)
 templates.env.filters["format_date"] = format_date
 templates.env.filters["format_datetime"] = format_datetime
 templates.env.filters["possessive"] = possessive  # "Demo Rewards'", never "Demo Rewards's"

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
+from hrsync.domain.display import member_name
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
+from hrsync.services.member_view import change_rows, date_format_of, member_fields, member_title, run_numbers
 from hrsync.services.queries import (
     MEMBER_STATUSES,
     MemberFilter,
@@ -60,9 +62,14 @@ def members(
 ) -> Response:
     flt = MemberFilter.of(q, status)
     result = members_page(session, admin.programme_id, flt, page=page, per_page=PER_PAGE)
+    names = {
+        mb.id: member_name(mb.first_name, mb.last_name, mb.attributes, deleted=mb.status == "deleted", sort=True)
+        for mb in result.items
+    }
     return render(request, "members/list.html", {
-        "nav": "members", "flt": flt, "members": result, "statuses": MEMBER_STATUSES,
+        "nav": "members", "flt": flt, "members": result, "names": names, "statuses": MEMBER_STATUSES,
         "status_labels": STATUS_LABELS, "counts": member_status_counts(session, admin.programme_id),
+        "date_format": date_format_of(session, admin.programme_id),
     })
 
 
@@ -101,7 +108,11 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         .order_by(MemberEvent.created_at.desc(), MemberEvent.id.desc())
         .limit(50)
     ).all()
+    date_format = date_format_of(session, admin.programme_id)
     return render(request, "members/detail.html", {
-        "nav": "members", "member": member, "events": events, "status_labels": STATUS_LABELS,
+        "nav": "members", "member": member, "name": member_title(member), "status_labels": STATUS_LABELS,
+        "fields": member_fields(member, date_format), "date_format": date_format,
+        "events": [(e, change_rows(e.changes, date_format)) for e in events],
+        "run_numbers": run_numbers(session, (e.run_id for e in events)),
         "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })
