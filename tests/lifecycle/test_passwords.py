@@ -168,3 +168,17 @@ def test_admin_invite_link_sets_the_admins_first_password(
         assert admin2 is not None and admin2.id == admin_id
     with factory() as s:
         assert all(t.used_at is not None for t in s.scalars(select(AuthToken)))
+
+
+def test_the_reset_e_mail_greets_a_member_by_the_name_they_go_by(
+    factory: sessionmaker[Session], make_member: MemberMaker, mail: MailCatcher
+) -> None:
+    make_member(email="lo@acme.example", status="active", first_name="Élodie",
+                attributes={"preferred_name": "Lo"})
+    make_member(email="anon@acme.example", status="active", first_name=None, last_name=None, attributes={})
+    _reset(factory, "lo@acme.example")
+    _reset(factory, "anon@acme.example")
+    send_due(factory, smtp_url=mail.url)
+    mail.wait_for(2)
+    greetings = sorted(m.text().strip().splitlines()[0] for m in mail.messages)
+    assert greetings == ["Hello Lo,", "Hello there,"], greetings

@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import display_name, given_name
 from hrsync.domain.vocabulary import MemberStatus, email_key, programme_zone
 from hrsync.lifecycle.tokens import (
     MEMBER_LINK_PURPOSES,
@@ -96,7 +97,7 @@ def request_password_reset(
                 session,
                 programme,
                 to=member.email,
-                first_name=member.first_name,
+                first_name=given_name(member.first_name, (member.attributes or {}).get("preferred_name")),
                 account=f"member:{member.id}",
                 member_id=member.id,
                 admin_id=None,
@@ -114,7 +115,7 @@ def request_password_reset(
                 session,
                 programme,
                 to=admin.email,
-                first_name=admin.name,
+                first_name=display_name(admin.name) or None,
                 account=f"admin:{admin.id}",
                 member_id=None,
                 admin_id=admin.id,
