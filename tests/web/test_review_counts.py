@@ -80,7 +80,7 @@ def _run(run_id: int) -> Any:
 @pytest.fixture
 def admin_email(portal: Portal) -> str:
     """A programme per test: one intelliHR account connects once per programme."""
-    return portal.new_admin(programme="Review Co")[2]
+    return portal.new_admin()[2]
 
 
 def test_review_counts_add_up_to_the_people_read_in_human_words_and_dates(
