@@ -143,7 +143,10 @@ def overflow_of(page: Any) -> list[str]:
 
 
 def slug(url: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", url).strip("-")[:80] or "root"
+    """A file name for a page's screenshot; a single-use link's token (a long path segment) is
+    left out, so no secret lands in the artifacts, even a test's."""
+    shown = re.sub(r"([/=])[A-Za-z0-9_\-]{32,}", r"\1link", url)
+    return re.sub(r"[^A-Za-z0-9]+", "-", shown).strip("-")[:80] or "root"
 
 
 def check_pages(context: Any, urls: list[str], sizes: tuple[tuple[int, int], ...], folder: Path,
