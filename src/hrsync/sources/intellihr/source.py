@@ -165,7 +165,8 @@ class IntelliHRSource(Closing):
     ) -> Iterator[SourcePerson]:
         """Stream everyone once, normalised; see :mod:`.pager` for how shifts are survived.
 
-        ``fields`` (source field keys) limits each person's ``values`` to what the caller maps.
+        ``fields`` (source field keys) limits each person's ``values`` to what the caller maps, and
+        each page is decoded into only the keys those fields read (:mod:`.decode`).
 
         Raises :class:`SourceError` (or :class:`AuthError`) from the iterator: a consumer must treat
         an interrupted stream as a failed read and change nothing. The whole read, job details
