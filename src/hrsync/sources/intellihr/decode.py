@@ -74,8 +74,10 @@ def person_keys(wanted: frozenset[str] | None) -> dict[str, Any]:
     if any(key.startswith("address.") for key in wanted):
         keys["addresses"] = _ADDRESSES
     names = custom_names(wanted)
-    if names:
+    if names and all(name.isascii() for name in names):
         keys["customFields"] = _liberal(_some_of("CustomFields", dict.fromkeys(sorted(names), _CUSTOM_ENTRY)))
+    elif names:  # msgspec 0.22 misses non-ASCII TypedDict keys (msgspec PR #1126): keep every custom field
+        keys["customFields"] = _ALL_CUSTOM
     return keys
 
 

@@ -320,7 +320,8 @@ def primary_job(jobs: Any) -> dict[str, Any] | None:
         flagged = job.get("isPrimaryJob") is True
         if best_flagged and not flagged:
             continue
-        rank = _JOB_RANK.get(job.get("jobStatus"), 3)  # type: ignore[arg-type]
+        status = job.get("jobStatus")
+        rank = _JOB_RANK.get(status, 3) if status.__class__ is str else 3  # a list or object: unknown
         if (flagged and not best_flagged) or rank < best_rank:
             best, best_rank, best_flagged = job, rank, flagged
     return best
