@@ -1,6 +1,6 @@
 """One measured step in its own process, so its peak memory is its own: prints one JSON line.
 
-    python -m bench._child fetch-floor BASE_URL TENANT KEY CONCURRENCY
+    python -m bench._child fetch-floor BASE_URL TENANT KEY CONCURRENCY FIELDS_JSON
     python -m bench._child write-floor DATABASE_URL N
     python -m bench._child import INTEGRATION_ID        (settings from HRSYNC_* variables)
 """
@@ -26,24 +26,31 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def fetch_floor(base_url: str, tenant: str, key: str, concurrency: int) -> dict[str, Any]:
+def fetch_floor(base_url: str, tenant: str, key: str, concurrency: int, fields: list[str]) -> dict[str, Any]:
     """Merely page through /people with limit=100, as many pages at once as the connector uses,
-    decoding each page's JSON: the least any reader of this API has to do."""
+    with the connector's HTTP client (httpx) and decoder (msgspec, keeping only what the mapping's
+    ``fields`` read; a page it refuses is read with json.loads, as the connector does): the least
+    any reader of this API has to do."""
     import httpx
 
+    from hrsync.sources.intellihr.decode import UNDECODED, people_decoder
+
+    decode = people_decoder(fields)
     headers = {"Authorization": f"Bearer {key}", "Tenant": tenant}
     start = time.perf_counter()
     with httpx.Client(base_url=base_url, headers=headers, timeout=60,
                       limits=httpx.Limits(max_connections=concurrency)) as client:
-        first = client.get("/people", params={"page": 1, "limit": 100}).json()
+
+        def page(number: int) -> Any:  # the connector's query: the same pages of the simulator's cache
+            content = client.get("/people", params={"page": number, "limit": 100, "sort": "createdAt"}).content
+            body = decode(content)
+            return json.loads(content) if body is UNDECODED else body
+
+        first = page(1)
         pages = first["meta"]["pagination"]["total_pages"]
         count = len(first["data"])
-
-        def get(page: int) -> int:
-            return len(client.get("/people", params={"page": page, "limit": 100}).json()["data"])
-
         with ThreadPoolExecutor(concurrency) as pool:
-            count += sum(pool.map(get, range(2, pages + 1)))
+            count += sum(len(body["data"]) for body in pool.map(page, range(2, pages + 1)))
     return {"seconds": time.perf_counter() - start, "people": count, "peak_mb": _peak_mb()}
 
 
@@ -95,7 +102,7 @@ def run_import(integration_id: int) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     kind, *args = argv
     if kind == "fetch-floor":
-        result = fetch_floor(args[0], args[1], args[2], int(args[3]))
+        result = fetch_floor(args[0], args[1], args[2], int(args[3]), json.loads(args[4]))
     elif kind == "write-floor":
         result = write_floor(args[0], int(args[1]))
     elif kind == "import":

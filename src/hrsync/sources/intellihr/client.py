@@ -24,6 +24,7 @@ import re
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import httpx
@@ -31,6 +32,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from hrsync.sources.base import AuthError, SourceError
 from hrsync.sources.intellihr.budget import RetryBudget
+from hrsync.sources.intellihr.decode import UNDECODED
 from hrsync.sources.intellihr.retry_after import parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -111,12 +113,15 @@ class IntelliHRClient:
         params: dict[str, str | int] | None = None,
         label: str | None = None,
         retry_connect: bool = True,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """GET ``path`` (relative to the base URL) and return the parsed JSON body.
 
         Retries transient failures while ``budget`` lasts; raises :class:`AuthError` for a refused
         key or tenant and :class:`SourceError` for everything else that cannot be read.
         ``retry_connect=False`` reports a refused connection at once (``check()`` wants that).
+        ``decode`` is a fast decoder for a successful body (:class:`~.decode.PeopleDecoder`); a body
+        it answers :data:`~.decode.UNDECODED` for is parsed the general way, which judges it.
         """
         name = label or f"GET /{path.lstrip('/')}"
         state = _CallState()
@@ -129,7 +134,7 @@ class IntelliHRClient:
             if budget.cancelled:
                 raise SourceError("the read was cancelled", code="cancelled", request=name)
             state.attempt_started = time.monotonic()
-            return self._attempt(path.lstrip("/"), params, name, state, budget)
+            return self._attempt(path.lstrip("/"), params, name, state, budget, decode)
 
         def should_retry(exc: BaseException) -> bool:
             return isinstance(exc, Transient) and (retry_connect or exc.kind != "connect")
@@ -201,6 +206,7 @@ class IntelliHRClient:
         name: str,
         state: _CallState,
         budget: RetryBudget,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
         deadline = budget.deadline
         timeout = min(self.timeout, max(0.001, deadline.left()))
@@ -228,6 +234,10 @@ class IntelliHRClient:
 
         status = response.status_code
         if 200 <= status < 300:
+            if decode is not None:
+                body = decode(content)
+                if body is not UNDECODED:
+                    return body
             return self._parse(response, content, name, state)
         if status in (401, 403):
             raise self._auth_error(response, content, name)

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from hrsync.sources.base import Lifecycle, SourceError, SourcePerson, status_table
 
-_TEXT_FIELDS = (
+TEXT_FIELDS = (
     "employeeNumber",
     "firstName",
     "lastName",
@@ -27,8 +27,8 @@ _TEXT_FIELDS = (
     "gender",
     "employmentStatus",
 )
-_ADDRESS_FIELDS = ("street", "suburb", "state", "postcode", "country")
-_ADDRESS_KEYS = {key: "address." + key for key in _ADDRESS_FIELDS}
+ADDRESS_FIELDS = ("street", "suburb", "state", "postcode", "country")
+_ADDRESS_KEYS = {key: "address." + key for key in ADDRESS_FIELDS}
 _NO_ADDRESS: dict[str, str | None] = dict.fromkeys(_ADDRESS_KEYS.values())
 _CUSTOM_KEYS: dict[str, str] = {}
 """``apiName`` → ``custom.apiName``, built once per name rather than once per person."""
@@ -108,13 +108,13 @@ def _address_part(part: str) -> Any:
 
 #: How each person-level key is read, for imports that need only some keys (see ``wanted``).
 _EXTRACTORS: dict[str, Any] = {
-    **{key: (lambda k: lambda raw: _plain(raw.get(k)))(key) for key in _TEXT_FIELDS},
+    **{key: (lambda k: lambda raw: _plain(raw.get(k)))(key) for key in TEXT_FIELDS},
     "dateOfBirth": lambda raw: _date_text(raw.get("dateOfBirth")),
     "autoIncrementIntellihrId": lambda raw: _text(raw.get("autoIncrementIntellihrId")),
     "isSupervisor": lambda raw: _text(raw.get("isSupervisor")),
     "primaryEmailAddress": _email_of,
     "primaryPhoneNumber": _phone_of,
-    **{_ADDRESS_KEYS[part]: _address_part(part) for part in _ADDRESS_FIELDS},
+    **{_ADDRESS_KEYS[part]: _address_part(part) for part in ADDRESS_FIELDS},
 }
 
 
@@ -141,7 +141,7 @@ def normalise_person(
         return _normalise_wanted(raw, person_id, status, lifecycle_of, job_details, wanted)
     get = raw.get
     values: dict[str, str | None] = {}
-    for key in _TEXT_FIELDS:
+    for key in TEXT_FIELDS:
         value = get(key)
         # the common case inline (a non-blank string): this loop runs a million times per import
         values[key] = value if value.__class__ is str and value and not value.isspace() else _text(value)
@@ -156,7 +156,7 @@ def normalise_person(
     )
     address = _primary_address(get("addresses"))
     if address:
-        for key in _ADDRESS_FIELDS:
+        for key in ADDRESS_FIELDS:
             value = address.get(key)
             values[_ADDRESS_KEYS[key]] = (
                 value if value.__class__ is str and value and not value.isspace() else _text(value)
@@ -320,7 +320,8 @@ def primary_job(jobs: Any) -> dict[str, Any] | None:
         flagged = job.get("isPrimaryJob") is True
         if best_flagged and not flagged:
             continue
-        rank = _JOB_RANK.get(job.get("jobStatus"), 3)  # type: ignore[arg-type]
+        status = job.get("jobStatus")
+        rank = _JOB_RANK.get(status, 3) if status.__class__ is str else 3  # a list or object: unknown
         if (flagged and not best_flagged) or rank < best_rank:
             best, best_rank, best_flagged = job, rank, flagged
     return best

@@ -21,6 +21,7 @@ from hrsync.sources.base import (
 from hrsync.sources.intellihr.budget import Deadline, RetryBudget
 from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields, definition_fields
 from hrsync.sources.intellihr.client import IntelliHRClient
+from hrsync.sources.intellihr.decode import PeopleDecoder, people_decoder
 from hrsync.sources.intellihr.envelope import Page, read_list_page, read_single
 from hrsync.sources.intellihr.normalise import (
     NO_JOB_DETAILS,
@@ -164,7 +165,8 @@ class IntelliHRSource(Closing):
     ) -> Iterator[SourcePerson]:
         """Stream everyone once, normalised; see :mod:`.pager` for how shifts are survived.
 
-        ``fields`` (source field keys) limits each person's ``values`` to what the caller maps.
+        ``fields`` (source field keys) limits each person's ``values`` to what the caller maps, and
+        each page is decoded into only the keys those fields read (:mod:`.decode`).
 
         Raises :class:`SourceError` (or :class:`AuthError`) from the iterator: a consumer must treat
         an interrupted stream as a failed read and change nothing. The whole read, job details
@@ -181,9 +183,10 @@ class IntelliHRSource(Closing):
             single_fetches = 0
             processed = 0
             wanted = None if fields is None else frozenset(fields)
+            decode = people_decoder(wanted)
             lifecycle = self._lifecycle
             for batch in read_exactly_once(
-                lambda n: self._people_page(n, budget),
+                lambda n: self._people_page(n, budget, decode),
                 executor=executor,
                 window=self.concurrency * 2,
                 what="people",
@@ -222,16 +225,22 @@ class IntelliHRSource(Closing):
             invalid = self._invalid
             raise SourceError(invalid.reason or "invalid settings", code=invalid.code or "invalid")
 
-    def _list_page(self, path: str, number: int, budget: RetryBudget, label: str, params: dict[str, str]) -> Page:
+    def _list_page(
+        self, path: str, number: int, budget: RetryBudget, label: str, params: dict[str, str],
+        decode: PeopleDecoder | None = None,
+    ) -> Page:
         """One page of a list endpoint, ``PAGE_SIZE`` records, with these extra query parameters."""
         body = self._http().get_json(
-            path, params={"page": number, "limit": PAGE_SIZE, **params}, budget=budget, label=label
+            path, params={"page": number, "limit": PAGE_SIZE, **params}, budget=budget, label=label, decode=decode
         )
         return read_list_page(body, label)
 
-    def _people_page(self, number: int, budget: RetryBudget) -> Page:
+    def _people_page(self, number: int, budget: RetryBudget, decode: PeopleDecoder | None = None) -> Page:
+        """A page of people; with ``decode``, each holding only the keys its decoder keeps."""
         self._raise_if_invalid()
-        return self._list_page("people", number, budget, f"GET /people page {number}", {"sort": "createdAt"})
+        return self._list_page(
+            "people", number, budget, f"GET /people page {number}", {"sort": "createdAt"}, decode
+        )
 
     def _custom_definitions(self, budget: RetryBudget) -> list[Any]:
         """Every enabled custom field definition, page by page (a small, static list)."""
