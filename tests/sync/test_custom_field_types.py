@@ -59,4 +59,5 @@ def test_every_custom_field_type_becomes_the_right_text_and_an_unknown_shape_a_w
     )
     assert proc.returncode == 0
     rows = [line for line in proc.stdout.splitlines() if number in line and "unreadable_value" in line]
-    assert len(rows) == 1 and "'Cost centre' (costCentre)" in rows[0] and "custom.cost" in rows[0], proc.stdout
+    # the Field column names the mapped field by its label (custom.cost → "Cost"), as every CSV does
+    assert len(rows) == 1 and "'Cost centre' (costCentre)" in rows[0] and ",Cost," in rows[0], proc.stdout
