@@ -103,26 +103,19 @@ def run_in_process(env: dict[str, str], args: tuple[str, ...], stdin: str | None
     return subprocess.CompletedProcess([HRSYNC, *args], result.exit_code, result.stdout, stderr)
 
 
-# Tests whose every ``hrsync`` command starts the installed console script: between them, and with the
-# tests that call subprocess themselves (run errors, scheduler/worker, db, simulator, and the kill and
-# crash tests' imports), each command family is proved through a real process (on SQLite; the
-# PostgreSQL run of the same test calls the command in-process).
+# Tests whose every ``hrsync`` command starts the installed console script. With the tests that start
+# processes themselves (kill_harness: import, integration edit, outbox send, scheduler; run errors;
+# worker; db; simulator; programme add in tests/web/test_password_policy.py) every command family is
+# proved through a real process; on SQLite, as the PostgreSQL run of the same test calls it in-process.
 CLI_PROCESS_TESTS = frozenset({
-    # programme add, integration add (key on stdin), integration publish, import, members
+    # programme add, integration add (key on stdin) and publish, import, members
     "test_import_cli.py::test_first_import_creates_members_invites_them_and_reports_bad_records",
+    # exit code 2 with one line on stderr, a usage error, runs
+    "test_import_cli.py::test_cli_speaks_json_and_exit_codes",
     # a held import exits 1; run reject, run approve
     "test_import_cli.py::test_mass_leavers_hold_the_run_until_an_administrator_decides",
-    # exit code 2 with one line on stderr, usage errors, runs
-    "test_import_cli.py::test_cli_speaks_json_and_exit_codes",
-    "test_import_cli.py::test_a_revoked_key_fails_at_once_with_an_actionable_reason",  # integration revoke
-    # integration add --path, integration fields, integration show, runs
-    "test_membership_file_import.py::test_a_file_imports_members_with_invitations_history_and_a_safe_error_file",
-    # closedown, run approve
+    # closedown
     "test_history_defects.py::test_approving_a_held_import_never_brings_back_a_member_deleted_during_the_hold",
-    "test_key_change.py::test_switching_the_key_to_the_intellihr_id_relinks_every_member",  # integration edit
-    "test_import_emails.py::test_invitations_and_summaries_follow_the_rules",  # outbox send
-    # a refused integration add, integration show exiting 2
-    "test_subdomain_cli.py::test_another_host_is_refused_before_the_key_is_read_or_checked",
 })
 
 
@@ -133,7 +126,7 @@ def spawns_cli(request: pytest.FixtureRequest) -> bool:
         os.environ.get("HRSYNC_TEST_CLI") == "process"
         or node.get_closest_marker("cli_process") is not None
         or (f"{node.path.name}::{getattr(node, 'originalname', node.name)}" in CLI_PROCESS_TESTS
-            and "postgresql" not in node.name)  # the PostgreSQL run of the same test proves the database part
+            and "postgresql" not in node.name)
     )
 
 
