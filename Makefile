@@ -18,10 +18,13 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/hrsync demo
 
-## The whole test suite (installs what it needs first).
+## The whole test suite (installs what it needs first), on TEST_WORKERS pytest-xdist workers (README, Testing).
+## A module with a module-scoped fixture (the portal, a shared simulator) stays on one worker; other tests
+## spread one by one. TEST_WORKERS=0 runs everything in this one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	@bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## The long versions of the reliability tests (docs/reliability.md): new random histories against the
 ## reference model (SOAK_HISTORIES on SQLite, a fifth on PostgreSQL, up to SOAK_STEPS steps each), then the

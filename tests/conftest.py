@@ -3,6 +3,10 @@
 A test that needs PostgreSQL, Redis or RabbitMQ asks for the matching fixture. Where the service
 is not listening the test is skipped with the reason, except under ``CI=true``, where a missing
 service is a failure: CI must never go green by skipping.
+
+``make test`` runs the suite on pytest-xdist workers (``--dist loadgroup``, README "Testing"): every
+fixture here is safe in parallel (a PostgreSQL database, a Celery queue and a port of each test's
+own), and :func:`pytest_collection_modifyitems` keeps together what must share a worker.
 """
 
 from __future__ import annotations
@@ -36,6 +40,41 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(reason)
 
 
+# Modules whose module-scoped fixtures are cheap (an empty simulator, a mail catcher) while their
+# tests are the longest of the suite: each test is scheduled on its own so they can run side by side.
+SPLIT_MODULES = frozenset({"tests/sync/test_history_model.py"})
+# Modules that start Celery worker processes share one xdist worker, so that no two of them run at once
+# (each starts several processes of its own, and all of them share the brokers' control exchanges).
+GROUPS = {
+    "tests/jobs/test_celery_workers.py": "celery-workers",
+    "tests/sync/test_kill_imports.py": "celery-workers",
+}
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() for d in defs)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``: a module with a module-scoped fixture (the portal, a shared
+    simulator) is one unit of work, so its fixture starts once; every other test is its own unit."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in GROUPS:
+            item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
+        elif module not in SPLIT_MODULES and _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
+def worker_id() -> str:
+    """``gw0``, ``gw1``... under pytest-xdist; ``main`` otherwise (for names that must differ per worker)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
     """Base URL of the local PostgreSQL server (user postgres, trust auth)."""
@@ -48,7 +87,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     import psycopg
 
-    name = f"hrsync_test_{uuid.uuid4().hex[:12]}"
+    name = f"hrsync_test_{worker_id()}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -4,11 +4,13 @@ a simulator over real HTTP, and helpers to drive it through the real CLI or the 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +27,26 @@ API_KEY = "sim-key-for-tests-1234"
 
 @dataclass
 class Install:
+    """``cli`` runs an ``hrsync`` command: in this process through click's runner (the same command
+    object, arguments, environment, standard input, stdout, stderr and exit code), or, when
+    ``spawn`` is set (:data:`CLI_PROCESS_TESTS`, the ``cli_process`` marker, or ``HRSYNC_TEST_CLI=process``
+    for every test), as the installed console script in a process of its own. Each command family
+    keeps tests that start the real process; the rest save a Python start (about a second of CPU
+    on this machine) per command."""
+
     env: dict[str, str]
     sim: Simulator
     url: str
+    spawn: bool = field(default_factory=lambda: os.environ.get("HRSYNC_TEST_CLI") == "process")
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [HRSYNC, *args], env=self.env, input=stdin,
-            capture_output=True, text=True, timeout=600,
-        )
+        if self.spawn:
+            proc = subprocess.run(
+                [HRSYNC, *args], env=self.env, input=stdin,
+                capture_output=True, text=True, timeout=600,
+            )
+        else:
+            proc = run_in_process(self.env, args, stdin)
         if check and proc.returncode != 0:
             raise AssertionError(f"hrsync {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
         return proc
@@ -60,6 +73,63 @@ class Install:
         return int(created["id"])
 
 
+def run_in_process(env: dict[str, str], args: tuple[str, ...], stdin: str | None) -> subprocess.CompletedProcess[str]:
+    """``hrsync *args`` with ``env``'s HRSYNC_* settings, in this process; the test's own settings,
+    logging handlers and engines are put back afterwards. An exception that escapes the command is
+    written to stderr as its traceback (exit 1), as the interpreter does for the real process."""
+    from click.testing import CliRunner
+
+    from hrsync.cli.main import cli
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith("HRSYNC_")}
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    _activate(env)
+    try:
+        result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="hrsync")
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+        _activate(saved)
+    stderr = result.stderr
+    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return subprocess.CompletedProcess([HRSYNC, *args], result.exit_code, result.stdout, stderr)
+
+
+# Tests whose every ``hrsync`` command starts the installed console script. With the tests that start
+# processes themselves (kill_harness: import, integration edit, outbox send, scheduler; run errors;
+# worker; db; simulator; programme add in tests/web/test_password_policy.py) every command family is
+# proved through a real process; on SQLite, as the PostgreSQL run of the same test calls it in-process.
+CLI_PROCESS_TESTS = frozenset({
+    # programme add, integration add (key on stdin) and publish, import, members
+    "test_import_cli.py::test_first_import_creates_members_invites_them_and_reports_bad_records",
+    # exit code 2 with one line on stderr, a usage error, runs
+    "test_import_cli.py::test_cli_speaks_json_and_exit_codes",
+    # a held import exits 1; run reject, run approve
+    "test_import_cli.py::test_mass_leavers_hold_the_run_until_an_administrator_decides",
+    # closedown
+    "test_history_defects.py::test_approving_a_held_import_never_brings_back_a_member_deleted_during_the_hold",
+})
+
+
+def spawns_cli(request: pytest.FixtureRequest) -> bool:
+    """True when this test's ``hrsync`` commands run as real processes (see :class:`Install`)."""
+    node = request.node
+    return (
+        os.environ.get("HRSYNC_TEST_CLI") == "process"
+        or node.get_closest_marker("cli_process") is not None
+        or (f"{node.path.name}::{getattr(node, 'originalname', node.name)}" in CLI_PROCESS_TESTS
+            and "postgresql" not in node.name)
+    )
+
+
 def _activate(env: dict[str, str]) -> None:
     for key in [k for k in os.environ if k.startswith("HRSYNC_")]:
         del os.environ[key]
@@ -76,7 +146,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def install(database_url: str, tmp_path: Path) -> Iterator[Install]:
+def install(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Install]:
     with Simulator(people=120, seed=7, tenant=TENANT, api_key=API_KEY, port=0) as sim:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HRSYNC_")}
         env.update(
@@ -87,7 +157,7 @@ def install(database_url: str, tmp_path: Path) -> Iterator[Install]:
         )
         _activate(env)
         upgrade()
-        yield Install(env=env, sim=sim, url=database_url)
+        yield Install(env=env, sim=sim, url=database_url, spawn=spawns_cli(request))
         _activate({})
 
 

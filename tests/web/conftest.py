@@ -119,10 +119,15 @@ def start_portal(tmp_path_factory: pytest.TempPathFactory, **simulator: Any) -> 
         from hrsync.web.app import create_app
 
         app = create_app()
-        port = _free_port()
+        # The socket is bound here and handed to uvicorn: no other test (or xdist worker) can take the port
+        # between choosing it and listening on it.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        port = int(listener.getsockname()[1])
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                lifespan="off"))
-        thread = threading.Thread(target=server.run, name="portal", daemon=True)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="portal", daemon=True)
         thread.start()
         deadline = time.monotonic() + 30
         while not server.started:
@@ -137,6 +142,7 @@ def start_portal(tmp_path_factory: pytest.TempPathFactory, **simulator: Any) -> 
                 client.close()
             server.should_exit = True
             thread.join(timeout=30)
+            listener.close()
             dispose_engines()
             reset_settings_cache()
 
