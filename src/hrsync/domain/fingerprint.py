@@ -78,9 +78,8 @@ class Fingerprinter:
         integration_id: int,
         blanks_clear_values: bool,
         schema_revision: str | None,
-        rules_version: int = RULES_VERSION,
     ) -> Fingerprinter:
-        context = repr((FORMAT, rules_version, schema_revision, integration_id, blanks_clear_values,
+        context = repr((FORMAT, RULES_VERSION, schema_revision, integration_id, blanks_clear_values,
                         tuple(mapping.items())))
         key = hashlib.blake2b(context.encode("utf-8"), digest_size=32).digest()
         sources = (compiled.employee_id_source, compiled.email_source,

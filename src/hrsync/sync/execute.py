@@ -174,6 +174,8 @@ def _plan_once(
             earlier = compact_members(session, context.programme_id)
     read = _read(source, context.mapping, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
     gc.freeze()
+    log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
+              extra={"settled": len(read.settled)})
     progress.phase(RunPhase.PLANNING, processed=read.count, total=read.count)
     with factory() as session:
         # Planned against the members as they are now, not as the read began; a member whose row
