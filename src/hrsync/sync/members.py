@@ -21,6 +21,7 @@ from hrsync.domain import CurrentMember, MemberStatus
 from hrsync.domain.plan_types import NOT_LOADED
 from hrsync.store.models import Member
 
+_MEMBER = Member.__table__
 IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 
 
@@ -57,11 +58,10 @@ def compact_members(
     ``reuse`` (id → member, from an earlier call in the same run): a member whose row did not change
     since is that same object, so reading the members twice does not hold them twice.
     """
-    rows = session.execute(
-        select(
-            Member.id, Member.employee_id, Member.email, Member.status, Member.source_id,
-            Member.leaver_since, Member.fingerprint,
-        ).where(Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value)
+    t = _MEMBER
+    rows = session.execute(  # Core columns: plain tuples, without the ORM's per-row bookkeeping
+        select(t.c.id, t.c.employee_id, t.c.email, t.c.status, t.c.source_id, t.c.leaver_since, t.c.fingerprint)
+        .where(t.c.programme_id == programme_id, t.c.status != MemberStatus.DELETED.value)
     )
     earlier = reuse or {}
     members = []
@@ -92,8 +92,8 @@ def with_values(
     loaded: dict[int, dict[str, str | None]] = {}
     for i in range(0, len(wanted), IN_CHUNK):
         rows = session.execute(
-            select(Member.id, Member.first_name, Member.last_name, Member.attributes)
-            .where(Member.id.in_(wanted[i:i + IN_CHUNK]))
+            select(_MEMBER.c.id, _MEMBER.c.first_name, _MEMBER.c.last_name, _MEMBER.c.attributes)
+            .where(_MEMBER.c.id.in_(wanted[i:i + IN_CHUNK]))
         )
         loaded.update({mid: _values(first, last, attrs) for mid, first, last, attrs in rows})
     return [replace(m, values=loaded[m.id]) if m.id in loaded else m for m in members]
