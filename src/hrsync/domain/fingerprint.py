@@ -45,11 +45,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from hrsync.domain.plan_types import CurrentMember, keeps_status
 from hrsync.domain.records import CompiledMapping, MemberDraft
-from hrsync.sources.base import SourcePerson
+from hrsync.sources.base import Lifecycle, SourcePerson
 
 #: Bump when what :func:`~hrsync.domain.records.build_draft` makes of the same person changes
 #: (validation, normalisation, issue codes or messages, mapping rules): every stored fingerprint
@@ -62,11 +62,14 @@ DIGEST_BYTES: Final = 16  # 32 hex characters in ``member.fingerprint``
 _NO_VALUES: Final[dict[str, str | None]] = {}  # a stand-in's values: none (never written, never read)
 
 
+_LIFECYCLE: Final = {lifecycle: lifecycle.value for lifecycle in Lifecycle}  # faster than .value
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprinter:
     """One import's fingerprint function: its key and the source fields its mapping reads."""
 
-    key: bytes
+    keyed: Any  # a BLAKE2b state keyed once per import; each fingerprint hashes a copy of it
     sources: tuple[str, ...]  # source keys the mapping reads, key fields first
 
     @classmethod
@@ -84,24 +87,28 @@ class Fingerprinter:
         key = hashlib.blake2b(context.encode("utf-8"), digest_size=32).digest()
         sources = (compiled.employee_id_source, compiled.email_source,
                    *(source for _target, source, _rule, _check in compiled.optional))
-        return cls(key, sources)
+        return cls(hashlib.blake2b(digest_size=DIGEST_BYTES, key=key), sources)
 
     def basis(self, person: SourcePerson) -> str:
-        """Everything ``build_draft`` reads of ``person``, as one unambiguous text (a ``repr``:
-        strings are quoted, a value that was not delivered is ``Ellipsis``, a blank ``None``)."""
+        """Everything ``build_draft`` reads of ``person``, as one unambiguous text: the ``repr`` of a
+        flat tuple of fixed shape (strings are quoted, a value that was not delivered is ``Ellipsis``,
+        a blank ``None``, dates are day numbers)."""
         values = person.values
         problems = person.field_problems
+        start, end = person.job_start_date, person.job_end_date
         return repr((
-            person.source_id, person.lifecycle.value, person.employment_status,
-            person.job_start_date, person.job_end_date,
-            tuple([values.get(k, ...) for k in self.sources]),
+            person.source_id, _LIFECYCLE[person.lifecycle], person.employment_status,
+            None if start is None else start.toordinal(), None if end is None else end.toordinal(),
+            *[values.get(k, ...) for k in self.sources],
             tuple([problems.get(k) for k in self.sources]) if problems else None,
         ))
 
     def of(self, basis: str, employee_id: str, email: str) -> str:
         """The fingerprint of a person (their :meth:`basis`) applied as ``employee_id`` / ``email``."""
-        text = f"{basis}\x00{employee_id!r}\x00{email!r}"
-        return hashlib.blake2b(text.encode("utf-8"), digest_size=DIGEST_BYTES, key=self.key).hexdigest()
+        digest = self.keyed.copy()
+        digest.update(f"{basis}\x00{employee_id!r}\x00{email!r}".encode())
+        result: str = digest.hexdigest()
+        return result
 
 
 def settled_draft(
@@ -113,8 +120,7 @@ def settled_draft(
         return None
     if fingerprinter.of(basis, member.employee_id, member.email) != member.fingerprint:
         return None
-    return MemberDraft(
-        source_id=person.source_id, employee_id=member.employee_id, email=member.email,
-        lifecycle=person.lifecycle, employment_status=person.employment_status, values=_NO_VALUES,
-        fingerprint=member.fingerprint, stand_in=True,
-    )
+    # positional (source_id, employee_id, email, lifecycle, employment_status, values, start_date,
+    # leaving_date, fingerprint, stand_in): a third faster than by keyword, once per unchanged person
+    return MemberDraft(person.source_id, member.employee_id, member.email, person.lifecycle,
+                       person.employment_status, _NO_VALUES, None, None, member.fingerprint, True)
