@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
 from hrsync.domain.vocabulary import COUNT_KEYS, LEAVER_WINDOW_DAYS, MemberStatus
+from hrsync.sources.base import Lifecycle
 
 PLAN_FORMAT: Final = 1
 
@@ -24,9 +25,36 @@ PLAN_FORMAT: Final = 1
 Changes = dict[str, tuple[str | None, str | None]]
 
 
+class _NotLoaded(Mapping[str, str | None]):
+    """The values of a member an import did not load, because its person's fingerprint showed it
+    stays unchanged (:mod:`hrsync.domain.fingerprint`). Reading them is a bug, and says so."""
+
+    def _refuse(self) -> NoReturn:
+        raise RuntimeError("this member's values were not loaded: its person was settled by fingerprint")
+
+    def __getitem__(self, key: str) -> str | None:
+        self._refuse()
+
+    def __iter__(self) -> Iterator[str]:
+        self._refuse()
+
+    def __len__(self) -> int:
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return "NOT_LOADED"
+
+
+NOT_LOADED: Final[Mapping[str, str | None]] = _NotLoaded()
+
+
 @dataclass(frozen=True, slots=True)
 class CurrentMember:
-    """A member as stored, before this import (deleted members are not passed in)."""
+    """A member as stored, before this import (deleted members are not passed in).
+
+    ``values`` is :data:`NOT_LOADED` for a member whose person stays unchanged by fingerprint; the
+    planner never reads it then.
+    """
 
     id: int
     employee_id: str
@@ -35,6 +63,15 @@ class CurrentMember:
     values: Mapping[str, str | None]
     source_id: str | None = None
     leaver_since: date | None = None
+    fingerprint: str | None = None  # see hrsync.domain.fingerprint
+
+
+def keeps_status(lifecycle: Lifecycle, status: MemberStatus) -> bool:
+    """Whether a member with ``status`` keeps it when its person's HR lifecycle is ``lifecycle`` (the
+    outcome table of :mod:`hrsync.domain.planner`): only then can an import leave it unchanged."""
+    if lifecycle == Lifecycle.INACTIVE or status == MemberStatus.LEAVER:
+        return lifecycle == Lifecycle.INACTIVE and status == MemberStatus.LEAVER
+    return not (status == MemberStatus.PENDING and lifecycle == Lifecycle.ACTIVE)
 
 
 def member_basis(member: CurrentMember) -> str:
@@ -53,6 +90,11 @@ def member_basis(member: CurrentMember) -> str:
     ]
     digest = hashlib.blake2b(json.dumps(state, separators=(",", ":")).encode("utf-8"), digest_size=12)
     return digest.hexdigest()
+
+
+class StandInOutdated(Exception):
+    """A stand-in draft (:mod:`hrsync.domain.fingerprint`) met a member that moved on since its
+    fingerprint was checked: the person must be drafted in full (the runner reads again)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +199,10 @@ class SyncPlan:
     source_count: int  # people the source returned, skipped ones included
     ignored_count: int = 0  # inactive people who are not members: nothing to do
     unchanged_member_ids: list[int] = field(default_factory=list)
+    #: Unchanged members whose stored fingerprint the apply replaces (member id → fingerprint).
+    #: Not part of a stored plan: a held plan re-checks only its changes, so an unchanged member may
+    #: have moved on by its approval, and its fingerprint must not vouch for it then.
+    fingerprints: dict[int, str] = field(default_factory=dict, compare=False)
 
     def counts(self) -> dict[str, int]:
         """The run's counts, with exactly the keys the CLI, e-mails and history show."""

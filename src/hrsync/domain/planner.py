@@ -72,6 +72,8 @@ Decisions where the rules leave room:
   its draft, and copying them again would double the size of a stored plan.
 * ``errors`` and ``warnings`` in :meth:`SyncPlan.counts` count issues: one per line of the error
   file (a person with both a blank ID and a bad e-mail is two errors).
+* **Stand-ins** (:mod:`hrsync.domain.fingerprint`) take part in every cross-record rule like any
+  draft; one that would change anything raises :class:`StandInOutdated` (the runner reads again).
 """
 
 from __future__ import annotations
@@ -87,7 +89,9 @@ from hrsync.domain.plan_types import (
     CurrentMember,
     PlannedChange,
     PlanOptions,
+    StandInOutdated,
     SyncPlan,
+    keeps_status,
     member_basis,
 )
 from hrsync.domain.records import MemberDraft, RecordIssue, Severity
@@ -142,6 +146,7 @@ class _Planner:
         self.new_issues: list[RecordIssue] = []
         self.changes: list[PlannedChange] = []
         self.unchanged_ids: list[int] = []
+        self.fingerprints: dict[int, str] = {}  # unchanged members whose stored fingerprint is replaced
         self.skipped: set[str] = set()  # employee ids whose drafts are skipped for a conflict
         self.relinked: set[int] = set()  # members matched by HR record because their employee ID changed
         self.holders: dict[str, CurrentMember] = {}  # after a key change: who holds each ID before it
@@ -340,6 +345,8 @@ class _Planner:
         self, kind: ChangeKind, employee_id: str, draft: MemberDraft | None, member: CurrentMember | None,
         changes: Changes, new_status: MemberStatus | None = None, leaving_date: date | None = None,
     ) -> None:
+        if draft is not None and draft.stand_in:
+            raise StandInOutdated(f"employee ID {employee_id!r} would be a {kind.value} planned from a stand-in")
         member_id = None if member is None else member.id
         basis = None if member is None else member_basis(member)
         since = until = None
@@ -358,14 +365,21 @@ class _Planner:
             status = MemberStatus.PENDING
             self.add(ChangeKind.PENDING, draft.employee_id, draft, None, _created(status), status)
 
+    def unchanged(self, draft: MemberDraft, member: CurrentMember) -> None:
+        self.unchanged_ids.append(member.id)
+        if draft.fingerprint is not None and draft.fingerprint != member.fingerprint:
+            self.fingerprints[member.id] = draft.fingerprint  # equal to the draft now: it may vouch
+
     def plan_existing(self, draft: MemberDraft, member: CurrentMember) -> None:
         options = self.options
         status = member.status
+        if draft.stand_in and draft.fingerprint != member.fingerprint:  # (a change from one raises in add)
+            raise StandInOutdated(f"the member with employee ID {member.employee_id!r} changed during the read")
         rekey: Changes = {}
         if draft.employee_id != member.employee_id:
             rekey["employee_id"] = (member.employee_id, draft.employee_id)
         if draft.lifecycle == Lifecycle.INACTIVE:
-            if status != MemberStatus.LEAVER:  # active, invited or pending
+            if not keeps_status(draft.lifecycle, status):  # active, invited or pending
                 leaving = draft.leaving_date or options.today
                 to_leaver: Changes = {**rekey, "status": (status.value, MemberStatus.LEAVER.value)}
                 self.add(ChangeKind.LEAVER, draft.employee_id, draft, member, to_leaver,
@@ -373,7 +387,7 @@ class _Planner:
             elif rekey:
                 self.add(ChangeKind.UPDATE, draft.employee_id, draft, member, rekey)
             else:
-                self.unchanged_ids.append(member.id)
+                self.unchanged(draft, member)
             return
 
         changes = _diff(member, draft, options.blanks_clear_values)
@@ -390,14 +404,14 @@ class _Planner:
                     None, draft.employee_id, draft.source_id,
                 ))
             self.add(ChangeKind.REINSTATE, draft.employee_id, draft, member, changes, new_status)
-        elif status == MemberStatus.PENDING and draft.lifecycle == Lifecycle.ACTIVE:
+        elif not keeps_status(draft.lifecycle, status):  # pending, and the person started
             new_status = MemberStatus.INVITED if options.welcome_email else MemberStatus.ACTIVE
             changes["status"] = (status.value, new_status.value)
             self.add(ChangeKind.UPDATE, draft.employee_id, draft, member, changes, new_status)
         elif changes:
             self.add(ChangeKind.UPDATE, draft.employee_id, draft, member, changes)
         else:
-            self.unchanged_ids.append(member.id)
+            self.unchanged(draft, member)
 
     def plan_vanished(self, seen: set[str]) -> None:
         options = self.options
@@ -480,4 +494,5 @@ def plan_sync(
         source_count=source_count,
         ignored_count=ignored,
         unchanged_member_ids=planner.unchanged_ids,
+        fingerprints=planner.fingerprints,
     )

@@ -27,7 +27,7 @@ Issue codes are stable strings (they are stored and exported): ``missing_employe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -100,13 +100,20 @@ class MemberDraft:
     values: dict[str, str | None]  # mapped non-key fields; None = blank; invalid/undelivered = no key
     start_date: date | None = None
     leaving_date: date | None = None  # last day: the primary job's exclusive end date − 1 day
+    #: What the member stores once this draft is applied (:mod:`hrsync.domain.fingerprint`);
+    #: ``None`` for a person with issues, who is drafted in full every time.
+    fingerprint: str | None = None
+    #: Made from the stored member because the fingerprint matched (:func:`~hrsync.domain.fingerprint.settled_draft`):
+    #: it carries what the cross-record rules read and no values; the planner never applies one.
+    stand_in: bool = False
 
     @property
     def email_key(self) -> str:
         return email_key(self.email)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        assert not self.stand_in, "a stand-in draft is never part of a stored plan"
+        stored = {
             "source_id": self.source_id,
             "employee_id": self.employee_id,
             "email": self.email,
@@ -116,6 +123,9 @@ class MemberDraft:
             "start_date": _iso(self.start_date),
             "leaving_date": _iso(self.leaving_date),
         }
+        if self.fingerprint is not None:
+            stored["fingerprint"] = self.fingerprint
+        return stored
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> MemberDraft:
@@ -128,6 +138,7 @@ class MemberDraft:
             values=dict(d["values"]),
             start_date=_from_iso(d["start_date"]),
             leaving_date=_from_iso(d["leaving_date"]),
+            fingerprint=d.get("fingerprint"),
         )
 
 
@@ -229,9 +240,14 @@ def _unreadable(
 
 
 def build_draft(
-    person: SourcePerson, mapping: Mapping[str, str] | CompiledMapping
+    person: SourcePerson,
+    mapping: Mapping[str, str] | CompiledMapping,
+    fingerprint: Callable[[str, str], str] | None = None,
 ) -> tuple[MemberDraft | None, list[RecordIssue]]:
     """Map and validate one person: a draft (``None`` if skipped) and the issues found.
+
+    ``fingerprint`` (employee ID, e-mail → fingerprint) is called for a draft without issues, and its
+    answer kept on the draft (:mod:`hrsync.domain.fingerprint`).
 
     ``mapping`` must pass :func:`hrsync.domain.fields.validate_mapping` (sources aside): a mapping
     without Employee ID or Email, or with an unknown target, raises ``ValueError``, because that
@@ -285,5 +301,6 @@ def build_draft(
         values=values,
         start_date=start_date,
         leaving_date=last_day_from_exclusive_end(person.job_end_date),
+        fingerprint=None if fingerprint is None or issues else fingerprint(employee_id, email),
     )
     return draft, issues

@@ -258,6 +258,8 @@ class Member(Base):
     leaver_since: Mapped[date | None] = mapped_column(Date)
     access_until: Mapped[date | None] = mapped_column(Date)
     invited_at: Mapped[datetime | None] = mapped_column()
+    # What the last import knew of the person (hrsync.domain.fingerprint); NULL: draft them in full.
+    fingerprint: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from hrsync.domain import ChangeKind, MemberStatus, PlannedChange, RecordIssue, SyncPlan
@@ -46,6 +46,7 @@ def apply_plan(session: Session, run: ImportRun, plan: SyncPlan) -> RunOutcome:
     # three times over as rows, events and e-mails at once.
     for i in range(0, len(new), IN_CHUNK):
         writer.insert_new(new[i:i + IN_CHUNK])
+    _refresh_fingerprints(session, plan.fingerprints)
 
     plan.issues.extend(_revoke_links_to_old_addresses(session, writer.readdressed, now))
     store_issues(session, run.id, plan.issues)
@@ -118,6 +119,8 @@ class _MemberWriter:
                     params["status"] = new_value
                 else:
                     attribute_updates.setdefault(change.member_id, {})[field] = new_value
+            # Every write of a member writes its fingerprint: the draft's, or none (hrsync.domain.fingerprint).
+            params["fingerprint"] = None if change.draft is None else change.draft.fingerprint
             if change.draft is not None:
                 params["employment_status"] = change.draft.employment_status
                 if change.draft.start_date is not None:
@@ -191,6 +194,7 @@ class _MemberWriter:
                     "employment_status": draft.employment_status, "source_id": draft.source_id,
                     "start_date": draft.start_date, "attributes": attributes,
                     "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
+                    "fingerprint": draft.fingerprint,
                     "invited_at": self.now if self.invite and change.new_status == MemberStatus.INVITED else None,
                     "created_at": self.now, "updated_at": self.now,
                 }
@@ -244,6 +248,21 @@ def _revoke_links_to_old_addresses(
                 "email", employee_id, source_id,
             ))
     return issues
+
+
+def _refresh_fingerprints(session: Session, fingerprints: dict[int, str]) -> None:
+    """Store the new fingerprints of unchanged members (their values are what the draft says), leaving
+    ``updated_at`` alone: nothing a person sees changed."""
+    if not fingerprints:
+        return
+    table = core_table(Member)
+    statement = (
+        update(table).where(table.c.id == bindparam("member_id"))
+        .values(fingerprint=bindparam("new_fingerprint"), updated_at=table.c.updated_at)
+    )
+    rows = [{"member_id": mid, "new_fingerprint": fp} for mid, fp in fingerprints.items()]
+    for i in range(0, len(rows), IN_CHUNK):
+        session.execute(statement, rows[i:i + IN_CHUNK])
 
 
 def _bulk_update_members(session: Session, updates: list[dict[str, Any]]) -> None:

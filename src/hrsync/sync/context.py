@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from sqlalchemy.orm import Session
 
-from hrsync.domain import PlanOptions
+from hrsync.domain import CompiledMapping, PlanOptions
 from hrsync.domain.fields import EMPLOYEE_ID
+from hrsync.domain.fingerprint import Fingerprinter
 from hrsync.domain.vocabulary import programme_today
 from hrsync.sources import registry
 from hrsync.sources.base import Lifecycle, Source, status_table
 from hrsync.sources.registry import source_for
+from hrsync.store.db import head_revision
 from hrsync.store.models import ImportRun, Integration, Programme
 
 SourceFactory = Callable[[Integration], Source]
@@ -56,30 +59,40 @@ class RunContext:
     key_changed: bool
     integration: Integration  # detached: what the source factory opens the source from
     source_factory: SourceFactory
+    #: Whether people whose fingerprint matches are left unchanged without drafting them
+    #: (``execute_run(skip_unchanged=False)`` turns it off; fingerprints are written either way).
+    skip_unchanged: bool = True
 
     @classmethod
-    def load(cls, session: Session, run_id: int, source_factory: SourceFactory | None = None) -> RunContext:
+    def load(
+        cls, session: Session, run_id: int, source_factory: SourceFactory | None = None, *,
+        skip_unchanged: bool = True,
+    ) -> RunContext:
         run = session.get(ImportRun, run_id)
         assert run is not None
         integration = session.get(Integration, run.integration_id)
         assert integration is not None
         programme = session.get(Programme, integration.programme_id)
         assert programme is not None
+        mapping = mapping_of(integration)
+        changed_key = key_changed(integration)
         return cls(
             run_id=run.id,
             integration_id=integration.id,
             programme_id=programme.id,
             dry_run=run.dry_run,
             timezone=programme.timezone,
-            mapping=mapping_of(integration),
+            mapping=mapping,
             status_table=status_table(integration.status_map),
             welcome_email=integration.welcome_email,
             blanks_clear_values=integration.blanks_clear_values,
             vanished_are_leavers=integration.vanished_are_leavers,
             leaver_threshold_pct=integration.leaver_threshold_pct,
-            key_changed=key_changed(integration),
+            key_changed=changed_key,
             integration=integration,
             source_factory=source_factory or _consuming(not run.dry_run),
+            # After a change of the key's source field people are matched by record: draft them all.
+            skip_unchanged=skip_unchanged and not changed_key,
         )
 
     def today(self, now: datetime | None = None) -> date:
@@ -95,8 +108,22 @@ class RunContext:
             match_by_record=self.key_changed,
         )
 
+    def fingerprinter(self, compiled: CompiledMapping) -> Fingerprinter:
+        """This run's fingerprints (:mod:`hrsync.domain.fingerprint`), keyed by everything besides the
+        person that the drafts depend on."""
+        return Fingerprinter.for_import(
+            self.mapping, compiled, integration_id=self.integration_id,
+            blanks_clear_values=self.blanks_clear_values, schema_revision=_schema_revision(),
+        )
+
     def open_source(self) -> Source:
         return self.source_factory(self.integration)
+
+
+@cache
+def _schema_revision() -> str | None:
+    """The schema revision this code writes (part of every fingerprint's key)."""
+    return head_revision()
 
 
 def _consuming(consume: bool) -> SourceFactory:

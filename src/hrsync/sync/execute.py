@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import gc
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain import (
+    BrakeDecision,
     ChangeKind,
+    CompiledMapping,
+    CurrentMember,
     MemberDraft,
     MemberStatus,
     RecordIssue,
@@ -40,6 +45,8 @@ from hrsync.domain import (
 )
 from hrsync.domain.display import source_name
 from hrsync.domain.failures import failure
+from hrsync.domain.fingerprint import Fingerprinter, settled_draft
+from hrsync.domain.plan_types import StandInOutdated
 from hrsync.errors import HrsyncError, ServiceError
 from hrsync.logs import run_context
 from hrsync.sources.base import Source, SourceError
@@ -49,7 +56,7 @@ from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
 from hrsync.sync.context import RunContext, SourceFactory
 from hrsync.sync.finish import finish_run, name_issues, people_read, record_counts, store_issues
-from hrsync.sync.members import current_members
+from hrsync.sync.members import compact_members, with_values
 from hrsync.sync.progress import Heartbeat, Progress
 from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, worker_name
 
@@ -70,12 +77,15 @@ def execute_run(
     factory: sessionmaker[Session] | None = None,
     worker_id: str | None = None,
     source_factory: SourceFactory | None = None,
+    skip_unchanged: bool = True,
 ) -> RunOutcome | None:
     """Run a queued import to its end. ``None`` when another worker already took it.
 
     ``factory`` opens the sessions of the run's database (default: the configured one);
     ``source_factory`` opens the source for the integration (default:
-    :func:`hrsync.sources.registry.source_for`).
+    :func:`hrsync.sources.registry.source_for`). ``skip_unchanged=False`` drafts every person in full
+    instead of leaving those whose fingerprint matches unchanged (:mod:`hrsync.domain.fingerprint`);
+    the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``).
     """
     factory = factory or session_factory()
     if not claim(factory, run_id, worker_id or worker_name()):
@@ -85,18 +95,19 @@ def execute_run(
     heartbeat.start()
     try:
         with run_context(run_id):
-            return _execute_logged(factory, run_id, progress, source_factory)
+            return _execute_logged(factory, run_id, progress, source_factory, skip_unchanged)
     finally:
         heartbeat.stop()
 
 
 def _execute_logged(
-    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None
+    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
+    skip_unchanged: bool,
 ) -> RunOutcome:
     """Execute, and turn every way a run can stop short into a failed run with a reason and a code."""
     log.info("run %s started", run_id)
     try:
-        outcome = _execute(factory, run_id, progress, source_factory)
+        outcome = _execute(factory, run_id, progress, source_factory, skip_unchanged)
         log.info("run %s finished: %s", run_id, outcome.status)
         return outcome
     except SourceError as exc:
@@ -122,31 +133,100 @@ def _fail(factory: sessionmaker[Session], run_id: int, reason: str, code: str) -
 
 
 def _execute(
-    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None
+    factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
+    skip_unchanged: bool,
 ) -> RunOutcome:
     with factory() as session:
-        context = RunContext.load(session, run_id, source_factory)
+        context = RunContext.load(session, run_id, source_factory, skip_unchanged=skip_unchanged)
     # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
     # over and over while they pile up and while the plan is built (a third of the time
     # otherwise), so what is kept is moved out of its sight as it accumulates (see _read).
     try:
         source = context.open_source()
-        try:
-            drafts, issues, source_count = _read(source, context.mapping, progress)
+        try:  # closed after planning: a second read (see _read_and_plan) reads the same source
+            plan, brake = _read_and_plan(factory, context, progress, source)
         finally:
             source.close()
-        gc.freeze()
-        return _plan_and_finish(factory, context, progress, drafts, issues, source_count)
+        return _finish(factory, context, progress, plan, brake)
     finally:
         gc.unfreeze()
 
 
+def _read_and_plan(
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source
+) -> tuple[SyncPlan, BrakeDecision]:
+    """Read and plan, leaving people whose fingerprint matches unchanged (unless turned off). A
+    member that moved on during the read (a close-down, another import) can make a stand-in outdated:
+    then everyone is read and drafted again, in full, so the plan is the one without the shortcut."""
+    try:
+        return _plan_once(factory, context, progress, source, settle=context.skip_unchanged)
+    except StandInOutdated as exc:
+        log.warning("run %s: %s; reading everyone again in full", context.run_id, exc)
+        return _plan_once(factory, context, progress, source, settle=False)
+
+
+def _plan_once(
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source, *, settle: bool
+) -> tuple[SyncPlan, BrakeDecision]:
+    compiled = compile_mapping(context.mapping)
+    earlier: list[CurrentMember] = []
+    if settle:
+        with factory() as session:
+            earlier = compact_members(session, context.programme_id)
+    read = _read(source, context.mapping, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
+    gc.freeze()
+    log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
+              extra={"settled": len(read.settled)})
+    progress.phase(RunPhase.PLANNING, processed=read.count, total=read.count)
+    with factory() as session:
+        # Planned against the members as they are now, not as the read began; a member whose row
+        # moved on meanwhile is not settled, so its values are loaded and it is planned in full.
+        seen = {m.id: m for m in earlier}
+        current = compact_members(session, context.programme_id, reuse=seen)
+        del earlier
+        settled = {m.id for m in current if m.id in read.settled and seen.get(m.id) is m}
+        current = with_values(session, current, settled)
+        del seen
+    plan = plan_sync(current, read.drafts, read.issues, context.plan_options(context.today()),
+                     source_count=read.count)
+    plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
+    active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
+    brake = check_brake(plan, active_members=active, total_members=len(current),
+                        threshold_pct=context.leaver_threshold_pct)
+    return plan, brake
+
+
+def _by_record(members: list[CurrentMember]) -> dict[str, CurrentMember]:
+    """HR record → its member, for members with a fingerprint and a record no other member carries."""
+    by_record: dict[str, CurrentMember] = {}
+    shared: set[str] = set()
+    for m in members:
+        if m.source_id is None or m.fingerprint is None:
+            continue
+        if m.source_id in by_record:
+            shared.add(m.source_id)
+        by_record[m.source_id] = m
+    for source_id in shared:
+        del by_record[source_id]
+    return by_record
+
+
+@dataclass
+class _Read:
+    drafts: list[MemberDraft]  # full drafts, and stand-ins for people settled by fingerprint
+    issues: list[RecordIssue]
+    count: int  # people read
+    settled: set[int]  # the members of the stand-ins
+
+
 def _read(
-    source: Source, mapping: dict[str, str], progress: Progress
-) -> tuple[list[MemberDraft], list[RecordIssue], int]:
-    compiled = compile_mapping(mapping)
-    drafts: list[MemberDraft] = []
-    issues: list[RecordIssue] = []
+    source: Source, mapping: dict[str, str], compiled: CompiledMapping, fingerprinter: Fingerprinter,
+    known: dict[str, CurrentMember], progress: Progress,
+) -> _Read:
+    """Every person, drafted in full, or as a stand-in when their member's fingerprint matches."""
+    read = _Read([], [], 0, set())
+    drafts, issues, settled = read.drafts, read.issues, read.settled
+    basis_of, fingerprint_of = fingerprinter.basis, fingerprinter.of
     count = 0
     for person in source.people(
         include_job_details=mapping_needs_job_details(mapping),
@@ -157,34 +237,27 @@ def _read(
         if count % GC_FREEZE_EVERY == 0:
             gc.collect(1)  # young cyclic garbage (responses, tracebacks) goes; what is kept is frozen
             gc.freeze()
-        draft, person_issues = build_draft(person, compiled)
+        basis = basis_of(person)
+        member = known.get(person.source_id)
+        if member is not None:
+            stand_in = settled_draft(person, basis, member, fingerprinter)
+            if stand_in is not None:
+                drafts.append(stand_in)
+                settled.add(member.id)
+                continue
+        draft, person_issues = build_draft(person, compiled, partial(fingerprint_of, basis))
         if draft is not None:
             drafts.append(draft)
         if person_issues:  # named from the record itself: a skipped person has no draft to name them by
             issues.extend(name_issues(person_issues, source_name(person.values, mapping)))
-    return drafts, issues, count
+    read.count = count
+    return read
 
 
-def _plan_and_finish(
-    factory: sessionmaker[Session],
-    context: RunContext,
-    progress: Progress,
-    drafts: list[MemberDraft],
-    issues: list[RecordIssue],
-    source_count: int,
+def _finish(
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, plan: SyncPlan, brake: BrakeDecision
 ) -> RunOutcome:
-    """Plan against the members as stored, then hold, report (dry run) or apply."""
-    progress.phase(RunPhase.PLANNING, processed=source_count, total=source_count)
-    with factory() as session:
-        current = current_members(session, context.programme_id)
-        plan = plan_sync(current, drafts, issues, context.plan_options(context.today()), source_count=source_count)
-        plan.issues = name_issues(plan.issues, drafts=drafts, current=current)
-        active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
-        brake = check_brake(
-            plan, active_members=active, total_members=len(current),
-            threshold_pct=context.leaver_threshold_pct,
-        )
-
+    """Hold, report (dry run) or apply the plan."""
     if context.dry_run:
         return _finish_without_applying(factory, context.run_id, plan, RunStatus.SUCCEEDED, None)
     if brake.hold:

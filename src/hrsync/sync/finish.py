@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberDraft, RecordIssue, Severity, SyncPlan
 from hrsync.domain.display import name_of
-from hrsync.domain.plan_types import ChangeKind
+from hrsync.domain.plan_types import NOT_LOADED, ChangeKind
 from hrsync.notify.outbox import queue_run_summary
 from hrsync.store.models import ImportIssue, ImportRun, Member, RunPhase, RunStatus
 from hrsync.store.types import utcnow
@@ -113,8 +113,10 @@ def name_issues(
     if not wanted:
         return issues
     found = {d.source_id: n for d in drafts if d.source_id in wanted and (n := name_of(d.values))}
-    for m in current:
-        if m.source_id in wanted and m.source_id not in found and (n := name_of(m.values)):
+    for m in current:  # a member settled by fingerprint has no values here: store_issues names it
+        if m.values is NOT_LOADED or m.source_id not in wanted or m.source_id in found:
+            continue
+        if n := name_of(m.values):
             found[m.source_id] = n
     return [
         replace(i, person_name=found[i.source_id][:_NAME_MAX]) if not i.person_name and i.source_id in found else i

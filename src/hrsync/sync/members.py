@@ -1,31 +1,99 @@
-"""The members of a programme as stored, in the shape the planner compares people against."""
+"""The members of a programme as stored, in the shape the planner compares people against.
+
+An import holds every member, so it holds them **compact** (:func:`compact_members`): the keys, the
+status and the fingerprint, without values (:data:`~hrsync.domain.plan_types.NOT_LOADED`). Values are
+loaded afterwards (:func:`with_values`) only for the members whose person was not settled by
+fingerprint, by id in chunks. :func:`current_members` loads everyone with values at once (approving a
+held plan re-checks members that way).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberStatus
+from hrsync.domain.plan_types import NOT_LOADED
 from hrsync.store.models import Member
+
+_MEMBER = Member.__table__
+IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
+
+
+def _values(first: str | None, last: str | None, attributes: dict[str, Any] | None) -> dict[str, str | None]:
+    values: dict[str, str | None] = dict(attributes or {})
+    values["first_name"] = first
+    values["last_name"] = last
+    return values
 
 
 def current_members(session: Session, programme_id: int) -> list[CurrentMember]:
-    """Every member that is not a deleted tombstone, with the fields the planner diffs."""
+    """Every member that is not a deleted tombstone, with the fields the planner diffs, in one query."""
     rows = session.execute(
         select(
             Member.id, Member.employee_id, Member.email, Member.status, Member.first_name,
-            Member.last_name, Member.attributes, Member.source_id, Member.leaver_since,
+            Member.last_name, Member.attributes, Member.source_id, Member.leaver_since, Member.fingerprint,
         ).where(Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value)
     )
-    members = []
-    for mid, emp, email, status, first, last, attrs, source_id, leaver_since in rows:
-        values: dict[str, str | None] = dict(attrs or {})
-        values["first_name"] = first
-        values["last_name"] = last
-        members.append(
-            CurrentMember(
-                id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status),
-                values=values, source_id=source_id, leaver_since=leaver_since,
-            )
+    return [
+        CurrentMember(
+            id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status),
+            values=_values(first, last, attrs), source_id=source_id, leaver_since=leaver_since,
+            fingerprint=fingerprint,
         )
+        for mid, emp, email, status, first, last, attrs, source_id, leaver_since, fingerprint in rows
+    ]
+
+
+def compact_members(
+    session: Session, programme_id: int, reuse: dict[int, CurrentMember] | None = None
+) -> list[CurrentMember]:
+    """Every member that is not a deleted tombstone, without values.
+
+    ``reuse`` (id → member, from an earlier call in the same run): a member whose row did not change
+    since is that same object, so reading the members twice does not hold them twice.
+    """
+    t = _MEMBER
+    rows = session.execute(  # Core columns: plain tuples, without the ORM's per-row bookkeeping
+        select(t.c.id, t.c.employee_id, t.c.email, t.c.status, t.c.source_id, t.c.leaver_since, t.c.fingerprint)
+        .where(t.c.programme_id == programme_id, t.c.status != MemberStatus.DELETED.value)
+    )
+    earlier = reuse or {}
+    members = []
+    for mid, emp, email, status, source_id, leaver_since, fingerprint in rows:
+        old = earlier.get(mid)
+        if old is not None and _same(old, emp, email, status, source_id, leaver_since, fingerprint):
+            members.append(old)
+            continue
+        members.append(CurrentMember(
+            id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status), values=NOT_LOADED,
+            source_id=source_id, leaver_since=leaver_since, fingerprint=fingerprint,
+        ))
     return members
+
+
+def _same(m: CurrentMember, emp: str | None, email: str | None, status: str, source_id: str | None,
+          leaver_since: date | None, fingerprint: str | None) -> bool:
+    return (m.employee_id == (emp or "") and m.email == (email or "") and m.status.value == status
+            and m.source_id == source_id and m.leaver_since == leaver_since and m.fingerprint == fingerprint)
+
+
+def with_values(
+    session: Session, members: Iterable[CurrentMember], settled: Collection[int] = ()
+) -> list[CurrentMember]:
+    """``members`` with their values loaded, except the ``settled`` ones (member ids) which keep none."""
+    members = list(members)
+    wanted = [m.id for m in members if m.id not in settled]
+    loaded: dict[int, dict[str, str | None]] = {}
+    for i in range(0, len(wanted), IN_CHUNK):
+        rows = session.execute(
+            select(_MEMBER.c.id, _MEMBER.c.first_name, _MEMBER.c.last_name, _MEMBER.c.attributes)
+            .where(_MEMBER.c.id.in_(wanted[i:i + IN_CHUNK]))
+        )
+        loaded.update({mid: _values(first, last, attrs) for mid, first, last, attrs in rows})
+    return [replace(m, values=loaded[m.id]) if m.id in loaded else m for m in members]
