@@ -41,8 +41,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+## The import benchmark (BENCHMARKS.md); installs the bench extra (matplotlib, for --growth) first.
+## Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--database postgresql --growth 10000,20000,50000".
 bench: $(STAMP)
-	$(BIN)/python -m bench.run_bench
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
 
 ## Re-pin every dependency after changing pyproject.toml.
 lock:
