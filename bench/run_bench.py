@@ -229,7 +229,7 @@ def plot_growth(reports: list[dict[str, Any]], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     people = [r["people"] for r in reports]
     runs = [r["modes"]["in-process"] for r in reports]
@@ -240,21 +240,28 @@ def plot_growth(reports: list[dict[str, Any]], path: Path) -> None:
         rss_ax.plot(people, [run[case]["peak_mb"] for run in runs], marker="o", label=labels[case])
     time_ax.plot(people, [run["fetch_floor"]["seconds"] for run in runs], marker="s", linestyle="--",
                  color="grey", label="fetch floor")
-    wide = max(people) >= 10 * min(people)  # a log scale only where the sizes span a decade or more
+    # Log-log where the sizes span a decade or more (linear growth is then a straight line of slope 1).
+    wide = max(people) >= 10 * min(people)
+    plain = FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else f"{v:g}")
     for ax in (time_ax, rss_ax):
         if wide:
             ax.set_xscale("log")
+            ax.set_yscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 1, 2, 5, 10, 20, 50...
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        else:
+            ax.set_ylim(bottom=0)
         ax.set_xticks(people)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+        ax.xaxis.set_major_formatter(plain)
         ax.tick_params(axis="x", labelrotation=30)
         ax.set_xlabel("people")
-        ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-    time_ax.set_ylabel("seconds")
+    time_ax.set_ylabel("seconds" + (" (log scale)" if wide else ""))
     time_ax.set_title("Import time, in process")
-    rss_ax.set_ylabel("peak RSS (MB)")
+    rss_ax.set_ylabel("peak RSS (MB)" + (" (log scale)" if wide else ""))
     rss_ax.set_title("Peak memory of the importing process")
     fig.suptitle(f"hrsync import growth on {_database_name(reports[0]['database'])}")
     fig.savefig(path, dpi=110)
