@@ -51,7 +51,7 @@ bench: $(STAMP)
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet --upgrade pip
-	.lockvenv/bin/pip install --quiet '.[test]'
+	.lockvenv/bin/pip install --quiet '.[test,bench]'
 	.lockvenv/bin/pip freeze --exclude hrsync > constraints.txt
 	rm -rf .lockvenv
 
