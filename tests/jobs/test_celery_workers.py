@@ -51,10 +51,14 @@ class Worker:
 
     def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2) -> None:
         self.name = name
+        # A node name of its own: a worker of an earlier test (killed, or still shutting down) may
+        # hold its node's exclusive remote-control queue on the broker for a while.
+        self.node = f"{name}-{uuid.uuid4().hex[:8]}"
         self.log = log_dir / f"{name}.log"
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(
-            [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{name}@%h", "--loglevel", "INFO"],
+            [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{self.node}@%h",
+             "--loglevel", "INFO"],
             env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -187,7 +191,7 @@ def test_two_workers_run_twenty_due_imports_exactly_once(
         sizes.add(members)
     assert len(sizes) == 1  # every programme got the same directory
     hosts = {(r.worker_id or "").split(":")[1].split("@")[0] for r in runs}
-    assert hosts <= {"w1", "w2"} and hosts, hosts
+    assert hosts <= {w.node for w in pool} and hosts, hosts
 
 
 def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(
@@ -204,7 +208,8 @@ def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(
     enqueue_run(run_id)
     wait_for(lambda: scaled.runs(iid)[0].status == "running", "a worker to start the import")
 
-    victim_name = (scaled.runs(iid)[0].worker_id or "").split(":")[1].split("@")[0]
+    victim_node = (scaled.runs(iid)[0].worker_id or "").split(":")[1].split("@")[0]
+    [victim_name] = [name for name, worker in pool.items() if worker.node == victim_node]
     [survivor_name] = set(pool) - {victim_name}
     pool[victim_name].kill()
     scaled.sim.faults.clear()
@@ -226,7 +231,7 @@ def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(
     old, new = scaled.runs(iid)
     assert old.status == "failed" and "stopped responding" in (old.reason or "")
     assert new.status in ("succeeded", "succeeded_with_errors"), new.reason
-    assert new.attempts == 2 and (new.worker_id or "").startswith(f"celery:{survivor_name}@")
+    assert new.attempts == 2 and (new.worker_id or "").startswith(f"celery:{pool[survivor_name].node}@")
     assert scaled.member_events(run_id=old.id) == []
     events = scaled.member_events(programme_id=programme_id)
     assert scaled.member_count(programme_id) == new.created + new.pending == len(events) > 0
