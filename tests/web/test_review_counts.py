@@ -4,6 +4,7 @@ the intelliHR simulator behind it and the embedded worker running the previews a
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -114,6 +115,11 @@ def test_review_counts_add_up_to_the_people_read_in_human_words_and_dates(
 
     # examples with human labels and dates as chosen (DD/MM/YYYY), never ISO or snake_case
     examples = page[page.index("New members: examples"):]
+    # each example names the person, as the directory names them
+    names = {" ".join(str(p.get(k) or "") for k in (given, "lastName")).strip()
+             for p in people for given in ("firstName", "preferredName")}
+    shown = re.findall(r"<li>([^<]+?) · Employee ID", examples)
+    assert shown and all(html.unescape(n) in names for n in shown), shown
     assert "Start date “" in examples and "Date of birth “" in examples
     assert re.search(r"Start date “\d{2}/\d{2}/\d{4}”", examples)
     assert not re.search(r"\d{4}-\d{2}-\d{2}", examples)

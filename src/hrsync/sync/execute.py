@@ -43,7 +43,7 @@ from hrsync.domain import (
     mapping_needs_job_details,
     plan_sync,
 )
-from hrsync.domain.display import source_name
+from hrsync.domain.display import name_of, source_name
 from hrsync.domain.failures import failure
 from hrsync.domain.fingerprint import Fingerprinter, settled_draft
 from hrsync.domain.plan_types import StandInOutdated
@@ -305,5 +305,6 @@ def _preview(plan: SyncPlan) -> dict[str, Any]:
                 shown["email"] = [None, change.draft.email]
                 shown.update({k: [None, v] for k, v in change.draft.values.items() if v is not None})
             shown.update({k: [old, new] for k, (old, new) in change.changes.items()})
-            bucket.append({"employee_id": change.employee_id, "changes": shown})
+            name = name_of(change.draft.values) if change.draft is not None else ""
+            bucket.append({"employee_id": change.employee_id, "name": name, "changes": shown})
     return {"preview": examples, "people": people_read(plan)}

@@ -52,7 +52,8 @@ def _preview_examples(run: ImportRun, date_format: str) -> list[dict[str, Any]]:
         if kind == "unchanged":
             continue
         shown = [
-            {"employee_id": ex.get("employee_id"), "changes": describe_changes(ex.get("changes") or {}, date_format)}
+            {"employee_id": ex.get("employee_id"), "name": ex.get("name") or "",
+             "changes": describe_changes(ex.get("changes") or {}, date_format)}
             for ex in examples
         ]
         out.append({"kind": kind, "label": KIND_LABELS.get(kind, kind.replace("_", " ").capitalize()),
