@@ -111,7 +111,7 @@ def run_email(session: Session, run: ImportRun) -> RunEmail | None:
         "date_format": integration.date_format or programme.date_format,
         "integration_name": source,
         # the number in this integration's own history (#1, #2, …), as the portal shows it
-        "run_number": run.number if run.number is not None else run.id,
+        "run_number": run.history_number,
         "outcomes": [(_LABELS.get(key, key.capitalize()), _count(run, key)) for key in _OUTCOME_KEYS],
         "affected": sum(_count(run, key) for key in _AFFECTING),
         "errors": _count(run, "errors"),

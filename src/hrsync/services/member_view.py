@@ -83,6 +83,5 @@ def run_numbers(session: Session, run_ids: Iterable[int | None]) -> dict[int, in
     ids = {i for i in run_ids if i is not None}
     if not ids:
         return {}
-    rows = session.execute(select(ImportRun.id, ImportRun.number).where(ImportRun.id.in_(ids)))
-    return {rid: number if number is not None else rid for rid, number in rows}
+    return {run.id: run.history_number for run in session.scalars(select(ImportRun).where(ImportRun.id.in_(ids)))}
 

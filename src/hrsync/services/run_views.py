@@ -56,7 +56,7 @@ def is_preview(run: ImportRun) -> bool:
 
 def run_number(run: ImportRun) -> int:
     """The run's number in its integration's history; the id for a row that has none."""
-    return int(run.number) if run.number is not None else int(run.id)
+    return run.history_number
 
 
 def run_title(run: ImportRun) -> str:

@@ -344,6 +344,12 @@ class ImportRun(Base):
 
     integration: Mapped[Integration] = relationship()
 
+    @property
+    def history_number(self) -> int:
+        """The number people know this run by: its place in its integration's history (#1, #2, …);
+        the id for a row that has no number."""
+        return int(self.number) if self.number is not None else int(self.id)
+
 
 class ImportIssue(Base):
     """One record-level error or warning of a run (exported as the run's CSV)."""
