@@ -23,17 +23,16 @@ from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
 from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
 from hrsync.sources.registry import DEFAULT_KIND, SourceKind
-from hrsync.store.enums import ACTIVE_RUN_STATUSES
 from hrsync.store.models import (
     AdminUser,
     Frequency,
-    ImportRun,
     Integration,
     IntegrationStatus,
     Programme,
 )
 from hrsync.store.types import utcnow
 from hrsync.sync.context import mapping_of as mapping_of  # one rule, read by the portal and CLI from here
+from hrsync.sync.runs import active_run
 
 # What re-authorizing a revoked integration gives back: the status it had when access was revoked.
 RESTORABLE_STATUSES = (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
@@ -466,10 +465,7 @@ def delete_draft(session: Session, integration: Integration, actor: AdminUser | 
     """
     if integration.status != IntegrationStatus.DRAFT.value or integration.published_at is not None:
         raise ServiceError("Only a draft can be deleted. Revoke access to stop a published integration.")
-    busy = session.scalar(select(ImportRun.id).where(
-        ImportRun.integration_id == integration.id, ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES])
-    ).limit(1))
-    if busy is not None:
+    if active_run(session, integration.id) is not None:
         raise ServiceError("A preview of this draft is still running. Wait for it to finish, then delete the draft.")
     address = kind_for(integration).tenant_address(integration)
     activity.record(session, programme_id=integration.programme_id, integration_id=None,
