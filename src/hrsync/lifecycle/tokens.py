@@ -25,7 +25,7 @@ from hrsync.store.tokens import (
     hash_token,
     issue_token,
 )
-from hrsync.store.types import utcnow
+from hrsync.store.types import IN_CHUNK, utcnow
 
 #: The links that open a member's account (a password change or a change of address ends them).
 MEMBER_LINK_PURPOSES = (TokenPurpose.INVITATION, TokenPurpose.MEMBER_PASSWORD_RESET)
@@ -109,7 +109,6 @@ def revoke_tokens(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-_IN_CHUNK = 10_000
 
 
 def revoke_member_links(
@@ -122,11 +121,11 @@ def revoke_member_links(
     now = now or utcnow()
     ids = list(member_ids)
     revoked: dict[int, set[TokenPurpose]] = {}
-    for i in range(0, len(ids), _IN_CHUNK):
+    for i in range(0, len(ids), IN_CHUNK):
         rows = session.execute(
             update(AuthToken)
             .where(
-                AuthToken.member_id.in_(ids[i:i + _IN_CHUNK]),
+                AuthToken.member_id.in_(ids[i:i + IN_CHUNK]),
                 AuthToken.purpose.in_([p.value for p in MEMBER_LINK_PURPOSES]),
                 AuthToken.used_at.is_(None),
                 AuthToken.expires_at > now,

@@ -21,6 +21,10 @@ from sqlalchemy.types import TypeDecorator
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+#: Ids per ``IN (...)`` list: SQLite allows at most 32,766 parameters in one statement.
+IN_CHUNK = 10_000
+
+
 def utcnow() -> datetime:
     """The current instant as an aware UTC datetime (the only kind the store accepts)."""
     return datetime.now(UTC)

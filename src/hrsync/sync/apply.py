@@ -21,12 +21,11 @@ from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.notify.outbox import queue_invitations
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus, Member, MemberEvent, Programme, RunStatus
-from hrsync.store.types import utcnow
+from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.context import mapping_of
 from hrsync.sync.finish import core_table, finish_run, record_counts, store_issues
 from hrsync.sync.runs import RunOutcome
 
-IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 _COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
 
 

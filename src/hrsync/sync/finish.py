@@ -18,7 +18,7 @@ from hrsync.domain.display import name_of
 from hrsync.domain.plan_types import NOT_LOADED, ChangeKind
 from hrsync.notify.outbox import queue_run_summary
 from hrsync.store.models import ImportIssue, ImportRun, Member, RunPhase, RunStatus
-from hrsync.store.types import utcnow
+from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.runs import RunOutcome
 
 
@@ -130,15 +130,16 @@ def _stored_names(session: Session, run_id: int, employee_ids: set[str | None]) 
         return {}
     run = session.get(ImportRun, run_id)
     assert run is not None
-    rows = session.execute(
-        select(Member.employee_id, Member.first_name, Member.last_name, Member.attributes)
-        .where(Member.programme_id == run.programme_id, Member.employee_id.in_(ids[:10_000]))
-    )
     found = {}
-    for employee_id, first, last, attributes in rows:
-        n = name_of({**(attributes or {}), "first_name": first, "last_name": last})
-        if n and employee_id:
-            found[employee_id] = n[:_NAME_MAX]
+    for i in range(0, len(ids), IN_CHUNK):
+        rows = session.execute(
+            select(Member.employee_id, Member.first_name, Member.last_name, Member.attributes)
+            .where(Member.programme_id == run.programme_id, Member.employee_id.in_(ids[i:i + IN_CHUNK]))
+        )
+        for employee_id, first, last, attributes in rows:
+            n = name_of({**(attributes or {}), "first_name": first, "last_name": last})
+            if n and employee_id:
+                found[employee_id] = n[:_NAME_MAX]
     return found
 
 

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from hrsync.domain import CurrentMember, MemberStatus
 from hrsync.domain.plan_types import NOT_LOADED
 from hrsync.store.models import Member
+from hrsync.store.types import IN_CHUNK
 
 _MEMBER = Member.__table__
-IN_CHUNK = 10_000  # ids per IN (...) list: SQLite allows at most 32,766 parameters a statement
 
 
 def _values(first: str | None, last: str | None, attributes: dict[str, Any] | None) -> dict[str, str | None]:
