@@ -139,6 +139,14 @@ class MailCatcher:
             self._messages.append(CaughtEmail(mail_from, recipients, _parse(raw), received, path))
 
 
+def _caught_file(path: Path) -> CaughtEmail:
+    """A message a catcher wrote, read back whole (received: the file's time)."""
+    msg = _parse(path.read_bytes())
+    recipients = tuple(a.strip() for a in str(msg.get("To", "")).split(",") if a.strip())
+    return CaughtEmail(str(msg.get("From", "")), recipients, msg, datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                       path)
+
+
 def read_caught_page(
     folder: Path | str, *, header: str, value: str, offset: int = 0, limit: int = 20
 ) -> tuple[list[CaughtEmail], bool]:
@@ -163,10 +171,7 @@ def read_caught_page(
             continue
         if len(page) == limit:
             return page, True
-        msg = _parse(path.read_bytes())
-        recipients = tuple(a.strip() for a in str(msg.get("To", "")).split(",") if a.strip())
-        page.append(CaughtEmail(str(msg.get("From", "")), recipients, msg,
-                                datetime.fromtimestamp(path.stat().st_mtime, UTC), path))
+        page.append(_caught_file(path))
     return page, False
 
 
@@ -178,10 +183,4 @@ def read_caught(folder: Path | str, *, limit: int | None = None) -> list[CaughtE
     files = sorted(base.glob("*.eml"), reverse=True)
     if limit is not None:
         files = files[:limit]
-    out: list[CaughtEmail] = []
-    for path in files:
-        msg = _parse(path.read_bytes())
-        received = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        recipients = tuple(a.strip() for a in str(msg.get("To", "")).split(",") if a.strip())
-        out.append(CaughtEmail(str(msg.get("From", "")), recipients, msg, received, path))
-    return out
+    return [_caught_file(path) for path in files]
