@@ -13,6 +13,8 @@ from hrsync.store.models import Base, Programme
 
 EXPECTED_TABLES = {
     "programme",
+    "portal_session",
+    "throttle_bucket",
     "admin_user",
     "integration",
     "member",
@@ -142,7 +144,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0006"
+    assert current_revision(db_url) == head_revision() == "0007"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()

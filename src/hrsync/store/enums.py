@@ -75,3 +75,25 @@ class OutboxStatus(StrEnum):
 class IssueSeverity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+
+
+class AdminRole(StrEnum):
+    """What an administrator may do (issue 14). Owners manage administrators and every API token;
+    administrators run the programme's integrations; read-only administrators look and download."""
+
+    OWNER = "owner"
+    ADMINISTRATOR = "administrator"
+    READ_ONLY = "read_only"
+
+
+class TokenScope(StrEnum):
+    """What an API token may do: read anything, start imports, approve or discard held runs."""
+
+    READ = "read"
+    IMPORT = "import"
+    APPROVE = "approve"
+
+
+class SessionKind(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"

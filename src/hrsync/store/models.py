@@ -41,6 +41,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from hrsync.domain.vocabulary import email_key
 from hrsync.store.enums import (
     ACTIVE_RUN_STATUSES,
+    AdminRole,
     Frequency,
     IntegrationStatus,
     IssueSeverity,
@@ -67,10 +68,12 @@ __all__ = [
     "MemberEvent",
     "OutboxEmail",
     "OutboxStatus",
+    "PortalSession",
     "Programme",
     "RunPhase",
     "RunStatus",
     "RunTrigger",
+    "ThrottleBucket",
     "email_key",  # hrsync.domain.vocabulary.email_key, kept importable from here
     "member_search_condition",
     "member_search_expression",
@@ -131,6 +134,10 @@ class AdminUser(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # AdminRole; migration 0007 made every administrator who existed before roles an owner
+    role: Mapped[str] = mapped_column(String(16), default=AdminRole.ADMINISTRATOR.value,
+                                      server_default=AdminRole.ADMINISTRATOR.value)
+    deactivated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column()
 
@@ -453,6 +460,10 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # TokenScope values joined by commas, e.g. "read,import"; tokens made before scopes had all three
+    scopes: Mapped[str] = mapped_column(String(64), default="read", server_default="read")
+    # null never expires (not offered by the portal); migration 0007 gave older tokens 90 days
+    expires_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuthToken(Base):
@@ -468,3 +479,40 @@ class AuthToken(Base):
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class PortalSession(Base):
+    """A signed-in browser (administrator or member): the cookie carries a random id, only its
+    SHA-256 is stored here, and ending the row ends the session at once (issue 14)."""
+
+    __tablename__ = "portal_session"
+    __table_args__ = (
+        Index("ix_portal_session_admin_id", "admin_id"),
+        Index("ix_portal_session_member_id", "member_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # SessionKind
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admin_user.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("member.id", ondelete="CASCADE"))
+    data: Mapped[Any | None] = mapped_column(JSON)  # CSRF token, flashes: never a secret of ours
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column()  # the absolute limit
+    ended_at: Mapped[datetime | None] = mapped_column()
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class ThrottleBucket(Base):
+    """Failed sign-ins per key (``account:<e-mail>`` or ``address:<ip>``), shared by every portal
+    process through the database (issue 14)."""
+
+    __tablename__ = "throttle_bucket"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    locked_until: Mapped[datetime | None] = mapped_column()
