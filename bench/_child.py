@@ -56,9 +56,9 @@ def fetch_floor(base_url: str, tenant: str, key: str, concurrency: int, fields: 
 
 def write_floor(database_url: str, n: int) -> dict[str, Any]:
     """Insert n member rows in bulk, in one transaction, into a fresh store: the least any import
-    into this database has to do."""
-    from sqlalchemy import insert
-
+    into this database has to do, written the way the runner writes new members (COPY on
+    PostgreSQL, a Core executemany on SQLite: hrsync.store.bulk)."""
+    from hrsync.store.bulk import insert_rows
     from hrsync.store.db import session_scope, upgrade
     from hrsync.store.models import Member, Programme
     from hrsync.store.types import utcnow
@@ -81,11 +81,12 @@ def write_floor(database_url: str, n: int) -> dict[str, Any]:
     ]
     start = time.perf_counter()
     with session_scope(database_url) as session:
-        session.execute(insert(Member.__table__), rows)  # as the runner inserts new members
+        insert_rows(session, Member.__table__, rows)  # as the runner inserts new members
     return {"seconds": time.perf_counter() - start, "rows": n, "peak_mb": _peak_mb()}
 
 
 def run_import(integration_id: int) -> dict[str, Any]:
+    import hrsync.sources.intellihr  # noqa: F401 - loaded before the clock, as in a long-running worker
     from hrsync.store.db import session_scope
     from hrsync.sync.execute import execute_run
     from hrsync.sync.runs import request_run

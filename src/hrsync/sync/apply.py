@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hrsync.domain import ChangeKind, MemberStatus, PlannedChange, RecordIssue, SyncPlan
@@ -20,6 +20,7 @@ from hrsync.domain.records import Severity
 from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.notify.outbox import queue_invitations
+from hrsync.store.bulk import insert_rows
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus, Member, MemberEvent, Programme, RunStatus
 from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.context import mapping_of
@@ -143,8 +144,7 @@ class _MemberWriter:
         self._merge_attributes(updates, attribute_updates)
         self._free_keys(updates)
         _bulk_update_members(self.session, updates)
-        if events:
-            self.session.execute(insert(core_table(MemberEvent)), events)
+        insert_rows(self.session, core_table(MemberEvent), events)
         self._updated_invitees.extend(invitees)
 
     def _merge_attributes(self, updates: list[dict[str, Any]], extra: dict[int, dict[str, str | None]]) -> None:
@@ -198,9 +198,10 @@ class _MemberWriter:
                     "created_at": self.now, "updated_at": self.now,
                 }
             )
-        # Core executemany, then one SELECT for the new ids: an INSERT ... RETURNING whose rows
-        # must come back in parameter order costs minutes at 100,000 rows on SQLite.
-        self.session.execute(insert(core_table(Member)), rows)
+        # COPY on PostgreSQL, a Core executemany on SQLite (hrsync.store.bulk), then one SELECT for
+        # the new ids: an INSERT ... RETURNING whose rows must come back in parameter order costs
+        # minutes at 100,000 rows on SQLite.
+        insert_rows(self.session, core_table(Member), rows)
         del rows
         id_of: dict[str | None, int] = {
             employee_id: member_id
@@ -218,7 +219,7 @@ class _MemberWriter:
             events.append(self._event(member_id, "created" if change.kind == ChangeKind.CREATE else "pending", change))
             if change.new_status == MemberStatus.INVITED and change.draft is not None:
                 invitees.append((member_id, change.draft.email, change.draft.start_date))
-        self.session.execute(insert(core_table(MemberEvent)), events)
+        insert_rows(self.session, core_table(MemberEvent), events)
         self._invite(invitees)
 
 

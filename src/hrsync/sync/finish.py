@@ -10,13 +10,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberDraft, RecordIssue, Severity, SyncPlan
 from hrsync.domain.display import name_of
 from hrsync.domain.plan_types import NOT_LOADED, ChangeKind
 from hrsync.notify.outbox import queue_run_summary
+from hrsync.store.bulk import insert_rows
 from hrsync.store.models import ImportIssue, ImportRun, Member, RunPhase, RunStatus
 from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.runs import RunOutcome
@@ -90,7 +91,7 @@ def store_issues(session: Session, run_id: int, issues: Iterable[RecordIssue]) -
         for i in issues
     ]
     if rows:
-        session.execute(insert(core_table(ImportIssue)), rows)
+        insert_rows(session, core_table(ImportIssue), rows)
 
 
 _NAME_MAX = 255  # import_issue.person_name

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberStatus
 from hrsync.domain.plan_types import NOT_LOADED
+from hrsync.store.bulk import plain_rows
 from hrsync.store.models import Member
 from hrsync.store.types import IN_CHUNK
 
 _MEMBER = Member.__table__
+_STATUS = {status.value: status for status in MemberStatus}  # a dict look-up, not an Enum call per member
 
 
 def _values(first: str | None, last: str | None, attributes: dict[str, Any] | None) -> dict[str, str | None]:
@@ -59,21 +61,24 @@ def compact_members(
     since is that same object, so reading the members twice does not hold them twice.
     """
     t = _MEMBER
-    rows = session.execute(  # Core columns: plain tuples, without the ORM's per-row bookkeeping
+    rows = plain_rows(  # the driver's own tuples: SQLAlchemy's row processing costs more than the query
+        session,
         select(t.c.id, t.c.employee_id, t.c.email, t.c.status, t.c.source_id, t.c.leaver_since, t.c.fingerprint)
-        .where(t.c.programme_id == programme_id, t.c.status != MemberStatus.DELETED.value)
+        .where(t.c.programme_id == programme_id, t.c.status != MemberStatus.DELETED.value),
     )
     earlier = reuse or {}
     members = []
+    status_of = _STATUS
     for mid, emp, email, status, source_id, leaver_since, fingerprint in rows:
+        if leaver_since is not None and not isinstance(leaver_since, date):
+            leaver_since = date.fromisoformat(leaver_since)  # SQLite's ISO text, unprocessed
         old = earlier.get(mid)
         if old is not None and _same(old, emp, email, status, source_id, leaver_since, fingerprint):
             members.append(old)
             continue
-        members.append(CurrentMember(
-            id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status), values=NOT_LOADED,
-            source_id=source_id, leaver_since=leaver_since, fingerprint=fingerprint,
-        ))
+        # positional (id, employee_id, email, status, values, source_id, leaver_since, fingerprint)
+        members.append(CurrentMember(mid, emp or "", email or "", status_of[status], NOT_LOADED,
+                                     source_id, leaver_since, fingerprint))
     return members
 
 
