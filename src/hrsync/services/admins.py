@@ -57,9 +57,9 @@ ROLE_LABELS: Final[dict[AdminRole, str]] = {
     AdminRole.READ_ONLY: "Read-only",
 }
 ROLE_DESCRIPTIONS: Final[dict[AdminRole, str]] = {
-    AdminRole.OWNER: "everything, and managing administrators",
-    AdminRole.ADMINISTRATOR: "integrations, imports, approvals, members and their own API tokens",
-    AdminRole.READ_ONLY: "sees every page and downloads files; changes nothing",
+    AdminRole.OWNER: "Everything, and managing administrators",
+    AdminRole.ADMINISTRATOR: "Integrations, imports, approvals, members and their own API tokens",
+    AdminRole.READ_ONLY: "Sees every page and downloads files; changes nothing",
 }
 NAME_MAX: Final = 200
 
