@@ -299,6 +299,8 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
     _sign_in_admin(staff, base, acme.admin_email)
     check_pages(staff, [u for urls in admin_pages.values() for u in urls], ADMIN_SIZES, artifacts_dir,
                 "admin", failures)
+    # an owner deactivating someone away from their desk: the administrators page on a phone too
+    check_pages(staff, ["/admins"], (PHONE,), artifacts_dir, "admin", failures)
     staff.close()
 
     phone = browser.new_context(base_url=base, viewport={"width": PHONE[0], "height": PHONE[1]},

@@ -254,16 +254,22 @@ def queue_run_summary(session: Session, run: ImportRun) -> OutboxEmail | None:
     """Queue the e-mail that follows a run, chosen by its status (summary, failed or held).
 
     Dry runs and runs that are not finished (queued, running) or were decided by a person
-    (rejected, expired) send nothing. One e-mail per run *and kind*: a held run that is later
-    approved and applied gets the held notice and then the summary, each once.
+    (rejected, expired) send nothing. One e-mail per run, kind *and recipient*: a held run that is
+    later approved and applied gets the held notice and then the summary, each once. The
+    recipients are :func:`hrsync.notify.run_emails.run_summary_recipients` (the administrator who
+    set the integration up, or the programme's owners); the first queued row is returned.
     """
     email = run_email(session, run)
     if email is None:
         return None
-    return queue_rendered(
-        session, email.kind, email.context, programme_id=email.programme_id, to=email.to,
-        dedup_key=f"run:{run.id}:{email.kind}", run_id=run.id,
-    )
+    first: OutboxEmail | None = None
+    for n, to in enumerate(email.to):
+        # the first recipient keeps the key a run's e-mail always had; further ones add their id
+        key = f"run:{run.id}:{email.kind}" + (f":admin{to.admin_id}" if n else "")
+        row = queue_rendered(session, email.kind, email.context, programme_id=email.programme_id,
+                             to=to.email, dedup_key=key, run_id=run.id)
+        first = first or row
+    return first
 
 
 def queue_leaver_reminder(

@@ -1,7 +1,7 @@
 """What the e-mail after an import says: summary, failure or hold, and to whom it goes.
 
 Pure content: :func:`run_email` reads the run, its integration and programme and returns the
-template kind, the recipient and the template context; :func:`hrsync.notify.outbox.queue_run_summary`
+template kind, the recipients and the template context; :func:`hrsync.notify.outbox.queue_run_summary`
 queues it. A failed run's advice comes from the failure table (:mod:`hrsync.domain.failures`) by
 the run's ``failure_code``, worded for the integration's source kind.
 """
@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.failures import FailureKind, failure
 from hrsync.domain.vocabulary import COUNT_KEYS, programme_zone
 from hrsync.notify import links
 from hrsync.sources.registry import REGISTRY
+from hrsync.store.enums import AdminRole
 from hrsync.store.models import AdminUser, ImportRun, Integration, Programme, RunStatus
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,15 @@ _KIND_NOTES: Final = {
 }
 
 
+class Addressee(NamedTuple):
+    admin_id: int
+    email: str
+
+
 @dataclass(frozen=True, slots=True)
 class RunEmail:
     kind: str  # the template: run_summary, run_failed or run_held
-    to: str
+    to: tuple[Addressee, ...]  # one e-mail to each
     programme_id: int
     context: dict[str, Any]
 
@@ -71,16 +78,57 @@ def failure_kind_note(failure_code: str | None) -> str:
     return _KIND_NOTES[failure(failure_code).kind]
 
 
-def run_summary_recipient(session: Session, run: ImportRun) -> AdminUser | None:
-    """The integration's owner (who set it up); the administrator who started the run otherwise."""
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Who receives an integration's import e-mails, and why (the pages say it in words).
+
+    ``admins`` is the administrator who set the integration up while they are active; otherwise
+    the programme's active owners, with ``instead_of`` naming who was passed over (``None`` when
+    that administrator's account no longer exists).
+    """
+
+    admins: tuple[AdminUser, ...]
+    fallback: bool = False
+    instead_of: AdminUser | None = None
+
+
+def active_owners(session: Session, programme_id: int) -> list[AdminUser]:
+    """The programme's active owners (invited ones who have not accepted yet included), by e-mail."""
+    return list(session.scalars(
+        select(AdminUser)
+        .where(AdminUser.programme_id == programme_id, AdminUser.is_active.is_(True),
+               AdminUser.role == AdminRole.OWNER.value)
+        .order_by(AdminUser.email_lower, AdminUser.id)
+    ))
+
+
+def recipients_of(session: Session, integration: Integration) -> Recipients:
+    """The administrator who set ``integration`` up while active, else the programme's active owners."""
+    creator = session.get(AdminUser, integration.owner_id) if integration.owner_id is not None else None
+    if creator is not None and creator.is_active and creator.programme_id == integration.programme_id:
+        return Recipients((creator,))
+    return Recipients(tuple(active_owners(session, integration.programme_id)), fallback=True, instead_of=creator)
+
+
+def integration_recipients(session: Session, integration: Integration) -> list[AdminUser]:
+    """Who receives an integration's run summaries and held-run e-mails (see :func:`recipients_of`).
+
+    Re-exported as :func:`hrsync.services.admins.integration_recipients`; it lives here, below the
+    services, because the e-mail code that calls it may not import upwards.
+    """
+    return list(recipients_of(session, integration).admins)
+
+
+def run_summary_recipients(session: Session, run: ImportRun) -> list[AdminUser]:
+    """The integration's recipients; if there are none (a programme without an active owner, which
+    the last-owner rule prevents), the administrator who started the run while active."""
     integration = session.get(Integration, run.integration_id)
-    for admin_id in (integration.owner_id if integration else None, run.triggered_by_id):
-        if admin_id is None:
-            continue
-        admin = session.get(AdminUser, admin_id)
-        if admin is not None and admin.is_active and admin.email:
-            return admin
-    return None
+    admins = integration_recipients(session, integration) if integration is not None else []
+    if not admins and run.triggered_by_id is not None:
+        starter = session.get(AdminUser, run.triggered_by_id)
+        if starter is not None and starter.is_active:
+            admins = [starter]
+    return [admin for admin in admins if admin.email]
 
 
 def _count(run: ImportRun, key: str) -> int:
@@ -96,8 +144,8 @@ def run_email(session: Session, run: ImportRun) -> RunEmail | None:
     kind = _KIND_BY_STATUS.get(run.status)
     if kind is None or run.dry_run:
         return None
-    admin = run_summary_recipient(session, run)
-    if admin is None:
+    admins = run_summary_recipients(session, run)
+    if not admins:
         log.warning("run %s: no administrator to tell about it", run.id)
         return None
     programme = session.get(Programme, run.programme_id)
@@ -122,4 +170,4 @@ def run_email(session: Session, run: ImportRun) -> RunEmail | None:
         "action": failed_run_action(run.failure_code, source),
         "failure_note": failure_kind_note(run.failure_code),
     }
-    return RunEmail(kind, admin.email, programme.id, context)
+    return RunEmail(kind, tuple(Addressee(admin.id, admin.email) for admin in admins), programme.id, context)

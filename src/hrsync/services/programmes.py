@@ -11,6 +11,7 @@ from hrsync.domain.dates import DATE_FORMATS
 from hrsync.domain.vocabulary import email_key
 from hrsync.security.passwords import WeakPasswordError, check_password_policy, hash_password
 from hrsync.services.errors import NotFound, ServiceError
+from hrsync.store.enums import AdminRole
 from hrsync.store.models import AdminUser, Programme
 
 
@@ -60,6 +61,7 @@ def create_programme(
         email=admin_email.strip(),
         name=admin_name,
         password_hash=hash_password(password) if password is not None else None,
+        role=AdminRole.OWNER.value,  # a programme's first administrator is its owner
     )
     session.add(admin)
     session.flush()

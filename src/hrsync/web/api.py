@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.services import imports
+from hrsync.services.admins import token_may_change
 from hrsync.services.api_tokens import authenticate_api_token
 from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
 from hrsync.services.exports import issues_csv_lines
@@ -91,6 +92,20 @@ def api_token(
 
 
 Token = Annotated[ApiToken, Depends(api_token)]
+
+
+def changing_token(session: ApiSession, token: Token) -> ApiToken:
+    """A token that may change state: 403 when the administrator who made it is read-only."""
+    if not token_may_change(session, token):
+        raise HTTPException(
+            status_code=status.HTTP_403_FORBIDDEN,
+            detail="This token was made by a read-only administrator: it can read, but not start imports "
+                   "or decide on held runs.",
+        )
+    return token
+
+
+ChangingToken = Annotated[ApiToken, Depends(changing_token)]
 
 
 def _not_found(what: str) -> HTTPException:
@@ -171,7 +186,7 @@ def list_runs(
     summary="Start an import (or a dry run)",
 )
 def start_run(
-    integration_id: int, session: ApiSession, token: Token, body: StartRunIn | None = None
+    integration_id: int, session: ApiSession, token: ChangingToken, body: StartRunIn | None = None
 ) -> Any:
     integration = _integration(session, token, integration_id)
     dry_run = bool(body and body.dry_run)
@@ -225,13 +240,13 @@ _DECISION: Responses = {
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Apply a held run's plan (queued for a worker)")
-def approve(run_id: int, session: ApiSession, token: Token) -> Any:
+def approve(run_id: int, session: ApiSession, token: ChangingToken) -> Any:
     return _decide(session, token, run_id, approve=True)
 
 
 @router.post("/runs/{run_id}/reject", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Discard a held run's plan (queued for a worker)")
-def reject(run_id: int, session: ApiSession, token: Token) -> Any:
+def reject(run_id: int, session: ApiSession, token: ChangingToken) -> Any:
     return _decide(session, token, run_id, approve=False)
 
 

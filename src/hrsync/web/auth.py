@@ -1,4 +1,4 @@
-"""Signing in and out, forgotten passwords, and inviting further administrators.
+"""Signing in and out, forgotten passwords, and the programme's administrators.
 
 Every answer that could reveal whether an address has an account is the same either way: the
 wrong-password message, the lock after repeated failures, and the "we've sent a link" page.
@@ -6,6 +6,7 @@ wrong-password message, the lock after repeated failures, and the "we've sent a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,7 +14,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.validation import InvalidValue, check_field
 from hrsync.lifecycle.passwords import (
     WeakPasswordError,
     check_password_policy,
@@ -21,18 +21,19 @@ from hrsync.lifecycle.passwords import (
     set_admin_password,
 )
 from hrsync.lifecycle.tokens import TokenPurpose, find_token
-from hrsync.notify.outbox import queue_admin_invite
+from hrsync.services import admins
 from hrsync.services.auth import authenticate
-from hrsync.services.programmes import admin_by_email
-from hrsync.store.models import AdminUser
+from hrsync.services.errors import ServiceError
+from hrsync.store.enums import AdminRole
+from hrsync.store.models import ActivityLog, AdminUser
 from hrsync.store.types import utcnow
 from hrsync.web.deps import (
     CsrfForm,
     CurrentAdmin,
+    OwnerAdmin,
     SessionDep,
     flash,
     get_current_admin,
-    not_found,
     render,
     safe_next,
     sign_in,
@@ -178,17 +179,45 @@ def accept(request: Request, session: SessionDep, token: str, password: Annotate
 
 
 # ------------------------------------------------------------------------------------------------
-# administrators of the programme
+# administrators of the programme (the rules are hrsync.services.admins; owners manage, everyone sees)
 # ------------------------------------------------------------------------------------------------
+
+_ADMIN_ACTIONS = ("invited_admin", "reinvited_admin", "changed_admin_role", "deactivated_admin", "reactivated_admin")
+
+
+def _admin_changes(session: Session, programme_id: int, limit: int = 20) -> list[dict[str, object]]:
+    """The latest changes to the programme's administrators, for the page's "Recent changes"."""
+    rows = session.scalars(
+        select(ActivityLog)
+        .where(ActivityLog.programme_id == programme_id, ActivityLog.action.in_(_ADMIN_ACTIONS))
+        .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
+        .limit(limit)
+    )
+    changes: list[dict[str, object]] = []
+    for row in rows:
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        role = admins.ROLE_LABELS.get(admins.parse_role(str(detail.get("role") or "read_only")), "")
+        what = {
+            "invited_admin": f"invited {detail.get('email')} as {role.lower()}",
+            "reinvited_admin": f"sent {detail.get('email')} a new invitation",
+            "changed_admin_role": f"made {detail.get('email')} {role.lower()}",
+            "deactivated_admin": f"deactivated {detail.get('email')}",
+            "reactivated_admin": f"reactivated {detail.get('email')}",
+        }[row.action]
+        changes.append({"who": detail.get("by") or "someone", "what": what, "when": row.created_at})
+    return changes
 
 
 def _admins_page(request: Request, session: Session, admin: AdminUser, *, error: str | None = None,
-                 email: str = "", name: str = "", status_code: int = 200) -> Response:
-    admins = list(session.scalars(
-        select(AdminUser).where(AdminUser.programme_id == admin.programme_id).order_by(AdminUser.email_lower)
-    ))
-    return render(request, "auth/admins.html", {"admins": admins, "error": error, "email": email, "name": name,
-                                                "nav": "admins"}, status_code=status_code)
+                 email: str = "", name: str = "", role: str = AdminRole.ADMINISTRATOR.value,
+                 status_code: int = 200) -> Response:
+    return render(request, "auth/admins.html", {
+        "admins": admins.list_admins(session, admin.programme_id), "error": error, "email": email, "name": name,
+        "role": role, "roles": [(r.value, admins.ROLE_LABELS[r], admins.ROLE_DESCRIPTIONS[r]) for r in AdminRole],
+        "role_labels": {r.value: admins.ROLE_LABELS[r] for r in AdminRole},
+        "manage": admins.may_manage_admins(admin), "changes": _admin_changes(session, admin.programme_id),
+        "nav": "admins",
+    }, status_code=status_code)
 
 
 @router.get("/admins")
@@ -197,41 +226,69 @@ def admins_page(request: Request, session: SessionDep, admin: CurrentAdmin) -> R
 
 
 @router.post("/admins", dependencies=[CsrfForm])
-def invite_admin(request: Request, session: SessionDep, admin: CurrentAdmin,
-                 email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "") -> Response:
-    email, name = email.strip(), name.strip()
+def invite_admin(request: Request, session: SessionDep, admin: OwnerAdmin,
+                 email: Annotated[str, Form()] = "", name: Annotated[str, Form()] = "",
+                 role: Annotated[str, Form()] = "") -> Response:
     try:
-        clean = check_field("email", email)
-    except InvalidValue as exc:
-        return _admins_page(request, session, admin, error=f"'{email[:80]}' {exc.reason}.", email=email,
-                            name=name, status_code=400)
-    if not clean:
-        return _admins_page(request, session, admin, error="Enter the e-mail address of the person to invite.",
-                            name=name, status_code=400)
-    if len(name) > 200 or "<" in name or ">" in name:
-        return _admins_page(request, session, admin, error="The name may have up to 200 characters, without < or >.",
-                            email=email, name=name, status_code=400)
-    if admin_by_email(session, admin.programme_id, clean) is not None:
-        return _admins_page(request, session, admin, error=f"{clean} is already an administrator of this programme.",
-                            email=email, name=name, status_code=400)
-    invited = AdminUser(programme_id=admin.programme_id, email=clean, name=name or None, password_hash=None)
-    session.add(invited)
-    session.flush()
-    queue_admin_invite(session, invited, admin.programme, invited_by=admin.name or admin.email)
-    flash(request, f"Invitation sent to {clean}. The link works for 7 days.")
+        chosen = admins.parse_role(role)
+        invited = admins.invite(session, admins.Actor.portal(admin), admin.programme, email, name, chosen)
+    except ServiceError as exc:
+        session.rollback()
+        return _admins_page(request, session, admin, error=exc.reason, email=email.strip(), name=name.strip(),
+                            role=role, status_code=400)
+    flash(request, f"Invitation sent to {invited.email} ({admins.ROLE_LABELS[chosen].lower()}). "
+                   "The link works for 7 days.")
+    return RedirectResponse("/admins", status_code=303)
+
+
+def _change(request: Request, session: Session, admin: AdminUser, admin_id: int,
+            change: Callable[[AdminUser], str]) -> Response:
+    """Apply one owner action to another administrator of the programme, with its message."""
+    target = admins.admin_in_programme(session, admin.programme_id, admin_id)
+    try:
+        message = change(target)
+    except ServiceError as exc:
+        session.rollback()
+        flash(request, exc.reason, "error")
+    else:
+        flash(request, message, "success")
     return RedirectResponse("/admins", status_code=303)
 
 
 @router.post("/admins/{admin_id}/resend", dependencies=[CsrfForm])
-def resend_invite(request: Request, session: SessionDep, admin: CurrentAdmin, admin_id: int) -> Response:
-    invited = session.scalar(
-        select(AdminUser).where(AdminUser.id == admin_id, AdminUser.programme_id == admin.programme_id)
-    )
-    if invited is None:
-        not_found("This administrator")
-    if invited.password_hash:
-        flash(request, f"{invited.email} has already accepted the invitation.", "info")
-    else:
-        queue_admin_invite(session, invited, admin.programme, invited_by=admin.name or admin.email)
-        flash(request, f"A new invitation was sent to {invited.email}.")
-    return RedirectResponse("/admins", status_code=303)
+def resend_invite(request: Request, session: SessionDep, admin: OwnerAdmin, admin_id: int) -> Response:
+    actor = admins.Actor.portal(admin)
+    return _change(request, session, admin, admin_id, lambda target: (
+        f"A new invitation was sent to {target.email}." if admins.resend_invitation(session, actor, target)
+        else f"{target.email} has already accepted the invitation."))
+
+
+@router.post("/admins/{admin_id}/role", dependencies=[CsrfForm])
+def change_role(request: Request, session: SessionDep, admin: OwnerAdmin, admin_id: int,
+                role: Annotated[str, Form()] = "") -> Response:
+    actor = admins.Actor.portal(admin)
+
+    def apply(target: AdminUser) -> str:
+        chosen = admins.parse_role(role, default=admins.role_of(target))
+        label = admins.ROLE_LABELS[chosen].lower()
+        if admins.set_role(session, actor, target, chosen):
+            return f"{target.name or target.email} is now {label}."
+        return f"{target.name or target.email} was already {label}."
+
+    return _change(request, session, admin, admin_id, apply)
+
+
+@router.post("/admins/{admin_id}/deactivate", dependencies=[CsrfForm])
+def deactivate_admin(request: Request, session: SessionDep, admin: OwnerAdmin, admin_id: int) -> Response:
+    actor = admins.Actor.portal(admin)
+    return _change(request, session, admin, admin_id, lambda target: (
+        f"{target.name or target.email} is deactivated: they are signed out and their API tokens are revoked."
+        if admins.deactivate(session, actor, target) else f"{target.name or target.email} was already deactivated."))
+
+
+@router.post("/admins/{admin_id}/reactivate", dependencies=[CsrfForm])
+def reactivate_admin(request: Request, session: SessionDep, admin: OwnerAdmin, admin_id: int) -> Response:
+    actor = admins.Actor.portal(admin)
+    return _change(request, session, admin, admin_id, lambda target: (
+        f"{target.name or target.email} is active again and can sign in with their password."
+        if admins.reactivate(session, actor, target) else f"{target.name or target.email} is already active."))

@@ -16,20 +16,21 @@ from typing import Annotated, Any, NoReturn
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
 from hrsync.domain.display import field_label, field_text
 from hrsync.domain.wording import possessive
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
+from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
 from hrsync.services.imports import source_address, source_name
 from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
 from hrsync.store.db import session_scope
-from hrsync.store.models import AdminUser
+from hrsync.store.models import AdminUser, Integration
 from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
 from hrsync.web.security import csrf_token as _session_csrf_token
 
@@ -139,10 +140,51 @@ def get_current_admin(request: Request, session: SessionDep) -> AdminUser:
             request.session.clear()
         raise LoginRequired()
     request.state.admin = _view_of(admin)
+    check_role(request, admin)
     return admin
 
 
 CurrentAdmin = Annotated[AdminUser, Depends(get_current_admin)]
+
+
+# ------------------------------------------------------------------------------------------------
+# roles (hrsync.services.admins decides; these answer with the 403 page)
+# ------------------------------------------------------------------------------------------------
+
+#: What a read-only administrator may still post: signing out, and their own account (password,
+#: signing out everywhere) under ``/account``. Creating an API token is allowed too: the token
+#: service gives a read-only administrator's tokens the read scope only.
+READ_ONLY_MAY_POST: tuple[str, ...] = ("/logout", "/account/", "/settings/api-tokens")
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _read_only_may(path: str) -> bool:
+    return any(path == allowed.rstrip("/") or (allowed.endswith("/") and path.startswith(allowed))
+               for allowed in READ_ONLY_MAY_POST)
+
+
+def check_role(request: Request, admin: AdminUser) -> None:
+    """The one place a read-only administrator's changes are refused (every page asks for the
+    signed-in administrator through :func:`get_current_admin`); pages only hide the buttons."""
+    if request.method in _SAFE_METHODS or may_change(admin) or _read_only_may(request.url.path):
+        return
+    raise HTTPException(
+        status_code=403,
+        detail="Your role is read-only: you can see every page and download files, but not change "
+               "anything. An owner of the programme can change your role.",
+    )
+
+
+def get_owner_admin(admin: CurrentAdmin) -> AdminUser:
+    if not may_manage_admins(admin):
+        raise HTTPException(
+            status_code=403,
+            detail="Only an owner of the programme can manage administrators. Ask an owner to make this change.",
+        )
+    return admin
+
+
+OwnerAdmin = Annotated[AdminUser, Depends(get_owner_admin)]
 
 
 def login_redirect_target(request: Request) -> str:
@@ -231,6 +273,12 @@ def format_datetime(value: datetime | None, tz: str | None = None, fmt: str | No
     return f"{format_date(local, fmt)} {local:%H:%M} {local.tzname() or ''}".strip()
 
 
+def email_recipients(integration: Integration) -> str:
+    """The sentence saying who receives ``integration``'s import e-mails (read in the page's session)."""
+    session = object_session(integration)
+    return recipients_sentence(session, integration) if session is not None else ""
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
@@ -244,6 +292,7 @@ templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.globals["field_label"] = field_label  # a member field's human label
 templates.env.globals["field_text"] = field_text  # a member field's value as people read it (dates formatted)
+templates.env.globals["email_recipients"] = email_recipients  # who receives an integration's import e-mails
 templates.env.filters["format_date"] = format_date
 templates.env.filters["format_datetime"] = format_datetime
 templates.env.filters["possessive"] = possessive  # "Demo Rewards'", never "Demo Rewards's"
