@@ -217,16 +217,20 @@ def end_sessions_for_member(session: Session, member_id: int, reason: str, *, no
 
 
 def purge_sessions(session: Session, *, now: datetime | None = None, batch: int = PURGE_BATCH) -> int:
-    """Delete up to ``batch`` rows that ended or expired more than a day ago (the periodic loop's
-    daily pass calls it). Returns how many were deleted."""
+    """Delete the rows that ended or expired more than a day ago, ``batch`` at a time (the periodic
+    loop's daily pass calls it; sign-in also purges the person's own). Returns how many went."""
     now = now or utcnow()
     cutoff = now - PURGE_AFTER
-    ids = list(session.scalars(
-        select(PortalSession.id)
-        .where(or_(PortalSession.ended_at < cutoff, PortalSession.expires_at < cutoff))
-        .limit(batch)
-    ))
-    if not ids:
-        return 0
-    session.execute(delete(PortalSession).where(PortalSession.id.in_(ids)).execution_options(synchronize_session=False))
-    return len(ids)
+    deleted = 0
+    while True:
+        ids = list(session.scalars(
+            select(PortalSession.id)
+            .where(or_(PortalSession.ended_at < cutoff, PortalSession.expires_at < cutoff))
+            .limit(batch)
+        ))
+        if ids:
+            session.execute(delete(PortalSession).where(PortalSession.id.in_(ids))
+                            .execution_options(synchronize_session=False))
+            deleted += len(ids)
+        if len(ids) < batch:
+            return deleted
