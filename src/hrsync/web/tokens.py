@@ -6,8 +6,8 @@ expiry and last use. A read-only administrator is offered read tokens only (the 
 anything else, whatever the form sends).
 
 The new token is rendered in the answer to the POST itself and never stored anywhere the portal
-can show it again: not in the flash messages (they live in the signed, *not encrypted*, session
-session's data) and not in the database (only its SHA-256).
+can show it again: not in the flash messages (they live in the session's data, in the database
+or, signed out, in a signed but *not encrypted* cookie) and not in the database (only its SHA-256).
 """
 
 from __future__ import annotations
