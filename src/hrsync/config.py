@@ -57,6 +57,20 @@ class Settings(BaseSettings):
         description="A dropped file modified more recently than this is still being written and is not imported yet.",
     )
 
+    admin_session_idle_minutes: float = Field(
+        default=30, gt=0,
+        description="An administrator's portal session ends after this many minutes without a request.",
+    )
+    member_session_idle_minutes: float = Field(
+        default=30, gt=0,
+        description="A member's portal session ends after this many minutes without a request.",
+    )
+    session_max_hours: float = Field(
+        default=12, gt=0,
+        description="Every portal session (administrator or member) ends this many hours after sign-in, "
+        "however active.",
+    )
+
     def resolved_drop_root(self) -> Path:
         return self.file_drop_root if self.file_drop_root is not None else self.data_dir / "drop"
 

@@ -151,7 +151,8 @@ def make_tenant(name: str, email: str, threshold: float) -> Tenant:
         integration = create_integration(session, programme, admin, subdomain="demo", api_key=SIM_KEY,
                                          leaver_threshold_pct=threshold)
         publish(session, integration, admin)
-        raw, token = create_api_token(session, programme.id, f"{name} CI", created_by_id=admin.id)
+        raw, token = create_api_token(session, programme.id, f"{name} CI", created_by=admin,
+                                      scopes=("read", "import", "approve"))
         return Tenant(programme.id, admin.id, email, integration.id, raw, token.id)
 
 

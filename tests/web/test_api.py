@@ -43,9 +43,12 @@ def test_every_route_needs_a_valid_bearer_token(world: World) -> None:
 def test_a_revoked_token_is_refused(world: World) -> None:
     from hrsync.services.api_tokens import create_api_token, revoke_api_token
     from hrsync.store import session_scope
+    from hrsync.store.models import AdminUser
 
     with session_scope() as session:
-        raw, token = create_api_token(session, world.acme.programme_id, "short-lived")
+        owner = session.get(AdminUser, world.acme.admin_id)
+        assert owner is not None
+        raw, token = create_api_token(session, world.acme.programme_id, "short-lived", created_by=owner)
         token_id = token.id
     client = world.client(headers={"Authorization": f"Bearer {raw}"})
     assert client.get("/api/v1/integrations").status_code == 200

@@ -19,7 +19,7 @@ SHOWN = re.compile(r"data-new-token>(hrs_[A-Za-z0-9_\-]+)<")
 
 def test_a_new_token_is_shown_once_stored_as_a_hash_and_works(world: World) -> None:
     client = world.admin_client(world.acme)
-    created = post_form(client, TOKENS, TOKENS, {"name": "Payroll sync"})
+    created = post_form(client, TOKENS, TOKENS, {"name": "Payroll sync", "scopes": "read"})
     assert created.status_code == 201
     assert created.headers["cache-control"] == "no-store"
     match = SHOWN.search(created.text)
@@ -45,7 +45,7 @@ def test_a_token_needs_a_name(world: World) -> None:
 
 def test_revoking_stops_the_token_and_is_logged(world: World) -> None:
     client = world.admin_client(world.acme)
-    raw = SHOWN.search(post_form(client, TOKENS, TOKENS, {"name": "Nightly report"}).text).group(1)  # type: ignore[union-attr]
+    raw = SHOWN.search(post_form(client, TOKENS, TOKENS, {"name": "Nightly report", "scopes": "read"}).text).group(1)  # type: ignore[union-attr]
     with session_factory()() as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "Nightly report"))
     revoked = post_form(client, TOKENS, f"{TOKENS}/{token_id}/revoke")

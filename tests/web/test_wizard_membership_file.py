@@ -257,6 +257,7 @@ def test_an_intellihr_integration_takes_no_file(portal: Portal, admin_email: str
 
 def test_the_api_says_a_file_integration_has_access_until_it_is_revoked(portal: Portal, admin_email: str) -> None:
     from hrsync.services.api_tokens import create_api_token
+    from hrsync.services.programmes import admin_by_email
     from hrsync.store.db import session_scope
     from hrsync.store.models import Integration
 
@@ -264,7 +265,9 @@ def test_the_api_says_a_file_integration_has_access_until_it_is_revoked(portal: 
     integration_id = _start(portal, client)
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        raw, _ = create_api_token(session, integration.programme_id, "has-access check")
+        owner = admin_by_email(session, integration.programme_id, admin_email)
+        assert owner is not None
+        raw, _ = create_api_token(session, integration.programme_id, "has-access check", created_by=owner)
     api = portal.client()
     api.headers["Authorization"] = f"Bearer {raw}"
 

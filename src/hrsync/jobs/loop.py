@@ -98,6 +98,7 @@ class PeriodicLoop:
         if self.send_outbox:
             self._step(report, "outbox", self._send_outbox)
         if self.closedown and self._closedown_day != now.date():
+            self._step(report, "sessions_purged", lambda: self._purge_sessions(now))
             self._step(report, "closedown", lambda: self._run_closedown(now))
         self.passes += 1
         return report
@@ -113,6 +114,13 @@ class PeriodicLoop:
         from hrsync.notify.delivery import send_due
 
         return send_due(self.factory).to_dict()
+
+    def _purge_sessions(self, now: datetime) -> int:
+        """Portal sessions that ended or expired over a day ago are deleted (a bounded batch a day)."""
+        from hrsync.services.sessions import purge_sessions
+
+        with self.factory.begin() as session:
+            return purge_sessions(session, now=now)
 
     def _run_closedown(self, now: datetime) -> dict[str, int]:
         from hrsync.lifecycle.closedown import run_closedown

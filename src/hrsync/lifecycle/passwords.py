@@ -36,6 +36,7 @@ from hrsync.security.passwords import (  # the one password rule, re-exported fo
     check_password_policy,
     hash_password,
 )
+from hrsync.services.sessions import PASSWORD_CHANGED, end_sessions_for_admin, end_sessions_for_member
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme
 from hrsync.store.types import utcnow
 
@@ -212,9 +213,10 @@ def replace_password(
     """Give a member or an administrator a new password: the one way a password changes.
 
     Whatever the path (a link, the signed-in "change password" page), every open invitation or
-    reset link of the account dies with the old password, and the link e-mails still waiting in
-    the outbox are cancelled (their links would no longer work). The caller checks the policy
-    and, where the path needs it, the current password.
+    reset link of the account dies with the old password, the link e-mails still waiting in the
+    outbox are cancelled (their links would no longer work), and every portal session of the
+    account ends (a page that changed it signs the person in again with a new one). The caller
+    checks the policy and, where the path needs it, the current password.
     """
     now = now or utcnow()
     account.password_hash = hash_password(password)
@@ -222,6 +224,8 @@ def replace_password(
     if isinstance(account, Member):
         revoke_tokens(session, member_id=account.id, purposes=MEMBER_LINK_PURPOSES, now=now)
         cancel_link_emails(session, member_id=account.id, reason="the password was changed")
+        end_sessions_for_member(session, account.id, PASSWORD_CHANGED, now=now)
     else:
         revoke_tokens(session, admin_id=account.id, purposes=ADMIN_LINK_PURPOSES, now=now)
         cancel_link_emails(session, admin_id=account.id, reason="the password was changed")
+        end_sessions_for_admin(session, account.id, PASSWORD_CHANGED, now=now)

@@ -1,9 +1,12 @@
 """The JSON API under ``/api/v1``: integrations, runs, their files and members, per programme.
 
 Authentication is a per-programme token (``Authorization: Bearer hrs_…``) an administrator creates
-in the portal; no token, a malformed one or a revoked one is ``401``. Everything is scoped to
-the token's programme: another programme's integration, run or member is ``404``, never ``403``,
-so the API does not even confirm that an id exists elsewhere.
+in the portal; no token, a malformed, revoked or expired one, or one whose owner was deactivated,
+is ``401``. Every route declares the scope it needs (reads ``read``, starting an import ``import``,
+approving or discarding a held run ``approve``); a token without it gets ``403`` naming the scope.
+Everything is scoped to the token's programme: another programme's integration, run or member is
+``404`` exactly like one that does not exist, so the API does not even confirm that an id exists
+elsewhere (the scope is checked before any look-up, so a ``403`` says nothing about an id either).
 
 The API is thin on purpose: it calls the same services as the portal pages
 (:mod:`hrsync.services.queries`, :mod:`hrsync.services.imports`), so a rule is never written twice.
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import imports
 from hrsync.services.admins import token_may_change
-from hrsync.services.api_tokens import authenticate_api_token
+from hrsync.services.api_tokens import authenticate_api_token, has_scope
 from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
@@ -42,6 +45,7 @@ from hrsync.services.queries import (
     runs_page,
 )
 from hrsync.store.db import session_factory
+from hrsync.store.enums import TokenScope
 from hrsync.store.models import ApiToken, ImportRun, Integration, RunTrigger
 from hrsync.web.api_models import (
     API_PREFIX,
@@ -62,7 +66,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API token created under S
 
 Responses = dict[int | str, dict[str, Any]]
 
-_UNAUTHORISED: Responses = {401: {"model": ErrorOut, "description": "No valid API token."}}
+_UNAUTHORISED: Responses = {
+    401: {"model": ErrorOut, "description": "No valid API token (missing, unknown, revoked, expired, or its "
+          "owner was deactivated)."},
+    403: {"model": ErrorOut, "description": "The token lacks the scope this request needs (named in detail)."},
+}
 _NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Not found in the token's programme."}}
 _CSV: Responses = {200: {"content": {"text/csv": {}}, "description": "RFC 4180 CSV, UTF-8 with a BOM, CRLF line ends."}}
 
@@ -94,18 +102,28 @@ def api_token(
 Token = Annotated[ApiToken, Depends(api_token)]
 
 
-def changing_token(session: ApiSession, token: Token) -> ApiToken:
-    """A token that may change state: 403 when the administrator who made it is read-only."""
-    if not token_may_change(session, token):
-        raise HTTPException(
-            status_code=status.HTTP_403_FORBIDDEN,
-            detail="This token was made by a read-only administrator: it can read, but not start imports "
-                   "or decide on held runs.",
-        )
-    return token
+def _scoped(scope: TokenScope) -> Any:
+    def require_scope(session: ApiSession, token: Token) -> ApiToken:
+        if not has_scope(token, scope):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail=f"This API token lacks the '{scope.value}' scope, which this request needs. Create a "
+                       f"token with it under Settings → API tokens.",
+            )
+        if scope != TokenScope.READ and not token_may_change(session, token):
+            raise HTTPException(
+                status_code=status.HTTP_403_FORBIDDEN,
+                detail="This token was made by a read-only administrator: it can read, but not start imports "
+                       "or decide on held runs.",
+            )
+        return token
+
+    return Depends(require_scope)
 
 
-ChangingToken = Annotated[ApiToken, Depends(changing_token)]
+ReadToken = Annotated[ApiToken, _scoped(TokenScope.READ)]
+ImportToken = Annotated[ApiToken, _scoped(TokenScope.IMPORT)]
+ApproveToken = Annotated[ApiToken, _scoped(TokenScope.APPROVE)]
 
 
 def _not_found(what: str) -> HTTPException:
@@ -142,7 +160,7 @@ def _conflict(detail: str, code: str, run_id: int | None = None) -> JSONResponse
 
 
 @router.get("/integrations", response_model=list[IntegrationOut], summary="List the programme's integrations")
-def list_integrations(session: ApiSession, token: Token) -> list[IntegrationOut]:
+def list_integrations(session: ApiSession, token: ReadToken) -> list[IntegrationOut]:
     integrations = session.scalars(
         select(Integration).where(Integration.programme_id == token.programme_id).order_by(Integration.id)
     ).all()
@@ -153,7 +171,7 @@ def list_integrations(session: ApiSession, token: Token) -> list[IntegrationOut]
     "/integrations/{integration_id}", response_model=IntegrationOut, responses=_NOT_FOUND,
     summary="One integration, with its last run",
 )
-def get_integration(integration_id: int, session: ApiSession, token: Token) -> IntegrationOut:
+def get_integration(integration_id: int, session: ApiSession, token: ReadToken) -> IntegrationOut:
     return _integration_out(session, _integration(session, token, integration_id))
 
 
@@ -164,7 +182,7 @@ def get_integration(integration_id: int, session: ApiSession, token: Token) -> I
 def list_runs(
     integration_id: int,
     session: ApiSession,
-    token: Token,
+    token: ReadToken,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
 ) -> RunPageOut:
@@ -186,7 +204,7 @@ def list_runs(
     summary="Start an import (or a dry run)",
 )
 def start_run(
-    integration_id: int, session: ApiSession, token: ChangingToken, body: StartRunIn | None = None
+    integration_id: int, session: ApiSession, token: ImportToken, body: StartRunIn | None = None
 ) -> Any:
     integration = _integration(session, token, integration_id)
     dry_run = bool(body and body.dry_run)
@@ -215,7 +233,7 @@ def _run_out(session: Session, run: ImportRun) -> RunOut:
 
 @router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND,
             summary="A run: status, progress, counts")
-def get_run(run_id: int, session: ApiSession, token: Token) -> RunOut:
+def get_run(run_id: int, session: ApiSession, token: ReadToken) -> RunOut:
     return _run_out(session, _run(session, token, run_id))
 
 
@@ -240,13 +258,13 @@ _DECISION: Responses = {
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Apply a held run's plan (queued for a worker)")
-def approve(run_id: int, session: ApiSession, token: ChangingToken) -> Any:
+def approve(run_id: int, session: ApiSession, token: ApproveToken) -> Any:
     return _decide(session, token, run_id, approve=True)
 
 
 @router.post("/runs/{run_id}/reject", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Discard a held run's plan (queued for a worker)")
-def reject(run_id: int, session: ApiSession, token: ChangingToken) -> Any:
+def reject(run_id: int, session: ApiSession, token: ApproveToken) -> Any:
     return _decide(session, token, run_id, approve=False)
 
 
@@ -276,13 +294,13 @@ def issues_csv_response(run: ImportRun, *, warnings: bool) -> StreamingResponse:
 
 @router.get("/runs/{run_id}/errors.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
             summary="A run's errors as CSV")
-def errors_csv(run_id: int, session: ApiSession, token: Token) -> StreamingResponse:
+def errors_csv(run_id: int, session: ApiSession, token: ReadToken) -> StreamingResponse:
     return issues_csv_response(_run(session, token, run_id), warnings=False)
 
 
 @router.get("/runs/{run_id}/warnings.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
             summary="A run's warnings as CSV")
-def warnings_csv(run_id: int, session: ApiSession, token: Token) -> StreamingResponse:
+def warnings_csv(run_id: int, session: ApiSession, token: ReadToken) -> StreamingResponse:
     return issues_csv_response(_run(session, token, run_id), warnings=True)
 
 
@@ -294,7 +312,7 @@ def warnings_csv(run_id: int, session: ApiSession, token: Token) -> StreamingRes
 @router.get("/members", response_model=MemberPageOut, summary="Members: search, filter by status, paged")
 def list_members(
     session: ApiSession,
-    token: Token,
+    token: ReadToken,
     q: Annotated[
         str | None, Query(max_length=200, description="Name, e-mail or employee ID contains.")
     ] = None,
@@ -312,7 +330,7 @@ def list_members(
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, responses=_NOT_FOUND, summary="One member")
-def get_member(member_id: int, session: ApiSession, token: Token) -> MemberOut:
+def get_member(member_id: int, session: ApiSession, token: ReadToken) -> MemberOut:
     member = member_in_programme(session, token.programme_id, member_id)
     if member is None:
         raise _not_found(f"Member {member_id}")

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
+from hrsync.store.types import utcnow
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,
@@ -146,6 +147,7 @@ def create_app() -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     app.state.routers = _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.state.session_clock = utcnow  # what "now" is for portal sessions (tests move it)
     app.add_middleware(SessionMiddleware, secret=session_signing_key())
 
     @app.middleware("http")

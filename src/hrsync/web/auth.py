@@ -95,14 +95,22 @@ def login(
                       status_code=429 if message == LOCKED else 400)
     admin = attempt.account
     admin.last_login_at = utcnow()
-    sign_in(request, admin)
+    sign_in(request, session, admin)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfForm])
-def logout(request: Request) -> Response:
-    sign_out(request)
+def logout(request: Request, session: SessionDep) -> Response:
+    sign_out(request, session)
     flash(request, "You have signed out.", "info")
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.post("/logout/everywhere", dependencies=[CsrfForm])
+def logout_everywhere(request: Request, session: SessionDep, admin: CurrentAdmin) -> Response:
+    """End every session of the signed-in administrator: this browser and any other."""
+    sign_out(request, session, everywhere=True)
+    flash(request, "You have signed out on every device and browser.", "info")
     return RedirectResponse("/login", status_code=303)
 
 
@@ -148,7 +156,7 @@ def _set_password(request: Request, session: Session, token: str, purpose: Token
     if admin is None:
         return _link_page(request, session, token, purpose, template)
     admin.last_login_at = utcnow()
-    sign_in(request, admin)
+    sign_in(request, session, admin)
     flash(request, "Your password is set and you are signed in." if purpose == TokenPurpose.ADMIN_INVITE
           else "Your new password is set and you are signed in.")
     return RedirectResponse("/integrations", status_code=303)

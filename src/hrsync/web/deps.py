@@ -29,9 +29,18 @@ from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
 from hrsync.services.imports import source_address, source_name
 from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
+from hrsync.services.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.store.db import session_scope
+from hrsync.store.enums import SessionKind
 from hrsync.store.models import AdminUser, Integration
-from hrsync.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok, password_fingerprint
+from hrsync.web.security import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    begin_session,
+    csrf_ok,
+    end_current_session,
+    session_state,
+)
 from hrsync.web.security import csrf_token as _session_csrf_token
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -87,14 +96,21 @@ SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 # ------------------------------------------------------------------------------------------------
 
 
-def sign_in(request: Request, admin: AdminUser) -> None:
-    """Start a fresh session for ``admin`` (a new CSRF token too: no fixation across sign-in)."""
+def sign_in(request: Request, session: Session, admin: AdminUser) -> None:
+    """Start a new server-side session for ``admin``: a new row, a new id in the cookie and a new
+    CSRF token (nothing of the signed-out visitor's session is kept: no fixation across sign-in)."""
     request.session.clear()
-    request.session["admin_id"] = admin.id
-    request.session["pw"] = password_fingerprint(admin.password_hash)
+    begin_session(request, session, SessionKind.ADMIN, admin_id=admin.id)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session: Session, *, everywhere: bool = False) -> None:
+    """End this browser's session (``everywhere``: every session of this administrator)."""
+    current = session_state(request).current(SessionKind.ADMIN)
+    if everywhere and current is not None and current.admin_id is not None:
+        end_sessions_for_admin(session, current.admin_id, SIGNED_OUT_EVERYWHERE)
+        end_current_session(request, None, SessionKind.ADMIN)
+    else:
+        end_current_session(request, session, SessionKind.ADMIN, SIGNED_OUT)
     request.session.clear()
 
 
@@ -129,14 +145,14 @@ def _view_of(admin: AdminUser) -> AdminView:
 
 
 def get_current_admin(request: Request, session: SessionDep) -> AdminUser:
-    admin_id = request.session.get("admin_id")
-    admin = session.get(AdminUser, admin_id) if isinstance(admin_id, int) else None
-    if (
-        admin is None
-        or not admin.is_active
-        or request.session.get("pw") != password_fingerprint(admin.password_hash)
-    ):
-        if admin_id is not None:
+    """The administrator of this browser's live session (see :mod:`hrsync.web.security`): a
+    session that ended, expired or went idle is no session, and a deactivated administrator is
+    refused on every request even before their rows are ended."""
+    live = session_state(request).current(SessionKind.ADMIN)
+    admin = session.get(AdminUser, live.admin_id) if live is not None and live.admin_id is not None else None
+    if admin is None or not admin.is_active:
+        if live is not None:
+            end_current_session(request, None, SessionKind.ADMIN)  # the cookie goes; this request rolls back
             request.session.clear()
         raise LoginRequired()
     request.state.admin = _view_of(admin)
@@ -154,7 +170,7 @@ CurrentAdmin = Annotated[AdminUser, Depends(get_current_admin)]
 #: What a read-only administrator may still post: signing out, and their own account (password,
 #: signing out everywhere) under ``/account``. Creating an API token is allowed too: the token
 #: service gives a read-only administrator's tokens the read scope only.
-READ_ONLY_MAY_POST: tuple[str, ...] = ("/logout", "/account/", "/settings/api-tokens")
+READ_ONLY_MAY_POST: tuple[str, ...] = ("/logout", "/logout/", "/account/", "/settings/api-tokens")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

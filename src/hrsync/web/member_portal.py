@@ -1,10 +1,11 @@
 """The member-facing pages: set a password from the invitation, sign in and out, a small home,
 the account pages a leaver keeps for 60 days, and "forgot password".
 
-Member sessions are **separate** from administrator sessions: their own signed cookie
-(``hrsync_member``, its own salt), so signing in as a member never signs anyone in as an
-administrator or the other way round, and signing out of one leaves the other alone. The CSRF
-token of the forms is the portal's (kept in the general session cookie), which holds no identity.
+Member sessions are **separate** from administrator sessions: their own server-side rows
+(``portal_session`` of kind ``member``) behind their own cookie (``hrsync_member``), so signing in
+as a member never signs anyone in as an administrator or the other way round, and signing out of
+one leaves the other alone. Signing out, a password change and "sign out everywhere" end the rows
+(:mod:`hrsync.services.sessions`); the cookie is written by :mod:`hrsync.web.security` only.
 
 What a member may open comes from :func:`hrsync.lifecycle.access.member_access` on every request:
 ``full`` (invited, active), ``limited`` (a leaver inside the 60-day window: only their own
@@ -18,7 +19,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,14 +35,15 @@ from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
 from hrsync.security.passwords import verify_password
 from hrsync.services.auth import authenticate
+from hrsync.services.sessions import CLOSED as SESSION_CLOSED
+from hrsync.services.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_member
+from hrsync.store.enums import SessionKind
 from hrsync.store.models import Member, MemberEvent, Programme
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
-from hrsync.web.security import LoginThrottle, password_fingerprint, session_signing_key
+from hrsync.web.security import LoginThrottle, begin_session, end_current_session, session_state
 
 router = APIRouter(include_in_schema=False)
 
-MEMBER_COOKIE = "hrsync_member"
-MEMBER_SESSION_MAX_AGE = 12 * 60 * 60
 HOME = links.MEMBER_HOME_PATH  # "/me"
 LOGIN = "/member/login"
 BAD_CREDENTIALS = "The e-mail address or password is not right. Check both and try again."
@@ -72,25 +73,14 @@ PROGRAMME_PAGES: dict[str, str] = {"offers": "Offers"}
 
 
 # ------------------------------------------------------------------------------------------------
-# the member session cookie
+# the member's session
 # ------------------------------------------------------------------------------------------------
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(session_signing_key(), salt="hrsync.member-session")
-
-
-def _sign_in(response: Response, request: Request, member: Member) -> None:
-    value = _serializer().dumps({"m": member.id, "pw": password_fingerprint(member.password_hash)})
-    response.set_cookie(
-        MEMBER_COOKIE, value, max_age=MEMBER_SESSION_MAX_AGE, path="/", httponly=True, samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-
-
-def _sign_out(response: Response, request: Request) -> None:
-    response.delete_cookie(MEMBER_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+def _sign_in(request: Request, session: Session, member: Member) -> None:
+    """A new session row and id for ``member`` (and a new CSRF token: nothing carried across sign-in)."""
+    request.session.pop("csrf", None)
+    begin_session(request, session, SessionKind.MEMBER, member_id=member.id)
 
 
 def _today(session: Session, member: Member) -> Any:
@@ -100,23 +90,14 @@ def _today(session: Session, member: Member) -> Any:
 
 
 def current_member(request: Request, session: Session) -> tuple[Member, Access] | None:
-    """The signed-in member and what they may open, or ``None`` (signed out, stale or closed)."""
-    cookie = request.cookies.get(MEMBER_COOKIE)
-    if not cookie:
+    """The signed-in member and what they may open, or ``None`` (signed out, ended, idle, closed)."""
+    live = session_state(request).current(SessionKind.MEMBER)
+    if live is None or live.member_id is None:
         return None
-    try:
-        data = _serializer().loads(cookie, max_age=MEMBER_SESSION_MAX_AGE)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("m"), int):
-        return None
-    member = session.get(Member, data["m"])
-    if member is None or not member.password_hash:
-        return None
-    if data.get("pw") != password_fingerprint(member.password_hash):
-        return None
-    access = member_access(member, _today(session, member))
-    if access == "none":
+    member = session.get(Member, live.member_id)
+    access = member_access(member, _today(session, member)) if member is not None and member.password_hash else "none"
+    if member is None or access == "none":
+        end_current_session(request, session, SessionKind.MEMBER, SESSION_CLOSED)
         return None
     return member, access
 
@@ -124,10 +105,7 @@ def current_member(request: Request, session: Session) -> tuple[Member, Access] 
 def _to_login(request: Request, message: str | None = None) -> Response:
     if message:
         flash(request, message, "info")
-    response = RedirectResponse(LOGIN, status_code=303)
-    if request.cookies.get(MEMBER_COOKIE):
-        _sign_out(response, request)
-    return response
+    return RedirectResponse(LOGIN, status_code=303)
 
 
 def _member_page(
@@ -174,17 +152,27 @@ def login(
     member = attempt.account
     if member_access(member, _today(session, member)) == "none":
         return render(request, "member/login.html", {**ctx, "error": CLOSED}, status_code=403)
-    response = RedirectResponse(HOME, status_code=303)
-    _sign_in(response, request, member)
-    return response
+    _sign_in(request, session, member)
+    return RedirectResponse(HOME, status_code=303)
 
 
 @router.post("/member/logout", dependencies=[CsrfForm])
-def logout(request: Request) -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    end_current_session(request, session, SessionKind.MEMBER, SIGNED_OUT)
     flash(request, "You have signed out.", "info")
-    response = RedirectResponse(LOGIN, status_code=303)
-    _sign_out(response, request)
-    return response
+    return RedirectResponse(LOGIN, status_code=303)
+
+
+@router.post("/member/logout/everywhere", dependencies=[CsrfForm])
+def logout_everywhere(request: Request, session: SessionDep) -> Response:
+    """End every session of the signed-in member: this browser, the phone, any other."""
+    signed = current_member(request, session)
+    if signed is None:
+        return _to_login(request)
+    end_sessions_for_member(session, signed[0].id, SIGNED_OUT_EVERYWHERE, now=session_state(request).now)
+    end_current_session(request, None, SessionKind.MEMBER)
+    flash(request, "You have signed out on every device and browser.", "info")
+    return RedirectResponse(LOGIN, status_code=303)
 
 
 @router.get("/member/forgot-password")
@@ -242,9 +230,8 @@ def _set_password(
     session.flush()
     flash(request, "Your password is set and you are signed in." if kind == "welcome"
           else "Your new password is set and you are signed in.")
-    response = RedirectResponse(HOME, status_code=303)
-    _sign_in(response, request, member)
-    return response
+    _sign_in(request, session, member)
+    return RedirectResponse(HOME, status_code=303)
 
 
 _WELCOME = links.MEMBER_SET_PASSWORD_PATH  # "/welcome/{token}"
@@ -365,11 +352,11 @@ def change_password(
     if error:
         return _member_page(request, session, member, access, "member/account.html",
                             {"page": "security", "title": "Security", "error": error}, status_code=400)
-    replace_password(session, member, password)  # also ends the member's open invitation/reset links
+    # also ends the member's open invitation/reset links and every session of theirs, this one included
+    replace_password(session, member, password)
     session.add(MemberEvent(programme_id=member.programme_id, member_id=member.id, kind="password_changed",
                             actor="member"))
     session.flush()
-    flash(request, "Your password was changed.")
-    response = RedirectResponse(HOME + "/security", status_code=303)
-    _sign_in(response, request, member)  # the old cookie no longer matches the new password
-    return response
+    _sign_in(request, session, member)  # this browser carries on with a new session
+    flash(request, "Your password was changed. You were signed out everywhere else.")
+    return RedirectResponse(HOME + "/security", status_code=303)
