@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
+from hrsync.services.throttle import SharedThrottle
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,
@@ -31,7 +32,7 @@ from hrsync.web.deps import (
     render,
     templates,
 )
-from hrsync.web.security import LoginThrottle, SessionMiddleware, session_signing_key
+from hrsync.web.security import SessionMiddleware, session_signing_key
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def create_app() -> FastAPI:
         openapi_url=OPENAPI_PATH,
     )
     _install_api_docs(app)
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = SharedThrottle()
     app.state.routers = _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(SessionMiddleware, secret=session_signing_key())

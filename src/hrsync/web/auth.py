@@ -24,6 +24,7 @@ from hrsync.lifecycle.tokens import TokenPurpose, find_token
 from hrsync.notify.outbox import queue_admin_invite
 from hrsync.services.auth import authenticate
 from hrsync.services.programmes import admin_by_email
+from hrsync.services.throttle import SharedThrottle
 from hrsync.store.models import AdminUser
 from hrsync.store.types import utcnow
 from hrsync.web.deps import (
@@ -38,7 +39,6 @@ from hrsync.web.deps import (
     sign_in,
     sign_out,
 )
-from hrsync.web.security import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,8 +53,8 @@ RESET_SENT = (
 )
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
+def _throttle(request: Request) -> SharedThrottle:
+    throttle: SharedThrottle = request.app.state.login_throttle
     return throttle
 
 

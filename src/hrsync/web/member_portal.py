@@ -35,9 +35,10 @@ from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
 from hrsync.security.passwords import verify_password
 from hrsync.services.auth import authenticate
+from hrsync.services.throttle import SharedThrottle
 from hrsync.store.models import Member, MemberEvent, Programme
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
-from hrsync.web.security import LoginThrottle, password_fingerprint, session_signing_key
+from hrsync.web.security import password_fingerprint, session_signing_key
 
 router = APIRouter(include_in_schema=False)
 
@@ -163,7 +164,7 @@ def login(
     request: Request, session: SessionDep,
     email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
 ) -> Response:
-    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle: SharedThrottle = request.app.state.login_throttle
     ctx = {"email": email.strip()[:320]}
     attempt = authenticate(session, email, password, who="member", throttle=throttle,
                            address=request.client.host if request.client else None)
