@@ -1,7 +1,8 @@
 """How ``hrsync serve`` (and the demo) run uvicorn: trusted proxies and an access log without tokens.
 
 Single-use links carry their token in the path (``/welcome/<token>``, ``/reset-password/<token>``,
-``/admin/reset-password/<token>``, ``/admin/accept-invite/<token>``: :mod:`hrsync.notify.links`).
+``/admin/reset-password/<token>``, ``/admin/accept-invite/<token>``: :mod:`hrsync.notify.links`;
+and ``?token=`` in ``/member/set-password?token=...``).
 uvicorn's access log writes every request line, so without :class:`RedactTokenPaths` anyone who
 can read the logs (a log shipper, a support engineer) could use a link before its owner. The
 filter replaces the token segment with ``…`` in every record of ``uvicorn.access`` and
@@ -33,11 +34,14 @@ REDACTED = "…"
 _PREFIXES = sorted({path.split("{token}", 1)[0] for path in TOKEN_PATHS}, key=len, reverse=True)
 # The token segment runs to the next "/", "?", "#", quote or blank (an encoded or over-long token too).
 _TOKEN_SEGMENT = re.compile("(" + "|".join(re.escape(p) for p in _PREFIXES) + r")[^/?#\s\"']+")
+# The query-string form of a link (``/member/set-password?token=...``).
+_TOKEN_QUERY = re.compile(r"([?&]token=)[^&#\s\"']+", re.IGNORECASE)
 
 
 def redact_token_paths(text: str) -> str:
-    """``text`` with the token of every single-use link path replaced by ``…``."""
-    return _TOKEN_SEGMENT.sub(lambda m: m.group(1) + REDACTED, text)
+    """``text`` with the token of every single-use link (in its path or its query) replaced by ``…``."""
+    text = _TOKEN_SEGMENT.sub(lambda m: m.group(1) + REDACTED, text)
+    return _TOKEN_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def _redact(value: Any) -> Any:
