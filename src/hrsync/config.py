@@ -7,10 +7,11 @@ intelliHR base URL is an operator setting so that nobody can point a tenant's ke
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INTELLIHR_PRODUCTION_BASE_URL = "https://api.intellihr.io/v1"
@@ -43,6 +44,12 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
     base_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies / load balancers "
+        "whose X-Forwarded-For and X-Forwarded-Proto headers are believed; '*' trusts every peer (only when "
+        "nothing but the balancer can reach the portal).",
+    )
     file_max_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0,
         description="Largest membership file (CSV) an import or an upload accepts, in bytes; checked before reading.",
@@ -70,6 +77,18 @@ class Settings(BaseSettings):
         description="Every portal session (administrator or member) ends this many hours after sign-in, "
         "however active.",
     )
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        for part in parts:
+            if part == "*":
+                continue
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"HRSYNC_TRUSTED_PROXIES: {part!r} is not an IP address or network") from None
+        return ",".join(parts)
 
     def resolved_drop_root(self) -> Path:
         return self.file_drop_root if self.file_drop_root is not None else self.data_dir / "drop"

@@ -99,10 +99,11 @@ def test_five_failures_lock_the_account_even_with_the_right_password(portal: Por
 
 
 def test_many_failures_from_one_address_lock_that_address(portal: Portal) -> None:
-    from hrsync.web.security import LoginThrottle
+    from hrsync.services.throttle import SharedThrottle
 
+    portal.reset_throttle()
     original = portal.app.state.login_throttle
-    portal.app.state.login_throttle = LoginThrottle(limit=5, address_limit=3)  # default 20: same rule, faster
+    portal.app.state.login_throttle = SharedThrottle(limit=5, address_limit=3)  # default 20: same rule, faster
     try:
         _, _, email = portal.new_admin()
         for i in range(3):
@@ -112,6 +113,7 @@ def test_many_failures_from_one_address_lock_that_address(portal: Portal) -> Non
         assert blocked.status_code == 429
     finally:
         portal.app.state.login_throttle = original
+        portal.reset_throttle()
 
 
 def test_sign_out_ends_the_session(portal: Portal) -> None:

@@ -128,6 +128,7 @@ def test_administrator_sets_up_a_membership_file_uploads_it_and_members_appear(
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_role("heading", name="Review and publish")).to_be_visible()
+    page.get_by_role("button", name="Preview the first import").click()
     counts = page.locator("[data-preview-counts]")
     expect(counts).to_be_visible()  # the queued dry run, followed by the progress bar until it finished
     expect(counts.locator('[data-count="created"]')).to_have_text("3")

@@ -227,7 +227,7 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, 
     assert stored.status_map["Exiting Staff"] == "inactive"
 
     review = client.get(f"/integrations/{integration_id}/setup/review")
-    assert "data-autosubmit" in review.text
+    assert "data-preview-start" in review.text and "data-autosubmit" not in review.text  # a click starts it
     preview = portal.post_form(client, f"/integrations/{integration_id}/setup/review",
                                f"/integrations/{integration_id}/setup/preview")
     assert preview.status_code == 303

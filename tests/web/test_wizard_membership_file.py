@@ -137,7 +137,7 @@ def test_the_file_wizard_uploads_matches_columns_previews_publishes_and_imports(
     assert saved.headers["location"].endswith("/setup/review")
 
     review = client.get(f"/integrations/{integration_id}/setup/review").text
-    assert "staff march.csv" in review and "data-autosubmit" in review
+    assert "staff march.csv" in review and "data-preview-start" in review and "data-autosubmit" not in review
     queued = portal.post_form(client, f"/integrations/{integration_id}/setup/review",
                               f"/integrations/{integration_id}/setup/preview")
     assert queued.status_code == 303

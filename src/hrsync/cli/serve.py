@@ -50,13 +50,15 @@ def serve(host: str, port: int, no_scheduler: bool) -> None:
     from hrsync.cli.common import ensure_schema
     from hrsync.logs import configure_logging
     from hrsync.web.app import create_app
+    from hrsync.web.logfilter import uvicorn_options
 
     configure_logging()  # JSON lines on stderr, each carrying the run id it concerns
     ensure_schema()
     app = create_app()
     scheduler = None if no_scheduler else start_embedded_scheduler(click.echo)
     click.echo(f"hrsync portal on http://{host}:{port}/ (sign in with an administrator's e-mail and password)")
-    config = uvicorn.Config(app, host=host, port=port, proxy_headers=True, log_level="info")
+    # proxy headers believed only from HRSYNC_TRUSTED_PROXIES; the access log never shows a link's token
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", **uvicorn_options())
     try:
         uvicorn.Server(config).run()
     finally:

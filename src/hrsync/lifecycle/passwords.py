@@ -80,12 +80,18 @@ def request_password_reset(
     """Queue a reset link to every account with this address (one per programme it belongs to).
 
     Always returns ``None``; unknown addresses, deleted members and throttled repeats are
-    indistinguishable to the caller.
+    indistinguishable to the caller, by the answer and by the work done: an address without an
+    account (or asked for again within minutes) goes through the same statements (a token issued
+    and hashed, the e-mail rendered and written to the outbox) inside a savepoint that is then
+    rolled back, so nothing is kept and nothing is sent.
     """
     now = now or utcnow()
     key = email_key(email or "")
     if not key or len(key) > 320:
         return
+    if kind not in ("member", "admin"):
+        raise ValueError("kind must be 'member' or 'admin'")
+    queued = 0
     if kind == "member":
         stmt = select(Member).where(Member.email_lower == key, Member.status.in_(RESETTABLE_MEMBER_STATUSES))
         if programme_id is not None:
@@ -94,6 +100,7 @@ def request_password_reset(
             programme = session.get(Programme, member.programme_id)
             if programme is None or not member.email:
                 continue
+            queued += 1
             _queue_reset(
                 session,
                 programme,
@@ -104,7 +111,7 @@ def request_password_reset(
                 admin_id=None,
                 now=now,
             )
-    elif kind == "admin":
+    else:
         admin_stmt = select(AdminUser).where(AdminUser.email_lower == key, AdminUser.is_active.is_(True))
         if programme_id is not None:
             admin_stmt = admin_stmt.where(AdminUser.programme_id == programme_id)
@@ -112,6 +119,7 @@ def request_password_reset(
             programme = session.get(Programme, admin.programme_id)
             if programme is None:
                 continue
+            queued += 1
             _queue_reset(
                 session,
                 programme,
@@ -122,8 +130,23 @@ def request_password_reset(
                 admin_id=admin.id,
                 now=now,
             )
-    else:
-        raise ValueError("kind must be 'member' or 'admin'")
+    if queued == 0:
+        _decoy_reset(session, key, kind, programme_id=programme_id, now=now)
+
+
+def _decoy_reset(
+    session: Session, address: str, kind: Literal["member", "admin"], *, programme_id: int | None, now: datetime
+) -> None:
+    """The work of a reset for an address that has no account, none of it kept."""
+    programme = session.scalar(
+        select(Programme).where(Programme.id == programme_id) if programme_id is not None
+        else select(Programme).order_by(Programme.id).limit(1)
+    )
+    if programme is None:  # an empty installation: there is no account to tell apart
+        return
+    _queue_reset(session, programme, to=address, first_name=None, account=f"{kind}:none", member_id=None,
+                 admin_id=None, now=now, keep=False, purpose=(
+                     TokenPurpose.MEMBER_PASSWORD_RESET if kind == "member" else TokenPurpose.ADMIN_PASSWORD_RESET))
 
 
 def _queue_reset(
@@ -136,27 +159,40 @@ def _queue_reset(
     member_id: int | None,
     admin_id: int | None,
     now: datetime,
+    keep: bool = True,
+    purpose: TokenPurpose | None = None,
 ) -> None:
+    """Issue the link and queue the e-mail in a savepoint; roll it back unless ``keep`` (and no
+    reset went to this address in the last few minutes), so every path does the same work."""
     if _recently_requested(session, to=to, kind="password_reset", since=now - RESET_THROTTLE):
-        return
-    is_member = member_id is not None
-    purpose = TokenPurpose.MEMBER_PASSWORD_RESET if is_member else TokenPurpose.ADMIN_PASSWORD_RESET
+        keep = False  # one reset per address every few minutes: the form cannot flood an inbox
+    is_member = member_id is not None or purpose == TokenPurpose.MEMBER_PASSWORD_RESET
+    purpose = purpose or (TokenPurpose.MEMBER_PASSWORD_RESET if is_member else TokenPurpose.ADMIN_PASSWORD_RESET)
     expires_at = now + PASSWORD_RESET_TTL
-    raw, token = issue_token(session, purpose, expires_at=expires_at, member_id=member_id, admin_id=admin_id)
-    session.flush()
-    link = links.member_reset_password_url(raw) if is_member else links.admin_reset_password_url(raw)
-    context = {
-        "programme_name": programme.name,
-        "date_format": programme.date_format,
-        "first_name": first_name,
-        "link": link,
-        "expires_at": expires_at.astimezone(programme_zone(programme.timezone)),
-        "zone_name": programme_zone(programme.timezone).key,
-    }
-    queue_rendered(
-        session, "password_reset", context, programme_id=programme.id, to=to,
-        dedup_key=f"password_reset:{account}:{token.id}", member_id=member_id,
-    )
+    savepoint = session.begin_nested()
+    try:
+        raw, token = issue_token(session, purpose, expires_at=expires_at, member_id=member_id, admin_id=admin_id)
+        session.flush()
+        link = links.member_reset_password_url(raw) if is_member else links.admin_reset_password_url(raw)
+        context = {
+            "programme_name": programme.name,
+            "date_format": programme.date_format,
+            "first_name": first_name,
+            "link": link,
+            "expires_at": expires_at.astimezone(programme_zone(programme.timezone)),
+            "zone_name": programme_zone(programme.timezone).key,
+        }
+        queue_rendered(
+            session, "password_reset", context, programme_id=programme.id, to=to,
+            dedup_key=f"password_reset:{account}:{token.id}", member_id=member_id,
+        )
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if keep:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
 
 
 def set_member_password(

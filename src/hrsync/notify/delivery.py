@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import get_settings
 from hrsync.notify import links, send_checks
+from hrsync.notify.outbox import retire_links
 from hrsync.notify.render import build_message
 from hrsync.notify.smtp import SmtpConnection, SmtpDeliveryError, SmtpUrlError, parse_smtp_url
 from hrsync.store.models import OutboxEmail, OutboxStatus
@@ -181,6 +182,7 @@ def _take(
             row.next_attempt_at = None
             row.claim_token = None
             row.last_error = f"cancelled: {exc}"
+            retire_links(s, [row_id], now=now)
             report.failed += 1
             report.cancelled += 1
             log.info("outbox: message %s cancelled: %s", row_id, exc)
@@ -210,6 +212,7 @@ def _release(
         give_up = error.permanent or (not error.connection and attempts >= MAX_ATTEMPTS)
         if give_up:
             values: dict[str, Any] = {"status": OutboxStatus.FAILED.value, "next_attempt_at": None}
+            retire_links(s, [row_id], now=now)  # never delivered: its links die, the stored copy keeps none
             report.failed += 1
         else:
             cap = CONNECTION_BACKOFF_CAP if error.connection else BACKOFF_CAP

@@ -23,6 +23,7 @@ ADMIN_ACCEPT_INVITE_PATH = "/admin/accept-invite/{token}"
 RUN_PATH = "/integrations/{integration_id}/runs/{run_id}"
 
 _TOKEN_LINK = re.compile(r"(/(?:welcome|reset-password|accept-invite)/)[A-Za-z0-9_\-]{16,}")
+_TOKEN_VALUE = re.compile(r"(/(?:welcome|reset-password|accept-invite)/)([A-Za-z0-9_\-]{16,})")
 REDACTED = "[link removed after sending]"
 
 
@@ -56,6 +57,11 @@ def member_home_url() -> str:
 
 def run_url(integration_id: int, run_id: int) -> str:
     return absolute(RUN_PATH.format(integration_id=integration_id, run_id=run_id))
+
+
+def token_values(text: str | None) -> list[str]:
+    """The raw tokens of the single-use links in ``text``."""
+    return [m.group(2) for m in _TOKEN_VALUE.finditer(text or "")]
 
 
 def redact_token_links(text: str | None) -> str | None:

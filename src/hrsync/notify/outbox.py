@@ -28,8 +28,17 @@ from hrsync.domain.vocabulary import MemberStatus, programme_today, programme_zo
 from hrsync.notify import links
 from hrsync.notify.render import render_email, render_subject
 from hrsync.notify.run_emails import run_email
-from hrsync.store.models import AdminUser, ImportRun, Integration, Member, OutboxEmail, OutboxStatus, Programme
-from hrsync.store.tokens import ADMIN_INVITE_TTL, TokenPurpose, issue_token
+from hrsync.store.models import (
+    AdminUser,
+    AuthToken,
+    ImportRun,
+    Integration,
+    Member,
+    OutboxEmail,
+    OutboxStatus,
+    Programme,
+)
+from hrsync.store.tokens import ADMIN_INVITE_TTL, TokenPurpose, hash_token, issue_token
 from hrsync.store.types import utcnow
 
 INVITATION_HOUR = 8  # a pre-hire's invitation goes out at 08:00 on the start date, programme time
@@ -370,10 +379,39 @@ def cancel_link_emails(
         )
     else:
         raise ValueError("cancel_link_emails needs a member_id or an admin_id")
-    result = session.execute(
+    cancelled = session.execute(
         update(OutboxEmail)
         .where(which, OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]))
         .values(status=OutboxStatus.FAILED.value, next_attempt_at=None, last_error=f"cancelled: {reason}")
+        .returning(OutboxEmail.id)
         .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    ).scalars().all()
+    retire_links(session, list(cancelled))
+    return len(cancelled)
+
+
+def retire_links(session: Session, row_ids: list[int], *, now: datetime | None = None) -> int:
+    """Failed-for-good rows keep no usable link: the links' tokens die and the stored copy is redacted.
+
+    Nobody received these messages, so nobody needs their links; a stored body that kept a working
+    link would hand the account to whoever reads the table (or a backup) in the 7 days before the
+    row is cleaned up. Returns how many tokens were revoked.
+    """
+    now = now or utcnow()
+    revoked = 0
+    for start in range(0, len(row_ids), 500):
+        rows = session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(row_ids[start:start + 500]))).all()
+        hashes = {hash_token(raw) for row in rows for body in (row.body_text, row.body_html)
+                  for raw in links.token_values(body)}
+        if hashes:
+            revoked += int(session.execute(
+                update(AuthToken)
+                .where(AuthToken.token_hash.in_(sorted(hashes)), AuthToken.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount)  # type: ignore[attr-defined]
+        for row in rows:
+            row.body_text = links.redact_token_links(row.body_text) or ""
+            row.body_html = links.redact_token_links(row.body_html)
+    session.flush()
+    return revoked

@@ -3,8 +3,9 @@
 :func:`authenticate` checks the throttle, finds the accounts with that address, verifies the
 password (upgrading an old hash on success) and records the attempt with the throttle. An
 unknown address costs the same time as a wrong password, so a caller cannot tell them apart.
-The throttle itself (how many failures lock what, for how long) is the caller's object; this
-module only decides which keys an attempt counts against.
+The throttle itself (how many failures lock what, for how long) is the caller's object, normally
+the database-backed :class:`hrsync.services.throttle.SharedThrottle`; this module only decides
+which keys an attempt counts against.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SIGNABLE_STATUSES = (MemberStatus.INVITED.value, MemberStatus.ACTIVE.value, Memb
 
 
 class Throttle(Protocol):
-    """What :func:`authenticate` needs of a login throttle (``hrsync.web.security.LoginThrottle``)."""
+    """What :func:`authenticate` needs of a login throttle (``hrsync.services.throttle.SharedThrottle``)."""
 
     def locked(self, *keys: str) -> bool: ...
 
@@ -46,9 +47,9 @@ class SignIn:
 
 
 def account_key(email: str, who: Who = "admin") -> str:
-    """The throttle key of an address (administrators and members are counted apart)."""
-    prefix = "account:" if who == "admin" else "member:"
-    return prefix + email.strip().lower()
+    """The throttle key of an e-mail address: ``account:<admin|member>:<address>`` (administrators
+    and members are counted apart)."""
+    return f"account:{who}:{email.strip().lower()}"
 
 
 def address_key(address: str | None) -> str:

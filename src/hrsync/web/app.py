@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hrsync.config import get_settings
 from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
+from hrsync.services.throttle import SharedThrottle
 from hrsync.store.types import utcnow
 from hrsync.web.deps import (
     STATIC_DIR,
@@ -32,7 +34,7 @@ from hrsync.web.deps import (
     render,
     templates,
 )
-from hrsync.web.security import LoginThrottle, SessionMiddleware, session_signing_key
+from hrsync.web.security import SessionMiddleware, session_signing_key
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,12 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
+
+# Sent with every response when HRSYNC_BASE_URL is https: a year, this host only. No includeSubDomains:
+# the portal usually lives on a subdomain of a company domain whose other hosts it cannot vouch for.
+HSTS = "max-age=31536000"
+# Our own static files (scripts, styles, the API reference's assets) hold nobody's data: a cache may keep them.
+CACHEABLE_PREFIXES = ("/static/", "/api/docs/assets/")
 
 API_DOCS_PATH = "/api/docs"
 API_DOCS_ASSETS = "/api/docs/assets"
@@ -144,18 +152,26 @@ def create_app() -> FastAPI:
         openapi_url=OPENAPI_PATH,
     )
     _install_api_docs(app)
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = SharedThrottle()
     app.state.routers = _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.session_clock = utcnow  # what "now" is for portal sessions (tests move it)
     app.add_middleware(SessionMiddleware, secret=session_signing_key())
+
+    hsts = get_settings().base_url.strip().lower().startswith("https://")
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Link pages carry a token in their address, and every page shows people's data: no page is
+        # kept in a cache or named in a Referer header (docs/security.md, "Links and logs").
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith(CACHEABLE_PREFIXES):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if not _is_api(request):
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

@@ -24,6 +24,7 @@ from hrsync.lifecycle.tokens import TokenPurpose, find_token
 from hrsync.services import admins
 from hrsync.services.auth import authenticate
 from hrsync.services.errors import ServiceError
+from hrsync.services.throttle import SharedThrottle
 from hrsync.store.enums import AdminRole
 from hrsync.store.models import ActivityLog, AdminUser
 from hrsync.store.types import utcnow
@@ -39,7 +40,6 @@ from hrsync.web.deps import (
     sign_in,
     sign_out,
 )
-from hrsync.web.security import LoginThrottle
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,8 +54,8 @@ RESET_SENT = (
 )
 
 
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
+def _throttle(request: Request) -> SharedThrottle:
+    throttle: SharedThrottle = request.app.state.login_throttle
     return throttle
 
 

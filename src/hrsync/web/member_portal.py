@@ -37,10 +37,11 @@ from hrsync.security.passwords import verify_password
 from hrsync.services.auth import authenticate
 from hrsync.services.sessions import CLOSED as SESSION_CLOSED
 from hrsync.services.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_member
+from hrsync.services.throttle import SharedThrottle
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import Member, MemberEvent, Programme
 from hrsync.web.deps import CsrfForm, SessionDep, flash, render
-from hrsync.web.security import LoginThrottle, begin_session, end_current_session, session_state
+from hrsync.web.security import begin_session, end_current_session, session_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,7 +142,7 @@ def login(
     request: Request, session: SessionDep,
     email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
 ) -> Response:
-    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle: SharedThrottle = request.app.state.login_throttle
     ctx = {"email": email.strip()[:320]}
     attempt = authenticate(session, email, password, who="member", throttle=throttle,
                            address=request.client.host if request.client else None)

@@ -1,4 +1,4 @@
-"""The portal's sessions (server-side), CSRF tokens and sign-in throttling.
+"""The portal's sessions (server-side) and CSRF tokens (sign-in throttling: :mod:`hrsync.services.throttle`).
 
 Sessions live in the database (``portal_session``, see :mod:`hrsync.services.sessions`): the
 cookie carries only a random id (``hrsync_session`` for administrators, ``hrsync_member`` for
@@ -21,10 +21,8 @@ Every cookie is ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` whenever the r
 over HTTPS or the public base URL (``HRSYNC_BASE_URL``) is https (a TLS-terminating proxy in
 front), so the loopback demo on plain http still works.
 
-Throttling keeps failure counts in this process's memory: per account (the e-mail address,
-whether or not it exists, so the lock itself reveals nothing) and per client address. With
-several portal processes an attacker gets ``processes x limit`` tries per window, still tiny next
-to what argon2 and the lock leave them.
+Sign-in throttling is :mod:`hrsync.services.throttle`, kept in the database so it holds across
+portal processes.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -273,62 +270,3 @@ def csrf_ok(session: MutableMapping[str, Any], submitted: str | None) -> bool:
     if not isinstance(expected, str) or not submitted:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), submitted.encode("utf-8"))
-
-
-# ------------------------------------------------------------------------------------------------
-# throttling of repeated sign-in failures
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Bucket:
-    failures: list[float] = field(default_factory=list)
-    locked_until: float = 0.0
-
-
-class LoginThrottle:
-    """``limit`` failures within ``window`` seconds lock an account for ``lock`` seconds.
-
-    A client address gets a higher limit (``address_limit``): an office behind one NAT address
-    should not be locked out by a few colleagues' typos, while a spray across many accounts from
-    one address still stops quickly.
-    """
-
-    def __init__(self, *, limit: int = 5, address_limit: int = 20, window: float = 15 * 60,
-                 lock: float = 15 * 60, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.address_limit = address_limit
-        self.window = window
-        self.lock = lock
-        self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
-        self._mutex = threading.Lock()
-
-    def locked(self, *keys: str) -> bool:
-        now = self._clock()
-        with self._mutex:
-            return any(self._buckets.get(k, _Bucket()).locked_until > now for k in keys)
-
-    def failure(self, *keys: str) -> None:
-        now = self._clock()
-        with self._mutex:
-            for key in keys:
-                bucket = self._buckets.setdefault(key, _Bucket())
-                bucket.failures = [t for t in bucket.failures if now - t < self.window]
-                bucket.failures.append(now)
-                limit = self.address_limit if key.startswith("address:") else self.limit
-                if len(bucket.failures) >= limit:
-                    bucket.locked_until = now + self.lock
-                    bucket.failures = []
-            if len(self._buckets) > 100_000:  # bound memory under a spray of random addresses
-                self._buckets = {k: b for k, b in self._buckets.items() if b.locked_until > now}
-
-    def success(self, account_key: str) -> None:
-        """A correct password clears the account's count (not the address's: one success among
-        many failures from one address must not reset a spray)."""
-        with self._mutex:
-            self._buckets.pop(account_key, None)
-
-    def reset(self) -> None:
-        with self._mutex:
-            self._buckets.clear()

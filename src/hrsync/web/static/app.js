@@ -203,11 +203,5 @@
       if (typeof dialog.showModal === "function") bindAuthorize(dialog);
     });
     bindMenus();
-    var auto = document.querySelector("form[data-autosubmit]");
-    if (auto) {
-      var button = auto.querySelector('[type="submit"]');
-      busy(button);
-      auto.submit();
-    }
   });
 })();
