@@ -25,6 +25,11 @@ def cli() -> None:
     """hrsync: import an HR directory into a rewards programme's members."""
     from hrsync.config import get_settings
     from hrsync.logs import configure_logging
+    from hrsync.security.files import restrict_umask
+
+    # Before anything is written: the data directory, the database, the log and every file a
+    # command creates are private to the service user (docs/security.md, "Files").
+    restrict_umask()
 
     # One-shot commands keep stderr for their one-line reason; long-running ones re-configure
     # logging to stderr themselves.

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from hrsync.config import Settings, get_settings
+from hrsync.security.files import private_dir
 
 KEY_FILE_NAME = "secret.key"
 
@@ -65,7 +66,7 @@ def _create_key_file(path: Path) -> None:
     is hard-linked into place: ``link`` fails if another process won the race, in which case its
     (complete) key is used and ours is thrown away.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
