@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default=50 * 1024 * 1024, gt=0,
         description="Largest membership file (CSV) an import or an upload accepts, in bytes; checked before reading.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0,
+        description="Largest request body the portal and the API accept, in bytes (413 above it, before the "
+        "body is read); the membership-file upload routes allow HRSYNC_FILE_MAX_BYTES plus 64 KiB instead.",
+    )
     file_drop_root: Path | None = Field(
         default=None,
         description="Where membership-file integrations without their own folder keep their files "

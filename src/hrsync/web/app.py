@@ -20,8 +20,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hrsync.config import get_settings
 from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
+from hrsync.web.body_limits import MULTIPART_ALLOWANCE, BodySizeLimitMiddleware
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,
@@ -147,6 +149,9 @@ def create_app() -> FastAPI:
     app.state.routers = _include_routers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(SessionMiddleware, secret=session_signing_key())
+    settings = get_settings()  # bodies are limited before the session, the CSRF check or a route reads them
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_max_bytes=settings.file_max_bytes + MULTIPART_ALLOWANCE)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Response:
