@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INTELLIHR_PRODUCTION_BASE_URL = "https://api.intellihr.io/v1"
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         default=1024 * 1024, gt=0,
         description="Largest request body the portal and the API accept, in bytes (413 above it, before the "
         "body is read); the membership-file upload routes allow HRSYNC_FILE_MAX_BYTES plus 64 KiB instead.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires; unset means /metrics answers loopback clients only "
+        "(404 to others).",
     )
     file_drop_root: Path | None = Field(
         default=None,
