@@ -57,3 +57,22 @@ def test_the_refusal_never_repeats_the_url_where_the_portal_loads_settings() -> 
     assert "no TLS" in str(caught.value)
     assert PASSWORD not in str(caught.value)
     assert PASSWORD not in describe_settings_error(caught.value)
+
+
+_WITHOUT_AIOSMTPD = "import sys; sys.modules['aiosmtpd'] = None; "  # as if the demo extra were not installed
+
+
+def test_without_the_demo_extra_the_portal_loads_and_the_catcher_says_what_to_install(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "HRSYNC_DATA_DIR": str(tmp_path / "var")}
+    portal = subprocess.run([sys.executable, "-c", _WITHOUT_AIOSMTPD + "import hrsync.web.app, hrsync.cli.main"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert portal.returncode == 0, portal.stderr
+
+    catcher = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_AIOSMTPD + "from hrsync.cli.main import main; "
+         "sys.argv = ['hrsync', 'outbox', 'catcher', '--port', '1']; main()"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert catcher.returncode == 2
+    [line] = catcher.stderr.strip().splitlines()
+    assert "the mail catcher needs aiosmtpd" in line and "'.[demo]'" in line
