@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test soak install lint typecheck bench lock clean
+.PHONY: run test soak install lint typecheck bench lock clean audit
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,6 +23,7 @@ run: $(STAMP)
 ## spread one by one. TEST_WORKERS=0 runs everything in this one process.
 TEST_WORKERS ?= 2
 test: $(STAMP)
+	$(BIN)/python scripts/audit_deps.py
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
@@ -37,6 +38,10 @@ soak: $(STAMP)
 		$(BIN)/python -m pytest tests/sync/test_history_model.py -s -q -p no:cacheprovider
 	KILL_SOAK=1 $(BIN)/python -m pytest tests/sync/test_kill_imports.py -m soak -s -q -p no:cacheprovider
 
+## Known vulnerabilities in the pinned and installed dependencies (offline list, pip-audit when reachable).
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_deps.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
@@ -44,14 +49,14 @@ lint: $(STAMP)
 ## The import benchmark (BENCHMARKS.md); installs the bench extra (matplotlib, for --growth) first.
 ## Options through BENCH_ARGS, e.g. make bench BENCH_ARGS="--database postgresql --growth 10000,20000,50000".
 bench: $(STAMP)
-	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo,bench]'
 	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
 
 ## Re-pin every dependency after changing pyproject.toml.
 lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet --upgrade pip
-	.lockvenv/bin/pip install --quiet '.[test,bench]'
+	.lockvenv/bin/pip install --quiet '.[test,demo,bench]'
 	.lockvenv/bin/pip freeze --exclude hrsync > constraints.txt
 	rm -rf .lockvenv
 

@@ -11,14 +11,16 @@ import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INTELLIHR_PRODUCTION_BASE_URL = "https://api.intellihr.io/v1"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HRSYNC_", extra="ignore")
+    # hide_input_in_errors: a refused value (an SMTP URL with a password, a malformed key) is never
+    # repeated in the error message.
+    model_config = SettingsConfigDict(env_prefix="HRSYNC_", extra="ignore", hide_input_in_errors=True)
 
     data_dir: Path = Field(default=Path("var"), description="Where the SQLite file, the key file and exports live.")
     database_url: str | None = Field(
@@ -40,6 +42,10 @@ class Settings(BaseSettings):
         "enough that a stuck import frees its slot the same day.",
     )
     smtp_url: str | None = None
+    smtp_allow_plaintext_auth: bool = Field(
+        default=False,
+        description="Accept credentials in HRSYNC_SMTP_URL without TLS (plain smtp://); refused otherwise.",
+    )
     mail_from: str = "hrsync <no-reply@hrsync.localhost>"
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
@@ -53,6 +59,16 @@ class Settings(BaseSettings):
     file_max_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0,
         description="Largest membership file (CSV) an import or an upload accepts, in bytes; checked before reading.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0,
+        description="Largest request body the portal and the API accept, in bytes (413 above it, before the "
+        "body is read); the membership-file upload routes allow HRSYNC_FILE_MAX_BYTES plus 64 KiB instead.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token /metrics requires; unset means /metrics answers loopback clients only "
+        "(404 to others).",
     )
     file_drop_root: Path | None = Field(
         default=None,
@@ -89,6 +105,17 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"HRSYNC_TRUSTED_PROXIES: {part!r} is not an IP address or network") from None
         return ",".join(parts)
+    @model_validator(mode="after")
+    def _smtp_credentials_need_tls(self) -> Settings:
+        from hrsync.notify.smtp import SmtpUrlError, parse_smtp_url, require_tls_for_credentials
+
+        if self.smtp_url:
+            try:
+                config = parse_smtp_url(self.smtp_url)
+            except SmtpUrlError:
+                return self  # malformed: reported (without the URL) when mail is sent
+            require_tls_for_credentials(config, allow_plaintext_auth=self.smtp_allow_plaintext_auth)
+        return self
 
     def resolved_drop_root(self) -> Path:
         return self.file_drop_root if self.file_drop_root is not None else self.data_dir / "drop"
@@ -97,6 +124,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hrsync.db').resolve()}"
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line naming each refused setting and why, never its value (``hide_input_in_errors``)."""
+    reasons = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in error["loc"])
+        reasons.append(f"HRSYNC_{field.upper()}: {message}" if field else message)
+    return "; ".join(reasons)
 
 
 @lru_cache(maxsize=1)

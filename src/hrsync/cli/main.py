@@ -23,12 +23,22 @@ EXIT_BAD_INPUT = 2
 @click.version_option(package_name="hrsync")
 def cli() -> None:
     """hrsync: import an HR directory into a rewards programme's members."""
-    from hrsync.config import get_settings
-    from hrsync.logs import configure_logging
+    from pydantic import ValidationError
 
+    from hrsync.config import describe_settings_error, get_settings
+    from hrsync.logs import configure_logging
+    from hrsync.security.files import restrict_umask
+
+    # Before anything is written: the data directory, the database, the log and every file a
+    # command creates are private to the service user (docs/security.md, "Files").
+    restrict_umask()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # e.g. SMTP credentials without TLS: one line, no value repeated
+        fail(f"configuration refused: {describe_settings_error(exc)}")
     # One-shot commands keep stderr for their one-line reason; long-running ones re-configure
     # logging to stderr themselves.
-    configure_logging(to_file=get_settings().data_dir / "hrsync.log")
+    configure_logging(to_file=settings.data_dir / "hrsync.log")
 
 
 def emit(payload: Any, as_json: bool, human: str | None = None) -> None:
@@ -50,7 +60,7 @@ def fail(reason: str, code: int = EXIT_BAD_INPUT, payload: Any = None, as_json: 
 # Sub-command modules; each one adds its commands to ``cli`` when imported.
 _COMMAND_MODULES = [
     "simulator", "db", "programmes", "admins", "integrations", "imports", "members", "outbox", "serve", "demo",
-    "worker",
+    "worker", "keys",
 ]
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"hrsync.cli.{_name}")

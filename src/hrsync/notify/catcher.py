@@ -16,10 +16,28 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from hrsync.security.files import private_dir, write_private_bytes
+
+if TYPE_CHECKING:  # aiosmtpd is the optional ``demo`` extra: imported when a catcher starts
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+class MailCatcherUnavailableError(RuntimeError):
+    """aiosmtpd (the ``demo`` extra) is not installed."""
+
+
+def _controller_class() -> type[Controller]:
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:
+        raise MailCatcherUnavailableError(
+            "the mail catcher needs aiosmtpd, which production installs leave out; install the demo extra: "
+            "pip install -c constraints.txt '.[demo]' (make install does)"
+        ) from None
+    return Controller
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +106,10 @@ class MailCatcher:
         return f"smtp://{self.host}:{self.port}"
 
     def start(self) -> MailCatcher:
+        controller_class = _controller_class()
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10.0)
+            private_dir(self.folder)
+        controller = controller_class(_Handler(self), hostname=self.host, port=self.port, ready_timeout=10.0)
         controller.start()
         self._controller = controller
         return self
@@ -134,7 +153,7 @@ class MailCatcher:
                 name = f"{received.strftime('%Y%m%dT%H%M%S%f')}-{self._counter:06d}.eml"
                 path = self.folder / name
                 tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(raw)
+                write_private_bytes(tmp, raw)  # e-mails carry sign-in links: 0600 whatever the umask
                 tmp.replace(path)  # readers never see half a file
             self._messages.append(CaughtEmail(mail_from, recipients, _parse(raw), received, path))
 

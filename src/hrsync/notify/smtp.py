@@ -6,7 +6,9 @@
 * ``smtp://user:pass@host:587?starttls=true`` - submission with STARTTLS;
 * ``smtps://user:pass@host:465`` - implicit TLS.
 
-Credentials are percent-decoded so passwords with ``@`` or ``:`` work. The password is kept out of
+Credentials are percent-decoded so passwords with ``@`` or ``:`` work. Credentials on a plain
+``smtp://`` URL (no TLS) are refused when the settings load (:func:`require_tls_for_credentials`)
+unless ``HRSYNC_SMTP_ALLOW_PLAINTEXT_AUTH=1``. The password is kept out of
 ``repr`` and never appears in an exception message or a log line: errors name the host and port only.
 """
 
@@ -94,6 +96,22 @@ def parse_smtp_url(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SmtpConfig:
         password=password,
         timeout=timeout,
     )
+
+
+def require_tls_for_credentials(config: SmtpConfig, *, allow_plaintext_auth: bool = False) -> None:
+    """Refuse a user name or password on a connection without TLS (``smtp://`` without ``?starttls=true``).
+
+    SMTP AUTH PLAIN/LOGIN sends the password as base64: anyone on the path reads it. The operator
+    can accept that knowingly (``HRSYNC_SMTP_ALLOW_PLAINTEXT_AUTH=1``, e.g. a relay on the same host).
+    """
+    if allow_plaintext_auth or config.security is not SmtpSecurity.PLAIN:
+        return
+    if config.username or config.password:
+        raise SmtpUrlError(
+            "HRSYNC_SMTP_URL has credentials but no TLS, so the password would cross the network readable: "
+            "use smtps://host:465 or smtp://host:587?starttls=true, or set HRSYNC_SMTP_ALLOW_PLAINTEXT_AUTH=1 "
+            "to accept that"
+        )
 
 
 class SmtpDeliveryError(Exception):

@@ -18,6 +18,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from hrsync.config import Settings, get_settings
+from hrsync.security.files import private_dir
 
 KEY_FILE_NAME = "secret.key"
 
@@ -37,6 +38,10 @@ def key_file_path(settings: Settings | None = None) -> Path:
 
 
 def _parse_keys(raw: str, origin: str) -> MultiFernet:
+    return MultiFernet(_parse_key_list(raw, origin))
+
+
+def _parse_key_list(raw: str, origin: str) -> list[Fernet]:
     parts = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
     if not parts:
         raise SecretKeyError(f"{origin} holds no key")
@@ -51,7 +56,7 @@ def _parse_keys(raw: str, origin: str) -> MultiFernet:
                 "make one with: python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'"
             ) from None
-    return MultiFernet(fernets)
+    return fernets
 
 
 def _create_key_file(path: Path) -> None:
@@ -61,7 +66,7 @@ def _create_key_file(path: Path) -> None:
     is hard-linked into place: ``link`` fails if another process won the race, in which case its
     (complete) key is used and ours is thrown away.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -95,6 +100,84 @@ def load_keyring(settings: Settings | None = None) -> MultiFernet:
     if not path.exists():
         _create_key_file(path)
     return _parse_keys(_read_key_file(path), str(path))
+
+
+def keyring_source(settings: Settings | None = None) -> str:
+    """Where the keys come from, for people: ``HRSYNC_SECRET_KEY`` or the key file's path."""
+    settings = settings or get_settings()
+    return "HRSYNC_SECRET_KEY" if settings.secret_key else str(key_file_path(settings).resolve())
+
+
+def load_keys(settings: Settings | None = None) -> list[Fernet]:
+    """The configured keys one by one, newest first (rotation needs to know which key reads what)."""
+    settings = settings or get_settings()
+    if settings.secret_key:
+        return _parse_key_list(settings.secret_key, "HRSYNC_SECRET_KEY")
+    path = key_file_path(settings)
+    if not path.exists():
+        _create_key_file(path)
+    return _parse_key_list(_read_key_file(path), str(path))
+
+
+def key_index(token: str, keys: list[Fernet]) -> int | None:
+    """The position (0 = newest) of the first key that decrypts ``token``; ``None`` when none does."""
+    try:
+        raw = token.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    for position, key in enumerate(keys):
+        try:
+            key.decrypt(raw)
+        except InvalidToken:
+            continue
+        return position
+    return None
+
+
+def add_key_to_file(settings: Settings | None = None) -> int:
+    """Put a new key in front of the key file's keys (it encrypts from now on); returns the key count.
+
+    Refused when the keys come from ``HRSYNC_SECRET_KEY``: that value belongs to whoever sets the
+    environment (a secret manager, a unit file), which this process cannot edit. The file is replaced
+    atomically (a 0600 temporary file renamed over it), so a reader sees the old keys or the new ones.
+    """
+    settings = settings or get_settings()
+    if settings.secret_key:
+        raise SecretKeyError(
+            "the keys come from HRSYNC_SECRET_KEY: put a new key in front of it (comma-separated) where "
+            "that variable is set, restart, then run `hrsync keys rotate`"
+        )
+    path = key_file_path(settings)
+    if not path.exists():
+        _create_key_file(path)
+    existing = _read_key_file(path)
+    _parse_key_list(existing, str(path))  # never extend a file that is already broken
+    parts = [part.strip() for part in existing.replace("\n", ",").split(",") if part.strip()]
+    lines = [Fernet.generate_key().decode("ascii"), *parts]
+    _replace_key_file(path, lines)
+    return len(lines)
+
+
+def keep_newest_key_only(path: Path) -> None:
+    """Rewrite the key file with its first (newest) key alone; the caller checked nothing needs the rest."""
+    existing = _read_key_file(path)
+    _parse_key_list(existing, str(path))
+    newest = next(part.strip() for part in existing.replace("\n", ",").split(",") if part.strip())
+    _replace_key_file(path, [newest])
+
+
+def _replace_key_file(path: Path, lines: list[str]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write("\n".join(lines) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 def encrypt_secret(plain: str, settings: Settings | None = None) -> str:

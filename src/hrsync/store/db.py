@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import get_settings
+from hrsync.security.files import private_file
 from hrsync.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -75,7 +76,9 @@ def _create(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # The data directory 0700 and the database 0600 whatever the umask; SQLite gives its
+            # -wal/-shm files the database file's mode (hrsync.security.files).
+            private_file(Path(database).expanduser())
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

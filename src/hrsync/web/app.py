@@ -25,6 +25,7 @@ from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
 from hrsync.services.throttle import SharedThrottle
 from hrsync.store.types import utcnow
+from hrsync.web.body_limits import MULTIPART_ALLOWANCE, BodySizeLimitMiddleware
 from hrsync.web.deps import (
     STATIC_DIR,
     CsrfFailed,
@@ -157,6 +158,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.session_clock = utcnow  # what "now" is for portal sessions (tests move it)
     app.add_middleware(SessionMiddleware, secret=session_signing_key())
+    settings = get_settings()  # bodies are limited before the session, the CSRF check or a route reads them
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       upload_max_bytes=settings.file_max_bytes + MULTIPART_ALLOWANCE)
 
     hsts = get_settings().base_url.strip().lower().startswith("https://")
 

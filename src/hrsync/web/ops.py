@@ -1,4 +1,4 @@
-"""Operator endpoints: ``/healthz`` (alive), ``/readyz`` (can serve), ``/metrics`` (Prometheus).
+"""Operator endpoints: ``/healthz`` (alive), ``/readyz`` (can serve), ``/metrics`` (Prometheus; a token or loopback).
 
 Metrics are read from the database at scrape time rather than counted in memory: imports run in
 worker processes (Celery) as well as in the portal's own thread, and only the database sees them
@@ -8,6 +8,8 @@ the duration histogram, which reads two timestamps of each finished run of the l
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -159,8 +161,39 @@ def metrics_registry() -> CollectorRegistry:
     return registry
 
 
+def _loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def metrics_allowed(request: Request) -> Response | None:
+    """None when the scrape may go ahead, else the refusal.
+
+    With ``HRSYNC_METRICS_TOKEN`` set, every scrape must send ``Authorization: Bearer <token>``
+    (401 otherwise, from anywhere). Unset, only loopback clients are answered (a Prometheus or an
+    agent on the same machine); anyone else gets 404, as if there were nothing here. The client
+    address is the one uvicorn reports, after its trusted-proxy handling of ``X-Forwarded-For``.
+    """
+    token = get_settings().metrics_token
+    if token is not None and token.get_secret_value():
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        expected = token.get_secret_value().encode("utf-8")
+        if scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode("utf-8"), expected):
+            return None
+        return JSONResponse({"detail": "A valid metrics token is required."}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    if _loopback(request.client.host if request.client else None):
+        return None
+    return JSONResponse({"detail": "This page was not found."}, status_code=404)
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
+    refusal = metrics_allowed(request)
+    if refusal is not None:
+        return refusal
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
         registry = request.app.state.metrics_registry = metrics_registry()
