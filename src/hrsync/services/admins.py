@@ -24,8 +24,6 @@ admin …``) and the JSON API call it:
 from __future__ import annotations
 
 import getpass
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -41,6 +39,8 @@ from hrsync.services import activity
 from hrsync.services.api_tokens import revoke_api_token
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import admin_by_email
+from hrsync.services.roles import may_change, role_of
+from hrsync.services.sessions import end_sessions_for_admin
 from hrsync.store.enums import AdminRole
 from hrsync.store.models import AdminUser, ApiToken, Integration, Programme
 from hrsync.store.types import utcnow
@@ -70,22 +70,6 @@ LAST_OWNER = "last_owner"
 # ------------------------------------------------------------------------------------------------
 # roles
 # ------------------------------------------------------------------------------------------------
-
-
-def role_of(admin: AdminUser) -> AdminRole:
-    """The administrator's role; a value this version does not know counts as read-only."""
-    try:
-        return AdminRole(admin.role)
-    except ValueError:
-        return AdminRole.READ_ONLY
-
-
-def may_change(admin: AdminUser) -> bool:
-    """May this administrator change anything (beyond signing out and their own password)?
-
-    The portal's role check, the API's state-changing endpoints and API-token creation all ask this.
-    """
-    return bool(admin.is_active) and role_of(admin) != AdminRole.READ_ONLY
 
 
 def token_may_change(session: Session, token: ApiToken) -> bool:
@@ -311,18 +295,9 @@ def reactivate(session: Session, actor: Actor, target: AdminUser) -> bool:
 
 
 def _end_portal_sessions(session: Session, admin_id: int) -> None:
-    """End the administrator's server-side portal sessions, where that feature is installed.
-
-    Without it (signed-cookie sessions) nothing is stored to end: every request re-reads
-    ``is_active`` and refuses the deactivated account anyway.
-    """
-    try:
-        module = importlib.import_module("hrsync.services.sessions")
-    except ModuleNotFoundError:
-        return
-    end: Callable[..., Any] | None = getattr(module, "end_sessions_for_admin", None)
-    if end is not None:
-        end(session, admin_id, "deactivated")
+    """End the administrator's server-side portal sessions at once (every request also re-reads
+    ``is_active``, so a session that raced this still ends at its next request)."""
+    end_sessions_for_admin(session, admin_id, "deactivated")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hrsync.services import activity
-from hrsync.services.admins import may_change
 from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.roles import may_change
 from hrsync.store.enums import TokenScope
 from hrsync.store.models import AdminUser, ApiToken
 from hrsync.store.types import utcnow
