@@ -17,10 +17,13 @@ from hrsync.security.passwords import hash_password
 from hrsync.services.api_tokens import create_api_token
 from hrsync.services.integrations import create_integration
 from hrsync.store.db import session_scope
+from hrsync.store.enums import TokenScope
 from hrsync.store.models import ActivityLog, AdminUser, ApiToken, Integration, Programme
 from hrsync.web.deps import READ_ONLY_MAY_POST
 
 from .conftest import PASSWORD, Portal, csrf_of
+
+ALL_SCOPES = tuple(TokenScope)  # the read-only rule, not a missing scope, must be what refuses
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -186,7 +189,8 @@ def test_deactivation_ends_the_session_and_tokens_at_once_and_reactivation_resto
     leaver_id = _admin(leaver).id
     integration_id = _integration_of(programme_id, leaver)
     with session_scope() as session:
-        raw, _ = create_api_token(session, programme_id, "leaver's script", created_by_id=leaver_id)
+        raw, _ = create_api_token(session, programme_id, "leaver's script",
+                                  created_by=session.get(AdminUser, leaver_id), scopes=ALL_SCOPES)
     api = httpx.Client(base_url=portal.base_url, headers={"Authorization": f"Bearer {raw}"})
     assert api.get("/api/v1/integrations").status_code == 200
     session_of_leaver = portal.sign_in(leaver)
@@ -245,7 +249,8 @@ def test_a_read_only_administrators_token_cannot_change_anything_through_the_api
     integration_id = _integration_of(programme_id, owner)
     maker = _add_admin(programme_id, "administrator")
     with session_scope() as session:
-        raw, _ = create_api_token(session, programme_id, "reporting", created_by_id=_admin(maker).id)
+        raw, _ = create_api_token(session, programme_id, "reporting",
+                                  created_by=session.get(AdminUser, _admin(maker).id), scopes=ALL_SCOPES)
     api = httpx.Client(base_url=portal.base_url, headers={"Authorization": f"Bearer {raw}"})
     owner_client = portal.sign_in(owner)
     assert _post(portal, owner_client, f"/admins/{_admin(maker).id}/role", {"role": "read_only"}).status_code == 303

@@ -190,7 +190,7 @@ def test_a_password_reset_ends_the_administrators_other_sessions(portal: Portal)
 
 
 def test_a_deactivated_administrator_is_refused_at_once_and_their_rows_end(portal: Portal) -> None:
-    from hrsync.services.sessions import end_sessions_for_admin
+    from hrsync.lifecycle.sessions import end_sessions_for_admin
 
     admin_id, email = _admin(portal)
     client = portal.sign_in(email)

@@ -92,7 +92,7 @@ def test_a_programme_named_demo_rewards_is_never_written_rewards_s(demo: Demo) -
         assert response.status_code == 200, path
         texts[path] = visible_text(response.text)
     assert not [path for path, text in texts.items() if "Rewards's" in text]
-    assert "manage Demo Rewards' integrations" in " ".join(texts["/admins"].split())
+    assert "sign in to Demo Rewards' portal" in " ".join(texts["/admins"].split())
     # the e-mails as members receive them (rendered when sent)
     with MailCatcher("127.0.0.1", _free_port()) as mail:
         assert send_due(session_factory(), smtp_url=mail.url, limit=100_000).sent > 0

@@ -117,7 +117,7 @@ class PeriodicLoop:
 
     def _purge_sessions(self, now: datetime) -> int:
         """Portal sessions that ended or expired over a day ago are deleted (a bounded batch a day)."""
-        from hrsync.services.sessions import purge_sessions
+        from hrsync.lifecycle.sessions import purge_sessions
 
         with self.factory.begin() as session:
             return purge_sessions(session, now=now)

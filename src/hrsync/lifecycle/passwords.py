@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.display import display_name, given_name
 from hrsync.domain.vocabulary import MemberStatus, email_key, programme_zone
+from hrsync.lifecycle.sessions import PASSWORD_CHANGED, end_sessions_for_admin, end_sessions_for_member
 from hrsync.lifecycle.tokens import (
     MEMBER_LINK_PURPOSES,
     PASSWORD_RESET_TTL,
@@ -36,7 +37,6 @@ from hrsync.security.passwords import (  # the one password rule, re-exported fo
     check_password_policy,
     hash_password,
 )
-from hrsync.services.sessions import PASSWORD_CHANGED, end_sessions_for_admin, end_sessions_for_member
 from hrsync.store.models import AdminUser, AuthToken, Member, MemberEvent, OutboxEmail, Programme
 from hrsync.store.types import utcnow
 

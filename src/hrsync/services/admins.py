@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain.validation import InvalidValue, check_field
 from hrsync.lifecycle.passwords import ADMIN_LINK_PURPOSES
+from hrsync.lifecycle.sessions import end_sessions_for_admin
 from hrsync.lifecycle.tokens import revoke_tokens
 from hrsync.notify.outbox import queue_admin_invite
 from hrsync.notify.run_emails import Recipients, active_owners, integration_recipients, recipients_of
@@ -40,7 +41,6 @@ from hrsync.services.api_tokens import revoke_api_token
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import admin_by_email
 from hrsync.services.roles import may_change, role_of
-from hrsync.services.sessions import end_sessions_for_admin
 from hrsync.store.enums import AdminRole
 from hrsync.store.models import AdminUser, ApiToken, Integration, Programme
 from hrsync.store.types import utcnow

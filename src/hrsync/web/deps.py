@@ -25,11 +25,11 @@ from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
 from hrsync.domain.display import field_label, field_text
 from hrsync.domain.wording import possessive
+from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
 from hrsync.services.imports import source_address, source_name
 from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
-from hrsync.services.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import AdminUser, Integration

@@ -5,7 +5,7 @@ Member sessions are **separate** from administrator sessions: their own server-s
 (``portal_session`` of kind ``member``) behind their own cookie (``hrsync_member``), so signing in
 as a member never signs anyone in as an administrator or the other way round, and signing out of
 one leaves the other alone. Signing out, a password change and "sign out everywhere" end the rows
-(:mod:`hrsync.services.sessions`); the cookie is written by :mod:`hrsync.web.security` only.
+(:mod:`hrsync.lifecycle.sessions`); the cookie is written by :mod:`hrsync.web.security` only.
 
 What a member may open comes from :func:`hrsync.lifecycle.access.member_access` on every request:
 ``full`` (invited, active), ``limited`` (a leaver inside the 60-day window: only their own
@@ -31,12 +31,12 @@ from hrsync.lifecycle.passwords import (
     request_password_reset,
     set_member_password,
 )
+from hrsync.lifecycle.sessions import CLOSED as SESSION_CLOSED
+from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_member
 from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
 from hrsync.security.passwords import verify_password
 from hrsync.services.auth import authenticate
-from hrsync.services.sessions import CLOSED as SESSION_CLOSED
-from hrsync.services.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_member
 from hrsync.services.throttle import SharedThrottle
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import Member, MemberEvent, Programme

@@ -1,6 +1,6 @@
 """The portal's sessions (server-side) and CSRF tokens (sign-in throttling: :mod:`hrsync.services.throttle`).
 
-Sessions live in the database (``portal_session``, see :mod:`hrsync.services.sessions`): the
+Sessions live in the database (``portal_session``, see :mod:`hrsync.lifecycle.sessions`): the
 cookie carries only a random id (``hrsync_session`` for administrators, ``hrsync_member`` for
 members), the row keeps its SHA-256, who is signed in and the session's small data (CSRF token,
 flash messages). Signing out, a password change, "sign out everywhere" and an administrator's
@@ -44,8 +44,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hrsync.config import Settings, get_settings
-from hrsync.security.secrets import key_file_path, load_keyring
-from hrsync.services.sessions import (
+from hrsync.lifecycle.sessions import (
     LAST_SEEN_RESOLUTION,
     SIGNED_OUT,
     LiveSession,
@@ -55,6 +54,7 @@ from hrsync.services.sessions import (
     start_session,
     touch_session,
 )
+from hrsync.security.secrets import key_file_path, load_keyring
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
 from hrsync.store.types import utcnow
