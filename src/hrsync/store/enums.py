@@ -48,6 +48,8 @@ class RunTrigger(StrEnum):
     CLI = "cli"
     API = "api"
     PREVIEW = "preview"  # the wizard's review step: a dry run, one per integration (a new one replaces it)
+    SINGLE = "single"  # one person traced and applied (issue 15)
+    UNDO = "undo"  # reverses an earlier import (issue 15; import_run.undo_of_id)
 
 
 class IntegrationStatus(StrEnum):

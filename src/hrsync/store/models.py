@@ -176,6 +176,9 @@ class Integration(Base):
     date_format: Mapped[str] = mapped_column(String(16), default="DD/MM/YYYY", server_default="DD/MM/YYYY")
     welcome_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # issue 15: include/exclude rules on source fields (null: everyone) and per-field value transforms
+    scope_rules: Mapped[Any | None] = mapped_column(JSON)
+    transforms: Mapped[Any | None] = mapped_column(JSON)
     status_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     leaver_threshold_pct: Mapped[float] = mapped_column(Float, default=10.0, server_default=text("10.0"))
     blanks_clear_values: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -318,6 +321,9 @@ class ImportRun(Base):
         String(16), default=RunTrigger.MANUAL.value, server_default=RunTrigger.MANUAL.value
     )
     triggered_by_id: Mapped[int | None] = mapped_column(ForeignKey("admin_user.id", ondelete="SET NULL"))
+    # an undo run (trigger "undo") names the run it reverses (issue 15); a plain column, not a foreign
+    # key: SQLite cannot add one without rebuilding import_run (and its partial unique index)
+    undo_of_id: Mapped[int | None] = mapped_column(Integer, index=True)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(
         String(32), default=RunStatus.QUEUED.value, server_default=RunStatus.QUEUED.value
