@@ -258,6 +258,8 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
         "/integrations/{integration_id}/runs": [f"/integrations/{integration}/runs"],
         "/integrations/{integration_id}/runs/{run_id}": [f"/integrations/{integration}/runs/{run_id}",
                                                          f"/integrations/{integration}/runs/{preview_id}"],
+        "/integrations/{integration_id}/runs/{run_id}/undo": [f"/integrations/{integration}/runs/{run_id}/undo",
+                                                              f"/integrations/{integration}/runs/{preview_id}/undo"],
         "/integrations/{integration_id}/import": [f"/integrations/{integration}/import",
                                                   f"/integrations/{integration}/import?run={run_id}"],
         "/members": ["/members"],

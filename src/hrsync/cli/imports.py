@@ -25,6 +25,7 @@ from hrsync.services.imports import (
     request_run,
 )
 from hrsync.services.integrations import get_integration
+from hrsync.services.undo import INVITATIONS_NOTE, undo, undo_preview
 from hrsync.store.db import session_scope
 from hrsync.store.models import ImportRun, RunStatus, RunTrigger
 
@@ -35,7 +36,7 @@ def _human(outcome: dict[str, Any]) -> str:
     counts = ", ".join(f"{outcome[k]} {k}" for k in COUNT_KEYS)
     # The number counts per integration (#1, #2, …, as the portal shows it); commands take the id.
     number = outcome.get("number") or outcome["id"]
-    kind = "preview" if outcome.get("trigger") == "preview" else "import"
+    kind = {"preview": "preview", "undo": "undo"}.get(str(outcome.get("trigger")), "import")
     ignored = outcome.get("ignored", 0)
     line = f"{kind} #{number} (run id {outcome['id']}) {outcome['status']}: {counts}, {ignored} ignored"
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
@@ -143,7 +144,7 @@ def runs_command(integration_id: int, limit: int, as_json: bool) -> None:
 
 @cli.group("run")
 def run_group() -> None:
-    """Decide on a held run, or read a run's error file."""
+    """Decide on a held run, undo a run, or read a run's error file."""
 
 
 def _decide(action, run_id: int, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -185,3 +186,34 @@ def errors(run_id: int, warnings: bool) -> None:
         for line in issues_csv_lines(session, run_id, warnings=warnings):
             out.write(line.encode("utf-8"))
         out.flush()
+
+
+@run_group.command("undo")
+@click.argument("run_id", type=int)
+@click.option("--dry-run", is_flag=True, help="Say what the undo would do, change nothing.")
+@json_option
+def undo_command(run_id: int, dry_run: bool, as_json: bool) -> None:
+    """Undo an import (within 60 days) as a new run: its changed values restored, its leavers brought back,
+    its new members made leavers. Members changed since are skipped and named in the undo's warnings.
+    Invitations already sent are not recalled. An undo cannot itself be undone."""
+    with data_session(as_json) as session:
+        if dry_run:
+            preview = undo_preview(session, run_id)
+            payload = preview.to_json()
+            human = (f"undoing run {run_id} would restore {preview.restored} members' values, bring back "
+                     f"{preview.reinstated} leavers, make {preview.leavers} members leavers and skip "
+                     f"{preview.skipped} changed since" + (f"; it would be held: {preview.held_reason}"
+                                                           if preview.held else "") + f"\n{INVITATIONS_NOTE}")
+            emit(payload, as_json, human)
+            return
+        try:
+            outcome = undo(session, run_id)
+        except RunBlocked as exc:
+            fail(exc.reason, EXIT_BAD_INPUT, payload={"error": exc.reason, "run_id": exc.run_id}, as_json=as_json)
+    payload = {**outcome.to_json(), "trigger": RunTrigger.UNDO.value, "undo_of": run_id}
+    if outcome.status == RunStatus.HELD.value:
+        if not as_json:
+            click.echo(_human(payload))
+        fail(outcome.reason or "the undo is held", EXIT_RUN_FAILED, payload=payload, as_json=as_json)
+    _deliver_queued_mail()
+    emit(payload, as_json, _human(payload))

@@ -29,6 +29,7 @@ RECORD_LABELS: Final = {
     "status": "Status",
     "employment_status": "Employment status",
     "leaving_date": "Leaving date",
+    "leaver_since": "Leaver since",
     "access_until": "Access until",
     "source_id": "HR record ID",
     "name": "Name",
@@ -110,7 +111,8 @@ def field_label(key: str) -> str:
 
 def is_date_field(key: str) -> bool:
     known = MEMBER_FIELDS.get(key)
-    return (known is not None and known.kind == FieldKind.DATE) or key in ("leaving_date", "access_until")
+    return (known is not None and known.kind == FieldKind.DATE) or key in (
+        "leaving_date", "leaver_since", "access_until")
 
 
 def field_text(key: str, value: object, date_format: str) -> str:

@@ -21,6 +21,7 @@ TRIGGER_LABELS = {
     RunTrigger.CLI.value: "Command line",
     RunTrigger.API.value: "API",
     RunTrigger.PREVIEW.value: "Preview",
+    RunTrigger.UNDO.value: "Undo",
 }
 
 PHASE_LABELS = {

@@ -28,6 +28,11 @@ from hrsync.sync.finish import core_table, finish_run, record_counts, store_issu
 from hrsync.sync.runs import RunOutcome
 
 _COLUMN_FIELDS = ("first_name", "last_name")  # member fields with a column; the rest live in attributes
+#: Columns an import writes from the draft rather than from ``changes``; an undo (:mod:`hrsync.sync.undo`,
+#: no draft) writes them back through ``changes``. Their old values go into the member event.
+_DRAFT_COLUMNS = ("employment_status", "start_date")
+#: A leaver's dates, cleared by a reinstatement: its event keeps them so an undo can put them back.
+LEAVER_DATES = ("leaving_date", "leaver_since", "access_until")
 
 
 def apply_plan(session: Session, run: ImportRun, plan: SyncPlan) -> RunOutcome:
@@ -92,12 +97,34 @@ class _MemberWriter:
         self._invite(self._updated_invitees)
         self._updated_invitees = []
 
-    def _event(self, member_id: int, kind: str, change: PlannedChange) -> dict[str, Any]:
+    def _event(self, member_id: int, kind: str, change: PlannedChange,
+               written: dict[str, Any] | None = None, before: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The member's history row: the plan's field changes, plus what else the write overwrote
+        (``written`` against ``before``: the employment status and start date from the draft, a
+        reinstated leaver's dates) as ``[old, new]`` pairs, so an undo can restore the member exactly."""
+        changes: dict[str, list[Any]] = {k: [old, new] for k, (old, new) in change.changes.items()}
+        if written is not None and before is not None:
+            for column in _DRAFT_COLUMNS:
+                if column in written and column not in changes and _iso(before.get(column)) != _iso(written[column]):
+                    changes[column] = [_iso(before.get(column)), _iso(written[column])]
+            if kind == "reinstated":  # always present: their presence says this event can be undone
+                for column in LEAVER_DATES:
+                    changes[column] = [_iso(before.get(column)), None]
         return {
             "programme_id": self.programme_id, "member_id": member_id, "run_id": self.run_id, "kind": kind,
-            "changes": {k: [old, new] for k, (old, new) in change.changes.items()},
-            "actor": "import", "created_at": self.now,
+            "changes": changes, "actor": "import", "created_at": self.now,
         }
+
+    def _before(self, member_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The columns a write may overwrite without a planned change, as they are before it."""
+        found: dict[int, dict[str, Any]] = {}
+        columns = [getattr(Member, c) for c in (*_DRAFT_COLUMNS, *LEAVER_DATES)]
+        for i in range(0, len(member_ids), IN_CHUNK):
+            for row in self.session.execute(
+                select(Member.id, *columns).where(Member.id.in_(member_ids[i:i + IN_CHUNK]))
+            ):
+                found[row[0]] = dict(zip((*_DRAFT_COLUMNS, *LEAVER_DATES), row[1:], strict=True))
+        return found
 
     def update_existing(self, changes: list[PlannedChange]) -> None:
         """Update, make leavers and reinstate; remember the members updated into ``invited``."""
@@ -105,11 +132,14 @@ class _MemberWriter:
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         attribute_updates: dict[int, dict[str, str | None]] = {}
+        before = self._before([c.member_id for c in changes if c.member_id is not None])
         for change in changes:
             assert change.member_id is not None
             params: dict[str, Any] = {"id": change.member_id, "updated_at": self.now}
             for field, (old_value, new_value) in change.changes.items():
-                if field in _COLUMN_FIELDS or field in ("email", "source_id", "employee_id"):
+                if field in _DRAFT_COLUMNS:  # only an undo plans these (an import writes them from its draft)
+                    params[field] = _date(new_value) if field == "start_date" else new_value
+                elif field in _COLUMN_FIELDS or field in ("email", "source_id", "employee_id"):
                     params[field] = new_value
                     if field == "email":
                         params["email_lower"] = email_key(new_value)
@@ -127,16 +157,17 @@ class _MemberWriter:
                     params["start_date"] = change.draft.start_date
             if change.new_status is not None:
                 params["status"] = change.new_status.value
+            old = before.get(change.member_id, {})
             if change.kind == ChangeKind.LEAVER:
                 params["leaving_date"] = change.leaving_date
                 params["leaver_since"] = change.leaver_since
                 params["access_until"] = change.access_until
-                events.append(self._event(change.member_id, "leaver", change))
+                events.append(self._event(change.member_id, "leaver", change, params, old))
             elif change.kind == ChangeKind.REINSTATE:
                 params.update(leaving_date=None, leaver_since=None, access_until=None)
-                events.append(self._event(change.member_id, "reinstated", change))
+                events.append(self._event(change.member_id, "reinstated", change, params, old))
             else:
-                events.append(self._event(change.member_id, "updated", change))
+                events.append(self._event(change.member_id, "updated", change, params, old))
             if params.get("status") == MemberStatus.INVITED.value and change.draft is not None and self.invite:
                 params["invited_at"] = self.now
                 invitees.append((change.member_id, change.draft.email, change.draft.start_date))
@@ -248,6 +279,15 @@ def _revoke_links_to_old_addresses(
                 "email", employee_id, source_id,
             ))
     return issues
+
+
+def _iso(value: Any) -> Any:
+    """A date as the ISO text member events keep (JSON); anything else as it is."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _refresh_fingerprints(session: Session, fingerprints: dict[int, str]) -> None:

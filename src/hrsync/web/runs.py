@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from hrsync.services import imports, uploads
+from hrsync.services import imports, undo, uploads
 from hrsync.services.errors import RunBlocked, ServiceError
 from hrsync.services.imports import failure_advice, progress_of
 from hrsync.services.integrations import integration_in_programme, kind_for
@@ -119,8 +119,53 @@ def run_page(
         "errors": run_issues(session, run.id, severity="error", page=errors_page, per_page=25),
         "warnings": run_issues(session, run.id, severity="warning", page=warnings_page, per_page=25),
         "held": held_plan_summary(run) if run.status == "held" else None,
+        "can_undo": undo.can_undo(session, run),
+        "undo_of": run_in_programme(session, admin.programme_id, run.undo_of_id) if run.undo_of_id else None,
     }
     return render(request, "runs/run.html", ctx)
+
+
+# ------------------------------------------------------------------------------------------------
+# undo a run: a confirmation page, then one transaction
+# ------------------------------------------------------------------------------------------------
+
+
+@router.get("/integrations/{integration_id}/runs/{run_id}/undo")
+def undo_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+              run_id: int) -> Response:
+    """What undoing this run would do now, and the button that does it (or why it cannot be undone)."""
+    integration, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    refusal = undo.why_not_undoable(session, run)
+    preview = None
+    if refusal is None:
+        try:
+            preview = undo.undo_preview(session, run.id, programme_id=admin.programme_id)
+        except ServiceError as exc:
+            refusal = exc.reason
+        _, run = _scoped(session, admin, integration_id, run_id)  # reloaded after the preview's rollback
+    return render(request, "runs/undo.html", {
+        **_common(integration, admin), "run": run, "refusal": refusal, "preview": preview,
+        "note": undo.INVITATIONS_NOTE,
+    })
+
+
+@router.post("/integrations/{integration_id}/runs/{run_id}/undo", dependencies=[CsrfForm])
+def undo_now(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+             run_id: int) -> Response:
+    _, run = _scoped(session, admin, integration_id, run_id)
+    assert run is not None
+    try:
+        outcome = undo.undo(session, run.id, admin, programme_id=admin.programme_id)
+    except ServiceError as exc:
+        flash(request, exc.reason, "error")
+        return RedirectResponse(f"{_run_url(integration_id, run_id)}/undo", status_code=303)
+    if outcome.status == "held":
+        flash(request, "The undo would make too many leavers at once: it is held for approval, like an import.",
+              "info")
+    else:
+        flash(request, f"Import #{run.number or run.id} was undone.")
+    return RedirectResponse(_run_url(integration_id, outcome.id), status_code=303)
 
 
 @router.get("/integrations/{integration_id}/runs/{run_id}/errors.csv")
