@@ -84,6 +84,11 @@ def test_read_only_sees_every_page_but_every_change_is_refused(portal: Portal) -
         assert client.get(path).status_code == 200, path
     page = client.get("/admins")
     assert "Send invitation" not in page.text and "Deactivate" not in page.text and "Change role" not in page.text
+    dashboard = client.get(f"/integrations/{integration_id}").text  # the buttons the role check would refuse
+    assert f"/integrations/{integration_id}/import\"" not in dashboard and "Revoke access" not in dashboard
+    assert "Import history" in dashboard
+    owners_dashboard = portal.sign_in(owner).get(f"/integrations/{integration_id}").text
+    assert f"/integrations/{integration_id}/import\"" in owners_dashboard
 
     refused = [
         ("/integrations/new/intellihr", f"/integrations/{integration_id}", {}),

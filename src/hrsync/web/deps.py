@@ -133,6 +133,7 @@ class AdminView:
     name: str | None
     programme_id: int
     programme: ProgrammeView
+    can_change: bool = True  # False for a read-only administrator: pages hide what the role check refuses
 
 
 def _view_of(admin: AdminUser) -> AdminView:
@@ -141,6 +142,7 @@ def _view_of(admin: AdminUser) -> AdminView:
         id=admin.id, email=admin.email, name=admin.name, programme_id=admin.programme_id,
         programme=ProgrammeView(id=programme.id, name=programme.name, timezone=programme.timezone,
                                 date_format=programme.date_format),
+        can_change=may_change(admin),
     )
 
 
