@@ -13,16 +13,16 @@ from __future__ import annotations
 import hashlib
 import inspect
 
-from hrsync.domain import dates, fields, fingerprint, records, validation
+from hrsync.domain import dates, fields, fingerprint, records, scoping, transforms, validation
 
 #: RULES_VERSION → the digest of the rules' source it was set for.
 RULES_DIGESTS = {1: "e3e731b2d17e6734"}
 
-_RECORD_RULES = ("_compile", "_shown", "_required", "_unreadable", "build_draft")
+_RECORD_RULES = ("_compile", "CompiledMapping", "_shown", "_required", "_unreadable", "build_draft")
 
 
 def rules_digest() -> str:
-    parts = [inspect.getsource(module) for module in (validation, fields, dates)]
+    parts = [inspect.getsource(module) for module in (validation, fields, dates, transforms, scoping)]
     parts += [inspect.getsource(getattr(records, name)) for name in _RECORD_RULES]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
