@@ -66,8 +66,9 @@ def source_field_labels(integration: Integration) -> dict[str, str]:
         return {}
 
 
-def mapping_rows(integration: Integration) -> list[MappingRow]:
-    labels = source_field_labels(integration)
+def mapping_rows(integration: Integration, labels: Mapping[str, str] | None = None) -> list[MappingRow]:
+    """``labels``: the source's field labels when the caller read them already."""
+    labels = source_field_labels(integration) if labels is None else labels
     return [
         MappingRow(key=key, label=field_label(key), source_key=source, source_label=labels.get(source, source))
         for key, source in mapping_of(integration).items()

@@ -21,7 +21,7 @@ from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, publish, status_map_of
 from hrsync.services.queries import latest_preview
-from hrsync.services.review import describe_changes, mapping_rows, people_read, scope_lines
+from hrsync.services.review import describe_changes, mapping_rows, people_read, scope_lines, source_field_labels
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -68,8 +68,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
     finished = run is not None and is_finished(run.status)
     problems = validate_mapping(mapping_of(integration))
     date_format = integration.date_format or admin.programme.date_format
-    mapped = mapping_rows(integration)
-    labels = {row.source_key: row.source_label for row in mapped}
+    labels = source_field_labels(integration)
+    mapped = mapping_rows(integration, labels)
     return render(request, "wizard/review.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "review"),
         "run": run, "finished": finished,
