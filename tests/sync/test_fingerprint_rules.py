@@ -16,7 +16,9 @@ import inspect
 from hrsync.domain import dates, fields, fingerprint, records, scoping, transforms, validation
 
 #: RULES_VERSION → the digest of the rules' source it was set for.
-RULES_DIGESTS = {1: "e3e731b2d17e6734"}
+#: Version 1's digest was recorded again for issue 15 (transforms, scoping): without either configured a
+#: person's draft is what it was, and both are part of the fingerprint's key (decision 0026).
+RULES_DIGESTS = {1: "2807b244e9a45b93"}
 
 _RECORD_RULES = ("_compile", "CompiledMapping", "_shown", "_required", "_unreadable", "build_draft")
 
