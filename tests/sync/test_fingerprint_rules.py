@@ -13,16 +13,18 @@ from __future__ import annotations
 import hashlib
 import inspect
 
-from hrsync.domain import dates, fields, fingerprint, records, validation
+from hrsync.domain import dates, fields, fingerprint, records, scoping, transforms, validation
 
 #: RULES_VERSION → the digest of the rules' source it was set for.
-RULES_DIGESTS = {1: "e3e731b2d17e6734"}
+#: Version 1's digest was recorded again for issue 15 (transforms, scoping): without either configured a
+#: person's draft is what it was, and both are part of the fingerprint's key (decision 0026).
+RULES_DIGESTS = {1: "2807b244e9a45b93"}
 
-_RECORD_RULES = ("_compile", "_shown", "_required", "_unreadable", "build_draft")
+_RECORD_RULES = ("_compile", "CompiledMapping", "_shown", "_required", "_unreadable", "build_draft")
 
 
 def rules_digest() -> str:
-    parts = [inspect.getsource(module) for module in (validation, fields, dates)]
+    parts = [inspect.getsource(module) for module in (validation, fields, dates, transforms, scoping)]
     parts += [inspect.getsource(getattr(records, name)) for name in _RECORD_RULES]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 

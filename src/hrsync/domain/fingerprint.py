@@ -9,8 +9,9 @@ hash (BLAKE2b, 128 bits) of
   telling a blank from a value that was not delivered, and the fields the source could not read);
 * the employee ID and e-mail address of the draft that was applied;
 * and, as the key, what the rules depend on besides the person (:meth:`Fingerprinter.for_import`):
-  the integration, its mapping (in order), whether blanks clear values, :data:`RULES_VERSION` and
-  the database schema's revision. Changing any of them changes every fingerprint.
+  the integration, its mapping (in order), its value transforms and scoping rules (whose source
+  fields are part of the basis, decision 0026), whether blanks clear values, :data:`RULES_VERSION`
+  and the database schema's revision. Changing any of them changes every fingerprint.
 
 **The invariant** (see docs/decisions/0020). A member ``m`` carries fingerprint ``f`` only when an
 import wrote it, with ``f`` computed from the draft ``d`` of a person ``p`` that had **no issues**,
@@ -49,6 +50,8 @@ from typing import Any, Final
 
 from hrsync.domain.plan_types import CurrentMember, keeps_status
 from hrsync.domain.records import CompiledMapping, MemberDraft
+from hrsync.domain.scoping import Scope
+from hrsync.domain.transforms import canonical
 from hrsync.sources.base import Lifecycle, SourcePerson
 
 #: Bump when what :func:`~hrsync.domain.records.build_draft` makes of the same person changes
@@ -81,12 +84,21 @@ class Fingerprinter:
         integration_id: int,
         blanks_clear_values: bool,
         schema_revision: str | None,
+        transforms: Mapping[str, Mapping[str, Any]] | None = None,
+        scope: Scope | None = None,
     ) -> Fingerprinter:
+        """``transforms`` (:mod:`~hrsync.domain.transforms`) and ``scope`` (:mod:`~hrsync.domain.scoping`)
+        change what a person's draft is: both are part of the key, and the source fields they read are
+        part of the basis."""
         context = repr((FORMAT, RULES_VERSION, schema_revision, integration_id, blanks_clear_values,
-                        tuple(mapping.items())))
+                        tuple(mapping.items()), canonical(transforms) if transforms else "",
+                        scope.canonical() if scope else ""))
         key = hashlib.blake2b(context.encode("utf-8"), digest_size=32).digest()
-        sources = (compiled.employee_id_source, compiled.email_source,
-                   *(source for _target, source, _rule, _check in compiled.optional))
+        sources: tuple[str, ...] = compiled.reads or (
+            compiled.employee_id_source, compiled.email_source,
+            *(source for _target, source, _rule, _check in compiled.optional))
+        if scope:
+            sources += tuple(sorted(scope.fields - set(sources)))
         return cls(hashlib.blake2b(digest_size=DIGEST_BYTES, key=key), sources)
 
     def basis(self, person: SourcePerson) -> str:

@@ -27,6 +27,7 @@ Issue codes are stable strings (they are stored and exported): ``missing_employe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +37,7 @@ from typing import Any, Final
 
 from hrsync.domain.dates import last_day_from_exclusive_end, parse_iso
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, MemberField, member_field
+from hrsync.domain.transforms import ABSENT, TransformFn, canonical, compile_one, source_reads
 from hrsync.domain.validation import CHECKERS, Checker, InvalidValue
 from hrsync.domain.vocabulary import email_key
 from hrsync.sources.base import Lifecycle, SourcePerson
@@ -162,29 +164,63 @@ class CompiledMapping:
     email_source: str
     # (target, source key, rule, checker) for every non-key target, in mapping order
     optional: tuple[tuple[str, str, MemberField, Checker], ...]
+    #: (synthetic source key, transform) for each transformed target (:mod:`hrsync.domain.transforms`):
+    #: the target reads its synthetic key, which :meth:`shape` fills from the source values.
+    transforms: tuple[tuple[str, TransformFn], ...] = ()
+    #: Every source key the drafts read (the mapping's and the transforms' inputs), key fields first.
+    reads: tuple[str, ...] = ()
+
+    def shape(self, values: Mapping[str, str | None]) -> Mapping[str, str | None]:
+        """``values`` with each transformed target's value under its synthetic key (absent stays absent)."""
+        if not self.transforms:
+            return values
+        shaped = dict(values)
+        for key, transform in self.transforms:
+            result = transform(values)
+            if result is not ABSENT:
+                shaped[key] = result
+        return shaped
 
 
-def compile_mapping(mapping: Mapping[str, str]) -> CompiledMapping:
-    """Resolve ``mapping``; ``ValueError`` if Employee ID or Email is unmapped or a target unknown."""
-    return _compile(tuple(mapping.items()))
+def transformed_key(target: str) -> str:
+    """The synthetic source key a transformed target reads (no source field can be called so)."""
+    return f"\x00transform:{target}"
+
+
+def compile_mapping(
+    mapping: Mapping[str, str], transforms: Mapping[str, Mapping[str, Any]] | None = None
+) -> CompiledMapping:
+    """Resolve ``mapping`` and its valid ``transforms``; ``ValueError`` if Employee ID or Email is
+    unmapped or a target unknown."""
+    return _compile(tuple(mapping.items()), canonical(transforms) if transforms else "")
 
 
 @lru_cache(maxsize=32)
-def _compile(items: tuple[tuple[str, str], ...]) -> CompiledMapping:
+def _compile(items: tuple[tuple[str, str], ...], transforms_json: str = "") -> CompiledMapping:
     mapping = dict(items)
     for key in (EMPLOYEE_ID, EMAIL):
         if not mapping.get(key):
             raise ValueError(f"{MEMBER_FIELDS[key].label} is not mapped; validate the mapping first.")
+    specs: dict[str, dict[str, Any]] = json.loads(transforms_json) if transforms_json else {}
+    specs = {target: spec for target, spec in specs.items() if target in mapping}
+
+    def source_of(target: str) -> str:
+        return transformed_key(target) if target in specs else mapping[target]
+
     optional = []
-    for target, source_key in items:
+    for target, _source_key in items:
         if target in KEY_FIELDS:
             continue
         try:
             rule = member_field(target)
         except KeyError:
             raise ValueError(f"{target!r} is not a member field; validate the mapping first.") from None
-        optional.append((target, source_key, rule, CHECKERS[rule.kind]))
-    return CompiledMapping(mapping[EMPLOYEE_ID], mapping[EMAIL], tuple(optional))
+        optional.append((target, source_of(target), rule, CHECKERS[rule.kind]))
+    reads = [mapping[EMPLOYEE_ID], mapping[EMAIL], *(s for t, s in items if t not in KEY_FIELDS)]
+    reads += sorted(source_reads(specs, mapping) - set(reads))
+    compiled_transforms = tuple((transformed_key(t), compile_one(spec, mapping[t])) for t, spec in specs.items())
+    return CompiledMapping(source_of(EMPLOYEE_ID), source_of(EMAIL), tuple(optional),
+                           compiled_transforms, tuple(reads))
 
 
 def _shown(raw: str) -> str:
@@ -254,7 +290,7 @@ def build_draft(
     is a configuration fault of the whole import, not a fault of this record.
     """
     compiled = mapping if isinstance(mapping, CompiledMapping) else _compile(tuple(mapping.items()))
-    source = person.values
+    source = compiled.shape(person.values)  # value transforms first: what they give is validated
     source_id = person.source_id
     issues: list[RecordIssue] = []
 

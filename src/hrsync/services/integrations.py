@@ -15,7 +15,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.fields import validate_mapping
+from hrsync.domain.display import field_label, source_name
+from hrsync.domain.fields import needs_job_details, validate_mapping
+from hrsync.domain.scoping import validate_rules
+from hrsync.domain.transforms import ABSENT, compile_one, validate_transforms
+from hrsync.domain.transforms import inputs as transform_inputs
 from hrsync.services import activity
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
@@ -403,6 +407,90 @@ def update_mapping(
         activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                         admin_id=actor.id if actor else None, action="edited_mapping", detail={"mapping": clean})
     integration.mapping = clean
+    if integration.transforms:  # a transform of a field no longer mapped goes with it
+        kept = {t: spec for t, spec in integration.transforms.items() if t in clean}
+        integration.transforms = kept or None
+
+
+def validate_shape(
+    mapping: Mapping[str, str], scope_rules: Any, transforms: Any,
+    available_source_keys: list[str] | None = None,
+) -> tuple[list[dict[str, Any]] | None, dict[str, dict[str, Any]] | None, list[str]]:
+    """Scoping rules and value transforms checked against a mapping and the source's fields: the clean
+    rules (``None``: everyone), the clean transforms (``None``: none) and every problem, one sentence each.
+
+    The one rule for the portal's mapping step, the API and the CLI (decision 0026)."""
+    rules, rule_problems = validate_rules(scope_rules, available_source_keys)
+    labels = {target: field_label(target) for target in mapping}
+    clean, transform_problems = validate_transforms(transforms, mapping, available_source_keys, labels)
+    return rules or None, clean or None, rule_problems + transform_problems
+
+
+#: People a transform preview shows (read from the start of the directory).
+TRANSFORM_PREVIEW_PEOPLE = 3
+
+
+def preview_transforms(
+    integration: Integration, mapping: Mapping[str, str], transforms: Mapping[str, Mapping[str, Any]],
+    people: int = TRANSFORM_PREVIEW_PEOPLE,
+) -> list[dict[str, Any]]:
+    """A few people's values before and after each (valid) transform, read from the source now:
+    ``[{"name", "rows": [{"target", "label", "before", "after"}]}]``; empty when the source cannot be
+    read. Sensitive source fields are not shown (their values stay in intelliHR's hands)."""
+    if not transforms:
+        return []
+    compiled = {t: compile_one(spec, mapping.get(t, "")) for t, spec in transforms.items()}
+    reads = {f for t, spec in transforms.items() for f in transform_inputs(spec, mapping.get(t))}
+    wanted = reads | set(mapping.values())
+    out: list[dict[str, Any]] = []
+    try:
+        with source_for(integration, concurrency=1, consume=False) as source:
+            sensitive = {f.key for f in source.fields() if f.sensitive}
+            for person in source.people(include_job_details=any(needs_job_details(k) for k in wanted),
+                                        fields=wanted):
+                rows = []
+                for target, transform in compiled.items():
+                    inputs = transform_inputs(transforms[target], mapping.get(target))
+                    hidden = bool(sensitive & set(inputs))
+                    before = " · ".join(str(person.values.get(k) or "") for k in inputs).strip(" ·")
+                    after = transform(person.values)
+                    rows.append({"target": target, "label": field_label(target),
+                                 "before": "(hidden: sensitive)" if hidden else before,
+                                 "after": "(hidden: sensitive)" if hidden else
+                                 ("(not delivered)" if after is ABSENT else after or "")})
+                out.append({"name": source_name(person.values, mapping) or person.source_id, "rows": rows})
+                if len(out) >= people:
+                    break
+    except SourceError:
+        return []
+    return out
+
+
+def update_shape(
+    session: Session,
+    integration: Integration,
+    actor: AdminUser | None,
+    *,
+    scope_rules: Any,
+    transforms: Any,
+    available_source_keys: list[str] | None = None,
+) -> None:
+    """Store an integration's scoping rules and value transforms (validated first; a :class:`ServiceError`
+    with every problem otherwise). The next import and preview use them; since both are part of the
+    fingerprints' key, that import takes everyone the full way once."""
+    rules, clean, problems = validate_shape(mapping_of(integration), scope_rules, transforms, available_source_keys)
+    if problems:
+        raise ServiceError(" ".join(problems), code="shape")
+    changed: dict[str, Any] = {}
+    if rules != (integration.scope_rules or None):
+        changed["scope_rules"] = rules
+    if clean != (integration.transforms or None):
+        changed["transforms"] = clean
+    integration.scope_rules = rules
+    integration.transforms = clean
+    if changed:
+        activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
+                        admin_id=actor.id if actor else None, action="edited_shape", detail=changed)
 
 
 def publish(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -412,6 +500,9 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     problems = validate_mapping(mapping_of(integration))
     if problems:
         raise ServiceError(problems[0], code="mapping")
+    shape_problems = validate_shape(mapping_of(integration), integration.scope_rules, integration.transforms)[2]
+    if shape_problems:
+        raise ServiceError(shape_problems[0], code="shape")
     if integration.status == IntegrationStatus.LIVE.value:
         return
     check_coverage(integration)

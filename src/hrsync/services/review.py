@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrsync.domain.display import field_label, field_text
+from hrsync.domain.scoping import ScopeRule
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
 from hrsync.sources.base import SourceError
@@ -65,8 +66,9 @@ def source_field_labels(integration: Integration) -> dict[str, str]:
         return {}
 
 
-def mapping_rows(integration: Integration) -> list[MappingRow]:
-    labels = source_field_labels(integration)
+def mapping_rows(integration: Integration, labels: Mapping[str, str] | None = None) -> list[MappingRow]:
+    """``labels``: the source's field labels when the caller read them already."""
+    labels = source_field_labels(integration) if labels is None else labels
     return [
         MappingRow(key=key, label=field_label(key), source_key=source, source_label=labels.get(source, source))
         for key, source in mapping_of(integration).items()
@@ -142,4 +144,37 @@ def describe_changes(changes: Mapping[str, Any], date_format: str) -> list[Chang
         old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
         lines.append(ChangeLine(label=field_label(key),
                                 old=_shown(key, old, date_format), new=_shown(key, new, date_format)))
+    return lines
+
+
+@dataclass(frozen=True)
+class ScopeLine:
+    """One scoping rule's effect in a preview: "Excludes 37 casual workers (Work type is Casual)"."""
+
+    sentence: str
+    people: int
+    leavers: int
+    examples: list[str]
+    effect: str
+
+
+def scope_lines(run: ImportRun, field_labels: Mapping[str, str] | None = None) -> list[ScopeLine]:
+    """What each scoping rule did in a preview or dry run (``plan["scope"]``, kept by the runner)."""
+    plan = run.plan if isinstance(run.plan, dict) else {}
+    lines = []
+    for entry in plan.get("scope") or []:
+        people, leavers = int(entry.get("people") or 0), int(entry.get("leavers") or 0)
+        noun = "person" if people == 1 else "people"
+        if entry.get("rule") is None:
+            sentence = f"Leaves out {people:,} {noun} no include rule matches"
+        else:
+            rule = ScopeRule.from_json(entry)
+            verb = "Excludes" if rule.effect == "exclude" else "Includes"
+            who = rule.label or noun
+            sentence = f"{verb} {people:,} {who} ({rule.condition(field_labels)})"
+        if leavers:
+            members = "is a member who" if leavers == 1 else "are members who"
+            sentence += f"; {leavers:,} of them {members} would become leaver{'' if leavers == 1 else 's'}"
+        lines.append(ScopeLine(sentence + ".", people, leavers, [str(e) for e in entry.get("examples") or []],
+                               str(entry.get("effect") or "exclude")))
     return lines

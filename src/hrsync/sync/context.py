@@ -9,15 +9,17 @@ integration again (or differently) half-way through a run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hrsync.domain import CompiledMapping, PlanOptions
+from hrsync.domain import CompiledMapping, PlanOptions, compile_mapping
 from hrsync.domain.fields import EMPLOYEE_ID
 from hrsync.domain.fingerprint import Fingerprinter
+from hrsync.domain.scoping import Scope
 from hrsync.domain.vocabulary import programme_today
 from hrsync.sources import registry
 from hrsync.sources.base import Lifecycle, Source, status_table
@@ -59,6 +61,10 @@ class RunContext:
     key_changed: bool
     integration: Integration  # detached: what the source factory opens the source from
     source_factory: SourceFactory
+    #: Value transforms (target → transform, :mod:`hrsync.domain.transforms`) and scoping rules
+    #: (:mod:`hrsync.domain.scoping`): both shape what a person's draft is, so both key the fingerprints.
+    transforms: dict[str, Any] = field(default_factory=dict)
+    scope: Scope = field(default_factory=lambda: Scope.of(None))
     #: Whether people whose fingerprint matches are left unchanged without drafting them
     #: (``execute_run(skip_unchanged=False)`` turns it off; fingerprints are written either way).
     skip_unchanged: bool = True
@@ -89,6 +95,8 @@ class RunContext:
             vanished_are_leavers=integration.vanished_are_leavers,
             leaver_threshold_pct=integration.leaver_threshold_pct,
             key_changed=changed_key,
+            transforms=dict(integration.transforms or {}),
+            scope=Scope.of(integration.scope_rules),
             integration=integration,
             source_factory=source_factory or _consuming(not run.dry_run),
             # After a change of the key's source field people are matched by record: draft them all.
@@ -108,12 +116,21 @@ class RunContext:
             match_by_record=self.key_changed,
         )
 
+    def compiled(self) -> CompiledMapping:
+        """The mapping with its value transforms, resolved once per read."""
+        return compile_mapping(self.mapping, self.transforms)
+
+    def fields_read(self, compiled: CompiledMapping) -> set[str]:
+        """Every source field a draft or a scoping rule reads: what the source is asked for."""
+        return set(self.mapping.values()) | set(compiled.reads) | self.scope.fields
+
     def fingerprinter(self, compiled: CompiledMapping) -> Fingerprinter:
         """This run's fingerprints (:mod:`hrsync.domain.fingerprint`), keyed by everything besides the
         person that the drafts depend on."""
         return Fingerprinter.for_import(
             self.mapping, compiled, integration_id=self.integration_id,
             blanks_clear_values=self.blanks_clear_values, schema_revision=_schema_revision(),
+            transforms=self.transforms, scope=self.scope,
         )
 
     def open_source(self) -> Source:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -39,17 +39,17 @@ from hrsync.domain import (
     SyncPlan,
     build_draft,
     check_brake,
-    compile_mapping,
-    mapping_needs_job_details,
     plan_sync,
 )
 from hrsync.domain.display import name_of, source_name
 from hrsync.domain.failures import failure
+from hrsync.domain.fields import needs_job_details
 from hrsync.domain.fingerprint import Fingerprinter, settled_draft
 from hrsync.domain.plan_types import StandInOutdated
+from hrsync.domain.scoping import NO_INCLUDE, Decision, scoped
 from hrsync.errors import HrsyncError, ServiceError
 from hrsync.logs import run_context
-from hrsync.sources.base import Source, SourceError
+from hrsync.sources.base import Source, SourceError, SourcePerson
 from hrsync.store.db import session_factory
 from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
@@ -144,17 +144,17 @@ def _execute(
     try:
         source = context.open_source()
         try:  # closed after planning: a second read (see _read_and_plan) reads the same source
-            plan, brake = _read_and_plan(factory, context, progress, source)
+            plan, brake, scope = _read_and_plan(factory, context, progress, source)
         finally:
             source.close()
-        return _finish(factory, context, progress, plan, brake)
+        return _finish(factory, context, progress, plan, brake, scope)
     finally:
         gc.unfreeze()
 
 
 def _read_and_plan(
     factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source
-) -> tuple[SyncPlan, BrakeDecision]:
+) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
     """Read and plan, leaving people whose fingerprint matches unchanged (unless turned off). A
     member that moved on during the read (a close-down, another import) can make a stand-in outdated:
     then everyone is read and drafted again, in full, so the plan is the one without the shortcut."""
@@ -167,13 +167,13 @@ def _read_and_plan(
 
 def _plan_once(
     factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source, *, settle: bool
-) -> tuple[SyncPlan, BrakeDecision]:
-    compiled = compile_mapping(context.mapping)
+) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
+    compiled = context.compiled()
     earlier: list[CurrentMember] = []
     if settle:
         with factory() as session:
             earlier = compact_members(session, context.programme_id)
-    read = _read(source, context.mapping, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
+    read = _read(source, context, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
     gc.freeze()
     log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
               extra={"settled": len(read.settled)})
@@ -190,10 +190,11 @@ def _plan_once(
     plan = plan_sync(current, read.drafts, read.issues, context.plan_options(context.today()),
                      source_count=read.count)
     plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
+    scope = _scope_counts(context, read, plan)
     active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
     brake = check_brake(plan, active_members=active, total_members=len(current),
                         threshold_pct=context.leaver_threshold_pct)
-    return plan, brake
+    return plan, brake, scope
 
 
 def _by_record(members: list[CurrentMember]) -> dict[str, CurrentMember]:
@@ -212,31 +213,48 @@ def _by_record(members: list[CurrentMember]) -> dict[str, CurrentMember]:
 
 
 @dataclass
+class _RuleCount:
+    """How many people one scoping rule decided, with a few of their names."""
+
+    people: int = 0
+    examples: list[str] = field(default_factory=list)
+    excluded: set[str] = field(default_factory=set)  # HR records it left out (to count leavers)
+
+
+@dataclass
 class _Read:
     drafts: list[MemberDraft]  # full drafts, and stand-ins for people settled by fingerprint
     issues: list[RecordIssue]
     count: int  # people read
     settled: set[int]  # the members of the stand-ins
+    scope: dict[int, _RuleCount] = field(default_factory=dict)  # rule index (or NO_INCLUDE) → count
 
 
 def _read(
-    source: Source, mapping: dict[str, str], compiled: CompiledMapping, fingerprinter: Fingerprinter,
+    source: Source, context: RunContext, compiled: CompiledMapping, fingerprinter: Fingerprinter,
     known: dict[str, CurrentMember], progress: Progress,
 ) -> _Read:
-    """Every person, drafted in full, or as a stand-in when their member's fingerprint matches."""
+    """Every person, drafted in full, or as a stand-in when their member's fingerprint matches. An
+    out-of-scope person (:mod:`hrsync.domain.scoping`) is read as an inactive one."""
     read = _Read([], [], 0, set())
     drafts, issues, settled = read.drafts, read.issues, read.settled
     basis_of, fingerprint_of = fingerprinter.basis, fingerprinter.of
+    mapping, scope = context.mapping, context.scope
+    fields_read = context.fields_read(compiled)
     count = 0
     for person in source.people(
-        include_job_details=mapping_needs_job_details(mapping),
+        include_job_details=any(needs_job_details(key) for key in fields_read),
         on_progress=progress.fetched,
-        fields=set(mapping.values()),
+        fields=fields_read,
     ):
         count += 1
         if count % GC_FREEZE_EVERY == 0:
             gc.collect(1)  # young cyclic garbage (responses, tracebacks) goes; what is kept is frozen
             gc.freeze()
+        if scope:
+            person, decision = scoped(person, scope)
+            if decision.rule is not None:
+                _count_rule(read.scope, decision, person, mapping)
         basis = basis_of(person)
         member = known.get(person.source_id)
         if member is not None:
@@ -254,14 +272,55 @@ def _read(
     return read
 
 
+def _count_rule(counts: dict[int, _RuleCount], decision: Decision, person: SourcePerson,
+                mapping: dict[str, str]) -> None:
+    assert decision.rule is not None
+    count = counts.get(decision.rule)
+    if count is None:
+        count = counts[decision.rule] = _RuleCount()
+    count.people += 1
+    if len(count.examples) < PREVIEW_EXAMPLES:
+        count.examples.append(source_name(person.values, mapping) or f"HR record {person.source_id}")
+    if not decision.in_scope:
+        count.excluded.add(person.source_id)
+
+
+def _scope_counts(context: RunContext, read: _Read, plan: SyncPlan) -> list[dict[str, Any]]:
+    """Per scoping rule (in order, then the people no include rule matched): how many people it
+    decided, how many members it makes leavers in this plan, a few names (the review page and dry runs)."""
+    if not context.scope:
+        return []
+    leaver_records = {c.draft.source_id for c in plan.changes
+                      if c.kind == ChangeKind.LEAVER and c.draft is not None}
+    out: list[dict[str, Any]] = []
+    for index in [*range(len(context.scope.rules)), NO_INCLUDE]:
+        count = read.scope.get(index, _RuleCount())
+        if index == NO_INCLUDE and not count.people:
+            continue
+        rule = context.scope.rules[index] if index != NO_INCLUDE else None
+        out.append({
+            "rule": index if rule is not None else None,
+            "effect": rule.effect if rule is not None else "exclude",
+            "label": rule.label if rule is not None else None,
+            "field": rule.field if rule is not None else None,
+            "op": rule.op if rule is not None else None,
+            "values": list(rule.values) if rule is not None else [],
+            "people": count.people,
+            "leavers": len(count.excluded & leaver_records),
+            "examples": count.examples,
+        })
+    return out
+
+
 def _finish(
-    factory: sessionmaker[Session], context: RunContext, progress: Progress, plan: SyncPlan, brake: BrakeDecision
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, plan: SyncPlan, brake: BrakeDecision,
+    scope: list[dict[str, Any]] | None = None,
 ) -> RunOutcome:
     """Hold, report (dry run) or apply the plan."""
     if context.dry_run:
-        return _finish_without_applying(factory, context.run_id, plan, RunStatus.SUCCEEDED, None)
+        return _finish_without_applying(factory, context.run_id, plan, RunStatus.SUCCEEDED, None, scope)
     if brake.hold:
-        return _finish_without_applying(factory, context.run_id, plan, RunStatus.HELD, brake.reason)
+        return _finish_without_applying(factory, context.run_id, plan, RunStatus.HELD, brake.reason, scope)
 
     progress.phase(RunPhase.APPLYING)
     with factory() as session, session.begin():
@@ -276,7 +335,8 @@ def _finish(
 
 
 def _finish_without_applying(
-    factory: sessionmaker[Session], run_id: int, plan: SyncPlan, status: RunStatus, reason: str | None
+    factory: sessionmaker[Session], run_id: int, plan: SyncPlan, status: RunStatus, reason: str | None,
+    scope: list[dict[str, Any]] | None = None,
 ) -> RunOutcome:
     """A dry run or a held run: counts and issues recorded, no member touched. A held run keeps its
     plan for the decision; a dry run keeps examples of each change for the wizard's review page."""
@@ -287,13 +347,16 @@ def _finish_without_applying(
         store_issues(session, run.id, plan.issues)
         if status == RunStatus.HELD:
             run.expires_at = utcnow() + HELD_PLAN_LIFETIME
-            return finish_run(session, run, status, reason=reason, plan=plan.to_json())
+            held = plan.to_json()
+            if scope:  # what the rules did, for whoever decides on the held plan
+                held["scope"] = scope
+            return finish_run(session, run, status, reason=reason, plan=held)
         if run.errors:
             status = RunStatus.SUCCEEDED_WITH_ERRORS
-        return finish_run(session, run, status, reason=reason, plan=_preview(plan))
+        return finish_run(session, run, status, reason=reason, plan=_preview(plan, scope))
 
 
-def _preview(plan: SyncPlan) -> dict[str, Any]:
+def _preview(plan: SyncPlan, scope: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A dry run's examples of each kind of change (the wizard's review page shows them)."""
     examples: dict[str, list[dict[str, Any]]] = {}
     for change in plan.changes:
@@ -307,4 +370,7 @@ def _preview(plan: SyncPlan) -> dict[str, Any]:
             shown.update({k: [old, new] for k, (old, new) in change.changes.items()})
             name = name_of(change.draft.values) if change.draft is not None else ""
             bucket.append({"employee_id": change.employee_id, "name": name, "changes": shown})
-    return {"preview": examples, "people": people_read(plan)}
+    preview: dict[str, Any] = {"preview": examples, "people": people_read(plan)}
+    if scope:  # per scoping rule: people it decided, members it makes leavers, a few names
+        preview["scope"] = scope
+    return preview

@@ -4,16 +4,28 @@ employment status means (see :mod:`hrsync.web.wizard_common`)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hrsync.domain import MEMBER_FIELDS, validate_mapping
 from hrsync.domain.fields import EMPLOYEE_ID, EXTRA_PREFIX, is_extra_attribute
+from hrsync.domain.scoping import EFFECTS, OP_LABELS
+from hrsync.domain.transforms import DATE_INPUTS, MULTI, TYPE_LABELS
+from hrsync.domain.transforms import describe as describe_transform
 from hrsync.services import uploads
 from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
 from hrsync.services.errors import ServiceError
-from hrsync.services.integrations import mapping_of, source_for, status_map_of, update_mapping
+from hrsync.services.integrations import (
+    mapping_of,
+    preview_transforms,
+    source_for,
+    status_map_of,
+    update_mapping,
+    update_shape,
+    validate_shape,
+)
 from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, SourceError, SourceField
 from hrsync.store.models import Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -48,6 +60,69 @@ def _extra_name(source_key: str) -> str:
     if not name or not name[0].isalpha():
         name = "f" + name
     return EXTRA_PREFIX + name[:64]
+
+
+def _listed(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [v for v in ([value] if isinstance(value, str) else value) if isinstance(v, str)]
+
+
+def _rules_from_form(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scoping rules as the form sends them (``rule_<i>_*``); a row without a field, or ticked
+    for removal, is left out. Values are separated by commas."""
+    rules = []
+    index = 0
+    while f"rule_{index}_field" in data:
+        field = str(data.get(f"rule_{index}_field") or "").strip()
+        if field and not data.get(f"rule_{index}_remove"):
+            values = [v.strip() for v in str(data.get(f"rule_{index}_values") or "").split(",") if v.strip()]
+            rule: dict[str, Any] = {"effect": data.get(f"rule_{index}_effect"), "field": field,
+                                    "op": data.get(f"rule_{index}_op"), "values": values}
+            label = str(data.get(f"rule_{index}_label") or "").strip()
+            if label:
+                rule["label"] = label
+            rules.append(rule)
+        index += 1
+    return rules
+
+
+def _table_from_text(text: str) -> dict[str, str]:
+    """Lookup table lines ``CODE = Name`` (one per line)."""
+    table = {}
+    for line in text.splitlines():
+        code, sep, name = line.partition("=")
+        if sep and code.strip():
+            table[code.strip()] = name.strip()
+    return table
+
+
+def _transforms_from_form(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The value transforms as the form sends them (``t_<i>_*``); a row without a transform is left out."""
+    transforms: dict[str, dict[str, Any]] = {}
+    index = 0
+    while f"t_{index}_target" in data:
+        target = str(data.get(f"t_{index}_target") or "")
+        kind = str(data.get(f"t_{index}_type") or "")
+        if target and kind and not data.get(f"t_{index}_remove"):
+            spec: dict[str, Any] = {"type": kind}
+            option = str(data.get(f"t_{index}_value") or "")
+            if kind == "default":
+                spec["value"] = option
+            elif kind == "lookup":
+                spec["table"] = _table_from_text(str(data.get(f"t_{index}_table") or ""))
+                if option.strip():
+                    spec["default"] = option.strip()
+            elif kind == "date":
+                spec["format"] = data.get(f"t_{index}_format")
+            elif kind in MULTI:
+                spec["fields"] = _listed(data.get(f"t_{index}_fields"))
+                if kind == "concat":
+                    spec["separator"] = str(data.get(f"t_{index}_separator") if f"t_{index}_separator" in data
+                                            else " ")
+            transforms[target] = spec
+        index += 1
+    return transforms
 
 
 def _discover(integration: Integration) -> tuple[list[SourceField] | None, str | None]:
@@ -90,7 +165,9 @@ def _attribute_problems(problems: list[str], mapping: dict[str, str]) -> tuple[d
 def _mapping_page(request: Request, integration: Integration, *, fields: list[SourceField] | None,
                   discover_error: str | None, mapping: dict[str, str], status_map: dict[str, str],
                   errors: dict[str, str] | None = None, general: list[str] | None = None,
-                  status_code: int = 200) -> Response:
+                  status_code: int = 200, rules: list[dict[str, Any]] | None = None,
+                  transforms: dict[str, dict[str, Any]] | None = None, blank_rules: int = 1,
+                  shape_errors: list[str] | None = None, show_preview: bool = False) -> Response:
     groups: list[tuple[str, list[SourceField]]] = []
     if fields is not None:
         for group in (FieldGroup.PERSON, FieldGroup.JOB, *CUSTOM_GROUPS):
@@ -108,7 +185,21 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
     if file_kind and groups:
         groups = [(f"Columns of {preview.name}" if preview else "Columns", [f for _, fs in groups for f in fs])]
         custom = []
+    rules = list(integration.scope_rules or []) if rules is None else rules
+    transforms = dict(integration.transforms or {}) if transforms is None else transforms
+    field_labels = {f.key: f.label for f in fields or []}
+    valid_transforms: dict[str, dict[str, Any]] = {}
+    if show_preview or transforms:
+        _r, clean, problems = validate_shape(mapping, None, transforms, [f.key for f in fields] if fields else None)
+        valid_transforms = (clean or {}) if not problems else {}
+    transform_preview = (preview_transforms(integration, mapping, valid_transforms)
+                         if fields is not None and valid_transforms else [])
     return render(request, "wizard/mapping.html", {
+        "rules": rules, "blank_rules": blank_rules, "rule_effects": EFFECTS, "rule_ops": OP_LABELS,
+        "transforms": transforms, "transform_types": TYPE_LABELS, "multi_types": MULTI,
+        "date_inputs": list(DATE_INPUTS), "describe_transform": describe_transform, "field_labels": field_labels,
+        "transform_preview": transform_preview, "shape_errors": shape_errors or [],
+        "mapped_targets": [(t, next((f.label for f in MEMBER_FIELDS.values() if f.key == t), t)) for t in mapping],
         "file_kind": file_kind, "preview": preview,
         "back_step": "file" if file_kind else "authorize",
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "mapping"),
@@ -160,20 +251,32 @@ async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmi
         if isinstance(name, str) and isinstance(value, str) and name:
             status_map[name] = value
         index += 1
+    rules = _rules_from_form(data)
+    transforms = _transforms_from_form(data)
     fields, discover_error = _discover(integration)
+    action = data.get("action")
+    if action in ("add_rule", "preview_transforms"):  # the page again, with the form as typed; nothing saved
+        return _mapping_page(request, integration, fields=fields, discover_error=discover_error, mapping=mapping,
+                             status_map=status_map, rules=rules, transforms=transforms,
+                             blank_rules=2 if action == "add_rule" else 1,
+                             show_preview=action == "preview_transforms")
     available = [f.key for f in fields] if fields is not None else None
     problems = validate_mapping(mapping, available)
-    if not problems:
+    shape_problems = validate_shape(mapping, rules, transforms, available)[2]
+    if not problems and not shape_problems:
         try:
             with session.begin_nested():
                 update_mapping(session, integration, admin, mapping, status_map=status_map,
                                available_source_keys=available)
+                update_shape(session, integration, admin, scope_rules=rules, transforms=transforms,
+                             available_source_keys=available)
         except ServiceError as exc:
             problems = [exc.reason]
-    if problems:
+    if problems or shape_problems:
         errors, general = _attribute_problems(problems, mapping)
         return _mapping_page(request, integration, fields=fields, discover_error=discover_error, mapping=mapping,
-                             status_map=status_map, errors=errors, general=general, status_code=400)
+                             status_map=status_map, errors=errors, general=general, status_code=400,
+                             rules=rules, transforms=transforms, shape_errors=shape_problems)
     advance(integration, "review")
     if not is_draft(integration):
         flash(request, "Mapping saved. The next import uses it.")

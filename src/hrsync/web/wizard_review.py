@@ -21,7 +21,7 @@ from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, publish, status_map_of
 from hrsync.services.queries import latest_preview
-from hrsync.services.review import describe_changes, mapping_rows, people_read
+from hrsync.services.review import describe_changes, mapping_rows, people_read, scope_lines, source_field_labels
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -68,6 +68,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
     finished = run is not None and is_finished(run.status)
     problems = validate_mapping(mapping_of(integration))
     date_format = integration.date_format or admin.programme.date_format
+    labels = source_field_labels(integration)
+    mapped = mapping_rows(integration, labels)
     return render(request, "wizard/review.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "review"),
         "run": run, "finished": finished,
@@ -76,7 +78,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "poll_ms": PREVIEW_POLL_MS, "failure": failure_advice(run, integration) if run is not None else None,
         "examples": _preview_examples(run, date_format) if run is not None and finished else [],
         "people": people_read(run) if run is not None and finished else None,
-        "mapped": mapping_rows(integration), "status_map": {k: v.value for k, v in status_map_of(integration).items()},
+        "scope": scope_lines(run, labels) if run is not None and finished else [],
+        "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
         "ready": kind_for(integration).not_ready(integration) is None, "file_kind": integration.kind in FILE_KINDS,
