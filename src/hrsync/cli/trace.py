@@ -43,7 +43,7 @@ def trace_command(integration_id: int, employee_id: str, apply_: bool, as_json: 
                 fail(result.reason, payload=None)
             return
         outcome = tracing.apply(session, integration, None, employee_id, via="cli")
-    payload = {"trace": result.to_json(), "run": outcome.to_json()}
+    payload = {"trace": result.to_json(), "run": {**outcome.to_json(), "trigger": "single"}}
     counts = ", ".join(f"{v} {k}" for k, v in outcome.counts.items() if v)
     human = (f"{_human(result)}\none-person import #{outcome.number or outcome.id} (run id {outcome.id}) "
              f"{outcome.status}: {counts or 'nothing to change'}")
