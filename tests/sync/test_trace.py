@@ -77,7 +77,8 @@ class World:
         assert self.factory is not None
         with self.factory() as session:
             errors = session.scalars(select(ImportIssue).where(
-                ImportIssue.run_id == run_id, ImportIssue.severity == "error", ImportIssue.source_id == source_id)).all()
+                ImportIssue.run_id == run_id, ImportIssue.severity == "error",
+                ImportIssue.source_id == source_id)).all()
             if errors:
                 return "skipped"
             member = session.scalars(select(Member).where(Member.source_id == source_id)).first()
