@@ -680,5 +680,7 @@ def apply_person(
         return narrow_plan(plan, current, holder["source"].targets)
 
     outcome = execute_run(run_id, factory=factory, source_factory=open_gathered, narrow=narrow)
-    assert outcome is not None  # the run was queued in this call: nobody else claims a single run
+    if outcome is None:  # a scheduler pass claimed the queued run first: it fails it (no narrower)
+        raise ServiceError(f"Run {run_id} was taken by a worker before it started; apply the person again.",
+                           code="worker_lost")
     return outcome
