@@ -116,6 +116,26 @@ class Source(Protocol):
     ) -> Iterator[SourcePerson]: ...
 
 
+class PersonLookup(Protocol):
+    """A source that can read one person live, without reading the whole directory (the trace of one
+    person, :mod:`hrsync.sync.trace`). Not every source can: a membership file is read whole."""
+
+    #: Source field keys :meth:`find_people` can filter on; ``"id"`` is the HR record id.
+    findable: frozenset[str]
+
+    def find_people(
+        self, field: str, value: str, *, include_job_details: bool = False
+    ) -> list[SourcePerson]:
+        """Everyone whose ``field`` equals ``value`` in the HR system now (every value delivered);
+        ``ValueError`` for a field not in :attr:`findable`, :class:`SourceError` when it cannot be read."""
+        ...
+
+
+def can_find(source: object) -> bool:
+    """Whether ``source`` can look one person up (:class:`PersonLookup`)."""
+    return callable(getattr(source, "find_people", None)) and isinstance(getattr(source, "findable", None), frozenset)
+
+
 class Closing:
     """``with thing as t:`` closes ``t`` on the way out; subclasses define ``close``."""
 

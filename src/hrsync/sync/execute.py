@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -51,6 +52,7 @@ from hrsync.errors import HrsyncError, ServiceError
 from hrsync.logs import run_context
 from hrsync.sources.base import Source, SourceError, SourcePerson
 from hrsync.store.db import session_factory
+from hrsync.store.enums import RunTrigger
 from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
@@ -69,6 +71,13 @@ TIME_LIMIT_REASON = (
     "to plan and apply) and was stopped; no member was changed."
 )
 INTERNAL_REASON = "The import stopped on an internal error; no member was changed."
+SINGLE_ORPHAN_REASON = (
+    "A one-person import runs only from the trace that started it; trace the person again to apply it."
+)
+
+#: Narrows a plan to part of it before the brake (a ``single`` run: :mod:`hrsync.sync.trace`), given the
+#: members it was planned against.
+PlanNarrower = Callable[[SyncPlan, list[CurrentMember]], SyncPlan]
 
 
 def execute_run(
@@ -78,6 +87,7 @@ def execute_run(
     worker_id: str | None = None,
     source_factory: SourceFactory | None = None,
     skip_unchanged: bool = True,
+    narrow: PlanNarrower | None = None,
 ) -> RunOutcome | None:
     """Run a queued import to its end. ``None`` when another worker already took it.
 
@@ -85,7 +95,9 @@ def execute_run(
     ``source_factory`` opens the source for the integration (default:
     :func:`hrsync.sources.registry.source_for`). ``skip_unchanged=False`` drafts every person in full
     instead of leaving those whose fingerprint matches unchanged (:mod:`hrsync.domain.fingerprint`);
-    the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``).
+    the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``). ``narrow``
+    keeps part of the plan before the brake (one person's: :func:`hrsync.sync.trace.apply_person`); a
+    ``single`` run without one fails, so a recovered or re-queued one never becomes a whole import.
     """
     factory = factory or session_factory()
     if not claim(factory, run_id, worker_id or worker_name()):
@@ -95,19 +107,19 @@ def execute_run(
     heartbeat.start()
     try:
         with run_context(run_id):
-            return _execute_logged(factory, run_id, progress, source_factory, skip_unchanged)
+            return _execute_logged(factory, run_id, progress, source_factory, skip_unchanged, narrow)
     finally:
         heartbeat.stop()
 
 
 def _execute_logged(
     factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
-    skip_unchanged: bool,
+    skip_unchanged: bool, narrow: PlanNarrower | None = None,
 ) -> RunOutcome:
     """Execute, and turn every way a run can stop short into a failed run with a reason and a code."""
     log.info("run %s started", run_id)
     try:
-        outcome = _execute(factory, run_id, progress, source_factory, skip_unchanged)
+        outcome = _execute(factory, run_id, progress, source_factory, skip_unchanged, narrow)
         log.info("run %s finished: %s", run_id, outcome.status)
         return outcome
     except SourceError as exc:
@@ -134,17 +146,20 @@ def _fail(factory: sessionmaker[Session], run_id: int, reason: str, code: str) -
 
 def _execute(
     factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
-    skip_unchanged: bool,
+    skip_unchanged: bool, narrow: PlanNarrower | None = None,
 ) -> RunOutcome:
     with factory() as session:
         context = RunContext.load(session, run_id, source_factory, skip_unchanged=skip_unchanged)
+        run = session.get(ImportRun, run_id)
+        if narrow is None and run is not None and run.trigger == RunTrigger.SINGLE.value:
+            raise ServiceError(SINGLE_ORPHAN_REASON, code="internal")
     # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
     # over and over while they pile up and while the plan is built (a third of the time
     # otherwise), so what is kept is moved out of its sight as it accumulates (see _read).
     try:
         source = context.open_source()
         try:  # closed after planning: a second read (see _read_and_plan) reads the same source
-            plan, brake, scope = _read_and_plan(factory, context, progress, source)
+            plan, brake, scope = _read_and_plan(factory, context, progress, source, narrow)
         finally:
             source.close()
         return _finish(factory, context, progress, plan, brake, scope)
@@ -153,20 +168,22 @@ def _execute(
 
 
 def _read_and_plan(
-    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source,
+    narrow: PlanNarrower | None = None,
 ) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
     """Read and plan, leaving people whose fingerprint matches unchanged (unless turned off). A
     member that moved on during the read (a close-down, another import) can make a stand-in outdated:
     then everyone is read and drafted again, in full, so the plan is the one without the shortcut."""
     try:
-        return _plan_once(factory, context, progress, source, settle=context.skip_unchanged)
+        return _plan_once(factory, context, progress, source, settle=context.skip_unchanged, narrow=narrow)
     except StandInOutdated as exc:
         log.warning("run %s: %s; reading everyone again in full", context.run_id, exc)
-        return _plan_once(factory, context, progress, source, settle=False)
+        return _plan_once(factory, context, progress, source, settle=False, narrow=narrow)
 
 
 def _plan_once(
-    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source, *, settle: bool
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source, *, settle: bool,
+    narrow: PlanNarrower | None = None,
 ) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
     compiled = context.compiled()
     earlier: list[CurrentMember] = []
@@ -190,6 +207,8 @@ def _plan_once(
     plan = plan_sync(current, read.drafts, read.issues, context.plan_options(context.today()),
                      source_count=read.count)
     plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
+    if narrow is not None:
+        plan = narrow(plan, current)
     scope = _scope_counts(context, read, plan)
     active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
     brake = check_brake(plan, active_members=active, total_members=len(current),

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.services import imports
+from hrsync.services import trace as tracing
 from hrsync.services.admins import token_may_change
 from hrsync.services.api_tokens import authenticate_api_token, has_scope
 from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
@@ -217,6 +218,43 @@ def start_run(
         session.rollback()
         return _conflict(exc.reason, exc.code)
     return _run_out(session, run)
+
+
+@router.get(
+    "/integrations/{integration_id}/trace", responses={**_NOT_FOUND, 409: {"model": ConflictOut, "description":
+        "The person could not be traced (intelliHR could not be read, or the source cannot look one person up)."}},
+    summary="Explain one person: fetched live, each stage of their import, the planned outcome and why",
+)
+def trace_person(
+    integration_id: int, session: ApiSession, token: ReadToken, employee_id: Annotated[str, Query(max_length=255)],
+) -> Any:
+    integration = _integration(session, token, integration_id)
+    try:
+        return tracing.trace(session, integration, employee_id).to_json()
+    except ServiceError as exc:
+        session.rollback()
+        return _conflict(exc.reason, exc.code)
+
+
+@router.post(
+    "/integrations/{integration_id}/trace/apply", response_model=RunOut,
+    responses={**_NOT_FOUND, 409: {"model": ConflictOut, "description": "A run is already active or held, or the "
+               "person could not be traced."}},
+    summary="Apply one person's planned change now, as a one-person import (trigger 'single')",
+)
+def apply_person(
+    integration_id: int, session: ApiSession, token: ImportToken, employee_id: Annotated[str, Query(max_length=255)],
+) -> Any:
+    integration = _integration(session, token, integration_id)
+    try:
+        outcome = tracing.apply(session, integration, None, employee_id, via=f"api token {token.prefix}")
+    except RunBlocked as exc:
+        session.rollback()
+        return _conflict(exc.reason, "blocked", exc.run_id)
+    except ServiceError as exc:
+        session.rollback()
+        return _conflict(exc.reason, exc.code)
+    return _run_out(session, _run(session, token, outcome.id))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ from hrsync.sources.intellihr.subdomain import validate_subdomain
 
 log = logging.getLogger(__name__)
 
+_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
 PAGE_SIZE: Final = 100
 CHECK_BUDGET: Final = 10.0
 """``check()`` runs while a person waits in the authorize modal: it may retry a 429, briefly."""
@@ -45,6 +48,11 @@ DEFINITIONS_BUDGET: Final = 10.0
 """Retries of ``/custom-field-definitions`` stop after this long: sampling people is the fallback."""
 MAX_DEFINITION_PAGES: Final = 50
 """5,000 definitions: far more than any tenant has; a listing that claims more is not trusted further."""
+FINDABLE: Final = frozenset({"id", "employeeNumber", "primaryEmailAddress", "autoIncrementIntellihrId", "name"})
+"""What :meth:`IntelliHRSource.find_people` looks people up by: the record id (``GET /people/{id}``) and
+the filters the published spec offers on ``GET /people``."""
+MAX_FOUND: Final = 100
+"""One page of matches: a look-up is for one person, a name shared by more is narrowed by the caller."""
 MAX_SINGLE_JOB_FETCHES: Final = 200
 """Primary jobs missing from the ``/jobs`` read (it shifted) are fetched one by one, up to this many."""
 
@@ -205,6 +213,51 @@ class IntelliHRSource(Closing):
         finally:
             budget.cancel()  # pages still backing off give up now instead of after their waits
             executor.shutdown(wait=True, cancel_futures=True)
+
+    findable: frozenset[str] = FINDABLE
+
+    def find_people(self, field: str, value: str, *, include_job_details: bool = False) -> list[SourcePerson]:
+        """Everyone whose ``field`` equals ``value``, read live and normalised with every value.
+
+        ``field`` is ``"id"`` (``GET /people/{id}``; an id that is not a UUID, or unknown, finds nobody)
+        or a filter of ``GET /people`` (:data:`FINDABLE`; at most :data:`MAX_FOUND` people). With
+        ``include_job_details`` each person's primary job is read (``GET /jobs/{id}``) for the job fields.
+        """
+        if field not in FINDABLE:
+            raise ValueError(f"intelliHR cannot look people up by {field!r}")
+        self._raise_if_invalid()
+        value = value.strip()
+        if not value:
+            return []
+        budget = RetryBudget(min(CHECK_BUDGET, self.time_budget), deadline=Deadline(self.read_deadline))
+        if field == "id":
+            if not _UUID_RE.fullmatch(value):
+                return []
+            label = f"GET /people/{value}"
+            try:
+                raws = [read_single(self._http().get_json(f"people/{value.lower()}", budget=budget, label=label),
+                                    label)]
+            except SourceError as exc:
+                if exc.code == "bad_response" and "HTTP 404" in exc.reason:
+                    return []
+                raise
+        else:
+            label = f"GET /people?filters[{field}][eq]=…"
+            raws = self._list_page("people", 1, budget, label, {f"filters[{field}][eq]": value}).items[:MAX_FOUND]
+        found = []
+        for raw in raws:
+            details = self._job_details_of(raw, budget) if include_job_details else None
+            found.append(normalise_person(raw, self._lifecycle, details, None))
+        return found
+
+    def _job_details_of(self, raw: dict[str, Any], budget: RetryBudget) -> Mapping[str, str | None]:
+        job = primary_job(raw.get("jobs"))
+        job_id = None if job is None else job.get("id")
+        if not isinstance(job_id, str) or not job_id:
+            return NO_JOB_DETAILS
+        label = f"GET /jobs/{job_id}"
+        return job_details_values(read_single(self._http().get_json(f"jobs/{job_id}", budget=budget, label=label),
+                                              label))
 
     # -- helpers -------------------------------------------------------------------------------
 

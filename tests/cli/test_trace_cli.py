@@ -1,0 +1,58 @@
+"""``hrsync trace INTEGRATION EMPLOYEE_ID [--apply] [--json]`` through the command's entry point,
+against the simulator over HTTP (the installation of ``tests/sync/conftest.py``, SQLite)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.sync.conftest import Install, install
+
+__all__ = ["install"]
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hrsync.db'}"
+
+
+def _person(install: Install, emp: str) -> str:
+    people = install.sim.directory.people()
+    return next(p["id"] for p in people if p.get("employeeNumber") == emp)
+
+
+def test_trace_explains_then_applies_one_leaver_as_a_single_run(install: Install) -> None:
+    integration = install.setup_integration()
+    install.cli_json("import", str(integration))
+    members = install.members()
+    emp = next(e for e, m in members.items() if m["status"] in ("invited", "active"))
+    directory = install.sim.directory
+    directory.terminate(_person(install, emp), directory.today - timedelta(days=3))
+
+    traced = install.cli_json("trace", str(integration), emp)
+    assert traced["found"] and traced["outcome"] == "leaver", traced["reason"]
+    assert "exclusive end date" in traced["reason"]
+    stages = [s["key"] for s in traced["stages"]]
+    assert stages == ["record", "validation", "mapped", "scoping", "outcome", "closedown"]
+    assert install.members()[emp]["status"] != "leaver"  # a trace changes nothing
+
+    human = install.cli("trace", str(integration), emp, check=True).stdout
+    assert "Close-down clock" in human and "Personal data deleted on" in human
+
+    applied = install.cli_json("trace", str(integration), emp, "--apply")
+    assert applied["run"]["status"] == "succeeded" and applied["run"]["leavers"] == 1
+    assert applied["run"]["warnings"] == 0 and applied["run"]["unchanged"] == 0
+    after = install.members()
+    assert after[emp]["status"] == "leaver"
+    assert sum(1 for m in after.values() if m["status"] == "leaver") == sum(
+        1 for m in members.values() if m["status"] == "leaver") + 1  # nobody else
+    runs = install.cli_json("runs", str(integration))
+    assert any(r["trigger"] == "single" for r in (runs["items"] if isinstance(runs, dict) else runs))
+
+
+def test_trace_of_nobody_exits_2_with_one_line(install: Install) -> None:
+    integration = install.setup_integration()
+    out = install.cli("trace", str(integration), "NOBODY-HERE")
+    assert out.returncode == 2 and "Nobody with employee ID 'NOBODY-HERE'" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
