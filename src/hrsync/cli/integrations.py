@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -61,6 +62,7 @@ def _describe(integration: Integration) -> dict[str, Any]:
         "schedule_day": integration.schedule_day, "date_format": integration.date_format,
         "welcome_email": integration.welcome_email, "mapping": integration.mapping,
         "leaver_threshold_pct": integration.leaver_threshold_pct,
+        "scope_rules": integration.scope_rules or [], "transforms": integration.transforms or {},
         "next_run_at": integration.next_run_at.isoformat() if integration.next_run_at else None,
     }
 
@@ -185,6 +187,50 @@ def edit(integration_id: int, frequency: str | None, at: str | None, day: str | 
         session.flush()
         payload = _describe(item)
     emit(payload, as_json, f"integration {integration_id} updated")
+
+
+def _json_file(path: str | None, what: str, as_json: bool) -> Any:
+    if path is None:
+        return None
+    try:
+        with click.open_file(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        reason = f"cannot read the {what} from {path}: {exc}"
+        fail(reason, EXIT_BAD_INPUT, payload={"error": reason, "code": "bad_input"}, as_json=as_json)
+
+
+@integration.command("shape")
+@click.argument("integration_id", type=int)
+@click.option("--rules", "rules_file", metavar="FILE", default=None,
+              help='Scoping rules, a JSON list ("-" reads stdin), e.g. [{"effect": "exclude", "field": '
+                   '"custom.workClass", "op": "one_of", "values": ["Casual"], "label": "casual workers"}].')
+@click.option("--transforms", "transforms_file", metavar="FILE", default=None,
+              help='Value transforms, a JSON object of target field → transform, e.g. '
+                   '{"first_name": {"op": "title"}}.')
+@click.option("--clear", is_flag=True, help="Remove every scoping rule and transform.")
+@json_option
+def shape(integration_id: int, rules_file: str | None, transforms_file: str | None, clear: bool,
+          as_json: bool) -> None:
+    """Set who is imported (scoping rules) and how values are shaped (transforms); both are checked
+    as the wizard's mapping step checks them. Without options: show them."""
+    with data_session(as_json) as session:
+        item = svc.get_integration(session, integration_id)
+        if clear or rules_file is not None or transforms_file is not None:
+            rules = None if clear else _json_file(rules_file, "scoping rules", as_json)
+            transforms = None if clear else _json_file(transforms_file, "transforms", as_json)
+            svc.update_shape(  # a ServiceError naming every problem becomes exit 2 (data_session)
+                session, item, None,
+                scope_rules=rules if rules_file is not None or clear else item.scope_rules,
+                transforms=transforms if transforms_file is not None or clear else item.transforms,
+            )
+            session.flush()
+        rules_now: list[Any] = list(item.scope_rules or [])
+        transforms_now: dict[str, Any] = dict(item.transforms or {})
+        payload = {"id": item.id, "scope_rules": rules_now, "transforms": transforms_now}
+    lines = [f"scoping rules: {len(rules_now)}", *(f"  {json.dumps(r)}" for r in rules_now),
+             f"transforms: {len(transforms_now)}", *(f"  {k}: {json.dumps(v)}" for k, v in transforms_now.items())]
+    emit(payload, as_json, "\n".join(lines))
 
 
 @integration.command("show")
