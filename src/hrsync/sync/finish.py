@@ -234,7 +234,8 @@ def record_health(session: Session, run: ImportRun, *, now: datetime | None = No
         if (integration.quarantined_at is None and streak >= _quarantine_after()
                 and integration.status == IntegrationStatus.LIVE.value):
             _quarantine(session, integration, run, streak, now)
-    elif kind == FailureKind.TRANSIENT:
+    elif kind == FailureKind.TRANSIENT:  # breaks a configuration streak: those are counted in a row
+        integration.consecutive_config_failures = 0
         integration.consecutive_transient_failures += 1
         if integration.quarantined_at is None:
             integration.next_run_at = next_attempt_after_transient(
