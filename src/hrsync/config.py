@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         default=60.0, ge=0,
         description="A dropped file modified more recently than this is still being written and is not imported yet.",
     )
+    quarantine_after: int = Field(
+        default=3, ge=1,
+        description="An integration whose imports failed this many times in a row for a reason an administrator "
+        "must fix (bad key, unknown account) is quarantined: scheduled imports stop and every owner and "
+        "administrator is e-mailed once. Transient failures never count; they retry sooner instead.",
+    )
 
     admin_session_idle_minutes: float = Field(
         default=30, gt=0,

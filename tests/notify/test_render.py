@@ -28,6 +28,8 @@ BASE = {
     "days_left": 7,
     "invited_by": "Olivia",
     "name": "<b>Zoë</b> Admin",
+    "failures": 3,
+    "quarantined_on": date(2025, 4, 5),
 }
 
 

@@ -64,6 +64,9 @@ def _describe(integration: Integration) -> dict[str, Any]:
         "leaver_threshold_pct": integration.leaver_threshold_pct,
         "scope_rules": integration.scope_rules or [], "transforms": integration.transforms or {},
         "next_run_at": integration.next_run_at.isoformat() if integration.next_run_at else None,
+        "quarantined_at": integration.quarantined_at.isoformat() if integration.quarantined_at else None,
+        "consecutive_config_failures": integration.consecutive_config_failures,
+        "consecutive_transient_failures": integration.consecutive_transient_failures,
     }
 
 
@@ -292,3 +295,31 @@ def fields(integration_id: int, as_json: bool) -> None:
 _transition("pause", svc.pause, "paused")
 _transition("resume", svc.resume, "resumed")
 _transition("revoke", svc.revoke, "revoked: its key is wiped and no import will run")
+
+
+@integration.command("retry")
+@click.argument("integration_id", type=int)
+@json_option
+def retry(integration_id: int, as_json: bool) -> None:
+    """Retry a quarantined integration now: one import in the foreground (the portal's Retry now).
+
+    If it succeeds the quarantine ends and scheduled imports resume; if it fails (exit 1) the
+    integration stays quarantined and the new failure is shown.
+    """
+    from hrsync.cli.imports import _deliver_queued_mail, _finish
+    from hrsync.cli.main import EXIT_RUN_FAILED
+    from hrsync.services.imports import RunBlocked, execute_run
+    from hrsync.services.quarantine import retry_now
+    from hrsync.store.models import RunTrigger
+
+    with data_session(as_json) as session:
+        item = svc.get_integration(session, integration_id)
+        try:
+            run_id = retry_now(session, item, None, trigger=RunTrigger.CLI.value, dispatch=False).id
+        except RunBlocked as exc:
+            fail(exc.reason, EXIT_BAD_INPUT, payload={"error": exc.reason, "run_id": exc.run_id}, as_json=as_json)
+    outcome = execute_run(run_id)
+    if outcome is None:
+        fail(f"run {run_id} was taken by another worker", EXIT_RUN_FAILED, as_json=as_json)
+    _deliver_queued_mail()
+    _finish(outcome, as_json)

@@ -219,10 +219,11 @@ def next_run_for(
 ) -> datetime | None:
     """When this integration is next due (aware UTC), or ``None`` when nothing should run.
 
-    ``None`` for a manual schedule and for any integration that is not live (draft, paused,
-    revoked): the services set ``next_run_at`` from this on publish, resume and edit.
+    ``None`` for a manual schedule, for any integration that is not live (draft, paused, revoked)
+    and for a quarantined one (its scheduled imports stop until it is lifted): the services set
+    ``next_run_at`` from this on publish, resume and edit.
     """
-    if integration.status != IntegrationStatus.LIVE.value:
+    if integration.status != IntegrationStatus.LIVE.value or getattr(integration, "quarantined_at", None):
         return None
     tz = programme.timezone if programme is not None and programme.timezone else DEFAULT_TIMEZONE
     return next_run_time(
@@ -233,3 +234,28 @@ def next_run_for(
         after=after or datetime.now(UTC),
         spread_key=integration.id,
     )
+
+
+#: The first transient failures retry sooner than the schedule: 5, 15, 45 minutes, … after the
+#: failure (each step three times the last), never later than the next regular slot.
+BACKOFF_FIRST = timedelta(minutes=5)
+BACKOFF_FACTOR = 3
+
+
+def backoff_delay(failures: int) -> timedelta:
+    """How long after the ``failures``-th transient failure in a row the next attempt comes (uncapped)."""
+    if failures < 1:
+        raise ValueError("failures counts from 1")
+    steps: int = BACKOFF_FACTOR ** min(failures - 1, 20)
+    return BACKOFF_FIRST * steps
+
+
+def next_attempt_after_transient(
+    integration: Scheduled, programme: HasTimezone | None, failures: int, *, now: datetime
+) -> datetime | None:
+    """When to try again after ``failures`` transient failures in a row: the back-off step, capped at
+    the next regular slot. ``None`` when nothing is scheduled (manual, not live, quarantined)."""
+    regular = next_run_for(integration, programme, after=now)
+    if regular is None:
+        return None
+    return min(regular, now + backoff_delay(failures))

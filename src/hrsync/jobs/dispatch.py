@@ -91,6 +91,7 @@ class RecoveryReport:
 def _due_clause(now: datetime) -> Any:
     return (
         (Integration.status == IntegrationStatus.LIVE.value)
+        & Integration.quarantined_at.is_(None)  # quarantined: no scheduled import until lifted (issue 16)
         & Integration.next_run_at.is_not(None)
         & (Integration.next_run_at <= now)
     )
@@ -99,7 +100,7 @@ def _due_clause(now: datetime) -> Any:
 def due_integrations(
     session: Session, now: datetime | None = None, *, limit: int | None = None
 ) -> list[Integration]:
-    """Live integrations whose ``next_run_at`` has come, most overdue first."""
+    """Live integrations whose ``next_run_at`` has come, most overdue first (never a quarantined one)."""
     stmt = (
         select(Integration)
         .where(_due_clause(now or utcnow()))
@@ -120,7 +121,7 @@ def _schedule_one(session: Session, integration_id: int, now: datetime, report: 
     from hrsync.sync.runs import RunBlocked, request_run  # imported when used: keeps the scheduler light
 
     integration = session.get(Integration, integration_id)
-    if integration is None or integration.status != IntegrationStatus.LIVE.value:
+    if integration is None or integration.status != IntegrationStatus.LIVE.value or integration.quarantined_at:
         return None
     due_at = integration.next_run_at
     if due_at is None or due_at > now:
@@ -138,6 +139,7 @@ def _schedule_one(session: Session, integration_id: int, now: datetime, report: 
             Integration.id == integration_id,
             Integration.next_run_at == due_at,
             Integration.status == IntegrationStatus.LIVE.value,
+            Integration.quarantined_at.is_(None),
         )
         .values(next_run_at=following, updated_at=Integration.updated_at)
         .execution_options(synchronize_session=False)

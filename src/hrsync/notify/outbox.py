@@ -27,7 +27,8 @@ from hrsync.domain.display import display_name, given_name
 from hrsync.domain.vocabulary import MemberStatus, programme_today, programme_zone
 from hrsync.notify import links
 from hrsync.notify.render import render_email, render_subject
-from hrsync.notify.run_emails import run_email
+from hrsync.notify.run_emails import failed_run_action, run_email, source_name
+from hrsync.store.enums import AdminRole
 from hrsync.store.models import (
     AdminUser,
     AuthToken,
@@ -279,6 +280,56 @@ def queue_run_summary(session: Session, run: ImportRun) -> OutboxEmail | None:
                              to=to.email, dedup_key=key, run_id=run.id)
         first = first or row
     return first
+
+
+def quarantine_recipients(session: Session, programme_id: int) -> list[AdminUser]:
+    """Who hears that an integration was quarantined: every active owner and administrator of the
+    programme (read-only administrators cannot fix it), each address once."""
+    admins = session.scalars(
+        select(AdminUser)
+        .where(AdminUser.programme_id == programme_id, AdminUser.is_active.is_(True),
+               AdminUser.role.in_([AdminRole.OWNER.value, AdminRole.ADMINISTRATOR.value]))
+        .order_by(AdminUser.email_lower, AdminUser.id)
+    )
+    seen: set[str] = set()
+    found = []
+    for admin in admins:
+        key = (admin.email or "").strip().lower()
+        if key and key not in seen:
+            seen.add(key)
+            found.append(admin)
+    return found
+
+
+def queue_quarantine_notice(session: Session, integration: Integration, run: ImportRun, failures: int) -> int:
+    """One e-mail to each :func:`quarantine_recipients` saying ``integration`` was quarantined by ``run``.
+
+    The key names the quarantine (the run that caused it), so finishing that run twice queues nothing
+    more, while a later quarantine of the same integration (after it was lifted) e-mails again.
+    Returns how many were queued.
+    """
+    programme = session.get(Programme, integration.programme_id)
+    if programme is None:
+        return 0
+    source = source_name(integration)
+    when = integration.quarantined_at or utcnow()
+    context = {
+        "programme_name": programme.name,
+        "date_format": integration.date_format or programme.date_format,
+        "integration_name": source,
+        "failures": failures,
+        "reason": run.reason or "The import failed.",
+        "action": failed_run_action(run.failure_code, source),
+        "quarantined_on": when.astimezone(programme_zone(programme.timezone)).date(),
+        "link": links.absolute(f"/integrations/{integration.id}"),
+    }
+    queued = 0
+    for admin in quarantine_recipients(session, integration.programme_id):
+        row = queue_rendered(session, "integration_quarantined", context, programme_id=programme.id,
+                             to=admin.email, dedup_key=f"quarantine:{integration.id}:run{run.id}:admin{admin.id}",
+                             run_id=run.id)
+        queued += row is not None
+    return queued
 
 
 def queue_leaver_reminder(

@@ -33,6 +33,7 @@ KINDS = (
     "leaver_reminder",
     "password_reset",
     "admin_invite",
+    "integration_quarantined",
 )
 
 DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD": "%Y-%m-%d"}

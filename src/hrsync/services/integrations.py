@@ -331,6 +331,9 @@ def set_source_settings(
         _reschedule(session, integration)
         detail["restored"] = before
     _log(session, integration, actor, "reauthorized", detail)
+    from hrsync.services.quarantine import lift_on_reauthorize  # issue 16: a new key ends a quarantine
+
+    lift_on_reauthorize(session, integration, actor)
 
 
 def set_credentials(

@@ -191,6 +191,11 @@ class Integration(Base):
     status_before_revoke: Mapped[str | None] = mapped_column(String(16))  # live | paused; restored on re-authorize
     wizard_step: Mapped[str | None] = mapped_column(String(32))
     next_run_at: Mapped[datetime | None] = mapped_column()
+    # issue 16: quarantine after HRSYNC_QUARANTINE_AFTER configuration failures in a row, back-off after
+    # transient ones (hrsync.sync.finish.record_health); a success resets both streaks.
+    quarantined_at: Mapped[datetime | None] = mapped_column()
+    consecutive_config_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    consecutive_transient_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     published_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())

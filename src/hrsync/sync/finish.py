@@ -2,12 +2,18 @@
 
 :func:`finish_run` is the one place a run ends (applied, held, dry, failed) and the one place the
 sync layer asks :mod:`hrsync.notify` for the run's summary e-mail, in the same transaction.
+
+It is also where an integration's health follows its imports (issue 16, :func:`record_health`):
+configuration failures in a row quarantine it, transient ones bring the next attempt forward, a
+success resets both (decision 0030).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, select
@@ -15,10 +21,14 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberDraft, RecordIssue, Severity, SyncPlan
 from hrsync.domain.display import name_of
+from hrsync.domain.failures import FailureKind, failure
 from hrsync.domain.plan_types import NOT_LOADED, ChangeKind
-from hrsync.notify.outbox import queue_run_summary
+from hrsync.domain.schedule import next_attempt_after_transient, next_run_for
+from hrsync.notify.outbox import queue_quarantine_notice, queue_run_summary
+from hrsync.store.activity import record as record_activity
 from hrsync.store.bulk import insert_rows
-from hrsync.store.models import ImportIssue, ImportRun, Member, RunPhase, RunStatus
+from hrsync.store.enums import IntegrationStatus, RunTrigger
+from hrsync.store.models import ImportIssue, ImportRun, Integration, Member, RunPhase, RunStatus
 from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.runs import RunOutcome
 
@@ -163,4 +173,106 @@ def finish_run(
     run.finished_at = None if status == RunStatus.HELD else utcnow()
     session.flush()
     queue_run_summary(session, run)
+    record_health(session, run)
     return RunOutcome.of(run)
+
+
+log = logging.getLogger(__name__)
+
+#: Runs that say something about the integration's configuration: whole imports, however started.
+#: Previews (dry runs), one-person imports and undos do not count and reset nothing.
+HEALTH_TRIGGERS = frozenset({RunTrigger.SCHEDULE.value, RunTrigger.MANUAL.value, RunTrigger.CLI.value,
+                             RunTrigger.API.value})
+#: A held run read the whole source: the key and the account work.
+_READ_THE_SOURCE = frozenset({RunStatus.SUCCEEDED.value, RunStatus.SUCCEEDED_WITH_ERRORS.value, RunStatus.HELD.value})
+QUARANTINED_ACTION = "quarantined"
+LIFTED_ACTION = "quarantine_lifted"
+BACKOFF_ACTION = "retry_brought_forward"
+
+
+def _quarantine_after() -> int:
+    from hrsync.config import get_settings  # read when used: the tests change the environment
+
+    return get_settings().quarantine_after
+
+
+def record_health(session: Session, run: ImportRun, *, now: datetime | None = None) -> None:
+    """Follow the integration's health after ``run`` ended, in the run's transaction.
+
+    * succeeded or held (the source was read): both failure streaks reset; a quarantine is lifted;
+      a back-off is over, so the next import is the regular slot;
+    * failed for a **configuration** reason: the streak grows; at ``HRSYNC_QUARANTINE_AFTER`` a live
+      integration is quarantined (no scheduled import until lifted) and every owner and administrator
+      is e-mailed once;
+    * failed for a **transient** reason: never counts towards quarantine; the next attempt comes
+      after the back-off step (5, 15, 45 minutes, …), never later than the regular slot;
+    * failed **internally** (hrsync's own fault): the schedule stays as it is and nothing counts.
+    """
+    if run.dry_run or run.trigger not in HEALTH_TRIGGERS:
+        return
+    integration = session.get(Integration, run.integration_id, with_for_update=True)
+    if integration is None:
+        return
+    now = now or utcnow()
+    if run.status in _READ_THE_SOURCE:
+        backed_off = integration.consecutive_transient_failures > 0
+        integration.consecutive_config_failures = 0
+        integration.consecutive_transient_failures = 0
+        if integration.quarantined_at is not None:
+            lift_quarantine(session, integration, admin_id=run.triggered_by_id, how="import_succeeded",
+                            run_id=run.id, now=now)
+        elif backed_off:
+            integration.next_run_at = next_run_for(integration, integration.programme, after=now)
+        return
+    if run.status != RunStatus.FAILED.value:
+        return
+    kind = failure(run.failure_code).kind
+    if kind == FailureKind.CONFIGURATION:
+        integration.consecutive_transient_failures = 0
+        integration.consecutive_config_failures += 1
+        streak = integration.consecutive_config_failures
+        if (integration.quarantined_at is None and streak >= _quarantine_after()
+                and integration.status == IntegrationStatus.LIVE.value):
+            _quarantine(session, integration, run, streak, now)
+    elif kind == FailureKind.TRANSIENT:  # breaks a configuration streak: those are counted in a row
+        integration.consecutive_config_failures = 0
+        integration.consecutive_transient_failures += 1
+        if integration.quarantined_at is None:
+            integration.next_run_at = next_attempt_after_transient(
+                integration, integration.programme, integration.consecutive_transient_failures, now=now)
+            if integration.next_run_at is not None:
+                record_activity(session, programme_id=integration.programme_id, integration_id=integration.id,
+                                action=BACKOFF_ACTION, detail={
+                                    "run_id": run.id, "failures": integration.consecutive_transient_failures,
+                                    "next_run_at": integration.next_run_at.isoformat()})
+
+
+def _quarantine(session: Session, integration: Integration, run: ImportRun, streak: int, now: datetime) -> None:
+    integration.quarantined_at = now
+    integration.next_run_at = None
+    record_activity(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    action=QUARANTINED_ACTION,
+                    detail={"run_id": run.id, "failures": streak, "failure_code": run.failure_code})
+    queued = queue_quarantine_notice(session, integration, run, streak)
+    log.warning("integration %s quarantined after %s configuration failures (%s); %s e-mail(s) queued",
+                integration.id, streak, run.failure_code, queued)
+
+
+def lift_quarantine(
+    session: Session, integration: Integration, *, admin_id: int | None, how: str, run_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """End the integration's quarantine (``how``: ``reauthorized`` or ``import_succeeded``): the failure
+    streaks reset and a live integration is scheduled again. ``False`` when it was not quarantined."""
+    if integration.quarantined_at is None:
+        return False
+    integration.quarantined_at = None
+    integration.consecutive_config_failures = 0
+    integration.consecutive_transient_failures = 0
+    integration.next_run_at = next_run_for(integration, integration.programme, after=now or utcnow())
+    detail: dict[str, Any] = {"how": how}
+    if run_id is not None:
+        detail["run_id"] = run_id
+    record_activity(session, programme_id=integration.programme_id, integration_id=integration.id,
+                    admin_id=admin_id, action=LIFTED_ACTION, detail=detail)
+    return True

@@ -18,6 +18,7 @@ from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import active_run
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
+from hrsync.services.quarantine import quarantine_of, retry_now
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -89,6 +90,18 @@ def _describe(entry: ActivityLog) -> str:
         return f"could not apply the decision on held import #{detail.get('run_id', '?')}: it is held again"
     if action in ("imported_now", "import_now", "import_requested", "run_requested"):
         return "started an import (Import data now)"
+    if action == "quarantined":
+        return (f"stopped scheduled imports after {detail.get('failures', '?')} failed imports in a row "
+                "(quarantined); every owner and administrator was e-mailed")
+    if action == "quarantine_lifted":
+        if detail.get("how") == "reauthorized":
+            return "lifted the quarantine by re-authorizing: scheduled imports resumed"
+        return "lifted the quarantine: an import succeeded, scheduled imports resumed"
+    if action == "quarantine_retry":
+        return "retried the quarantined integration (Retry now)"
+    if action == "retry_brought_forward":
+        return (f"brought the next import forward after a temporary failure "
+                f"({detail.get('failures', '?')} in a row)")
     if action == "scheduled_import_skipped":
         reason = detail.get("reason")
         return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"
@@ -127,7 +140,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "current_run": active_run(session, integration.id), "activity": _activity(session, integration),
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
-        "member_fields": MEMBER_FIELDS,
+        "member_fields": MEMBER_FIELDS, "quarantine": quarantine_of(session, integration),
     })
 
 
@@ -170,3 +183,17 @@ def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmi
     return _act(request, session, admin, integration_id, revoke,
                 "Access revoked: the intelliHR API key was deleted and no import runs until you re-authorize. "
                 "Delete the key in intelliHR too (Settings → Public API Access Keys).")
+
+
+@router.post("/integrations/{integration_id}/retry", dependencies=[CsrfForm])
+def retry_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    """Retry now: one import of a quarantined integration, at once; its page follows the progress."""
+    integration = _integration(session, admin, integration_id)
+    try:
+        run = retry_now(session, integration, admin)
+    except ServiceError as exc:  # not quarantined (any more), another run active, no access
+        session.rollback()
+        flash(request, exc.reason, "error")
+        return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    flash(request, "Retrying now. If this import succeeds, scheduled imports resume.")
+    return RedirectResponse(f"/integrations/{integration.id}/runs/{run.id}", status_code=303)
