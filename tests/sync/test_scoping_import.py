@@ -66,6 +66,9 @@ def test_an_exclude_rule_keeps_a_group_out_and_turns_its_members_into_leavers_un
     assert bad["code"] == "shape"
     shown = install.cli_json("integration", "shape", str(integration), "--rules", "-", stdin=json.dumps(CASUAL))
     assert shown["scope_rules"][0]["label"] == "casual workers" and shown["transforms"] == {}
+    shaped = install.cli_json("integration", "shape", str(integration), "--transforms", "-",
+                              stdin=json.dumps({"first_name": {"type": "upper"}}))
+    assert shaped["transforms"] == {"first_name": {"type": "upper"}} and shaped["scope_rules"] == shown["scope_rules"]
     outsiders = people[:3]
     for p in outsiders:
         d.change(p["id"], customFields={"costCentre": "casual"})  # compared ignoring case
@@ -74,6 +77,8 @@ def test_an_exclude_rule_keeps_a_group_out_and_turns_its_members_into_leavers_un
     members = _statuses(install)
     assert members, "the first import created members"
     assert not {p["employeeNumber"] for p in outsiders} & set(members)  # never created
+    firsts = [m["first_name"] for m in install.cli_json("members", "--programme", "Acme") if m["first_name"]]
+    assert firsts and all(f == f.upper() for f in firsts)  # the transform set through the CLI applied
 
     # members who become casual workers become leavers, and nobody else changes status
     active = [p for p in people[3:] if members.get(p["employeeNumber"]) in ("active", "invited")]
