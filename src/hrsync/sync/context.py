@@ -78,17 +78,27 @@ class RunContext:
         assert run is not None
         integration = session.get(Integration, run.integration_id)
         assert integration is not None
+        return cls.of_integration(session, integration, run_id=run.id, dry_run=run.dry_run,
+                                  source_factory=source_factory or _consuming(not run.dry_run),
+                                  skip_unchanged=skip_unchanged)
+
+    @classmethod
+    def of_integration(
+        cls, session: Session, integration: Integration, *, run_id: int, dry_run: bool,
+        source_factory: SourceFactory, skip_unchanged: bool = True,
+    ) -> RunContext:
+        """What a run of ``integration`` reads of its settings: the one place a context is built (a
+        run's, and a trace's with run id 0), so both see the same mapping, transforms and rules."""
         programme = session.get(Programme, integration.programme_id)
         assert programme is not None
-        mapping = mapping_of(integration)
         changed_key = key_changed(integration)
         return cls(
-            run_id=run.id,
+            run_id=run_id,
             integration_id=integration.id,
             programme_id=programme.id,
-            dry_run=run.dry_run,
+            dry_run=dry_run,
             timezone=programme.timezone,
-            mapping=mapping,
+            mapping=mapping_of(integration),
             status_table=status_table(integration.status_map),
             welcome_email=integration.welcome_email,
             blanks_clear_values=integration.blanks_clear_values,
@@ -98,7 +108,7 @@ class RunContext:
             transforms=dict(integration.transforms or {}),
             scope=Scope.of(integration.scope_rules),
             integration=integration,
-            source_factory=source_factory or _consuming(not run.dry_run),
+            source_factory=source_factory,
             # After a change of the key's source field people are matched by record: draft them all.
             skip_unchanged=skip_unchanged and not changed_key,
         )

@@ -53,14 +53,14 @@ from hrsync.domain.display import field_label, name_of, source_name
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, needs_job_details
 from hrsync.domain.fingerprint import Fingerprinter
 from hrsync.domain.records import Severity
-from hrsync.domain.scoping import NO_INCLUDE, Scope, scoped
+from hrsync.domain.scoping import NO_INCLUDE, scoped
 from hrsync.domain.vocabulary import email_key
 from hrsync.errors import ServiceError
-from hrsync.sources.base import Lifecycle, ProgressCallback, Source, SourceError, SourcePerson, can_find, status_table
+from hrsync.sources.base import Lifecycle, ProgressCallback, Source, SourceError, SourcePerson, can_find
 from hrsync.sources.registry import source_for
 from hrsync.store.enums import RunTrigger
-from hrsync.store.models import Integration, Programme
-from hrsync.sync.context import RunContext, SourceFactory, key_changed, mapping_of
+from hrsync.store.models import Integration
+from hrsync.sync.context import RunContext, SourceFactory
 from hrsync.sync.execute import execute_run
 from hrsync.sync.finish import name_issues
 from hrsync.sync.members import compact_members, with_values
@@ -162,19 +162,9 @@ def trace_context(session: Session, integration_id: int, source_factory: SourceF
     integration = session.get(Integration, integration_id)
     if integration is None:
         raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
-    programme = session.get(Programme, integration.programme_id)
-    assert programme is not None
-    changed = key_changed(integration)
-    return RunContext(
-        run_id=0, integration_id=integration.id, programme_id=programme.id, dry_run=True,
-        timezone=programme.timezone, mapping=mapping_of(integration),
-        status_table=status_table(integration.status_map), welcome_email=integration.welcome_email,
-        blanks_clear_values=integration.blanks_clear_values,
-        vanished_are_leavers=integration.vanished_are_leavers,
-        leaver_threshold_pct=integration.leaver_threshold_pct, key_changed=changed, integration=integration,
-        transforms=dict(integration.transforms or {}), scope=Scope.of(integration.scope_rules),
+    return RunContext.of_integration(
+        session, integration, run_id=0, dry_run=True,
         source_factory=source_factory or (lambda i: source_for(i, consume=False)),
-        skip_unchanged=not changed,
     )
 
 
