@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "activity_log",
     "api_token",
     "auth_token",
+    "webhook_subscription",
+    "webhook_hint",
 }
 
 
@@ -144,7 +146,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0008"
+    assert current_revision(db_url) == head_revision() == "0009"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
