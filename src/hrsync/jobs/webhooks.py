@@ -58,6 +58,31 @@ class HintReport:
         return {"applied": list(self.applied), "dropped": self.dropped, "retried": self.retried}
 
 
+class _Remembering:
+    """A source whose look-ups are asked once per read: the person re-fetched is not fetched again when
+    the planner's neighbours (:func:`hrsync.sync.trace.gather`) lead back to their HR record."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self.findable: frozenset[str] = source.findable
+        self._found: dict[tuple[str, str, bool], list[SourcePerson]] = {}
+
+    def find_people(self, field: str, value: str, *, include_job_details: bool = False) -> list[SourcePerson]:
+        key = (field, value.strip().lower() if field == "id" else value, include_job_details)
+        if key not in self._found:
+            self._found[key] = self._source.find_people(field, value, include_job_details=include_job_details)
+        return self._found[key]
+
+    def close(self) -> None:
+        self._source.close()
+
+    def check(self) -> Any:
+        return self._source.check()
+
+    def fields(self) -> Any:
+        return self._source.fields()
+
+
 class _PersonById:
     """The integration's source reading only one HR record (by id) and the people its outcome depends on."""
 
@@ -87,11 +112,11 @@ class _PersonById:
                fields: Collection[str] | None = None) -> Iterator[SourcePerson]:
         from hrsync.sync.trace import _lookup, _needs_jobs, gather
 
-        lookup = _lookup(self._source)
+        lookup = _Remembering(_lookup(self._source))
         jobs = _needs_jobs(self._context, self._context.compiled())
         first = lookup.find_people("id", self._person_id, include_job_details=jobs)
         self.found = bool(first)
-        people, _cut = gather(self._source, self._context, self._members, first) if first else ([], False)
+        people, _cut = gather(lookup, self._context, self._members, first) if first else ([], False)  # type: ignore[arg-type]
         if on_progress is not None:
             on_progress(len(people), len(people))
         yield from people
