@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import active_run
+from hrsync.services import webhooks
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
@@ -89,6 +90,12 @@ def _describe(entry: ActivityLog) -> str:
         return f"could not apply the decision on held import #{detail.get('run_id', '?')}: it is held again"
     if action in ("imported_now", "import_now", "import_requested", "run_requested"):
         return "started an import (Import data now)"
+    if action == "webhooks_registered":
+        return f"subscribed to {detail.get('events', '?')} intelliHR webhook events"
+    if action == "webhooks_failed":
+        return f"could not subscribe to intelliHR webhooks: {detail.get('reason', 'unknown reason')}"
+    if action == "webhooks_removed":
+        return f"removed the intelliHR webhook subscriptions ({detail.get('why', 'stopped')})"
     if action == "scheduled_import_skipped":
         reason = detail.get("reason")
         return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"
@@ -127,7 +134,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "current_run": active_run(session, integration.id), "activity": _activity(session, integration),
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
-        "member_fields": MEMBER_FIELDS,
+        "member_fields": MEMBER_FIELDS, "webhooks": webhooks.view(session, integration),
     })
 
 
