@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from hrsync.web.logfilter import redact_token_paths
 from tests.sync.webhook_world import HookWorld, start_world
 from tests.web.conftest import csrf_of
+
+from hrsync.web.logfilter import redact_token_paths
 
 PASSWORD = "a long enough password"
 

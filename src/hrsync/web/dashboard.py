@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.services import webhooks
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import active_run
-from hrsync.services import webhooks
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
