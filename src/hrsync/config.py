@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,17 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
     base_url: str = "http://127.0.0.1:8000"
+    webhooks: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="intelliHR webhooks between scheduled imports: 'auto' turns them on when HRSYNC_BASE_URL is "
+        "not a loopback or private address (intelliHR can reach it), or when the intelliHR base URL is itself "
+        "loopback (the demo's simulator); 'on' always; 'off' never.",
+    )
+    webhook_delay_seconds: float = Field(
+        default=3.0, ge=0, le=300,
+        description="Seconds a webhook delivery waits before its person is re-fetched; deliveries for the same "
+        "person meanwhile are coalesced into that one re-fetch.",
+    )
     trusted_proxies: str = Field(
         default="127.0.0.1,::1",
         description="Comma-separated addresses or networks (CIDR) of the reverse proxies / load balancers "

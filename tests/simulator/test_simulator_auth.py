@@ -95,7 +95,7 @@ def test_spec_operations_that_are_not_simulated_are_501(client: httpx.Client) ->
     response = client.post("/people", json={"lastName": "X"})
     assert response.status_code == 501
     assert set(response.json()) == {"name", "message", "code", "errors"}
-    assert client.get("/webhooks").status_code == 501
+    assert client.get("/webhook-events").status_code == 501  # /webhooks is simulated (test_sim_webhooks.py)
 
 
 def test_unknown_paths_are_404(client: httpx.Client, sim: Simulator) -> None:

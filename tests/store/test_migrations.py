@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "activity_log",
     "api_token",
     "auth_token",
+    "webhook_subscription",
+    "webhook_hint",
 }
 
 

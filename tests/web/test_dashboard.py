@@ -102,7 +102,7 @@ def test_another_programmes_admin_gets_404_on_every_integration_page(
         assert integration.status == "live" and integration.api_key_encrypted and integration.frequency == "daily"
         assert session.scalar(select(ImportRun.id).where(ImportRun.integration_id == integration_id)) is None
         actions = session.scalars(select(ActivityLog.action).where(ActivityLog.integration_id == integration_id))
-        assert set(actions) == {"created", "published"}
+        assert set(actions) == {"created", "published", "webhooks_registered"}  # the owner publishing
     listing = outsider.get("/integrations?tab=mine")
     assert f"/integrations/{integration_id}" not in listing.text
     # The owner still reaches every page (so the 404s above are about the programme, not the routes).

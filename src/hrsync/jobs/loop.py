@@ -60,6 +60,7 @@ class PeriodicLoop:
         requeue: Requeue | None = None,
         send_outbox: bool = True,
         closedown: bool = True,
+        webhook_hints: bool = True,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.factory = factory
@@ -69,6 +70,7 @@ class PeriodicLoop:
         self.requeue = requeue
         self.send_outbox = send_outbox
         self.closedown = closedown
+        self.webhook_hints = webhook_hints
         self.clock = clock
         self.passes = 0
         self._closedown_day: date | None = None
@@ -92,6 +94,8 @@ class PeriodicLoop:
             lambda: recover_stale_runs(self.factory, now, self.stale_after, self.enqueue).to_dict(),
         )
         self._step(report, "expired_held_runs", lambda: self._expire_held_runs(now))
+        if self.webhook_hints:
+            self._step(report, "webhook_hints", lambda: self._webhook_hints(now))
         requeue = self.requeue
         if requeue is not None:
             self._step(report, "requeued", lambda: requeue(now))
@@ -109,6 +113,13 @@ class PeriodicLoop:
 
         with self.factory.begin() as session:
             return expire_held_runs(session, now)
+
+    def _webhook_hints(self, now: datetime) -> dict[str, Any]:
+        """Webhook deliveries that came due: each person re-fetched and applied (see jobs/webhooks.py).
+        Between passes a :class:`~hrsync.jobs.webhooks.HintPoller` does the same every second."""
+        from hrsync.jobs.webhooks import process_due
+
+        return process_due(self.factory, now).to_dict()
 
     def _send_outbox(self) -> dict[str, Any]:
         from hrsync.notify.delivery import send_due
@@ -142,10 +153,20 @@ class PeriodicLoop:
         return self._stop.is_set()
 
     def run_forever(self) -> None:
-        """Pass, sleep ``tick`` (or until woken), repeat; returns after :meth:`stop`."""
-        while not self._stop.is_set():
-            report = self.run_once()
-            if report.steps.get("scheduled", {}).get("queued") or report.errors:
-                log.info("scheduler pass: %s", report.to_dict())
-            self._wake.wait(self.tick)
-            self._wake.clear()
+        """Pass, sleep ``tick`` (or until woken), repeat; returns after :meth:`stop`. Webhook deliveries
+        are taken every second by a :class:`~hrsync.jobs.webhooks.HintPoller` thread meanwhile."""
+        poller = None
+        if self.webhook_hints:
+            from hrsync.jobs.webhooks import HintPoller
+
+            poller = HintPoller(self.factory, clock=self.clock).start()
+        try:
+            while not self._stop.is_set():
+                report = self.run_once()
+                if report.steps.get("scheduled", {}).get("queued") or report.errors:
+                    log.info("scheduler pass: %s", report.to_dict())
+                self._wake.wait(self.tick)
+                self._wake.clear()
+        finally:
+            if poller is not None:
+                poller.stop()

@@ -20,7 +20,7 @@ from hrsync.domain.fields import needs_job_details, validate_mapping
 from hrsync.domain.scoping import validate_rules
 from hrsync.domain.transforms import ABSENT, compile_one, validate_transforms
 from hrsync.domain.transforms import inputs as transform_inputs
-from hrsync.services import activity
+from hrsync.services import activity, webhooks
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
@@ -334,6 +334,7 @@ def set_source_settings(
     from hrsync.services.quarantine import lift_on_reauthorize  # issue 16: a new key ends a quarantine
 
     lift_on_reauthorize(session, integration, actor)
+    webhooks.subscribe(session, integration, actor)  # a new key: subscriptions made anew (live only)
 
 
 def set_credentials(
@@ -515,6 +516,7 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     _reschedule(session, integration)
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     admin_id=actor.id if actor else None, action="published")
+    webhooks.subscribe(session, integration, actor)
 
 
 def pause(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -524,6 +526,7 @@ def pause(session: Session, integration: Integration, actor: AdminUser | None) -
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     admin_id=actor.id if actor else None, action="paused")
+    webhooks.unsubscribe(session, integration, actor, why="paused")
 
 
 def resume(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -536,6 +539,7 @@ def resume(session: Session, integration: Integration, actor: AdminUser | None) 
     _reschedule(session, integration)
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     admin_id=actor.id if actor else None, action="resumed")
+    webhooks.subscribe(session, integration, actor)
 
 
 def revoke(session: Session, integration: Integration, actor: AdminUser | None) -> None:
@@ -545,6 +549,7 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     """
     if integration.status in RESTORABLE_STATUSES:
         integration.status_before_revoke = integration.status
+    webhooks.unsubscribe(session, integration, actor, why="revoked")  # while the key is still there
     integration.api_key_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
@@ -562,6 +567,7 @@ def delete_draft(session: Session, integration: Integration, actor: AdminUser | 
     if active_run(session, integration.id) is not None:
         raise ServiceError("A preview of this draft is still running. Wait for it to finish, then delete the draft.")
     address = kind_for(integration).tenant_address(integration)
+    webhooks.unsubscribe(session, integration, actor, why="deleted")
     activity.record(session, programme_id=integration.programme_id, integration_id=None,
                     admin_id=actor.id if actor else None, action="deleted_draft",
                     detail={"integration_id": integration.id, "kind": integration.kind, "address": address})

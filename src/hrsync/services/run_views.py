@@ -22,6 +22,7 @@ TRIGGER_LABELS = {
     RunTrigger.API.value: "API",
     RunTrigger.PREVIEW.value: "Preview",
     RunTrigger.UNDO.value: "Undo",
+    RunTrigger.WEBHOOK.value: "intelliHR webhook",
 }
 
 PHASE_LABELS = {

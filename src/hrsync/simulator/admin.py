@@ -15,6 +15,8 @@ Not part of intelliHR and not authenticated: the simulator binds to loopback by 
     GET    /_sim/faults                   -> {faults: [...]}
     POST   /_sim/faults                   {kind, times?, after?, path?, status?, retry_after?, delay?, count?}
     DELETE /_sim/faults                   -> 204
+    GET    /_sim/webhooks/deliveries      -> {deliveries: [{subscriptionId, url, payload, status, error}]}
+    DELETE /_sim/webhooks/deliveries      -> 204
     GET    /_sim/stats                    -> {total, requests: [{path, status, count}]}
     DELETE /_sim/stats                    -> 204
 """
@@ -29,6 +31,7 @@ from typing import Any
 from hrsync.simulator.api import Reply, dumps
 from hrsync.simulator.directory import Directory
 from hrsync.simulator.faults import Faults, Stats
+from hrsync.simulator.webhooks import WebhookHub
 
 _HIRE_KEYS = {"first_name", "last_name", "email", "employee_number", "status", "start_date", "custom"}
 _FAULT_KEYS = {"kind", "times", "after", "path", "status", "retry_after", "delay", "count"}
@@ -57,7 +60,9 @@ def _retry_after(value: Any) -> int | datetime | None:
 
 
 class AdminApi:
-    def __init__(self, directory: Directory, faults: Faults, stats: Stats, info: dict[str, Any]) -> None:
+    def __init__(self, directory: Directory, faults: Faults, stats: Stats, info: dict[str, Any],
+                 webhooks: WebhookHub | None = None) -> None:
+        self.webhooks = webhooks
         self.directory = directory
         self.faults = faults
         self.stats = stats
@@ -117,6 +122,16 @@ class AdminApi:
                 return Reply(201, dumps(rule.to_json()))
             if method == "DELETE":
                 self.faults.clear()
+                return Reply(204, b"")
+        elif parts == ["webhooks", "deliveries"] and self.webhooks is not None:
+            hub = self.webhooks
+            if method == "GET":
+                hub.wait_idle(5.0)
+                return Reply(200, dumps({"deliveries": [
+                    {"subscriptionId": d.subscription_id, "url": d.url, "payload": d.payload,
+                     "status": d.status, "error": d.error} for d in list(hub.deliveries)]}))
+            if method == "DELETE":
+                hub.deliveries.clear()
                 return Reply(204, b"")
         elif parts == ["stats"]:
             if method == "GET":

@@ -19,6 +19,7 @@ import time
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,33 @@ from hrsync.simulator.reference import Reference
 
 PRODUCTION_BASE = "https://api.intellihr.io/v1"
 DEFAULT_CACHE_LIMIT = 100_000  # ~2.4 kB each: a 100,000-person directory is served from memory after one pass
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One event of the directory for webhook listeners: ``event`` about the object ``object_id``."""
+
+    event: str
+    object_id: str
+    updated_attributes: tuple[str, ...] | None = None
+
+
+Listener = Callable[[list[Change]], None]
+
+#: ``Directory.change`` field names → the ``updated_attributes`` values the spec enumerates.
+UPDATED_ATTRIBUTES: dict[str, str] = {
+    "firstName": "first_name",
+    "middleName": "middle_name",
+    "lastName": "last_name",
+    "preferredName": "preferred_name",
+    "dateOfBirth": "dob",
+    "gender": "gender_id",
+    "employeeNumber": "employee_number",
+    "title": "title_id",
+    "primaryEmailAddress": "email_addresses",
+    "primaryPhoneNumber": "phone_numbers",
+    "customFields": "custom_field_values",
+}
+
 
 def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
@@ -82,6 +110,11 @@ class Directory:
         self._queries: OrderedDict[tuple[Any, ...], array[int]] = OrderedDict()
         self._shrinks = 0
         self._serializer = Serializer(self.reference, PRODUCTION_BASE)
+        self.listeners: list[Listener] = []  # told of every change (webhooks); must not block
+
+    def _emit(self, *changes: Change) -> None:
+        for listener in list(self.listeners):
+            listener(list(changes))
 
     # --- configuration ----------------------------------------------------------------------------
 
@@ -237,6 +270,7 @@ class Directory:
             self._live.append(index)
             self._next += 1
             self._touched(index)
+            self._emit(Change("person.created", person.id), *(Change("job.created", j.id) for j in person.jobs))
             return self._serializer.person(person, self.today)
 
     def change(self, person_id: str, **api_fields: Any) -> dict[str, Any]:
@@ -253,6 +287,12 @@ class Directory:
                 update()
             person.updated_at = self._touch_time(person.updated_at)
             self._touched(index)
+            attributes = tuple(dict.fromkeys(UPDATED_ATTRIBUTES[n] for n in api_fields if n in UPDATED_ATTRIBUTES))
+            changes = [Change("person.updated", person.id, attributes)] if attributes else []
+            primary = person.primary_job()
+            if primary is not None and set(api_fields) - set(UPDATED_ATTRIBUTES):
+                changes.append(Change("job.timeline_updated", primary.id))
+            self._emit(*changes)
             return self._serializer.person(person, self.today)
 
     def _touch_time(self, previous: datetime) -> datetime:
@@ -279,6 +319,8 @@ class Directory:
             if person.user_account is not None and end <= self.today:
                 person.user_account = {**person.user_account, "isEnabled": False}
             self._touched(index)
+            self._emit(Change("job.end_date_finalised", primary.id),
+                       *([Change("job.ended", primary.id)] if end <= self.today else []))
             return self._serializer.person(person, self.today)
 
     def rehire(self, person_id: str, start_date: date | None = None) -> dict[str, Any]:
@@ -300,13 +342,16 @@ class Directory:
             person.jobs.append(job)
             person.updated_at = now
             self._touched(index)
+            self._emit(Change("job.created", job.id))
             return self._serializer.person(person, self.today)
 
     def remove(self, person_id: str) -> None:
         """The person vanishes from the directory (and their jobs with them)."""
         with self._lock:
             index = self._require(person_id)
+            gone = self._state(index).id
             self._remove_index(index)
+            self._emit(Change("person.deleted", gone))
 
     def hide(self, person_id: str) -> None:
         """The person vanishes from every answer, as with :meth:`remove`, but can come back."""
@@ -314,6 +359,7 @@ class Directory:
             index = self._require(person_id)
             self._hidden[index] = self._mutable(index)
             self._remove_index(index)
+            self._emit(Change("person.deleted", self._hidden[index].id))
 
     def restore(self, person_id: str) -> dict[str, Any]:
         """A hidden person comes back, unchanged, under the same id."""
@@ -325,6 +371,7 @@ class Directory:
             self._removed.discard(index)
             bisect.insort(self._live, index)
             self._touched(index)
+            self._emit(Change("person.created", self._overlay[index].id))
             return self._serializer.person(self._overlay[index], self.today)
 
     def _remove_index(self, index: int) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from hrsync.simulator.admin import AdminApi
-from hrsync.simulator.api import JSON, PublicApi, Reply, dumps, error_reply
+from hrsync.simulator.api import JSON, PublicApi, Reply, bad_request, dumps, error_reply
 from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT, Directory
 from hrsync.simulator.faults import FaultRule, Faults, Stats
+from hrsync.simulator.webhooks import WebhookHub
 
 _REASONS = {
     500: ("InternalServerError", "Internal Server Error"),
@@ -171,8 +172,11 @@ class Simulator:
         self.faults = Faults()
         self.stats = Stats()
         self._api = PublicApi(self.directory, tenant, api_key)
+        self.webhooks = WebhookHub()
+        self.directory.listeners.append(self.webhooks.notify)
         self._admin = AdminApi(
-            self.directory, self.faults, self.stats, {"tenant": tenant, "seed": seed, "generated": people}
+            self.directory, self.faults, self.stats, {"tenant": tenant, "seed": seed, "generated": people},
+            webhooks=self.webhooks,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -189,6 +193,8 @@ class Simulator:
         self._server = server
         self._port = server.server_address[1]
         self._api.url = self.url
+        self.webhooks.url = self.base_url
+        self.webhooks.start()
         self._admin.info["baseUrl"] = self.base_url
         self.directory.set_link_base(self.base_url)
         self._thread = threading.Thread(
@@ -209,6 +215,7 @@ class Simulator:
         server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self.webhooks.stop()
 
     def serve_forever(self) -> None:
         """Serve on the calling thread until interrupted (for the CLI)."""
@@ -275,7 +282,9 @@ class Simulator:
             status = replacement.status or 500
             name, message = _REASONS[status]
             return error_reply(status, name, message, headers=_retry_after_header(replacement.retry_after))
-        if path == "/v1" or path.startswith("/v1/"):
+        if path.rstrip("/") == "/v1/webhooks" or path.startswith("/v1/webhooks/"):
+            reply = self._webhooks(method, path, query, headers, body)
+        elif path == "/v1" or path.startswith("/v1/"):
             reply = self._api.handle(method, path, query, headers)
         else:
             reply = error_reply(404, "NotFound", f"No route matches {path}")
@@ -285,6 +294,30 @@ class Simulator:
             if reply.status == 200:
                 reply = _misbehave(rule, reply)
         return reply
+
+
+    def _webhooks(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
+        """``/v1/webhooks[/{id}]``: routed and authenticated like the rest of the API, then the hub's."""
+        parts = [p for p in path.split("/") if p]  # ["v1", "webhooks", id?]
+        if len(parts) > 3:
+            return error_reply(404, "NotFound", f"No route matches {path}")
+        ident = parts[2] if len(parts) == 3 else None
+        offered = ("DELETE", "GET", "PATCH") if ident is not None else ("GET", "POST")
+        if method not in offered:
+            return error_reply(405, "MethodNotAllowed", f"{method} is not allowed on {path}",
+                               headers=[("Allow", ", ".join(offered))])
+        denied = self._api._authenticate(headers)
+        if denied is not None:
+            return denied
+        payload: Any = None
+        if method in ("POST", "PATCH"):
+            try:
+                payload = json.loads(body) if body.strip() else None
+            except ValueError:
+                return bad_request("the body is not JSON")
+            if payload is None:
+                return bad_request("a JSON body is required")
+        return self.webhooks.handle(method, ident, query, payload)
 
 
 _BODY_FAULTS = frozenset({"runaway", "nested", "oversized", "not_json"})

@@ -74,6 +74,8 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "ThrottleBucket",
+    "WebhookHint",
+    "WebhookSubscription",
     "email_key",  # hrsync.domain.vocabulary.email_key, kept importable from here
     "member_search_condition",
     "member_search_expression",
@@ -527,3 +529,41 @@ class ThrottleBucket(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     window_started_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class WebhookSubscription(Base):
+    """An integration's intelliHR webhook subscriptions (issue 16): the ids intelliHR returned, the
+    SHA-256 of the token in the delivery URL (the token itself is never stored), the state, the last
+    delivery and the last error. One row per integration."""
+
+    __tablename__ = "webhook_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    subscription_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    state: Mapped[str] = mapped_column(String(16), default="off", server_default="off")  # WebhookState
+    registered_at: Mapped[datetime | None] = mapped_column()
+    last_delivery_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
+
+
+class WebhookHint(Base):
+    """A delivery waiting for the worker: re-fetch this person (or the person of this job). One row per
+    integration and subject: a burst of deliveries for one person is one row, due when the first was."""
+
+    __tablename__ = "webhook_hint"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "subject", name="uq_webhook_hint_integration_id_subject"),
+        Index("ix_webhook_hint_due_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integration.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(80))  # "person:<uuid>" or "job:<uuid>"
+    event: Mapped[str] = mapped_column(String(64))  # the latest event received for it
+    deliveries: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)  # the first delivery
+    due_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

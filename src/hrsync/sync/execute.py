@@ -151,7 +151,7 @@ def _execute(
     with factory() as session:
         context = RunContext.load(session, run_id, source_factory, skip_unchanged=skip_unchanged)
         run = session.get(ImportRun, run_id)
-        if narrow is None and run is not None and run.trigger == RunTrigger.SINGLE.value:
+        if narrow is None and run is not None and run.trigger in (RunTrigger.SINGLE.value, RunTrigger.WEBHOOK.value):
             raise ServiceError(SINGLE_ORPHAN_REASON, code="internal")
     # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
     # over and over while they pile up and while the plan is built (a third of the time

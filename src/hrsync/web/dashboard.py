@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.services import webhooks
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import active_run
 from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
@@ -102,6 +103,12 @@ def _describe(entry: ActivityLog) -> str:
     if action == "retry_brought_forward":
         return (f"brought the next import forward after a temporary failure "
                 f"({detail.get('failures', '?')} in a row)")
+    if action == "webhooks_registered":
+        return f"subscribed to {detail.get('events', '?')} intelliHR webhook events"
+    if action == "webhooks_failed":
+        return f"could not subscribe to intelliHR webhooks: {detail.get('reason', 'unknown reason')}"
+    if action == "webhooks_removed":
+        return f"removed the intelliHR webhook subscriptions ({detail.get('why', 'stopped')})"
     if action == "scheduled_import_skipped":
         reason = detail.get("reason")
         return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"
@@ -141,6 +148,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
         "member_fields": MEMBER_FIELDS, "quarantine": quarantine_of(session, integration),
+        "webhooks": webhooks.view(session, integration),
     })
 
 

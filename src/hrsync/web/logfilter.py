@@ -29,6 +29,7 @@ TOKEN_PATHS = (
     links.MEMBER_RESET_PASSWORD_PATH,
     links.ADMIN_RESET_PASSWORD_PATH,
     links.ADMIN_ACCEPT_INVITE_PATH,
+    "/hooks/intellihr/{token}",  # intelliHR webhook deliveries (hrsync.web.hooks; not a single-use link)
 )
 REDACTED = "…"
 _PREFIXES = sorted({path.split("{token}", 1)[0] for path in TOKEN_PATHS}, key=len, reverse=True)
