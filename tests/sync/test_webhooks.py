@@ -13,7 +13,7 @@ from hrsync.jobs.embedded import EmbeddedScheduler
 from hrsync.jobs.webhooks import process_due
 from hrsync.sources.intellihr.webhooks import EVENTS
 from hrsync.store.db import session_factory, session_scope
-from hrsync.store.models import AdminUser, Integration, WebhookSubscription
+from hrsync.store.models import AdminUser, Integration, OutboxEmail, WebhookSubscription
 from hrsync.store.types import utcnow
 
 from .webhook_world import HookWorld, start_world, wait_until
@@ -63,6 +63,11 @@ def test_a_hire_is_a_member_invited_within_seconds_without_a_scheduled_run(world
     with session_scope() as session:
         row = session.query(WebhookSubscription).one()
         assert row.last_delivery_at is not None
+        kinds = {kind for (kind,) in session.query(OutboxEmail.kind).filter(OutboxEmail.run_id == runs[0].id)}
+        invited = session.query(OutboxEmail).filter(OutboxEmail.kind == "invitation",
+                                                    OutboxEmail.to_address == "nia.hook@example.com").count()
+    assert invited == 1  # the new member is invited
+    assert "run_summary" not in kinds  # but one person's webhook run e-mails no summary to the administrator
 
 
 def test_a_burst_of_100_events_for_one_person_is_one_refetch(world: HookWorld) -> None:

@@ -19,7 +19,7 @@ from hrsync.domain.failures import FailureKind, failure
 from hrsync.domain.vocabulary import COUNT_KEYS, programme_zone
 from hrsync.notify import links
 from hrsync.sources.registry import REGISTRY
-from hrsync.store.enums import AdminRole
+from hrsync.store.enums import AdminRole, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration, Programme, RunStatus
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,11 @@ _KIND_BY_STATUS: Final = {
     RunStatus.FAILED.value: "run_failed",
     RunStatus.HELD.value: "run_held",
 }
+
+#: Runs of one person (a webhook delivery, a trace applied from the portal) happen many times a day
+#: or in front of the administrator: an e-mail for each would bury the ones that matter. Only a held
+#: one is e-mailed (the brake needs a decision); a failure is reported by the next scheduled import.
+_ONE_PERSON_TRIGGERS: Final = frozenset({RunTrigger.WEBHOOK.value, RunTrigger.SINGLE.value})
 
 #: What the kind of a failure means for the administrator reading the e-mail.
 _KIND_NOTES: Final = {
@@ -144,6 +149,8 @@ def run_email(session: Session, run: ImportRun) -> RunEmail | None:
     kind = _KIND_BY_STATUS.get(run.status)
     if kind is None or run.dry_run:
         return None
+    if run.trigger in _ONE_PERSON_TRIGGERS and kind != "run_held":
+        return None  # one person's change: only a held one needs someone (see _ONE_PERSON_TRIGGERS)
     admins = run_summary_recipients(session, run)
     if not admins:
         log.warning("run %s: no administrator to tell about it", run.id)
