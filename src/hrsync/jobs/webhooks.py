@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain import CurrentMember, SyncPlan
 from hrsync.errors import RunBlocked, ServiceError
-from hrsync.sources.base import ProgressCallback, Source, SourceError, SourcePerson
+from hrsync.sources.base import Source, SourceError
 from hrsync.store.enums import RunTrigger
 from hrsync.store.models import Integration, IntegrationStatus, WebhookHint, WebhookSubscription
 from hrsync.store.types import utcnow
@@ -58,70 +58,6 @@ class HintReport:
         return {"applied": list(self.applied), "dropped": self.dropped, "retried": self.retried}
 
 
-class _Remembering:
-    """A source whose look-ups are asked once per read: the person re-fetched is not fetched again when
-    the planner's neighbours (:func:`hrsync.sync.trace.gather`) lead back to their HR record."""
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-        self.findable: frozenset[str] = source.findable
-        self._found: dict[tuple[str, str, bool], list[SourcePerson]] = {}
-
-    def find_people(self, field: str, value: str, *, include_job_details: bool = False) -> list[SourcePerson]:
-        key = (field, value.strip().lower() if field == "id" else value, include_job_details)
-        if key not in self._found:
-            self._found[key] = self._source.find_people(field, value, include_job_details=include_job_details)
-        return self._found[key]
-
-    def close(self) -> None:
-        self._source.close()
-
-    def check(self) -> Any:
-        return self._source.check()
-
-    def fields(self) -> Any:
-        return self._source.fields()
-
-
-class _PersonById:
-    """The integration's source reading only one HR record (by id) and the people its outcome depends on."""
-
-    def __init__(self, source: Source, context: Any, person_id: str, members: list[CurrentMember]) -> None:
-        self._source = source
-        self._context = context
-        self._person_id = person_id
-        self._members = members
-        self.found = False
-
-    def __enter__(self) -> _PersonById:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._source.close()
-
-    def check(self) -> Any:
-        return self._source.check()
-
-    def fields(self) -> Any:
-        return self._source.fields()
-
-    def people(self, *, include_job_details: bool = False, on_progress: ProgressCallback | None = None,
-               fields: Collection[str] | None = None) -> Iterator[SourcePerson]:
-        from hrsync.sync.trace import _lookup, _needs_jobs, gather
-
-        lookup = _Remembering(_lookup(self._source))
-        jobs = _needs_jobs(self._context, self._context.compiled())
-        first = lookup.find_people("id", self._person_id, include_job_details=jobs)
-        self.found = bool(first)
-        people, _cut = gather(lookup, self._context, self._members, first) if first else ([], False)  # type: ignore[arg-type]
-        if on_progress is not None:
-            on_progress(len(people), len(people))
-        yield from people
-
-
 def _gone_only(plan: SyncPlan, current: list[CurrentMember], person_id: str) -> SyncPlan:
     """intelliHR says the person is gone: keep only what the plan decided for the member(s) holding
     that HR record (a leaver when vanished people are leavers, otherwise the "vanished" warning)."""
@@ -140,18 +76,21 @@ def apply_hint(factory: sessionmaker[Session], integration_id: int, person_id: s
     from hrsync.sync.execute import execute_run
     from hrsync.sync.members import compact_members
     from hrsync.sync.runs import request_run
-    from hrsync.sync.trace import narrow_plan, trace_context
+    from hrsync.sync.trace import GatheredSource, _needs_jobs, narrow_plan, trace_context
 
     with factory() as session, session.begin():
         context = trace_context(session, integration_id)
         run = request_run(session, integration_id, trigger=RunTrigger.WEBHOOK.value)
         run_id = run.id
-    holder: dict[str, _PersonById] = {}
+    holder: dict[str, GatheredSource] = {}
 
     def open_source(integration: Integration) -> Source:
         with factory() as session:
             members = compact_members(session, context.programme_id)
-        holder["source"] = _PersonById(context.open_source(), context, person_id, members)
+        jobs = _needs_jobs(context, context.compiled())
+        holder["source"] = GatheredSource(
+            context.open_source(), context, members,
+            lambda lookup: lookup.find_people("id", person_id, include_job_details=jobs))
         return holder["source"]
 
     def narrow(plan: SyncPlan, current: list[CurrentMember]) -> SyncPlan:

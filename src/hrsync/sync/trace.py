@@ -171,7 +171,7 @@ def trace_context(session: Session, integration_id: int, source_factory: SourceF
 # -- fetching the person and whoever their outcome depends on ------------------------------------------
 
 
-def _lookup(source: Source) -> Any:
+def _lookup(source: object) -> Any:
     if not can_find(source):
         raise TraceUnavailable(
             "This integration's source cannot look one person up (a membership file is read whole): "
@@ -180,7 +180,7 @@ def _lookup(source: Source) -> Any:
     return source
 
 
-def find_person(source: Source, context: RunContext, members: Iterable[CurrentMember], employee_id: str
+def find_person(source: object, context: RunContext, members: Iterable[CurrentMember], employee_id: str
                 ) -> list[SourcePerson]:
     """The people an employee ID names: those the HR system files under it (the key's source field),
     and the HR record of the member that holds it (a renumbered person)."""
@@ -202,7 +202,7 @@ def find_person(source: Source, context: RunContext, members: Iterable[CurrentMe
     return list(found.values())
 
 
-def gather(source: Source, context: RunContext, members: list[CurrentMember], first: Iterable[SourcePerson]
+def gather(source: object, context: RunContext, members: list[CurrentMember], first: Iterable[SourcePerson]
            ) -> tuple[list[SourcePerson], bool]:
     """``first`` and every person the planner's cross-record rules tie them to, read live: people with
     the same employee ID or address, the people of the members holding their employee ID, address or
@@ -258,16 +258,39 @@ def gather(source: Source, context: RunContext, members: list[CurrentMember], fi
     return list(people.values()), cut
 
 
-class GatheredSource:
-    """The integration's source, reading only one person and the people their outcome depends on:
-    the source a ``single`` run reads (:func:`apply_person`)."""
+class _Remembering:
+    """A source whose look-ups are asked once per read: the person read first is not fetched again when
+    the planner's neighbours (:func:`gather`) lead back to their HR record."""
 
-    def __init__(self, source: Source, context: RunContext, employee_id: str, members: list[CurrentMember]) -> None:
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self.findable: frozenset[str] = source.findable
+        self._found: dict[tuple[str, str, bool], list[SourcePerson]] = {}
+
+    def find_people(self, field: str, value: str, *, include_job_details: bool = False) -> list[SourcePerson]:
+        key = (field, value.strip().lower() if field == "id" else value, include_job_details)
+        if key not in self._found:
+            self._found[key] = self._source.find_people(field, value, include_job_details=include_job_details)
+        return self._found[key]
+
+
+class GatheredSource:
+    """The integration's source, reading only one person and the people their outcome depends on: the
+    source of a ``single`` run (:func:`apply_person`: the person an employee ID names) and of a
+    ``webhook`` run (:func:`hrsync.jobs.webhooks.apply_hint`: the person of one HR record). ``first``
+    finds that person with the (remembering) look-up; ``targets`` are their HR records once read."""
+
+    def __init__(self, source: Source, context: RunContext, members: list[CurrentMember],
+                 first: Callable[[Any], list[SourcePerson]]) -> None:
         self._source = source
         self._context = context
-        self._employee_id = employee_id
         self._members = members
-        self.targets: set[str] = set()  # the HR records of the person traced
+        self._first = first
+        self.targets: set[str] = set()
+
+    @property
+    def found(self) -> bool:
+        return bool(self.targets)
 
     def __enter__(self) -> GatheredSource:
         return self
@@ -286,9 +309,10 @@ class GatheredSource:
 
     def people(self, *, include_job_details: bool = False, on_progress: ProgressCallback | None = None,
                fields: Collection[str] | None = None) -> Iterator[SourcePerson]:
-        first = find_person(self._source, self._context, self._members, self._employee_id)
+        lookup = _Remembering(_lookup(self._source))
+        first = self._first(lookup)
         self.targets = {p.source_id for p in first}
-        people, _cut = gather(self._source, self._context, self._members, first)
+        people, _cut = gather(lookup, self._context, self._members, first) if first else ([], False)
         if on_progress is not None:
             on_progress(len(people), len(people))
         yield from people
@@ -687,7 +711,8 @@ def apply_person(
     def open_gathered(integration: Integration) -> Source:
         with factory() as session:
             members = compact_members(session, context.programme_id)
-        gathered = GatheredSource(context.open_source(), context, employee_id, members)
+        gathered = GatheredSource(context.open_source(), context, members,
+                                  lambda lookup: find_person(lookup, context, members, employee_id))
         holder["source"] = gathered
         return gathered
 
