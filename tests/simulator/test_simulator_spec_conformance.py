@@ -29,7 +29,7 @@ from hrsync.simulator import EMPLOYMENT_STATUSES, Simulator
 
 from .conftest import AUTH, KEY, TENANT, TODAY
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"  # see its README
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"
 SPEC_URI = "urn:intellihr-public-api-v1"
 EDGE_LINKS = {"prev", "next"}
 _ENUM_RE = re.compile(r"Enum: ((?:`[^`]+`(?:, )?)+)")
@@ -99,7 +99,7 @@ def validate(path: str, response: httpx.Response, method: str = "get") -> dict[s
     return body
 
 
-#: The value shape each documented custom field type carries (besides null), per tests/data/intellihr/README.md and the spec's examples.
+#: The value shape each documented custom field type carries (besides null), per the spec's examples.
 _SHAPES: dict[str, Callable[[Any], bool]] = {
     "SINGLE_SELECT": lambda v: isinstance(v, dict) and set(v) == {"id", "label"},
     "MULTI_SELECT": lambda v: isinstance(v, dict) and set(v) == {"ids", "labels"} and len(v["ids"]) == len(v["labels"]),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hrsync.sources.base import Lifecycle
 from hrsync.sources.intellihr.normalise import StatusMapper, normalise_person
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"  # see its README
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"
 
 
 @cache
