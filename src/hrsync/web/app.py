@@ -62,7 +62,8 @@ API_DOCS_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_mapping", "wizard_review", "dashboard", "runs",
+    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_settings", "wizard_mapping", "wizard_review",
+    "dashboard", "runs",
     "members", "tokens", "emails", "member_portal", "trace", "api", "hooks",
 ]
 

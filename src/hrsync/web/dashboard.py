@@ -23,7 +23,7 @@ from hrsync.services.quarantine import quarantine_of, retry_now
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FILE_KINDS
+from hrsync.web.wizard_common import takes_files
 from hrsync.web.wizard_file import file_context
 
 router = APIRouter(include_in_schema=False)
@@ -140,7 +140,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
     integration = _integration(session, admin, integration_id)
     last_run = latest_run(session, integration.id, dry_run=False)
     mapping = integration.mapping or {}
-    file_kind = integration.kind in FILE_KINDS
+    file_kind = takes_files(integration.kind)
     return render(request, "dashboard/dashboard.html", {
         "file_kind": file_kind, **(file_context(integration) if file_kind else {}),
         "nav": "integrations", "integration": integration, "last_run": last_run,

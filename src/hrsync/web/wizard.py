@@ -24,11 +24,10 @@ from hrsync.services.integrations import (
     update_settings,
 )
 from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
-from hrsync.sources.registry import INTELLIHR, REGISTRY
+from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 from hrsync.web.wizard_common import (
-    FILE_KINDS,
     FREQUENCIES,
     advance,
     after_save,
@@ -37,12 +36,12 @@ from hrsync.web.wizard_common import (
     read_form,
     second_step,
     steps_of,
+    takes_files,
     wants_json,
 )
 
 router = APIRouter(include_in_schema=False)
 
-WIZARD_KINDS = tuple(REGISTRY)  # every source; the second step is Authorize (intelliHR) or File
 DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
 
 
@@ -94,14 +93,14 @@ class SettingsForm:
 
 
 def _settings_page(request: Request, admin: AdminUser, integration: Integration | None, form: SettingsForm,
-                   error: str | None = None, status_code: int = 200, integration_kind: str = INTELLIHR.kind
+                   error: str | None = None, status_code: int = 200, integration_kind: str = DEFAULT_KIND
                    ) -> Response:
     action = (f"/integrations/{integration.id}/setup/initial" if integration is not None
               else f"/integrations/new/{integration_kind}")
     kind = integration.kind if integration is not None else integration_kind
     return render(request, "wizard/initial.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "initial", kind),
-        "kind_name": REGISTRY[kind].display_name, "file_kind": kind in FILE_KINDS,
+        "kind_name": REGISTRY[kind].display_name, "file_kind": takes_files(kind),
         "form": form, "error": error, "action": action, "frequencies": FREQUENCIES,
         "weekdays": WEEKDAYS, "date_formats": [(f, DATE_FORMAT_EXAMPLES.get(f, "")) for f in DATE_FORMATS],
         "timezone": admin.programme.timezone,
@@ -116,7 +115,7 @@ def _apply_settings(session: Session, integration: Integration, admin: AdminUser
 
 @router.get("/integrations/new/{kind}")
 def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in WIZARD_KINDS:
+    if kind not in REGISTRY:  # every kind of source has the wizard
         not_found("This integration")
     form = SettingsForm(date_format=admin.programme.date_format)
     return _settings_page(request, admin, None, form, integration_kind=kind)
@@ -124,7 +123,7 @@ def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, 
 
 @router.post("/integrations/new/{kind}", dependencies=[CsrfForm])
 async def create_draft(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in WIZARD_KINDS:
+    if kind not in REGISTRY:  # every kind of source has the wizard
         not_found("This integration")
     form = SettingsForm.parse(await read_form(request))
     try:
@@ -198,16 +197,18 @@ def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: in
 @router.get("/integrations/{integration_id}/setup/authorize")
 def authorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if integration.kind in FILE_KINDS:
-        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
+    if second_step(integration.kind) != "authorize":  # the kind's own step: File, Connect
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(integration.kind)}",
+                                status_code=303)
     return _authorize_page(request, integration, mode="wizard")
 
 
 @router.get("/integrations/{integration_id}/reauthorize")
 def reauthorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if integration.kind in FILE_KINDS:
-        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
+    if second_step(integration.kind) != "authorize":  # the kind's own step: File, Connect
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(integration.kind)}",
+                                status_code=303)
     return _authorize_page(request, integration, mode="reauthorize")
 
 

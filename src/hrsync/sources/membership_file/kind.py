@@ -1,4 +1,5 @@
-"""What the registry needs of the membership-file kind: open, settings, suggested mapping, readiness.
+"""The membership file as a kind of source (:data:`KIND`): open, settings, suggested mapping, readiness,
+its catalogue card, words and failure rows.
 
 Settings (``integration.source_settings``): ``{"path": "/srv/sftp/acme"}``, an absolute directory
 hrsync can write to; without ``path`` the folder is ``<HRSYNC_FILE_DROP_ROOT>/<integration id>/``.
@@ -11,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from hrsync.domain.failures import Failure, FailureKind
 from hrsync.sources.base import CheckResult, SourceError
+from hrsync.sources.kind import Catalogue, OpenOptions, SettingField, SourceKind, WizardStep, Words
 from hrsync.sources.membership_file.columns import match_columns
 from hrsync.sources.membership_file.folder import folder_of, validate_folder
 from hrsync.sources.membership_file.source import MembershipFileSource
@@ -140,3 +143,47 @@ def not_ready(integration: FileIntegration) -> str | None:
     except SourceError as exc:
         return exc.reason
     return None
+
+
+def _open(integration: FileIntegration, options: OpenOptions) -> MembershipFileSource:
+    consume = options.consume if options.consume is not None else running_import_consumes(integration)
+    return file_source(integration, consume=consume)
+
+
+_FILE = (
+    "Fix the file as the reason above says and upload it again (or drop it in the folder again); "
+    "no member was changed."
+)
+_C = FailureKind.CONFIGURATION
+
+KIND = SourceKind(
+    "membership_file", "Membership file (CSV / SFTP)", _open, address,  # type: ignore[arg-type]
+    catalogue=Catalogue(
+        logo="CSV", category="File upload or SFTP",
+        summary="No HR system with an API? Upload a CSV export of your staff list here, or have it dropped "
+                "in a folder over SFTP, and members are provisioned from the newest file.",
+        keywords=("csv", "file", "upload", "sftp", "spreadsheet", "excel", "membership", "staff list",
+                  "export", "semicolon"),
+    ),
+    words=Words(reading="Reading the membership file…", id_label="Membership file ID",
+                field_label="Column in your file", directory="your membership file"),
+    settings_fields=(
+        SettingField("path", "Drop folder",
+                     "The absolute folder your SFTP server writes membership files into; leave it empty to "
+                     "upload files in the portal only.", required=False, cli_aliases=("--path",)),
+    ),
+    validate_settings=validate_settings,
+    check_settings=check_settings,
+    default_mapping=suggested_mapping,  # type: ignore[arg-type]
+    not_ready=not_ready,  # type: ignore[arg-type]
+    failures=(
+        Failure("no_file", _C, "Upload a membership file (or drop one in the integration's folder), then import."),
+        Failure("bad_file", _C, _FILE),
+        Failure("file_too_large", _C, _FILE),
+        Failure("bad_encoding", _C, _FILE),
+        Failure("missing_column", _C, _FILE),
+        Failure("duplicate_header", _C, _FILE),
+    ),
+    wizard_step=WizardStep("file", "File"),
+    takes_files=True,
+)
