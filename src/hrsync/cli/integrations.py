@@ -103,7 +103,7 @@ SOURCE_ALIASES = {"file": "membership_file"}
               help="One of the kind's settings (repeatable); a secret one is better given with --api-key -.")
 @click.option("--api-key", default=None, help="The kind's secret setting (an API key), or - to read it from "
                                               "standard input.")
-@click.option("--subdomain", default=None, help="Alias of --setting subdomain=VALUE (intelliHR's account address).")
+@click.option("--subdomain", default=None, help="Alias of --setting subdomain=VALUE (an HR account's address).")
 @click.option("--path", "path", default=None, help="Alias of --setting path=VALUE (a membership file's drop folder).")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="manual", show_default=True)
 @_with(schedule_options)

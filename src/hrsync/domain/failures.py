@@ -12,7 +12,7 @@ Kinds, in the spirit of Airbyte's error resolution:
 * ``transient`` - the HR system or network misbehaved; the next import usually succeeds;
 * ``internal`` - hrsync itself failed; support should look.
 
-``{source}`` in advice is replaced by the source's display name ("intelliHR", "Membership file").
+``{source}`` in advice is replaced by the source's display name ("Membership file (CSV / SFTP)", ...).
 """
 
 from __future__ import annotations

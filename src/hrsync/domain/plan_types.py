@@ -106,7 +106,7 @@ class PlanOptions:
     blanks_clear_values: bool = False
     vanished_are_leavers: bool = False
     leaver_window_days: int = LEAVER_WINDOW_DAYS
-    #: The key's source field changed since the last import (say employee number → intelliHR ID):
+    #: The key's source field changed since the last import (say employee number → the HR system's own ID):
     #: people are matched to members by their HR record, never by the new key values.
     match_by_record: bool = False
 

@@ -33,7 +33,7 @@ from hrsync.store.models import ImportIssue, ImportRun, Integration, Member
 
 #: The byte-order mark a CSV document starts with: spreadsheets then read it as UTF-8.
 BOM = "\ufeff"
-#: The third column is the person's id in the system they came from, named by the run's kind ("intelliHR ID").
+#: The third column is the person's id in the system they came from, named by the run's kind (its words' ``id_label``).
 SOURCE_ID_HEADER = "Source record ID"
 ISSUES_CSV_HEADER = ("Employee ID", "Name", SOURCE_ID_HEADER, "Field", "Code", "Message")
 _CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "employment_status",

@@ -147,7 +147,7 @@ def create_integration(
     """A draft integration of ``kind``, created only after its settings were checked with the source.
 
     ``settings`` are the kind's :attr:`SourceKind.settings_fields`; ``subdomain`` and ``api_key`` are
-    shorthands for the two settings of the default kind (intelliHR). The mapping starts from the
+    shorthands for the two settings of the default kind. The mapping starts from the
     kind's suggestion (:attr:`SourceKind.default_mapping`), overridden by ``mapping``. Without any
     settings (the setup wizard's first step) the draft has no access until :func:`set_credentials`
     or :func:`set_source_settings` stores checked ones.
@@ -350,7 +350,7 @@ def preview_transforms(
 ) -> list[dict[str, Any]]:
     """A few people's values before and after each (valid) transform, read from the source now:
     ``[{"name", "rows": [{"target", "label", "before", "after"}]}]``; empty when the source cannot be
-    read. Sensitive source fields are not shown (their values stay in intelliHR's hands)."""
+    read. Sensitive source fields are not shown (their values stay in the HR system's hands)."""
     if not transforms:
         return []
     compiled = {t: compile_one(spec, mapping.get(t, "")) for t, spec in transforms.items()}

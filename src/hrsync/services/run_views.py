@@ -117,7 +117,7 @@ class RunProgress:
     dry_run: bool
     reason: str | None
     counts: dict[str, int]
-    reading: str | None = None  # the kind's words for its reading phase ("Reading the intelliHR directory…")
+    reading: str | None = None  # the kind's words for its reading phase (``Words.reading``)
 
     @property
     def label(self) -> str:

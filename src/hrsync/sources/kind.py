@@ -4,7 +4,7 @@ A kind lives in its own folder (``hrsync/sources/<kind>/kind.py`` defines ``KIND
 everything the rest of hrsync may ask of it without naming it: its settings (which the wizard's
 settings step and ``hrsync integration add --setting NAME=VALUE`` are built from), its catalogue
 entry, the external account it connects to (one integration per account in a programme), its
-failure rows, its words ("Reading the intelliHR directory…", what an ID is called in exports), its
+failure rows, its words (what its reading phase is called, what an ID is called in exports), its
 default mapping and key suggestion, and its optional capabilities (webhooks, one-person look-up,
 field discovery). :mod:`hrsync.sources.registry` lists the kinds; adding one is described in
 ``docs/architecture.md`` ("Adding a source").
@@ -58,6 +58,9 @@ class SettingField:
     clean: Callable[[str], str] | None = None
     #: Older CLI options that set this field (``--subdomain``), kept working.
     cli_aliases: tuple[str, ...] = ()
+    #: What a page shows live as the value is typed (an account's address), never raising; the
+    #: result has ``ok``, ``url``, ``reason`` and the normalised value's own attribute.
+    preview: Callable[[str], Any] | None = None
 
     def cleaned(self, value: str) -> str:
         return self.clean(value) if self.clean is not None else value
@@ -77,10 +80,11 @@ class Catalogue:
 class Words:
     """How pages, e-mails and exports speak of this kind's data."""
 
-    reading: str  # the run's reading phase: "Reading the intelliHR directory…"
-    id_label: str  # a person's own id in this source, as an export's column: "intelliHR ID"
-    field_label: str  # what a mapping picks from: "intelliHR field", "Column in your file"
-    directory: str  # where people are read from, in a sentence: "your intelliHR directory"
+    reading: str  # the run's reading phase: "Reading the membership file…"
+    id_label: str  # a person's own id in this source, as an export's column: "Membership file ID"
+    field_label: str  # what a mapping picks from: "Column in your file"
+    directory: str  # where people are read from, in a sentence: "your membership file"
+    key_place: str = ""  # where the secret is managed in the source, for "delete it there too"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +134,7 @@ class SourceKind:
     """
 
     kind: str  # stored in integration.kind
-    display_name: str  # "intelliHR", shown in pages, e-mails and the CLI
+    display_name: str  # shown in pages, e-mails and the CLI
     open: Callable[[StoredIntegration, OpenOptions], Source]
     tenant_address: Callable[[StoredIntegration], str | None]  # where the data comes from, for people
     catalogue: Catalogue
@@ -141,7 +145,7 @@ class SourceKind:
     #: Stores clean settings on an integration; None: the generic way (:meth:`apply`).
     apply_settings: Callable[[StoredIntegration, Mapping[str, Any]], None] | None = None
     stored_settings: Callable[[StoredIntegration], dict[str, Any]] = _source_settings
-    #: The external account clean settings connect to ("acme" for acme.intellihr.net), or None when
+    #: The external account clean settings connect to (an HR system's tenant), or None when
     #: the kind has no such thing: a programme holds one integration with access per account.
     connection_key: Callable[[Mapping[str, Any]], str | None] = _no_account
     #: The mapping a new integration starts from (before the administrator's own choices).

@@ -125,7 +125,7 @@ class IntegrationOut(BaseModel):
     api_key_last4: str | None = Field(description="The last four characters of the stored key.")
     has_access: bool = Field(
         description="Whether the integration can reach its source: not revoked, and its credentials "
-        "(an intelliHR API key) stored or its membership-file folder usable."
+        "(an API key) stored or its membership-file folder usable."
     )
     frequency: str
     schedule_time: str | None

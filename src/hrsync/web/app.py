@@ -148,7 +148,7 @@ def create_app() -> FastAPI:
     """The portal and the JSON API, ready for uvicorn."""
     app = FastAPI(
         title="hrsync",
-        summary="Imports an intelliHR directory into a rewards programme's members.",
+        summary="Imports HR directories and membership files into a rewards programme's members.",
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_PATH,

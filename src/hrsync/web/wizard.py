@@ -23,7 +23,6 @@ from hrsync.services.integrations import (
     set_credentials,
     update_settings,
 )
-from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
 from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
@@ -177,19 +176,27 @@ def _authorize_page(request: Request, integration: Integration, *, mode: str, fa
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "authorize"),
         "mode": mode, "error": error, "existing_url": existing_url,
-        "subdomain": typed, "subdomain_preview": subdomain_preview(typed),
+        "subdomain": typed, "subdomain_preview": _subdomain_preview(integration.kind, typed),
         "authorized": bool(integration.api_key_encrypted),
     }, status_code=status_code)
+
+
+def _subdomain_preview(kind: str, typed: str) -> Any:
+    """The kind's live preview of its ``subdomain`` setting (the Authorize modal shows it as typed)."""
+    field = next((f for f in REGISTRY[kind].settings_fields if f.name == "subdomain" and f.preview), None)
+    if field is None or field.preview is None:
+        not_found("This page")
+    return field.preview(typed)
 
 
 @router.get("/integrations/{integration_id}/authorize/subdomain")
 def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: int, subdomain: str = "") -> Response:
     """The subdomain as typed, normalised (the live preview and the modal's *Next* ask this).
 
-    Answers at once, before any key is asked for; nothing is stored and intelliHR is not contacted.
+    Answers at once, before any key is asked for; nothing is stored and the source is not contacted.
     """
-    integration_of(session, admin, integration_id)
-    result = subdomain_preview(subdomain)
+    integration = integration_of(session, admin, integration_id)
+    result = _subdomain_preview(integration.kind, subdomain)
     return JSONResponse({"ok": result.ok, "subdomain": result.subdomain, "url": result.url,
                          "reason": result.reason, "code": None if result.ok else "invalid_subdomain"})
 
@@ -232,7 +239,7 @@ def _restored_text(integration: Integration) -> str:
 
 @router.post("/integrations/{integration_id}/authorize", dependencies=[CsrfForm])
 async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
-    """Check the key with intelliHR and store it encrypted; answers JSON to the modal's script."""
+    """Check the key with the source and store it encrypted; answers JSON to the modal's script."""
     integration = integration_of(session, admin, integration_id)
     data = await read_form(request)
     subdomain = str(data.get("subdomain") or "").strip()
@@ -250,7 +257,8 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
                                subdomain=subdomain, status_code=400, existing_url=existing_url)
     url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
-    message = f"intelliHR account {url} is authorized." + (_restored_text(integration) if was_revoked else "")
+    message = (f"{REGISTRY[integration.kind].display_name} account {url} is authorized."
+               + (_restored_text(integration) if was_revoked else ""))
     if wants_json(request):
         if was_revoked:
             flash(request, message)  # the dashboard the modal leads back to says what was restored
@@ -265,7 +273,8 @@ def save_authorize(request: Request, session: SessionDep, admin: CurrentAdmin, i
     """*Save* after *Finish setup*: the draft moves on to the mapping."""
     integration = integration_of(session, admin, integration_id)
     if not integration.api_key_encrypted:
-        flash(request, "Authorize intelliHR first: click Authorize and enter your subdomain and API key.", "error")
+        flash(request, f"Authorize {REGISTRY[integration.kind].display_name} first: click Authorize and enter your "
+                       "subdomain and API key.", "error")
         return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
     advance(integration, "mapping")
     return RedirectResponse(f"/integrations/{integration.id}/setup/mapping"

@@ -5,7 +5,7 @@ step, each
 saved as soon as it is submitted, so an administrator who leaves halfway finds the draft where
 they stopped (``Integration.wizard_step``). The same pages edit a live integration (the
 dashboard's *Edit* and *Re-authorize*); then they return to the dashboard. The second step is the
-kind's (:attr:`hrsync.sources.kind.SourceKind.wizard_step`): *Authorize* (intelliHR's modal),
+kind's (:attr:`hrsync.sources.kind.SourceKind.wizard_step`): *Authorize* (an API key in a modal),
 *File* (an upload) or *Connect*, the page built from the kind's settings. The steps live in
 :mod:`hrsync.web.wizard` (initial setup, authorize), :mod:`hrsync.web.wizard_settings`,
 :mod:`hrsync.web.wizard_file`, :mod:`hrsync.web.wizard_mapping` and :mod:`hrsync.web.wizard_review`.

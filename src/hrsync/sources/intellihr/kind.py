@@ -54,6 +54,12 @@ def _subdomain(value: str) -> str:
         raise SourceError(str(exc), code="invalid_subdomain") from None
 
 
+def _preview(value: str) -> Any:
+    from hrsync.sources.intellihr.subdomain import preview
+
+    return preview(value)
+
+
 def _validate(settings: Mapping[str, Any]) -> dict[str, Any]:
     subdomain = _subdomain(str(settings.get("subdomain") or ""))
     key = settings.get("api_key")
@@ -118,11 +124,12 @@ KIND = SourceKind(
         keywords=("intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
     ),
     words=Words(reading="Reading the intelliHR directory…", id_label=ID_LABEL, field_label="intelliHR field",
-                directory="your intelliHR directory"),
+                directory="your intelliHR directory",
+                key_place="Settings → Public API Access Keys"),
     settings_fields=(
         SettingField("subdomain", "intelliHR account address",
                      "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net",
-                     clean=_subdomain, cli_aliases=("--subdomain",)),
+                     clean=_subdomain, cli_aliases=("--subdomain",), preview=_preview),
         SettingField("api_key", "API key", "Created in intelliHR under Settings → Public API Access Keys.",
                      secret=True),
     ),

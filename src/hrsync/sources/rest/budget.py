@@ -76,7 +76,7 @@ class Deadline:
 
     def __init__(self, seconds: float | None, *, service: str = "the source") -> None:
         self.seconds = None if seconds is None else max(0.0, float(seconds))
-        self.service = service  # named in the error: "reading intelliHR took longer than ..."
+        self.service = service  # named in the error: "reading <service> took longer than ..."
         self._at = float("inf") if self.seconds is None else time.monotonic() + self.seconds
 
     def left(self) -> float:

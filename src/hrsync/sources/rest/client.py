@@ -1,8 +1,8 @@
 """One HTTP conversation with a REST API: auth headers, retries within the budget, error meaning.
 
-Shared by every REST source (intelliHR's :class:`~hrsync.sources.intellihr.client.IntelliHRClient`
-is one): a source gives the service's name, its base-URL setting, its headers and, where it knows
-better, its own wording of a refused request (:meth:`RestClient._auth_error`).
+Shared by every REST source (each subclasses :class:`RestClient`): a source gives the service's
+name, its base-URL setting, its headers and, where it knows better, its own wording of a refused
+request (:meth:`RestClient._auth_error`).
 
 Everything that turns "what the wire said" into "what hrsync should do" lives here, as a small
 table: 401/403 stop at once (retrying cannot fix a refused key); 429 and 500/502/503/504, timeouts
@@ -76,7 +76,7 @@ class _CallState:
 class RestClient:
     """A keep-alive ``httpx.Client`` for one account of a service, safe to share between the pager's threads.
 
-    ``service`` names the service in messages ("intelliHR"); ``base_url_setting`` is the operator
+    ``service`` names the service in messages; ``base_url_setting`` is the operator
     setting to check when the server does not answer like it; ``wrong_server_code`` is the failure
     code for that case.
     """
@@ -126,7 +126,7 @@ class RestClient:
         Retries transient failures while ``budget`` lasts; raises :class:`AuthError` for a refused
         key or account and :class:`SourceError` for everything else that cannot be read.
         ``retry_connect=False`` reports a refused connection at once (``check()`` wants that).
-        ``decode`` is a fast decoder for a successful body (intelliHR's ``PeopleDecoder``); a body
+        ``decode`` is a fast decoder for a successful body (a source's own); a body
         it answers :data:`UNDECODED` for is parsed the general way, which judges it.
         """
         name = label or f"GET /{path.lstrip('/')}"

@@ -1,5 +1,5 @@
 """The list envelope ``{"data": [...], "meta": {"pagination": {...}}}``, checked before anything in it
-is believed (the shape intelliHR's API answers in, and many JSON:API-like REST APIs with it).
+is believed (a JSON:API-like shape many REST APIs answer in).
 
 A page that parses as JSON but lacks ``data`` or ``meta.pagination`` (a proxy's error page, an API
 change) must stop the import with a message naming the request; silently reading zero people

@@ -69,7 +69,7 @@ def read_exactly_once(
 ) -> Iterator[Batch]:
     """Yield batches of never-before-seen records until a whole pass was stable.
 
-    ``service`` names the system read in the errors ("intelliHR kept sending pages ...")."""
+    ``service`` names the system read in the errors ("<service> kept sending pages ...")."""
     deadline = deadline or Deadline(None, service=service)
     seen: set[str] = set()
     cap: int | None = None

@@ -1,5 +1,5 @@
-"""Reading ``Retry-After``: APIs seldom say which form they send (intelliHR does not), so both RFC 9110
-forms are accepted."""
+"""Reading ``Retry-After``: APIs seldom say which form they send, so both RFC 9110 forms
+are accepted."""
 
 from __future__ import annotations
 

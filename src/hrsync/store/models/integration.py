@@ -88,7 +88,7 @@ class Integration(Base):
 
 
 class WebhookSubscription(Base):
-    """An integration's intelliHR webhook subscriptions (issue 16): the ids intelliHR returned, the
+    """An integration's webhook subscriptions (issue 16): the ids its source returned, the
     SHA-256 of the token in the delivery URL (the token itself is never stored), the state, the last
     delivery and the last error. One row per integration."""
 
