@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrsync.domain.vocabulary import COUNT_KEYS
-from hrsync.sources.registry import REGISTRY
+from hrsync.sources.registry import REGISTRY, display_name
 from hrsync.store.enums import is_finished
 from hrsync.store.models import ImportRun, RunPhase, RunStatus, RunTrigger
 
@@ -75,6 +75,9 @@ def run_chip(run: ImportRun) -> str | None:
 
 
 def trigger_label(run: ImportRun) -> str:
+    """How the run was started; a webhook names its source ("intelliHR webhook")."""
+    if run.trigger == RunTrigger.WEBHOOK.value and run.integration is not None:
+        return f"{display_name(run.integration.kind)} webhook"
     return TRIGGER_LABELS.get(run.trigger, run.trigger)
 
 
