@@ -95,6 +95,15 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
 SOURCE_ALIASES = {"file": "membership_file"}
 
 
+def _alias_help(option: str) -> str:
+    """``--subdomain``'s help, in the words of the kind whose setting it stands for."""
+    for kind in svc.kinds():
+        for f in kind.settings_fields:
+            if option in f.cli_aliases:
+                return f"Alias of --setting {f.name}=VALUE ({kind.display_name}: {f.label}). {f.help}"
+    return "An alias no kind declares."
+
+
 @integration.command("add")
 @click.option("--programme", "programme_name", required=True)
 @click.option("--source", "source", default=DEFAULT_KIND, show_default=True, metavar="KIND",
@@ -103,8 +112,8 @@ SOURCE_ALIASES = {"file": "membership_file"}
               help="One of the kind's settings (repeatable); a secret one is better given with --api-key -.")
 @click.option("--api-key", default=None, help="The kind's secret setting (an API key), or - to read it from "
                                               "standard input.")
-@click.option("--subdomain", default=None, help="Alias of --setting subdomain=VALUE (an HR account's address).")
-@click.option("--path", "path", default=None, help="Alias of --setting path=VALUE (a membership file's drop folder).")
+@click.option("--subdomain", default=None, help=_alias_help("--subdomain"))
+@click.option("--path", "path", default=None, help=_alias_help("--path"))
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="manual", show_default=True)
 @_with(schedule_options)
 @click.option("--date-format", type=click.Choice(DATE_FORMATS), default=None, help="Default: the programme's.")
