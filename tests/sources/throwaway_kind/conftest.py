@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from tests.sources.throwaway_kind.kind import KIND
 from tests.web.conftest import Portal, start_portal
+from tests.web.conftest import browser as browser  # the Chromium fixture, for this folder's browser test
 
 
 @pytest.fixture(autouse=True)
