@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.sql.elements import ColumnElement
 
 from hrsync.domain.vocabulary import email_key
+from hrsync.store.enums import MemberDoor
 from hrsync.store.models.base import Base, email_lower_default
 from hrsync.store.types import BigId, utcnow
 
@@ -77,6 +78,11 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    # The door the member came through and that alone may change it (docs/decisions/0031): "integration"
+    # (owned by integration_id; NULL there means that integration was deleted) or "manual" (added by an
+    # administrator, owned by no integration, integration_id always NULL).
+    door: Mapped[str] = mapped_column(String(16), default=MemberDoor.INTEGRATION.value,
+                                      server_default=text(f"'{MemberDoor.INTEGRATION.value}'"))
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id", ondelete="SET NULL"))
     employee_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
