@@ -57,8 +57,7 @@ def _describe(integration: Integration) -> dict[str, Any]:
     return {
         "id": integration.id, "programme_id": integration.programme_id, "status": integration.status,
         "kind": integration.kind, "settings": svc.stored_settings(integration),
-        "source_settings": integration.source_settings,
-        "subdomain": integration.subdomain, "api_key_last4": integration.api_key_last4,
+        "api_key_last4": integration.secret_last4,
         "frequency": integration.frequency, "schedule_time": integration.schedule_time,
         "schedule_day": integration.schedule_day, "date_format": integration.date_format,
         "welcome_email": integration.welcome_email, "mapping": integration.mapping,

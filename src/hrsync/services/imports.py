@@ -155,6 +155,12 @@ def source_address(integration: Integration) -> str | None:
     return f"https://{address}" if address else None
 
 
+def source_account(integration: Integration) -> str | None:
+    """The external account the integration reads ("acme"), as its kind names it; None when none."""
+    kind = REGISTRY.get(integration.kind)
+    return kind.connection_key(kind.stored_settings(integration)) if kind is not None else None
+
+
 def failure_advice(run: ImportRun, integration: Integration | None = None) -> FailureAdvice | None:
     """What the pages, the API and the CLI say about a failed run; ``None`` unless it failed."""
     if run.status != RunStatus.FAILED.value:

@@ -184,7 +184,7 @@ def create_integration(
     session.add(integration)
     session.flush()
     detail = None if clean is None else (
-        {"subdomain": integration.subdomain} if integration.subdomain
+        {"subdomain": integration.settings["subdomain"]} if (integration.settings or {}).get("subdomain")
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
     _log(session, integration, owner, "created", detail)
     return integration
@@ -230,7 +230,7 @@ def set_source_settings(
     source_kind = kind_for(integration)
     source_kind.apply(integration, verified_settings(
         source_kind, settings, session=session, programme_id=integration.programme_id, integration_id=integration.id))
-    detail: dict[str, Any] = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
+    detail: dict[str, Any] = ({"key_last4": integration.secret_last4} if integration.secret_encrypted
                               else {"address": source_kind.tenant_address(integration)})
     if integration.status == IntegrationStatus.REVOKED.value:
         before = integration.status_before_revoke
@@ -460,7 +460,7 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     if integration.status in RESTORABLE_STATUSES:
         integration.status_before_revoke = integration.status
     webhooks.unsubscribe(session, integration, actor, why="revoked")  # while the key is still there
-    integration.api_key_encrypted = None
+    integration.secret_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,

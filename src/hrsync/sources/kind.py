@@ -26,13 +26,12 @@ class StoredIntegration(Protocol):
     id: int
     kind: str
     status: str
-    subdomain: str | None
-    api_key_encrypted: str | None
-    api_key_last4: str | None
+    settings: dict[str, Any] | None  # the kind's settings that are not secret
+    secret_encrypted: str | None  # its one secret setting, encrypted
+    secret_last4: str | None
     mapping: dict[str, Any]
     status_map: dict[str, Any]
     date_format: str
-    source_settings: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +105,8 @@ def _always_ok(settings: Mapping[str, Any]) -> CheckResult:
     return CheckResult(ok=True)
 
 
-def _source_settings(integration: StoredIntegration) -> dict[str, Any]:
-    return dict(integration.source_settings or {})
+def _stored_settings(integration: StoredIntegration) -> dict[str, Any]:
+    return dict(integration.settings or {})
 
 
 def _no_mapping(integration: StoredIntegration) -> dict[str, str]:
@@ -144,7 +143,7 @@ class SourceKind:
     check_settings: Callable[[Mapping[str, Any]], CheckResult] = _always_ok
     #: Stores clean settings on an integration; None: the generic way (:meth:`apply`).
     apply_settings: Callable[[StoredIntegration, Mapping[str, Any]], None] | None = None
-    stored_settings: Callable[[StoredIntegration], dict[str, Any]] = _source_settings
+    stored_settings: Callable[[StoredIntegration], dict[str, Any]] = _stored_settings
     #: The external account clean settings connect to (an HR system's tenant), or None when
     #: the kind has no such thing: a programme holds one integration with access per account.
     connection_key: Callable[[Mapping[str, Any]], str | None] = _no_account
@@ -173,7 +172,7 @@ class SourceKind:
     def apply(self, integration: StoredIntegration, clean: Mapping[str, Any]) -> None:
         """Store clean settings: the kind's own way, or the generic one (the secret setting encrypted
         with :mod:`hrsync.security.secrets`, only its last four characters kept in clear; the
-        others as the integration's source settings)."""
+        others as the integration's settings)."""
         if self.apply_settings is not None:
             self.apply_settings(integration, clean)
             return
@@ -182,16 +181,16 @@ class SourceKind:
         secret = self.secret_field()
         if secret is not None and clean.get(secret.name):
             value = str(clean[secret.name])
-            integration.api_key_encrypted = encrypt_secret(value)
-            integration.api_key_last4 = last4(value)
-        integration.source_settings = {k: v for k, v in clean.items() if secret is None or k != secret.name}
+            integration.secret_encrypted = encrypt_secret(value)
+            integration.secret_last4 = last4(value)
+        integration.settings = {k: v for k, v in clean.items() if secret is None or k != secret.name}
 
 
 def stored_secret(integration: StoredIntegration) -> str | None:
     """The integration's secret setting, decrypted (for a kind's ``open`` only: never shown or logged)."""
     from hrsync.security.secrets import decrypt_secret
 
-    return decrypt_secret(integration.api_key_encrypted) if integration.api_key_encrypted else None
+    return decrypt_secret(integration.secret_encrypted) if integration.secret_encrypted else None
 
 
 def settings_error(exc: SourceError) -> CheckResult:

@@ -86,7 +86,7 @@ def _refuse_unless_importable(integration: Integration, dry_run: bool) -> None:
     (an API key) also needs it stored."""
     kind = REGISTRY.get(integration.kind)
     if integration.status == IntegrationStatus.REVOKED or (
-        kind is not None and kind.secret_field() is not None and not integration.api_key_encrypted
+        kind is not None and kind.secret_field() is not None and not integration.secret_encrypted
     ):
         name = kind.display_name if kind else integration.kind
         raise ServiceError(

@@ -142,7 +142,7 @@ class IntegrationOut(BaseModel):
     def of(cls, integration: Integration, last_run: RunOut | None = None) -> IntegrationOut:
         return cls(
             id=integration.id, kind=integration.kind, status=integration.status,
-            subdomain=integration.subdomain, api_key_last4=integration.api_key_last4,
+            subdomain=(integration.settings or {}).get("subdomain"), api_key_last4=integration.secret_last4,
             has_access=has_access(integration), frequency=integration.frequency,
             schedule_time=integration.schedule_time, schedule_day=integration.schedule_day,
             date_format=integration.date_format, welcome_email=integration.welcome_email,

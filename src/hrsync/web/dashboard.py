@@ -186,7 +186,7 @@ def revoke_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
 @router.post("/integrations/{integration_id}/revoke", dependencies=[CsrfForm])
 def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = _integration(session, admin, integration_id)
-    if integration.status == IntegrationStatus.REVOKED.value and not integration.api_key_encrypted:
+    if integration.status == IntegrationStatus.REVOKED.value and not integration.secret_encrypted:
         flash(request, "Access was already revoked.", "info")
         return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
     name, place = source_name(integration), kind_for(integration).words.key_place

@@ -172,12 +172,12 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
 def _authorize_page(request: Request, integration: Integration, *, mode: str, fallback: bool = False,
                     error: str | None = None, subdomain: str | None = None, status_code: int = 200,
                     existing_url: str | None = None) -> Response:
-    typed = subdomain if subdomain is not None else (integration.subdomain or "")
+    typed = subdomain if subdomain is not None else str((integration.settings or {}).get("subdomain") or "")
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "authorize"),
         "mode": mode, "error": error, "existing_url": existing_url,
         "subdomain": typed, "subdomain_preview": _subdomain_preview(integration.kind, typed),
-        "authorized": bool(integration.api_key_encrypted),
+        "authorized": bool(integration.secret_encrypted),
     }, status_code=status_code)
 
 
@@ -262,7 +262,7 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
     if wants_json(request):
         if was_revoked:
             flash(request, message)  # the dashboard the modal leads back to says what was restored
-        return JSONResponse({"ok": True, "url": url, "last4": integration.api_key_last4 or ""})
+        return JSONResponse({"ok": True, "url": url, "last4": integration.secret_last4 or ""})
     flash(request, message)
     target = "reauthorize" if mode == "reauthorize" else "setup/authorize"
     return RedirectResponse(f"/integrations/{integration.id}/{target}", status_code=303)
@@ -272,7 +272,7 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
 def save_authorize(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     """*Save* after *Finish setup*: the draft moves on to the mapping."""
     integration = integration_of(session, admin, integration_id)
-    if not integration.api_key_encrypted:
+    if not integration.secret_encrypted:
         flash(request, f"Authorize {REGISTRY[integration.kind].display_name} first: click Authorize and enter your "
                        "subdomain and API key.", "error")
         return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)

@@ -41,7 +41,7 @@ def _page(request: Request, integration: Integration, values: dict[str, Any], *,
     return render(request, "wizard/settings.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, STEP),
         "fields": fields, "error": error, "existing_url": existing_url,
-        "stored_last4": integration.api_key_last4 if integration.api_key_encrypted else None,
+        "stored_last4": integration.secret_last4 if integration.secret_encrypted else None,
     }, status_code=status_code)
 
 

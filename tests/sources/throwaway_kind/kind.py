@@ -93,7 +93,7 @@ def _check(settings: Mapping[str, Any]) -> CheckResult:
 
 
 def _open(integration: StoredIntegration, options: OpenOptions) -> RosterSource:
-    folder = (integration.source_settings or {}).get("folder")
+    folder = (integration.settings or {}).get("folder")
     token = stored_secret(integration)
     if not folder or token is None:
         raise SourceError("This roster integration has no settings.", code="invalid_settings")
@@ -101,11 +101,11 @@ def _open(integration: StoredIntegration, options: OpenOptions) -> RosterSource:
 
 
 def _not_ready(integration: StoredIntegration) -> str | None:
-    return None if integration.api_key_encrypted else "Connect the roster first."
+    return None if integration.secret_encrypted else "Connect the roster first."
 
 
 KIND = SourceKind(
-    "roster", "Roster file", _open, lambda integration: (integration.source_settings or {}).get("folder"),
+    "roster", "Roster file", _open, lambda integration: (integration.settings or {}).get("folder"),
     catalogue=Catalogue(logo="RF", category="Test source", summary="A roster kept as JSON, for tests only.",
                         keywords=("throwaway", "roster")),
     words=Words(reading="Reading the roster…", id_label="Roster ID", field_label="Roster field",

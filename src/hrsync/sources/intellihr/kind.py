@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hrsync.domain.failures import Failure, FailureKind
-from hrsync.security.secrets import decrypt_secret, encrypt_secret, last4
+from hrsync.security.secrets import decrypt_secret
 from hrsync.sources.base import CheckResult, Source, SourceError, status_table
 from hrsync.sources.kind import (
     Catalogue,
@@ -27,12 +27,13 @@ ID_KEY, ID_LABEL = "autoIncrementIntellihrId", "intelliHR ID"
 def _open(integration: StoredIntegration, options: OpenOptions) -> Source:
     from hrsync.sources.intellihr.source import IntelliHRSource
 
-    if not integration.api_key_encrypted or not integration.subdomain:
+    subdomain = (integration.settings or {}).get("subdomain")
+    if not integration.secret_encrypted or not subdomain:
         raise SourceError("This integration has no intelliHR access: re-authorize it with a new API key.",
                           code="bad_key")
     return IntelliHRSource(
-        integration.subdomain,
-        decrypt_secret(integration.api_key_encrypted),
+        subdomain,
+        decrypt_secret(integration.secret_encrypted),
         status_map=status_table(integration.status_map),
         time_budget=options.time_budget,
         concurrency=options.concurrency,
@@ -42,7 +43,8 @@ def _open(integration: StoredIntegration, options: OpenOptions) -> Source:
 def _address(integration: StoredIntegration) -> str | None:
     from hrsync.sources.intellihr.subdomain import DOMAIN
 
-    return None if not integration.subdomain else f"{integration.subdomain}.{DOMAIN}"
+    subdomain = (integration.settings or {}).get("subdomain")
+    return None if not subdomain else f"{subdomain}.{DOMAIN}"
 
 
 def _subdomain(value: str) -> str:
@@ -65,10 +67,7 @@ def _validate(settings: Mapping[str, Any]) -> dict[str, Any]:
     key = settings.get("api_key")
     if not isinstance(key, str) or not key.strip():
         raise SourceError("Enter the API key created in intelliHR.", code="bad_key")
-    clean = {"subdomain": subdomain, "api_key": key.strip()}
-    if settings.get("base_url"):
-        clean["base_url"] = str(settings["base_url"])
-    return clean
+    return {"subdomain": subdomain, "api_key": key.strip()}
 
 
 def _check(settings: Mapping[str, Any]) -> CheckResult:
@@ -79,18 +78,8 @@ def _check(settings: Mapping[str, Any]) -> CheckResult:
         clean = _validate(settings)
     except SourceError as exc:
         return settings_error(exc)
-    with IntelliHRSource(clean["subdomain"], clean["api_key"], base_url=clean.get("base_url")) as source:
+    with IntelliHRSource(clean["subdomain"], clean["api_key"]) as source:
         return source.check()
-
-
-def _apply(integration: StoredIntegration, clean: Mapping[str, Any]) -> None:
-    integration.subdomain = clean["subdomain"]
-    integration.api_key_encrypted = encrypt_secret(clean["api_key"])
-    integration.api_key_last4 = last4(clean["api_key"])
-
-
-def _stored(integration: StoredIntegration) -> dict[str, Any]:
-    return {"subdomain": integration.subdomain} if integration.subdomain else {}
 
 
 def _account(settings: Mapping[str, Any]) -> str | None:
@@ -105,7 +94,7 @@ def _mapping(integration: StoredIntegration) -> dict[str, str]:
 
 
 def _not_ready(integration: StoredIntegration) -> str | None:
-    if integration.api_key_encrypted:
+    if integration.secret_encrypted:
         return None
     return "The integration has no intelliHR API key: authorize (or re-authorize) it first."
 
@@ -135,8 +124,6 @@ KIND = SourceKind(
     ),
     validate_settings=_validate,
     check_settings=_check,
-    apply_settings=_apply,
-    stored_settings=_stored,
     connection_key=_account,
     default_mapping=_mapping,
     not_ready=_not_ready,

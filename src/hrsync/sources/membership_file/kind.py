@@ -1,7 +1,7 @@
 """The membership file as a kind of source (:data:`KIND`): open, settings, suggested mapping, readiness,
 its catalogue card, words and failure rows.
 
-Settings (``integration.source_settings``): ``{"path": "/srv/sftp/acme"}``, an absolute directory
+Settings (``integration.settings``): ``{"path": "/srv/sftp/acme"}``, an absolute directory
 hrsync can write to; without ``path`` the folder is ``<HRSYNC_FILE_DROP_ROOT>/<integration id>/``.
 An optional ``status_column`` names the employment-status column when its header is not one of
 :data:`hrsync.sources.membership_file.columns.STATUS_SYNONYMS`.
@@ -25,7 +25,7 @@ class FileIntegration(Protocol):
     mapping: dict[str, Any]
     status_map: dict[str, Any]
     date_format: str
-    source_settings: dict[str, Any] | None
+    settings: dict[str, Any] | None
 
 
 def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def _required(mapping: Mapping[str, str], status_column: str | None) -> dict[str
 def file_source(integration: FileIntegration, *, consume: bool = False) -> MembershipFileSource:
     """The source for a stored membership-file integration."""
     mapping = {k: v for k, v in (integration.mapping or {}).items() if isinstance(v, str)}
-    settings = integration.source_settings or {}
+    settings = integration.settings or {}
     status_column = settings.get("status_column") or None
     return MembershipFileSource(
         folder_of(integration),
@@ -135,7 +135,7 @@ def address(integration: FileIntegration) -> str | None:
 
 def not_ready(integration: FileIntegration) -> str | None:
     """Why the integration cannot import now (its folder is gone), or None."""
-    path = (integration.source_settings or {}).get("path")
+    path = (integration.settings or {}).get("path")
     if not path:
         return None  # the default folder is created by the first upload
     try:

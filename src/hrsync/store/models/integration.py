@@ -48,9 +48,11 @@ class Integration(Base):
     status: Mapped[str] = mapped_column(
         String(16), default=IntegrationStatus.DRAFT.value, server_default=IntegrationStatus.DRAFT.value
     )
-    subdomain: Mapped[str | None] = mapped_column(String(100))
-    api_key_encrypted: Mapped[str | None] = mapped_column(Text)
-    api_key_last4: Mapped[str | None] = mapped_column(String(4))
+    # The kind's settings (hrsync.sources.kind.SourceKind.settings_fields): what is not secret here, the
+    # one secret (an API key) encrypted with hrsync.security.secrets, only its last four characters in clear.
+    settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    secret_last4: Mapped[str | None] = mapped_column(String(4))
     frequency: Mapped[str] = mapped_column(
         String(16), default=Frequency.MANUAL.value, server_default=Frequency.MANUAL.value
     )
@@ -69,8 +71,6 @@ class Integration(Base):
     # The source field the members' employee IDs came from at the last applied import; when the
     # mapping's key differs, the next import matches people to members by their HR record instead.
     key_source: Mapped[str | None] = mapped_column(String(255))
-    # Settings only this kind of source has (see hrsync.sources.registry), e.g. a file's drop folder.
-    source_settings: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status_before_revoke: Mapped[str | None] = mapped_column(String(16))  # live | paused; restored on re-authorize
     wizard_step: Mapped[str | None] = mapped_column(String(32))
     next_run_at: Mapped[datetime | None] = mapped_column()
