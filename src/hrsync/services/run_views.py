@@ -75,7 +75,7 @@ def run_chip(run: ImportRun) -> str | None:
 
 
 def trigger_label(run: ImportRun) -> str:
-    """How the run was started; a webhook names its source ("intelliHR webhook")."""
+    """How the run was started; a webhook names its source ("<kind name> webhook")."""
     if run.trigger == RunTrigger.WEBHOOK.value and run.integration is not None:
         return f"{display_name(run.integration.kind)} webhook"
     return TRIGGER_LABELS.get(run.trigger, run.trigger)
