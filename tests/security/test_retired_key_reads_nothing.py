@@ -1,9 +1,8 @@
 """After ``hrsync keys add``, ``rotate`` and ``retire``, a leaked retired key reads nothing in a copy of
 the database's files (issue 22, item 4): not in a row, a free page, the write-ahead log.
 
-A running portal keeps the SQLite database open, so its ``-wal`` file survives each command; the test
-holds a connection open the same way. Every Fernet token found in the raw bytes is tried with the
-retired key.
+A running portal (``hrsync serve``) keeps the SQLite database open, so its ``-wal`` file survives each
+command. Every Fernet token found in the raw bytes is tried with the retired key.
 """
 
 from __future__ import annotations
@@ -12,11 +11,24 @@ import re
 import sqlite3
 from pathlib import Path
 
+import httpx
 import psycopg
 from cryptography.fernet import Fernet, InvalidToken
-from tests.security.test_keys_rotate import API_KEYS, _file_keys, _hrsync, _ok, _store_integrations, _stored
+from sqlalchemy import select
+from tests.security.test_keys_rotate import (
+    API_KEYS,
+    _file_keys,
+    _hrsync,
+    _ok,
+    _store_integrations,
+    _stored,
+    _url,
+)
+from tests.web.serve_process import hrsync_serve
 
 from hrsync.config import Settings
+from hrsync.store import dispose_engines, session_scope
+from hrsync.store.models import Integration
 
 FERNET_TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_\-]{40,}={0,2}")
 
@@ -44,12 +56,13 @@ def test_after_rotate_and_retire_no_file_holds_a_ciphertext_the_retired_key_read
     data_dir = tmp_path / "var"
     assert _hrsync(data_dir, "db", "upgrade").returncode == 0
     _store_integrations(data_dir, Settings(data_dir=data_dir, secret_key=None), 5)
+    _rename_integrations(data_dir)  # their rows change size: SQLite rewrites each cell elsewhere in the page
     [old] = _file_keys(data_dir)
-    portal = sqlite3.connect(data_dir / "hrsync.db")  # the portal's connection: the log stays
-    try:
-        portal.execute("SELECT count(*) FROM integration").fetchall()
-        planted = _readable_with(old, _raw_files(data_dir))
-        assert sorted(set(planted)) == sorted(k.encode() for k in API_KEYS[:5])  # the grep finds them
+    planted = _readable_with(old, _raw_files(data_dir))
+    assert sorted(set(planted)) == sorted(k.encode() for k in API_KEYS[:5])  # the grep finds them
+
+    with hrsync_serve(data_dir, tmp_path) as portal:  # a portal holds the database open throughout
+        assert httpx.get(f"{portal.base_url}/readyz", timeout=60).status_code == 200
 
         assert _ok(data_dir, "keys", "add") == {"keys": 2}
         rotated = _ok(data_dir, "keys", "rotate", "--batch-size", "2")
@@ -62,9 +75,15 @@ def test_after_rotate_and_retire_no_file_holds_a_ciphertext_the_retired_key_read
         assert _readable_with(old, raw) == []
         [new] = _file_keys(data_dir)
         assert sorted(_readable_with(new, raw)) == sorted(k.encode() for k in API_KEYS[:5])  # still usable
-        assert portal.execute("SELECT count(*) FROM integration WHERE api_key_encrypted IS NOT NULL").fetchone() == (5,)
-    finally:
-        portal.close()
+        assert httpx.get(f"{portal.base_url}/readyz", timeout=60).status_code == 200
+
+
+def _rename_integrations(data_dir: Path) -> None:
+    """Each integration's address edited, as the portal or the CLI would, through hrsync's own engine."""
+    with session_scope(_url(data_dir)) as session:
+        for integration in session.scalars(select(Integration)):
+            integration.subdomain = f"{integration.subdomain}-renamed-after-a-merger"
+    dispose_engines()
 
 
 def test_db_scrub_rewrites_an_older_installations_files(tmp_path: Path) -> None:
