@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
-from tests.notify.helpers import free_port, refusing_server
+from tests.notify.helpers import free_port
 from tests.web.conftest import Portal, csrf_of
-from tests.web.test_links_and_logs import _reset_link
+from tests.web.test_links_and_logs import _reset_link, refuse_due_e_mails
 
 from hrsync.notify.catcher import MailCatcher
 from hrsync.notify.delivery import send_due
@@ -50,12 +50,7 @@ def test_a_failed_reset_links_token_is_in_no_file_and_no_longer_works(portal: Po
     _, _, email = portal.new_admin()
     token = _reset_link(portal, email)
     assert token.encode() in _raw_files(portal) and _link_works(portal, token)
-    port = free_port()
-    controller, _ = refusing_server(port, "550 5.1.1 no such user")
-    try:
-        send_due(session_factory(), smtp_url=f"smtp://127.0.0.1:{port}")
-    finally:
-        controller.stop()
+    refuse_due_e_mails()
 
     assert token.encode() not in _raw_files(portal)
     assert not _link_works(portal, token)

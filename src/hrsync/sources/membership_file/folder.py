@@ -93,9 +93,15 @@ def linked_file(name: str) -> SourceError:
                        code=LINK_REFUSED)
 
 
-def _linked_folder(path: Path) -> SourceError:
-    return SourceError(f"The folder {path} is a symbolic link (or not a folder); {_LINK_ADVICE}",
-                       code=LINK_REFUSED)
+def _linked_folder(path: Path, dir_fd: int | None = None) -> SourceError:
+    """Why ``path`` was not opened as a folder: a symbolic link, or something else than a folder."""
+    try:
+        link = stat.S_ISLNK(os.stat(path.name if dir_fd is not None else path, dir_fd=dir_fd,
+                                    follow_symlinks=False).st_mode)
+    except OSError:
+        link = False
+    what = "a symbolic link" if link else "not a folder"
+    return SourceError(f"The folder {path} is {what}; {_LINK_ADVICE}", code=LINK_REFUSED)
 
 
 @contextmanager
@@ -126,7 +132,7 @@ def _open_subfolder(folder: Path, folder_fd: int, name: str) -> int:
         return os.open(name, _DIRECTORY, dir_fd=folder_fd)
     except OSError as exc:
         if exc.errno in _NOT_A_PLAIN_FOLDER:
-            raise _linked_folder(folder / name) from None
+            raise _linked_folder(folder / name, folder_fd) from None
         raise
 
 
