@@ -70,8 +70,9 @@ class Scene:
 
 def _plant(sim: Any, person: dict[str, Any], role: str, n: int) -> Planted:
     badge, cost, phone = f"9182736{n}5", f"CC-UNMAPPED-{n}Q7X", f"0491 57{n} 159"
+    typed = phone + (" <ext 9>" if n == 3 else "")  # not a valid phone: its warning would quote it
     born = f"19{60 + n}-07-2{n}"
-    person = sim.directory.change(person["id"], primaryPhoneNumber=phone, dateOfBirth=born,
+    person = sim.directory.change(person["id"], primaryPhoneNumber=typed, dateOfBirth=born,
                                   customFields={"badgeNumber": int(badge), "costCentre": cost, "tshirtSize": "XXL"})
     day = born[8:]
     secrets = [badge, cost, phone, phone.replace(" ", ""), born, f"{day}/07/{born[:4]}", f"07/{day}/{born[:4]}"]
@@ -156,7 +157,11 @@ def test_no_trace_or_search_route_shows_a_planted_secret(scene: Scene) -> None:
         assert _leaks(answer.text, secrets) == [], f"{person.role}'s trace in the API"
         body = answer.json()
         mapped = _stage_rows(body, "mapped")
-        assert mapped["Phone"]["value"] == "(present)" and mapped["Phone"]["status"] == "masked"
+        if person.role == "never a member":  # the invalid phone: a warning that does not quote it
+            assert _stage_rows(body, "validation")["Phone"]["status"] == "warning"
+            assert mapped["Phone"]["value"] == "(left out)"
+        else:
+            assert mapped["Phone"]["value"] == "(present)" and mapped["Phone"]["status"] == "masked"
         assert mapped["Date of birth"]["value"] == "(present)"
         assert mapped["Badge"]["value"] == "(present)" and "sensitive" in mapped["Badge"]["note"]
         record = _stage_rows(body, "record")
