@@ -512,7 +512,7 @@ def _record_stage(f: _Facts) -> TraceStage:
         rows.append(TraceRow(f.labels.get(key) or key, INVALID, "warning", why))
     masked = sum(1 for r in rows if r.status == "masked")
     return TraceStage("record", "Record in intelliHR", "info",
-                      f"Read live; {masked} field(s) not mapped, sensitive or personal are masked.", tuple(rows))
+                      f"Read live; {masked} field(s) masked, each saying why.", tuple(rows))
 
 
 def _iso(d: date | None) -> str:
