@@ -142,6 +142,10 @@ def _move_without_overwriting(source: Path, target: Path, *, keep_name: bool) ->
                       code="internal")
 
 
+#: The longest name an upload keeps: file systems allow 255 bytes, and a taken name gets a time stamp added.
+MAX_NAME_BYTES = 200
+
+
 def safe_name(filename: str) -> str:
     """An uploaded file's name fit for the folder: its last path part, plain characters only."""
     base = _SAFE_NAME.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
@@ -160,6 +164,10 @@ def drop_upload(integration: FolderIntegration, filename: str, stream: IO[bytes]
     name = safe_name(filename)
     if not name.lower().endswith(EXTENSION) or name.startswith("."):
         raise SourceError(f"'{filename[:80]}' is not a CSV file: upload a file whose name ends in .csv.",
+                          code="bad_file")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:  # the folder's file system stops at 255 bytes a name
+        raise SourceError(f"The file name '{filename[:40]}…' is too long ({len(name.encode('utf-8')):,} bytes): "
+                          f"rename the file to at most {MAX_NAME_BYTES} characters and upload it again.",
                           code="bad_file")
     settings = get_settings()
     folder = folder_of(integration)
