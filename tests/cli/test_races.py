@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
+from tests.sync.conftest import HRSYNC, Install, database_url, install, session_scope
 
 from hrsync.security.passwords import hash_password
 from hrsync.store.models import AdminUser, ImportRun, Programme
-from tests.sync.conftest import HRSYNC, Install, database_url, install, session_scope
 
 __all__ = ["database_url", "install"]
 

@@ -284,8 +284,10 @@ def test_administrators_revoke_only_their_own_tokens_and_owners_any(portal: Port
     colleague, viewer = _add_admin(programme_id, "administrator"), _add_admin(programme_id, "read_only")
     raws: dict[str, tuple[str, int]] = {}
     with session_scope() as session:
-        for who, admin_id in (("owner", owner_id), ("colleague", _admin(colleague).id), ("viewer", _admin(viewer).id)):
-            raw, token = create_api_token(session, programme_id, f"{who}'s report", created_by=session.get(AdminUser, admin_id))
+        for who, admin_id in (("owner", owner_id), ("colleague", _admin(colleague).id),
+                              ("viewer", _admin(viewer).id)):
+            raw, token = create_api_token(session, programme_id, f"{who}'s report",
+                                          created_by=session.get(AdminUser, admin_id))
             session.flush()
             raws[who] = (raw, token.id)
     api = httpx.Client(base_url=portal.base_url)
@@ -301,9 +303,10 @@ def test_administrators_revoke_only_their_own_tokens_and_owners_any(portal: Port
         refused = portal.post_form(client, tokens, f"{tokens}/{raws['owner'][1]}/revoke")
         assert refused.status_code == 403 and "only they or an owner" in html.unescape(refused.text)
     assert works("owner") and works("colleague")
-    assert portal.post_form(portal.sign_in(colleague), tokens, f"{tokens}/{raws['viewer'][1]}/revoke").status_code == 403
+    as_colleague = portal.sign_in(colleague)
+    assert portal.post_form(as_colleague, tokens, f"{tokens}/{raws['viewer'][1]}/revoke").status_code == 403
     assert works("viewer")
-    assert portal.post_form(portal.sign_in(colleague), tokens, f"{tokens}/{raws['colleague'][1]}/revoke").status_code == 303
+    assert portal.post_form(as_colleague, tokens, f"{tokens}/{raws['colleague'][1]}/revoke").status_code == 303
     assert not works("colleague")
     owner_client = portal.sign_in(owner)
     assert portal.post_form(owner_client, tokens, f"{tokens}/{raws['viewer'][1]}/revoke").status_code == 303

@@ -6,11 +6,11 @@ for a different person every few milliseconds and fill the history. So, per inte
 
 * up to the cap in the last hour, a hint becomes its one-person run as before;
 * past the cap, the hint is dropped and **one full import** is queued instead (the scheduled import
-  brought forward: trigger ``schedule``, the whole directory read, the brake as usual), once: while one made for the cap is within the last hour,
-  further hints are dropped (coalesced). That full import reads every change the dropped hints
-  named, or the next scheduled import does.
+  brought forward: trigger ``schedule``, the whole directory read, the brake as usual), once: while
+  one made for the cap is within the last hour, further hints are dropped (coalesced). That full
+  import reads every change the dropped hints named, or the next scheduled import does.
 
-So an integration gets at most ``cap + 1`` webhook entries an hour, whatever arrives. Kept apart from
+So an integration gets at most ``cap + 1`` entries an hour from webhooks, whatever arrives. Kept apart from
 :mod:`hrsync.jobs.webhooks` (one check and one action it calls) so the two change independently.
 """
 

@@ -142,8 +142,9 @@ def _move_without_overwriting(source: Path, target: Path, *, keep_name: bool) ->
                       code="internal")
 
 
-#: The longest name an upload keeps: file systems allow 255 bytes, and a taken name gets a time stamp added.
-MAX_NAME_BYTES = 200
+#: The longest name an upload keeps (after :func:`safe_name`, ASCII only): file systems allow 255 bytes,
+#: and a name already taken gets a time stamp added.
+MAX_NAME_CHARS = 200
 
 
 def safe_name(filename: str) -> str:
@@ -165,9 +166,9 @@ def drop_upload(integration: FolderIntegration, filename: str, stream: IO[bytes]
     if not name.lower().endswith(EXTENSION) or name.startswith("."):
         raise SourceError(f"'{filename[:80]}' is not a CSV file: upload a file whose name ends in .csv.",
                           code="bad_file")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:  # the folder's file system stops at 255 bytes a name
-        raise SourceError(f"The file name '{filename[:40]}…' is too long ({len(name.encode('utf-8')):,} bytes): "
-                          f"rename the file to at most {MAX_NAME_BYTES} characters and upload it again.",
+    if len(name) > MAX_NAME_CHARS:  # the folder's file system stops at 255 bytes a name (safe names are ASCII)
+        raise SourceError(f"The file name '{filename[:40]}…' is too long ({len(name):,} characters): "
+                          f"rename the file to at most {MAX_NAME_CHARS} characters and upload it again.",
                           code="bad_file")
     settings = get_settings()
     folder = folder_of(integration)
