@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.web.conftest import PASSWORD, Portal, browser
+from tests.web.conftest import PASSWORD, Portal, browser, sign_in_page
 from tests.web.test_browser_layout import overflow_of
 from tests.web.test_wizard_membership_file import GOOD, _start
 
@@ -37,14 +37,6 @@ def _shots(page: Any, folder: Path, name: str) -> None:
         assert "None" not in text, (name, width)
 
 
-def _admin_sign_in(page: Any, base_url: str, email: str, next_path: str) -> None:
-    page.goto(f"{base_url}/login?next={next_path}")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**{next_path}")
-
-
 def test_the_refusals_read_well_on_a_laptop_and_a_phone(portal: Portal, browser: Any, artifacts_dir: Path) -> None:
     programme_id, owner_id, _ = portal.new_admin()
     colleague = f"colleague-{uuid.uuid4().hex[:6]}@example.com"
@@ -62,7 +54,7 @@ def test_the_refusals_read_well_on_a_laptop_and_a_phone(portal: Portal, browser:
 
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    _admin_sign_in(page, portal.base_url, colleague, "/settings/api-tokens")
+    sign_in_page(page, portal.base_url, colleague, "/settings/api-tokens")
     rows = page.locator("tr[data-token-id]")
     assert rows.count() == 2
     for i in range(2):
