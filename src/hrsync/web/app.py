@@ -80,14 +80,14 @@ def _page_not_found(request: Request, what: str = "This page") -> Response:
                   status_code=404)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> list[str]:
     """The methods some route answers at this request's path (for a 405's ``Allow`` header)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"}) if hasattr(route, "methods") else (None, None)
-        if match is not None and match != Match.NONE:
-            methods |= set(route.methods or ())
-    return sorted(methods)
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
 
 
 def _install_error_pages(app: FastAPI) -> None:
