@@ -53,9 +53,11 @@ def fuzzed(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     running = {}
     for who, token in callers.items():
         folder = tmp_path_factory.mktemp(f"schemathesis-{who}")
-        running[who] = subprocess.Popen(_command(world, folder, token), stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, cwd=folder)
-    return {who: Finding(process.wait(), process.communicate()[0]) for who, process in running.items()}
+        with (folder / "output.txt").open("w") as output:  # a file, not a pipe: no run waits on a full pipe
+            process = subprocess.Popen(_command(world, folder, token), stdout=output, stderr=subprocess.STDOUT,
+                                       cwd=folder)
+        running[who] = (process, folder / "output.txt")
+    return {who: Finding(process.wait(), output.read_text()) for who, (process, output) in running.items()}
 
 
 def _command(world: World, folder: Path, token: str | None) -> list[str]:
