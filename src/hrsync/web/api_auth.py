@@ -25,6 +25,7 @@ from fastapi import Depends, HTTPException, Request, Response, status
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hrsync.services.admins import token_may_change
@@ -73,20 +74,26 @@ def _raw_token(request: Request) -> str | None:
 
 def _admit(request: Request, scope: TokenScope) -> None:
     """401, 403 or nothing; the admitted token's id is kept on the request for :func:`api_token`."""
-    with session_scope() as session:  # committed at once: the last-used stamp holds no lock during the request
+    with session_scope() as session:  # committed at once (the last-used stamp, refused or not): no lock is held
         token = authenticate_api_token(session, _raw_token(request))
-        if token is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORISED,
-                                headers={"WWW-Authenticate": 'Bearer realm="hrsync"'})
-        if not has_scope(token, scope):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=(
-                f"This API token lacks the '{scope.value}' scope, which this request needs. Create a token with "
-                "it under Settings → API tokens."))
-        if scope != TokenScope.READ and not token_may_change(session, token):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=(
-                "This token was made by a read-only administrator: it can read, but not start imports or decide "
-                "on held runs."))
-        setattr(request.state, _ADMITTED, token.id)
+        refusal = _refusal(session, token, scope) if token is not None else None
+        token_id = token.id if token is not None else None
+    if token_id is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORISED,
+                            headers={"WWW-Authenticate": 'Bearer realm="hrsync"'})
+    if refusal is not None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
+    setattr(request.state, _ADMITTED, token_id)
+
+
+def _refusal(session: Session, token: ApiToken, scope: TokenScope) -> str | None:
+    if not has_scope(token, scope):
+        return (f"This API token lacks the '{scope.value}' scope, which this request needs. Create a token with it "
+                "under Settings → API tokens.")
+    if scope != TokenScope.READ and not token_may_change(session, token):
+        return ("This token was made by a read-only administrator: it can read, but not start imports or decide on "
+                "held runs.")
+    return None
 
 
 def declared_scope(dependant: Dependant) -> TokenScope | None:
