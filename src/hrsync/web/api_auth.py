@@ -67,6 +67,11 @@ class MissingResponseModel(TypeError):
     """An API operation whose answer has no schema (give response_model, or a media type in responses)."""
 
 
+def _unauthorised() -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORISED,
+                         headers={"WWW-Authenticate": 'Bearer realm="hrsync"'})
+
+
 def _raw_token(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     return credentials.strip() or None if scheme.lower() == "bearer" else None
@@ -79,8 +84,7 @@ def _admit(request: Request, scope: TokenScope) -> None:
         refusal = _refusal(session, token, scope) if token is not None else None
         token_id = token.id if token is not None else None
     if token_id is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORISED,
-                            headers={"WWW-Authenticate": 'Bearer realm="hrsync"'})
+        raise _unauthorised()
     if refusal is not None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=refusal)
     setattr(request.state, _ADMITTED, token_id)
@@ -101,7 +105,7 @@ def declared_scope(dependant: Dependant) -> TokenScope | None:
     for dependency in dependant.dependencies:
         found = getattr(dependency.call, _SCOPE_ATTRIBUTE, None) or declared_scope(dependency)
         if found is not None:
-            return found  # type: ignore[no-any-return]
+            return found
     return None
 
 
@@ -136,8 +140,7 @@ def api_token(request: Request, session: SessionDep, _: Annotated[Any, Depends(_
     token_id = getattr(request.state, _ADMITTED, None)
     token = session.get(ApiToken, token_id) if token_id is not None else None
     if token is None:  # only an operation outside an ApiRoute gets here
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHORISED,
-                            headers={"WWW-Authenticate": 'Bearer realm="hrsync"'})
+        raise _unauthorised()
     return token
 
 
