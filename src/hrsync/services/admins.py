@@ -45,7 +45,7 @@ from hrsync.services.roles import may_change, role_of
 from hrsync.store.enums import AdminRole
 from hrsync.store.locks import hold_row
 from hrsync.store.models import AdminUser, ApiToken, Integration, Programme
-from hrsync.store.types import utcnow
+from hrsync.store.types import is_row_id, utcnow
 
 __all__ = [
     "ROLE_DESCRIPTIONS", "ROLE_LABELS", "Actor", "active_owners", "admin_in_programme", "deactivate",
@@ -163,7 +163,7 @@ def admin_in_programme(session: Session, programme_id: int, admin_id: int) -> Ad
     """One administrator of the programme; another programme's is not found."""
     admin = session.scalar(
         select(AdminUser).where(AdminUser.id == admin_id, AdminUser.programme_id == programme_id)
-    )
+    ) if is_row_id(admin_id) else None
     if admin is None:
         raise NotFound("This administrator")
     return admin
