@@ -27,7 +27,7 @@ from hrsync.services.queries import (
     member_status_counts,
     members_page,
 )
-from hrsync.store.models import MemberEvent, Programme
+from hrsync.store.models import ImportRun, MemberEvent, Programme
 from hrsync.web.deps import CurrentAdmin, SessionDep, not_found, render
 
 router = APIRouter(include_in_schema=False)
@@ -140,5 +140,8 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         "fields": member_fields(member, date_format), "date_format": date_format,
         "events": [(e, change_rows(e.changes, date_format)) for e in events],
         "run_numbers": run_numbers(session, (e.run_id for e in events)),
+        # each import's own integration: an adopted member's older imports belong to its former door
+        "run_doors": dict(session.execute(select(ImportRun.id, ImportRun.integration_id).where(
+            ImportRun.id.in_({e.run_id for e in events if e.run_id is not None}))).all()),
         "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })
