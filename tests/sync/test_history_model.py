@@ -494,28 +494,26 @@ class Histories(RuleBasedStateMachine):
                 and (m.leaver_since is None or self.today < m.leaver_since + timedelta(days=WINDOW_DAYS))]
         return data.draw(st.sampled_from(pool)) if pool else None
 
+    def _decide_by_hand(self, data: st.DataObject, statuses: tuple[str, ...], decide: Any) -> ModelMember | None:
+        model = self._hand(data, statuses)
+        if model is not None:
+            with self.factory() as session, session.begin():
+                programme = session.scalars(select(Programme)).one()
+                decide(session, programme, session.get(Member, model.db_id), None)  # type: ignore[attr-defined]
+        return model
+
     @rule(data=st.data())
     def mark_ineligible(self, data: st.DataObject) -> None:
-        model = self._hand(data, ("invited", "active"))
-        if model is None:
-            return
-        with self.factory() as session, session.begin():
-            programme = session.scalars(select(Programme)).one()  # the history's one programme
-            member = session.get(Member, model.db_id)  # type: ignore[attr-defined]
-            manual_door.mark_ineligible(session, programme, member, None)
-        model.status, model.leaving_date, model.leaver_since = "leaver", self.today, self.today
-        model.link_until = None  # an unused invitation no longer opens a leaver's account
+        model = self._decide_by_hand(data, ("invited", "active"), manual_door.mark_ineligible)
+        if model is not None:
+            model.status, model.leaving_date, model.leaver_since = "leaver", self.today, self.today
+            model.link_until = None  # an unused invitation no longer opens a leaver's account
 
     @rule(data=st.data())
     def mark_eligible(self, data: st.DataObject) -> None:
-        model = self._hand(data, ("leaver",))
-        if model is None:
-            return
-        with self.factory() as session, session.begin():
-            programme = session.scalars(select(Programme)).one()  # the history's one programme
-            member = session.get(Member, model.db_id)  # type: ignore[attr-defined]
-            manual_door.mark_eligible(session, programme, member, None)
-        model.status, model.leaving_date, model.leaver_since = "active", None, None
+        model = self._decide_by_hand(data, ("leaver",), manual_door.mark_eligible)
+        if model is not None:
+            model.status, model.leaving_date, model.leaver_since = "active", None, None
 
     # -- members and e-mail -----------------------------------------------------------------------
 

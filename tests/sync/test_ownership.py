@@ -10,14 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from sqlalchemy import select
 
 from hrsync.notify.catcher import MailCatcher
@@ -38,22 +35,6 @@ def _write(folder: Path, name: str, rows: list[list[str]]) -> None:
     path = folder / name
     path.write_text(buffer.getvalue(), encoding="utf-8")
     os.utime(path, (time.time() - 3600, time.time() - 3600))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def mail(install: Install) -> Iterator[MailCatcher]:
-    catcher = MailCatcher("127.0.0.1", _free_port()).start()
-    install.env["HRSYNC_SMTP_URL"] = catcher.url
-    try:
-        yield catcher
-    finally:
-        catcher.stop()
 
 
 def _issues(install: Install, run_id: int, *, warnings: bool = False) -> list[dict[str, str]]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from tests.web.conftest import browser
-from tests.web.conftest_b import PASSWORD, World, members_of, wait_for_run, world
-from tests.web.test_browser_layout import overflow_of
+from tests.web.conftest_b import World, members_of, wait_for_run, world
+from tests.web.test_browser_layout import _sign_in_admin, overflow_of
 
 from hrsync.services.integrations import create_integration
 from hrsync.store import session_scope
@@ -45,12 +45,9 @@ def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
                        and m.status in ("invited", "active")), key=lambda m: m.id)
     taken = imported[0]
     context = browser.new_context(viewport={"width": 1366, "height": 900})
+    _sign_in_admin(context, world.base_url, acme.admin_email)
     page = context.new_page()
-    page.goto(f"{world.base_url}/login?next=/members")
-    page.get_by_label("E-mail address").fill(acme.admin_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/members")
+    page.goto(f"{world.base_url}/members")
     _shots(page, artifacts_dir, "members-list")
 
     page.get_by_role("link", name="Add a member").click()

@@ -111,26 +111,21 @@ def edit(member_id: int, employee_id: str | None, email: str | None, first_name:
                                                        if payload["changed"] else "nothing changed"))
 
 
-@members.command("ineligible")
-@click.argument("member_id", type=int)
-@json_option
-def ineligible(member_id: int, as_json: bool) -> None:
-    """Mark a member added by hand ineligible: a leaver today, following the 60-day close-down."""
-    with data_session(as_json) as session:
-        programme, member = _manual(session, member_id)
-        manual.mark_ineligible(session, programme, member, None)
-        payload = _member_out(member)
-    emit(payload, as_json, f"member {member_id} is a leaver: access to their account pages until "
-                           f"{payload['access_until']} (exclusive), then their personal data is deleted")
+def _status_command(name: str, change: Any, doc: str, said: str) -> None:
+    @members.command(name, help=doc)
+    @click.argument("member_id", type=int)
+    @json_option
+    def command(member_id: int, as_json: bool) -> None:
+        with data_session(as_json) as session:
+            programme, member = _manual(session, member_id)
+            change(session, programme, member, None)
+            payload = _member_out(member)
+        emit(payload, as_json, f"member {member_id} " + said.format(**payload))
 
 
-@members.command("eligible")
-@click.argument("member_id", type=int)
-@json_option
-def eligible(member_id: int, as_json: bool) -> None:
-    """Make a member marked ineligible eligible again (within the 60 days)."""
-    with data_session(as_json) as session:
-        programme, member = _manual(session, member_id)
-        manual.mark_eligible(session, programme, member, None)
-        payload = _member_out(member)
-    emit(payload, as_json, f"member {member_id} is eligible again ({payload['status']})")
+_status_command("ineligible", manual.mark_ineligible,
+                "Mark a member added by hand ineligible: a leaver today, following the 60-day close-down.",
+                "is a leaver: access to their account pages until {access_until} (exclusive), then their "
+                "personal data is deleted")
+_status_command("eligible", manual.mark_eligible,
+                "Make a member marked ineligible eligible again (within the 60 days).", "is eligible again ({status})")
