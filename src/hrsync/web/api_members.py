@@ -37,7 +37,7 @@ def _refused(session: Session, exc: ServiceError) -> JSONResponse:
     session.rollback()
     if exc.code in ("owned_elsewhere", "not_eligible", "not_a_leaver", "window_ended"):
         return _conflict(exc.reason, exc.code)
-    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_ENTITY, content={"detail": exc.reason})
+    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": exc.reason})
 
 
 def _context(session: Session, token: ApiToken) -> tuple[Programme, AdminUser | None]:
