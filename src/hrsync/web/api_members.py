@@ -1,13 +1,16 @@
 """The manual door in the JSON API: ``POST /api/v1/members`` and changes to members added by hand.
 
-Every route needs the ``members`` scope (and a token whose owner may change things). The rules are
-:mod:`hrsync.services.manual_members`', shared with the portal's form and the CLI: values that break a
-field's rule are ``422``; an employee ID or address another member holds, or a member another door
-owns, is ``409`` with the code ``owned_elsewhere``.
+Every operation needs the ``members`` scope (and a token whose maker may change things), checked by
+:class:`~hrsync.web.api_auth.ApiRoute` before the request is read. The rules are
+:mod:`hrsync.services.manual_members`', shared with the portal's form and the CLI: a value that breaks
+its field's rule is ``400`` (the detail says which and why); an employee ID or address another member
+holds, or a member another door owns, is ``409`` with the code ``owned_elsewhere``; a status that does
+not allow the change is ``409`` too (``not_eligible``, ``not_a_leaver``, ``window_ended``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -16,28 +19,37 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import manual_members as manual
 from hrsync.services.errors import NotFound, ServiceError
-from hrsync.store.enums import TokenScope
-from hrsync.store.models import AdminUser, ApiToken, Programme
-from hrsync.web.api import _UNAUTHORISED, ApiSession, _conflict, _not_found, _scoped
-from hrsync.web.api_models import API_PREFIX, ConflictOut, ErrorOut, ManualMemberEditIn, ManualMemberIn, MemberOut
+from hrsync.store.models import AdminUser, ApiToken, Member, Programme
+from hrsync.web.api import _conflict
+from hrsync.web.api_auth import COMMON_RESPONSES, ApiRoute, ApiSession, MembersToken, Responses
+from hrsync.web.api_models import (
+    API_PREFIX,
+    ConflictOut,
+    ErrorOut,
+    ManualMemberEditIn,
+    ManualMemberIn,
+    MemberId,
+    MemberOut,
+)
+from hrsync.web.deps import not_found
 
-router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=_UNAUTHORISED)
+router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=COMMON_RESPONSES, route_class=ApiRoute)
 
-MembersToken = _scoped(TokenScope.MEMBERS)
-_ANSWERS: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "Not found in the token's programme."},
+_CONFLICTS = ("owned_elsewhere", "not_eligible", "not_a_leaver", "window_ended")
+_ANSWERS: Responses = {
+    400: {"model": ErrorOut, "description": "The body could not be read as JSON text, or a value breaks its "
+          "field's rule (the detail says which and why)."},
     409: {"model": ConflictOut, "description": "owned_elsewhere: the employee ID or address belongs to another "
           "member (the detail names the door that owns it), or the member is owned by an integration; "
-          "not_eligible / not_a_leaver / window_ended: the member's status does not allow the change."},
-    422: {"model": ErrorOut, "description": "A value breaks its field's rule (the detail says which and why)."},
+          "not_eligible, not_a_leaver, window_ended: the member's status does not allow the change."},
 }
 
 
 def _refused(session: Session, exc: ServiceError) -> JSONResponse:
     session.rollback()
-    if exc.code in ("owned_elsewhere", "not_eligible", "not_a_leaver", "window_ended"):
+    if exc.code in _CONFLICTS:
         return _conflict(exc.reason, exc.code)
-    return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": exc.reason})
+    return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content=ErrorOut(detail=exc.reason).model_dump())
 
 
 def _context(session: Session, token: ApiToken) -> tuple[Programme, AdminUser | None]:
@@ -48,7 +60,7 @@ def _context(session: Session, token: ApiToken) -> tuple[Programme, AdminUser | 
 
 @router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED, responses=_ANSWERS,
              summary="Add a member by hand (invited unless invite is false)")
-def add_member(body: ManualMemberIn, session: ApiSession, token: ApiToken = MembersToken) -> Any:
+def add_member(body: ManualMemberIn, session: ApiSession, token: MembersToken) -> Any:
     programme, actor = _context(session, token)
     values = manual.ManualValues(body.employee_id, body.email, body.first_name, body.last_name)
     try:
@@ -58,13 +70,16 @@ def add_member(body: ManualMemberIn, session: ApiSession, token: ApiToken = Memb
     return MemberOut.of(member)
 
 
-def _change(session: Session, token: ApiToken, member_id: int, action: Any) -> Any:
+Change = Callable[[Programme, Member, AdminUser | None], Any]
+
+
+def _change(session: Session, token: ApiToken, member_id: int, change: Change) -> Any:
     programme, actor = _context(session, token)
     try:
         member = manual.manual_member(session, programme.id, member_id)
-        action(programme, member, actor)
+        change(programme, member, actor)
     except NotFound:
-        raise _not_found(f"Member {member_id}") from None
+        not_found(f"Member {member_id}")
     except ServiceError as exc:
         return _refused(session, exc)
     session.flush()
@@ -73,8 +88,7 @@ def _change(session: Session, token: ApiToken, member_id: int, action: Any) -> A
 
 @router.patch("/members/{member_id}", response_model=MemberOut, responses=_ANSWERS,
               summary="Change a member added by hand (the values given)")
-def edit_member(member_id: int, body: ManualMemberEditIn, session: ApiSession,
-                token: ApiToken = MembersToken) -> Any:
+def edit_member(member_id: MemberId, body: ManualMemberEditIn, session: ApiSession, token: MembersToken) -> Any:
     values = manual.ManualValues(body.employee_id, body.email, body.first_name, body.last_name)
     return _change(session, token, member_id,
                    lambda programme, member, actor: manual.edit_member(session, programme, member, values, actor))
@@ -82,13 +96,13 @@ def edit_member(member_id: int, body: ManualMemberEditIn, session: ApiSession,
 
 @router.post("/members/{member_id}/ineligible", response_model=MemberOut, responses=_ANSWERS,
              summary="Mark a member added by hand ineligible: a leaver today, following the 60-day close-down")
-def ineligible(member_id: int, session: ApiSession, token: ApiToken = MembersToken) -> Any:
+def ineligible(member_id: MemberId, session: ApiSession, token: MembersToken) -> Any:
     return _change(session, token, member_id,
                    lambda programme, member, actor: manual.mark_ineligible(session, programme, member, actor))
 
 
 @router.post("/members/{member_id}/eligible", response_model=MemberOut, responses=_ANSWERS,
              summary="Make a member marked ineligible eligible again (within the 60 days)")
-def eligible(member_id: int, session: ApiSession, token: ApiToken = MembersToken) -> Any:
+def eligible(member_id: MemberId, session: ApiSession, token: MembersToken) -> Any:
     return _change(session, token, member_id,
                    lambda programme, member, actor: manual.mark_eligible(session, programme, member, actor))
