@@ -73,7 +73,7 @@ def test_the_api_adds_and_changes_manual_members_with_the_members_scope(world: W
     assert api.post("/api/v1/members", json={**body, "employee_id": "API-2", "email": email.upper()}
                     ).json()["code"] == "owned_elsewhere"
     bad = api.post("/api/v1/members", json={**body, "employee_id": "API-3", "email": "not an address"})
-    assert bad.status_code == 400 and "Email" in bad.json()["detail"]
+    assert (bad.status_code, bad.json()["code"]) == (409, "invalid_email") and "Email" in bad.json()["detail"]
 
     edited = api.patch(f"/api/v1/members/{member['id']}", json={"last_name": "Lovelace"})
     assert edited.status_code == 200 and edited.json()["last_name"] == "Lovelace"

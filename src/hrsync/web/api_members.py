@@ -2,10 +2,12 @@
 
 Every operation needs the ``members`` scope (and a token whose maker may change things), checked by
 :class:`~hrsync.web.api_auth.ApiRoute` before the request is read. The rules are
-:mod:`hrsync.services.manual_members`', shared with the portal's form and the CLI: a value that breaks
-its field's rule is ``400`` (the detail says which and why); an employee ID or address another member
-holds, or a member another door owns, is ``409`` with the code ``owned_elsewhere``; a status that does
-not allow the change is ``409`` too (``not_eligible``, ``not_a_leaver``, ``window_ended``).
+:mod:`hrsync.services.manual_members`', shared with the portal's form and the CLI. A request the body's
+schema accepts but a rule refuses is ``409`` with a ``code`` (like every refusal of this API after the
+schema): the field rule's code (``invalid_email``, ``illegal_characters``, ``missing_email``…) with the
+detail saying which value and why; ``owned_elsewhere`` for an employee ID or address another member
+holds (the detail names its door) or a member another door owns; ``not_eligible``, ``not_a_leaver``,
+``window_ended`` when the member's status does not allow the change.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from hrsync.web.api_auth import COMMON_RESPONSES, ApiRoute, ApiSession, MembersT
 from hrsync.web.api_models import (
     API_PREFIX,
     ConflictOut,
-    ErrorOut,
     ManualMemberEditIn,
     ManualMemberIn,
     MemberId,
@@ -35,21 +36,18 @@ from hrsync.web.deps import not_found
 
 router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=COMMON_RESPONSES, route_class=ApiRoute)
 
-_CONFLICTS = ("owned_elsewhere", "not_eligible", "not_a_leaver", "window_ended")
 _ANSWERS: Responses = {
-    400: {"model": ErrorOut, "description": "The body could not be read as JSON text, or a value breaks its "
-          "field's rule (the detail says which and why)."},
-    409: {"model": ConflictOut, "description": "owned_elsewhere: the employee ID or address belongs to another "
-          "member (the detail names the door that owns it), or the member is owned by an integration; "
-          "not_eligible, not_a_leaver, window_ended: the member's status does not allow the change."},
+    409: {"model": ConflictOut, "description": "Refused by a rule (code): a value breaks its field's rule (the "
+          "rule's code, e.g. invalid_email; the detail says which value and why); owned_elsewhere: the employee "
+          "ID or address belongs to another member (the detail names the door that owns it), or the member is "
+          "owned by an integration; not_eligible, not_a_leaver, window_ended: the member's status does not "
+          "allow the change."},
 }
 
 
 def _refused(session: Session, exc: ServiceError) -> JSONResponse:
     session.rollback()
-    if exc.code in _CONFLICTS:
-        return _conflict(exc.reason, exc.code)
-    return JSONResponse(status_code=status.HTTP_400_BAD_REQUEST, content=ErrorOut(detail=exc.reason).model_dump())
+    return _conflict(exc.reason, exc.code)
 
 
 def _context(session: Session, token: ApiToken) -> tuple[Programme, AdminUser | None]:

@@ -42,7 +42,8 @@ class ErrorOut(BaseModel):
 
 class ConflictOut(BaseModel):
     detail: str
-    code: str = Field(description="blocked (another run is active or held), draft, no_access or state.")
+    code: str = Field(description="blocked (another run is active or held), draft, no_access or state; for the "
+                                  "members added by hand, the rule that refused (see each operation).")
     run_id: int | None = Field(default=None, description="The run that blocks this one, when there is one.")
 
 
