@@ -89,7 +89,7 @@ def apply_hint(factory: sessionmaker[Session], integration_id: int, person_id: s
 
     def open_source(integration: Integration) -> Source:
         with factory() as session:
-            members = compact_members(session, context.programme_id)
+            members = compact_members(session, context.programme_id, context.integration_id)
         jobs = _needs_jobs(context, context.compiled())
         holder["source"] = GatheredSource(
             context.open_source(), context, members,
