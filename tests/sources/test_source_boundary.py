@@ -29,11 +29,7 @@ ALLOWED = {
     "src/hrsync/web/templates/wizard/authorize_form.html": "the same step without script",
     "src/hrsync/web/templates/wizard/_authorize_help.html": "how to create an intelliHR API key",
     "src/hrsync/web/static/app.js": "the Authorize modal's script",
-    "src/hrsync/services/webhooks.py": "webhook glue, not yet behind the kind's webhooks capability",
-    "src/hrsync/jobs/webhooks.py": "webhook glue (wt-runner reworks this module)",
-    "src/hrsync/jobs/webhook_cap.py": "webhook glue: the cap on one-person webhook runs",
-    "src/hrsync/web/hooks.py": "the /hooks/intellihr/ delivery endpoint",
-    "src/hrsync/web/logfilter.py": "keeps the delivery endpoint's token out of access logs",
+    "src/hrsync/jobs/webhooks.py": "docstrings only; its calls ask the kind (wt-runner reworks this module)",
     "src/hrsync/sync/trace.py": "trace wording (wt-runner reworks this module)",
 }
 

@@ -61,6 +61,18 @@ def test_unknown_tokens_are_404_and_queue_nothing(world: HookWorld) -> None:
     assert world.hint_count() == before
 
 
+def test_a_known_token_under_another_kinds_path_is_404(world: HookWorld) -> None:
+    """The route is ``/hooks/{kind}/{token}``: a token answers only under its own integration's kind."""
+    before = world.hint_count()
+    token = world.hook_url().rsplit("/", 1)[1]
+    body = {"id": world.sim.directory.ids()[0], "event": "person.updated"}
+    for kind in ("membership_file", "no-such-kind", "INTELLIHR"):
+        answer = httpx.post(f"{world.base_url}/hooks/{kind}/{token}", json=body)
+        assert answer.status_code == 404 and answer.json() == {"error": "not found"}, kind
+    assert world.hint_count() == before
+    assert httpx.post(world.hook_url(), json=body).status_code == 202  # the same token, its own kind
+
+
 def test_the_token_is_checked_before_the_body_and_a_bad_body_is_400(world: HookWorld) -> None:
     before = world.hint_count()
     deep = b"[" * 30_000 + b"]" * 30_000  # within the size limit, far past the parser's nesting
@@ -99,6 +111,9 @@ def test_the_token_is_redacted_from_log_lines(world: HookWorld) -> None:
     token = url.rsplit("/", 1)[1]
     line = f'127.0.0.1:5000 - "POST /hooks/intellihr/{token} HTTP/1.1" 202'
     assert token not in redact_token_paths(line) and "/hooks/intellihr/…" in redact_token_paths(line)
+    for path in (f"/hooks/another-kind/{token}", f"/hooks/{token}", f"/hooks/a/b/{token}"):  # any kind, or none
+        assert token not in redact_token_paths(f'"POST {path} HTTP/1.1" 404'), path
+    assert "/hooks/another-kind/…" in redact_token_paths(f'"POST /hooks/another-kind/{token} HTTP/1.1" 404')
 
 
 @pytest.mark.parametrize(("setting", "base", "intellihr", "on"), [
@@ -114,13 +129,14 @@ def test_when_webhooks_are_on(monkeypatch: pytest.MonkeyPatch, setting: str, bas
                               on: bool) -> None:
     from hrsync.config import reset_settings_cache
     from hrsync.services.webhooks import mode
+    from hrsync.sources.registry import kind_of
 
     monkeypatch.setenv("HRSYNC_WEBHOOKS", setting)
     monkeypatch.setenv("HRSYNC_BASE_URL", base)
     monkeypatch.setenv("HRSYNC_INTELLIHR_BASE_URL", intellihr)
     reset_settings_cache()
     try:
-        enabled, why = mode()
+        enabled, why = mode(kind_of("intellihr"))  # the kind says whether its source is local
     finally:
         monkeypatch.undo()
         reset_settings_cache()

@@ -1,7 +1,7 @@
 """The cap on webhook-made runs: ``HRSYNC_WEBHOOK_RUNS_PER_HOUR`` per integration (issue 22).
 
 Each delivery names one person and becomes (after coalescing) one ``webhook`` run in the history. A
-holder of the URL (the token is the only credential; intelliHR signs nothing) could post a delivery
+holder of the URL (the token is the only credential; the source signs nothing) could post a delivery
 for a different person every few milliseconds and fill the history. So, per integration:
 
 * up to the cap in the last hour, a hint becomes its one-person run as before;

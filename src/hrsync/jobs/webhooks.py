@@ -148,24 +148,11 @@ def _note_error(factory: sessionmaker[Session], integration_id: int, why: str) -
 
 
 def _person_of(factory: sessionmaker[Session], integration_id: int, subject: str) -> str | None:
-    kind, _, ident = subject.partition(":")
-    if kind == "person":
-        return ident
-    from hrsync.sources.intellihr.source import IntelliHRSource
-    from hrsync.sources.intellihr.webhooks import person_of_job
-    from hrsync.sources.registry import source_for
+    from hrsync.services.webhooks import person_of
 
     with factory() as session:
         integration = session.get(Integration, integration_id)
-        if integration is None:
-            return None
-        source = source_for(integration, consume=False)
-    try:
-        if not isinstance(source, IntelliHRSource):
-            return None
-        return person_of_job(source, ident)
-    finally:
-        source.close()
+        return None if integration is None else person_of(integration, subject)
 
 
 def process_due(factory: sessionmaker[Session], now: datetime | None = None, *, limit: int = BATCH) -> HintReport:

@@ -1,20 +1,23 @@
-"""intelliHR webhooks (issue 16): subscribe on publish, resume and re-authorize, unsubscribe on pause,
-revoke and delete; take deliveries as hints; what the dashboard says about them.
+"""Webhooks of the kinds that have them (issue 16; the kind's :class:`~hrsync.sources.kind.WebhookCapability`):
+subscribe on publish, resume and re-authorize, unsubscribe on pause, revoke and delete; take deliveries
+as hints; what the dashboard says about them. Nothing here names a kind: each call asks the
+integration's kind.
 
 * **Whether** (:func:`mode`): ``HRSYNC_WEBHOOKS`` = ``on`` / ``off`` / ``auto``. ``auto`` is on when
-  ``HRSYNC_BASE_URL`` is an address intelliHR can reach (not loopback, private or link-local, not
-  ``localhost``), or when ``HRSYNC_INTELLIHR_BASE_URL`` is itself loopback (the demo's simulator runs next
-  to the portal). A host *name* other than ``localhost`` counts as reachable: hrsync cannot know how the
-  internet resolves it.
+  ``HRSYNC_BASE_URL`` is an address the source can reach (not loopback, private or link-local, not
+  ``localhost``), or when the kind's source itself runs on this machine (``source_is_local``: the
+  demo's simulator next to the portal). A host *name* other than ``localhost`` counts as reachable:
+  hrsync cannot know how the internet resolves it.
 * **Subscribing** (:func:`subscribe`): a fresh 256-bit token per integration; only its SHA-256 is stored.
-  One subscription per event of :data:`~hrsync.sources.intellihr.webhooks.EVENTS`, each pointing at
-  ``<HRSYNC_BASE_URL>/hooks/intellihr/<token>``; their ids are kept to remove them later. Calls are best
-  effort: a failure is recorded (state ``failed``, ``last_error``) and never stops the publish, pause or
-  revoke it accompanies; scheduled imports carry on either way.
-* **Receiving** (:func:`receive`): a known token queues a hint (``webhook_hint``), one row per person (or
-  job), due :data:`HRSYNC_WEBHOOK_DELAY_SECONDS` after the first delivery; later deliveries for the same
-  person join that row without moving its due time. The payload is never trusted: the worker re-fetches
-  the person with the stored key (:mod:`hrsync.jobs.webhooks`).
+  One subscription per event of the kind's ``events``, each pointing at
+  ``<HRSYNC_BASE_URL>/hooks/<kind>/<token>`` (:func:`hook_path`); their ids are kept to remove them
+  later. Calls are best effort: a failure is recorded (state ``failed``, ``last_error``) and never stops
+  the publish, pause or revoke it accompanies; scheduled imports carry on either way.
+* **Receiving** (:func:`receive`): a known token of an integration of that kind queues a hint
+  (``webhook_hint``) for the subject the kind reads from the body (its ``hint``), one row per person
+  (or job), due :data:`HRSYNC_WEBHOOK_DELAY_SECONDS` after the first delivery; later deliveries for
+  the same person join that row without moving its due time. The payload is never trusted: the worker
+  re-fetches the person with the stored key (:mod:`hrsync.jobs.webhooks`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -35,29 +38,39 @@ from hrsync.config import get_settings
 from hrsync.services import activity
 from hrsync.sources import registry
 from hrsync.sources.base import SourceError
+from hrsync.sources.kind import HOOK_ROUTE, SourceKind, Subscriptions, WebhookCapability, WebhookError
 from hrsync.store.models import AdminUser, Integration, IntegrationStatus, WebhookHint, WebhookSubscription
 from hrsync.store.tokens import hash_token
 from hrsync.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-HOOK_PATH: Final = "/hooks/intellihr/"
+#: The delivery endpoint (:mod:`hrsync.web.hooks`) is :data:`~hrsync.sources.kind.HOOK_ROUTE`: ``kind`` is the
+#: integration's kind, so the addresses subscriptions made before kinds had capabilities
+#: (``/hooks/<that kind>/<token>``) are this same route.
 
 
 class WebhookState:
     OFF = "off"  # webhooks are off for this deployment (or never registered)
     REGISTERED = "registered"
-    FAILED = "failed"  # intelliHR refused or could not be reached; scheduled imports carry on
+    FAILED = "failed"  # the source refused or could not be reached; scheduled imports carry on
     REMOVED = "removed"  # paused, revoked or deleted
 
 
 # -- whether webhooks are on ---------------------------------------------------------------------------
 
 
-def _has_webhooks(integration: Integration) -> bool:
-    """Whether the integration's kind declares the ``webhooks`` capability."""
+def _kind(integration: Integration) -> SourceKind | None:
+    """The integration's kind when it has webhooks (None otherwise, or when hrsync no longer has it)."""
     kind = registry.REGISTRY.get(integration.kind)
-    return kind is not None and kind.can("webhooks")
+    return kind if kind is not None and kind.webhooks is not None else None
+
+
+def _capability(integration: Integration) -> WebhookCapability:
+    kind = _kind(integration)
+    if kind is None or kind.webhooks is None:
+        raise SourceError("this source has no webhooks", code="internal")
+    return kind.webhooks
 
 
 def _unreachable_host(host: str) -> bool:
@@ -72,18 +85,8 @@ def _unreachable_host(host: str) -> bool:
     return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
-def _loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def mode() -> tuple[bool, str | None]:
-    """(on, why not: one sentence for the dashboard when off)."""
+def mode(kind: SourceKind | None = None) -> tuple[bool, str | None]:
+    """(on, why not: one sentence for the dashboard when off), for an integration of ``kind``."""
     settings = get_settings()
     if settings.webhooks == "off":
         return False, ("Webhooks are turned off for this hrsync (HRSYNC_WEBHOOKS=off); members change at "
@@ -91,14 +94,21 @@ def mode() -> tuple[bool, str | None]:
     if settings.webhooks == "on":
         return True, None
     host = urlsplit(settings.base_url).hostname or ""
-    if not _unreachable_host(host) or _loopback(settings.intellihr_base_url):
+    local = kind is not None and kind.webhooks is not None and kind.webhooks.source_is_local()
+    if not _unreachable_host(host) or local:
         return True, None
+    name = kind.display_name if kind is not None else "the source"
     return False, (f"Webhooks are off because this portal's address ({settings.base_url}) cannot be reached from "
-                   "intelliHR; members change at scheduled imports (see docs/deploy.md).")
+                   f"{name}; members change at scheduled imports (see docs/deploy.md).")
 
 
-def hook_url(token: str) -> str:
-    return get_settings().base_url.rstrip("/") + HOOK_PATH + token
+def hook_path(kind: str, token: str) -> str:
+    """The path a kind's deliveries are posted to (the token is the only credential)."""
+    return HOOK_ROUTE.format(kind=kind, token=token)
+
+
+def hook_url(kind: str, token: str) -> str:
+    return get_settings().base_url.rstrip("/") + hook_path(kind, token)
 
 
 # -- subscriptions --------------------------------------------------------------------------------------
@@ -113,17 +123,8 @@ def _row(session: Session, integration: Integration) -> WebhookSubscription:
     return row
 
 
-def _api(integration: Integration) -> Any:
-    from hrsync.sources.intellihr.source import IntelliHRSource
-    from hrsync.sources.intellihr.webhooks import WebhookApi
-    from hrsync.sources.registry import source_for
-
-    source = source_for(integration, consume=False)
-    if not isinstance(source, IntelliHRSource):  # pragma: no cover - only intelliHR integrations get here
-        source.close()
-        raise SourceError("this source has no webhooks", code="internal")
-    source.close()
-    return WebhookApi.of(source)
+def _api(integration: Integration) -> Subscriptions:
+    return _capability(integration).subscriptions(integration)
 
 
 def _record(session: Session, integration: Integration, actor: AdminUser | None, action: str,
@@ -133,13 +134,12 @@ def _record(session: Session, integration: Integration, actor: AdminUser | None,
 
 
 def subscribe(session: Session, integration: Integration, actor: AdminUser | None = None) -> str:
-    """Register the events hrsync needs for a live intelliHR integration (replacing any earlier
-    subscriptions and token). Best effort; returns the state recorded."""
-    from hrsync.sources.intellihr.webhooks import EVENTS, WebhookError
-
-    if not _has_webhooks(integration) or integration.status != IntegrationStatus.LIVE.value:
+    """Register the events hrsync needs for a live integration whose kind has webhooks (replacing any
+    earlier subscriptions and token). Best effort; returns the state recorded."""
+    kind = _kind(integration)
+    if kind is None or kind.webhooks is None or integration.status != IntegrationStatus.LIVE.value:
         return WebhookState.OFF
-    on, _why = mode()
+    on, _why = mode(kind)
     row = _row(session, integration)
     if not on:
         row.state, row.last_error, row.token_hash = WebhookState.OFF, None, None
@@ -149,8 +149,8 @@ def subscribe(session: Session, integration: Integration, actor: AdminUser | Non
         with _api(integration) as api:
             api.unsubscribe_all(list(row.subscription_ids or []))  # the earlier ones (re-authorize)
             token = secrets.token_urlsafe(32)  # 256 bits
-            url = hook_url(token)
-            for event in EVENTS:
+            url = hook_url(kind.kind, token)
+            for event in kind.webhooks.events:
                 made.append(api.subscribe(url, event))
     except (WebhookError, SourceError) as exc:
         reason = getattr(exc, "reason", None) or str(exc)
@@ -174,8 +174,6 @@ def unsubscribe(session: Session, integration: Integration, actor: AdminUser | N
                 why: str = "paused") -> None:
     """Remove the integration's subscriptions (best effort, with the key it still has) and forget the
     token, so deliveries to the old URL are 404 from now on. Pending hints are dropped."""
-    from hrsync.sources.intellihr.webhooks import WebhookError
-
     row = session.scalars(select(WebhookSubscription).where(WebhookSubscription.integration_id == integration.id)
                           ).one_or_none()
     session.query(WebhookHint).filter(WebhookHint.integration_id == integration.id).delete(synchronize_session=False)
@@ -191,7 +189,8 @@ def unsubscribe(session: Session, integration: Integration, actor: AdminUser | N
             errors = [getattr(exc, "reason", None) or str(exc)]
     row.token_hash, row.subscription_ids = None, []
     row.state = WebhookState.REMOVED if ids or row.state != WebhookState.OFF else WebhookState.OFF
-    row.last_error = ("Some subscriptions could not be removed in intelliHR (deliveries to them are refused): "
+    where = registry.display_name(integration.kind)
+    row.last_error = (f"Some subscriptions could not be removed in {where} (deliveries to them are refused): "
                       + "; ".join(errors)) if errors else None
     if ids:
         _record(session, integration, actor, "webhooks_removed", {"why": why, "removed": len(ids) - len(errors),
@@ -201,51 +200,40 @@ def unsubscribe(session: Session, integration: Integration, actor: AdminUser | N
 # -- deliveries -----------------------------------------------------------------------------------------
 
 
-def _subject(payload: Any) -> tuple[str, str] | None:
-    """(subject, event) of a delivery: ``person:<id>`` or ``job:<id>``, read from ``links.self`` when it
-    names one, otherwise from the event's model and ``id``. None when it names nobody we can re-fetch."""
-    from hrsync.sources.intellihr.webhooks import is_uuid
-
-    if not isinstance(payload, dict):
-        return None
-    event = payload.get("event")
-    event = event if isinstance(event, str) else ""
-    links = payload.get("links")
-    link = links.get("self") if isinstance(links, dict) else None
-    if isinstance(link, str):
-        parts = [p for p in urlsplit(link).path.split("/") if p]
-        if len(parts) >= 2 and parts[-2] in ("people", "jobs") and is_uuid(parts[-1]):
-            return f"{'person' if parts[-2] == 'people' else 'job'}:{parts[-1].lower()}", event[:64]
-    ident = payload.get("id")
-    model = event.split(".", 1)[0]
-    if model in ("person", "job") and is_uuid(ident):
-        return f"{model}:{str(ident).lower()}", event[:64]
-    return None
-
-
-def known_token(session: Session, token: str) -> bool:
-    """Is ``token`` a registered subscription's? Asked before a delivery's body is parsed, so a
-    stranger's body (however deep or broken) costs nothing and learns nothing but 404."""
+def _registered(session: Session, kind: str, token: str) -> tuple[WebhookSubscription, SourceKind] | None:
+    """The registered subscription ``token`` belongs to, when its integration is of ``kind`` and that
+    kind has webhooks; None otherwise (a token posted under another kind's path is unknown there)."""
     if not token or len(token) > 200:
-        return False
-    return session.scalar(select(WebhookSubscription.id).where(
-        WebhookSubscription.token_hash == hash_token(token), WebhookSubscription.state == WebhookState.REGISTERED,
-    ).limit(1)) is not None
+        return None
+    found = session.execute(
+        select(WebhookSubscription, Integration.kind)
+        .join(Integration, Integration.id == WebhookSubscription.integration_id)
+        .where(WebhookSubscription.token_hash == hash_token(token),
+               WebhookSubscription.state == WebhookState.REGISTERED, Integration.kind == kind)
+        .limit(1)).one_or_none()
+    source_kind = registry.REGISTRY.get(kind)
+    if found is None or source_kind is None or source_kind.webhooks is None:
+        return None
+    return found[0], source_kind
 
 
-def receive(session: Session, token: str, payload: Any, *, now: datetime | None = None) -> bool | None:
-    """A delivery to ``/hooks/intellihr/<token>``. ``None``: unknown token (answer 404). ``True``: queued;
+def known_token(session: Session, kind: str, token: str) -> bool:
+    """Is ``token`` a registered subscription's, of an integration of ``kind``? Asked before a delivery's
+    body is parsed, so a stranger's body (however deep or broken) costs nothing and learns nothing but 404."""
+    return _registered(session, kind, token) is not None
+
+
+def receive(session: Session, kind: str, token: str, payload: Any, *, now: datetime | None = None) -> bool | None:
+    """A delivery to ``/hooks/<kind>/<token>``. ``None``: unknown token (answer 404). ``True``: queued;
     ``False``: a known token but nothing to re-fetch (acknowledged, ignored)."""
-    if not token or len(token) > 200:
+    registered = _registered(session, kind, token)
+    if registered is None:
         return None
-    row = session.scalars(select(WebhookSubscription).where(WebhookSubscription.token_hash == hash_token(token),
-                                                            WebhookSubscription.state == WebhookState.REGISTERED)
-                          ).one_or_none()
-    if row is None:
-        return None
+    row, source_kind = registered
+    assert source_kind.webhooks is not None
     now = now or utcnow()
     row.last_delivery_at = now
-    found = _subject(payload)
+    found = source_kind.webhooks.hint(payload)
     if found is None:
         return False
     subject, event = found
@@ -283,12 +271,13 @@ class WebhookView:
 
 
 def view(session: Session, integration: Integration) -> WebhookView | None:
-    """What the dashboard shows for an intelliHR integration (None for other kinds)."""
-    if not _has_webhooks(integration):
+    """What the dashboard shows for an integration whose kind has webhooks (None for other kinds)."""
+    kind = _kind(integration)
+    if kind is None:
         return None
     row = session.scalars(select(WebhookSubscription).where(WebhookSubscription.integration_id == integration.id)
                           ).one_or_none()
-    on, why = mode()
+    on, why = mode(kind)
     if not on:
         return WebhookView(WebhookState.OFF, why or "", row.last_delivery_at if row else None, None)
     if row is None or row.state == WebhookState.OFF:
@@ -297,9 +286,19 @@ def view(session: Session, integration: Integration) -> WebhookView | None:
                     else "Webhooks are not registered yet; they are at the next publish, resume or re-authorize.")
         return WebhookView(WebhookState.OFF, sentence, None, None)
     sentences = {
-        WebhookState.REGISTERED: "intelliHR tells hrsync about changes as they happen; scheduled imports still "
-                                 "reconcile everything.",
-        WebhookState.FAILED: "intelliHR refused the webhook subscriptions; members change at scheduled imports.",
+        WebhookState.REGISTERED: f"{kind.display_name} tells hrsync about changes as they happen; scheduled imports "
+                                 "still reconcile everything.",
+        WebhookState.FAILED: f"{kind.display_name} refused the webhook subscriptions; members change at scheduled "
+                             "imports.",
         WebhookState.REMOVED: "Webhooks were removed when the integration stopped importing.",
     }
     return WebhookView(row.state, sentences.get(row.state, row.state), row.last_delivery_at, row.last_error)
+
+
+def person_of(integration: Integration, subject: str) -> str | None:
+    """The record id of the person a hint's subject names (the worker re-fetches them); None when the
+    subject is gone or the kind no longer has webhooks. Raises SourceError when the source cannot answer."""
+    kind = _kind(integration)
+    if kind is None or kind.webhooks is None:
+        return None
+    return kind.webhooks.person_of(integration, subject)

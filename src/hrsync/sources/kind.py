@@ -12,7 +12,7 @@ field discovery). :mod:`hrsync.sources.registry` lists the kinds; adding one is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,6 +84,57 @@ class Words:
     field_label: str  # what a mapping picks from: "Column in your file"
     directory: str  # where people are read from, in a sentence: "your membership file"
     key_place: str = ""  # where the secret is managed in the source, for "delete it there too"
+
+
+#: Where a kind's webhook deliveries are posted (:mod:`hrsync.web.hooks`); the token is the only credential.
+HOOK_ROUTE = "/hooks/{kind}/{token}"
+
+
+class WebhookError(Exception):
+    """A subscription call the source refused or could not answer (the message names no secret)."""
+
+
+class Subscriptions(Protocol):
+    """A source's webhook subscriptions for one integration, opened with its stored secret."""
+
+    def __enter__(self) -> Subscriptions: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def subscribe(self, url: str, event: str) -> str:
+        """Subscribe ``url`` to ``event``; the subscription's id. Raises :class:`WebhookError`."""
+        ...
+
+    def unsubscribe_all(self, idents: Iterable[str]) -> list[str]:
+        """Remove each subscription (one already gone is fine); the errors, the others still tried."""
+        ...
+
+
+def _never_local() -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCapability:
+    """A kind whose source calls hrsync when people change (:mod:`hrsync.services.webhooks` uses it).
+
+    Deliveries arrive at :data:`HOOK_ROUTE` (``/hooks/<kind>/<token>``); a
+    delivery is only a hint: ``hint`` reads which record it names (``person:<id>`` or another subject
+    the kind understands), and the worker re-fetches that person with the stored secret, turning a
+    subject that is not a person into one with ``person_of``.
+    """
+
+    events: tuple[str, ...]  # one subscription per event
+    #: The integration's subscriptions, opened with its stored secret (raises SourceError without access).
+    subscriptions: Callable[[StoredIntegration], Subscriptions]
+    #: A delivery's parsed body → (subject, event); None when it names nobody to re-fetch. Never raises.
+    hint: Callable[[Any], tuple[str, str] | None]
+    #: A hint's subject → the record id of the person to re-fetch; None when the subject is gone.
+    #: Raises SourceError when the source cannot answer now (the hint is tried again later).
+    person_of: Callable[[StoredIntegration, str], str | None]
+    #: The source runs on this machine (a simulator next to the demo portal), so it can call back
+    #: even when the portal's own address is private: ``HRSYNC_WEBHOOKS=auto`` turns webhooks on.
+    source_is_local: Callable[[], bool] = _never_local
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +209,15 @@ class SourceKind:
     wizard_step: WizardStep = SETTINGS_STEP
     #: The kind reads files an administrator uploads (the File step, the dashboard's upload).
     takes_files: bool = False
-    #: Optional capabilities: "webhooks" (hrsync.services.webhooks subscribes a live integration),
-    #: "lookup" (its source can find one person, :class:`hrsync.sources.base.PersonLookup`),
-    #: "discovery" (its source lists fields beyond a fixed set).
+    #: Optional capabilities: "lookup" (its source can find one person,
+    #: :class:`hrsync.sources.base.PersonLookup`), "discovery" (its source lists fields beyond a fixed set).
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    #: Webhooks, when the source can tell hrsync about changes as they happen (``can("webhooks")``).
+    webhooks: WebhookCapability | None = None
 
     def can(self, capability: str) -> bool:
+        if capability == "webhooks":
+            return self.webhooks is not None
         return capability in self.capabilities
 
     def secret_field(self) -> SettingField | None:

@@ -1,9 +1,9 @@
-"""``POST /hooks/intellihr/{token}``: intelliHR's webhook deliveries (issue 16).
+"""``POST /hooks/{kind}/{token}``: webhook deliveries of the kinds that have webhooks (issue 16).
 
-No session, no CSRF (intelliHR cannot have either), a small body limit. The token in the path is the
-only credential: unknown → 404 (the same answer as any missing page, so a guesser learns nothing);
-known → the body is parsed only then (400 if it is not a JSON document), 202 at once, and the delivery
-is queued as a hint (:func:`hrsync.services.webhooks.receive`).
+No session, no CSRF (a source cannot have either), a small body limit. The token in the path is the
+only credential: unknown, or not an integration of that kind → 404 (the same answer as any missing page,
+so a guesser learns nothing); known → the body is parsed only then (400 if it is not a JSON document),
+202 at once, and the delivery is queued as a hint (:func:`hrsync.services.webhooks.receive`).
 The payload is never trusted: the worker re-fetches the person it names with the stored key. The
 token is redacted from the access log (:mod:`hrsync.web.logfilter`).
 """
@@ -49,22 +49,22 @@ def parse(body: bytes) -> Any:
         raise BadBody from None
 
 
-def _receive(token: str, body: bytes) -> bool | None:
+def _receive(kind: str, token: str, body: bytes) -> bool | None:
     """Check the token, then (only then) parse the body and queue the hint; ``None`` for an unknown
     token. Raises :class:`BadBody` for a known token's unreadable body."""
     with session_scope() as session:  # committed before the answer leaves: the worker sees the hint
-        if not webhooks.known_token(session, token):
+        if not webhooks.known_token(session, kind, token):
             return None
-        return webhooks.receive(session, token, parse(body))
+        return webhooks.receive(session, kind, token, parse(body))
 
 
-@router.post(webhooks.HOOK_PATH + "{token}")
-async def delivery(token: str, request: Request) -> Response:
+@router.post(webhooks.HOOK_ROUTE)
+async def delivery(kind: str, token: str, request: Request) -> Response:
     body = await _body(request)
     if body is None:
         return JSONResponse({"error": "the body is too large"}, status_code=413)
     try:
-        queued = await run_in_threadpool(_receive, token, body)
+        queued = await run_in_threadpool(_receive, kind, token, body)
     except BadBody:
         return JSONResponse({"error": "the body is not a JSON document"}, status_code=400)
     if queued is None:

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from hrsync.config import Settings, get_settings
 from hrsync.notify import links
+from hrsync.sources.kind import HOOK_ROUTE
 
 #: Every portal path whose last segment is a single-use token (a test checks the routes against it).
 TOKEN_PATHS = (
@@ -31,13 +32,21 @@ TOKEN_PATHS = (
     links.MEMBER_RESET_PASSWORD_PATH,
     links.ADMIN_RESET_PASSWORD_PATH,
     links.ADMIN_ACCEPT_INVITE_PATH,
-    "/hooks/intellihr/{token}",  # intelliHR webhook deliveries (hrsync.web.hooks; not a single-use link)
+    HOOK_ROUTE,  # webhook deliveries, /hooks/{kind}/{token} (hrsync.web.hooks; not a single-use link)
 )
 REDACTED = "…"
 _PREFIXES = sorted({path.split("{token}", 1)[0] for path in TOKEN_PATHS}, key=len, reverse=True)
+
+
+def _prefix_pattern(prefix: str) -> str:
+    """A token path's prefix as a pattern: a ``{kind}`` segment stands for any one segment, and is
+    optional, so a token posted straight under ``/hooks/`` is hidden too."""
+    return re.escape(prefix).replace(re.escape("{kind}/"), r"(?:[^/?#\s\"']+/)?")
+
+
 # After a token path's prefix, everything to the end of the path is redacted (to the "?", "#", quote or
-# blank): the token's segment and whatever follows it, so "/hooks/intellihr/../<token>" hides it too.
-_TOKEN_SEGMENT = re.compile("(" + "|".join(re.escape(p) for p in _PREFIXES) + r")[^?#\s\"']+", re.IGNORECASE)
+# blank): the token's segment and whatever follows it, so "/hooks/<kind>/../<token>" hides it too.
+_TOKEN_SEGMENT = re.compile("(" + "|".join(_prefix_pattern(p) for p in _PREFIXES) + r")[^?#\s\"']+", re.IGNORECASE)
 # The query-string form of a link (``/member/set-password?token=...``).
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&#\s\"']+", re.IGNORECASE)
 # A path in a log line: from a "/" to the next blank or quote.

@@ -9,6 +9,7 @@ from typing import Any
 from hrsync.domain.failures import Failure, FailureKind
 from hrsync.security.secrets import decrypt_secret
 from hrsync.sources.base import CheckResult, Source, SourceError, status_table
+from hrsync.sources.intellihr.webhooks import WEBHOOKS
 from hrsync.sources.kind import (
     Catalogue,
     OpenOptions,
@@ -134,5 +135,6 @@ KIND = SourceKind(
         Failure("not_intellihr", FailureKind.CONFIGURATION, _CHECK_ADDRESS),
     ),
     wizard_step=WizardStep("authorize", "Authorize"),
-    capabilities=frozenset({"webhooks", "lookup", "discovery"}),
+    capabilities=frozenset({"lookup", "discovery"}),
+    webhooks=WEBHOOKS,
 )

@@ -1,5 +1,6 @@
-"""intelliHR's webhook subscriptions (``POST/GET /webhooks``, ``DELETE /webhooks/{id}``) and reading a
-delivery's subject (``GET /jobs/{id}`` → its person).
+"""intelliHR's webhooks, as the kind's :class:`~hrsync.sources.kind.WebhookCapability` (:data:`WEBHOOKS`):
+its subscriptions (``POST/GET /webhooks``, ``DELETE /webhooks/{id}``), reading a delivery's subject
+(:func:`hint`) and resolving a job to its person (``GET /jobs/{id}``).
 
 Shapes as the published spec has them: ``POST /webhooks {url, webhookEvent, isEnabled, source}`` answers
 201 ``{data: {id, url, webhookEvent: {event, …}, isEnabled, source, …}}``. Where the spec is silent we are
@@ -9,17 +10,22 @@ already gone. The API key travels in the ``Authorization`` header only and is ne
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
 from hrsync.sources.base import SourceError
 from hrsync.sources.intellihr.client import SERVICE
-from hrsync.sources.intellihr.source import IntelliHRSource
+from hrsync.sources.kind import StoredIntegration, WebhookCapability, WebhookError
 from hrsync.sources.rest.budget import Deadline, RetryBudget
 from hrsync.sources.rest.envelope import read_single
+
+if TYPE_CHECKING:
+    from hrsync.sources.intellihr.source import IntelliHRSource
 
 #: The events hrsync subscribes to: everything that can change who is a member and what they hold.
 EVENTS: Final = (
@@ -37,10 +43,6 @@ EVENTS: Final = (
 SOURCE_NAME: Final = "hrsync"
 TIMEOUT: Final = 10.0
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-class WebhookError(Exception):
-    """A subscription call intelliHR refused or could not answer (the message names no secret)."""
 
 
 def is_uuid(value: object) -> bool:
@@ -124,3 +126,72 @@ def person_of_job(source: IntelliHRSource, job_id: str) -> str | None:
     person = job.get("person")
     ident = person.get("id") if isinstance(person, dict) else None
     return ident.lower() if isinstance(ident, str) and is_uuid(ident) else None
+
+
+# -- the kind's capability ---------------------------------------------------------------------------------
+
+
+def _source(integration: StoredIntegration) -> IntelliHRSource:
+    from hrsync.sources.intellihr.kind import KIND
+    from hrsync.sources.kind import OpenOptions
+
+    return KIND.open(integration, OpenOptions(consume=False))  # type: ignore[return-value]
+
+
+def subscriptions(integration: StoredIntegration) -> WebhookApi:
+    """The integration's subscriptions, with its stored key."""
+    source = _source(integration)
+    source.close()
+    return WebhookApi.of(source)
+
+
+def hint(payload: Any) -> tuple[str, str] | None:
+    """(subject, event) of a delivery: ``person:<id>`` or ``job:<id>``, read from ``links.self`` when it
+    names one, otherwise from the event's model and ``id``. None when it names nobody we can re-fetch."""
+    if not isinstance(payload, dict):
+        return None
+    event = payload.get("event")
+    event = event if isinstance(event, str) else ""
+    links = payload.get("links")
+    link = links.get("self") if isinstance(links, dict) else None
+    if isinstance(link, str):
+        parts = [p for p in urlsplit(link).path.split("/") if p]
+        if len(parts) >= 2 and parts[-2] in ("people", "jobs") and is_uuid(parts[-1]):
+            return f"{'person' if parts[-2] == 'people' else 'job'}:{parts[-1].lower()}", event[:64]
+    ident = payload.get("id")
+    model = event.split(".", 1)[0]
+    if model in ("person", "job") and is_uuid(ident):
+        return f"{model}:{str(ident).lower()}", event[:64]
+    return None
+
+
+def person_of(integration: StoredIntegration, subject: str) -> str | None:
+    """The person a hint's subject names: itself for ``person:<id>``, the job's person for ``job:<id>``."""
+    model, _, ident = subject.partition(":")
+    if model == "person":
+        return ident
+    if model != "job":
+        return None
+    source = _source(integration)
+    try:
+        return person_of_job(source, ident)
+    finally:
+        source.close()
+
+
+def source_is_local() -> bool:
+    """``HRSYNC_INTELLIHR_BASE_URL`` is loopback: the demo's simulator runs next to the portal."""
+    from hrsync.config import get_settings
+
+    host = (urlsplit(get_settings().intellihr_base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+WEBHOOKS: Final = WebhookCapability(EVENTS, subscriptions, hint, person_of, source_is_local)
+
+__all__ = ["EVENTS", "WEBHOOKS", "WebhookApi", "WebhookError", "hint", "is_uuid", "person_of", "person_of_job"]
