@@ -61,7 +61,8 @@ def test_every_route_with_a_token_is_redacted_in_logs(portal: Portal) -> None:
     routes = _routes(portal.app)
     assert {path for path, _ in routes if "{token}" in path} == set(TOKEN_PATHS)
     for path in TOKEN_PATHS:
-        line = f'127.0.0.1:5000 - "GET {path.format(token="SeCrEt-Token_123456789", kind="intellihr")}?x=1 HTTP/1.1" 200'
+        filled = path.format(token="SeCrEt-Token_123456789", kind="intellihr")  # /hooks/{kind}/{token}: any kind
+        line = f'127.0.0.1:5000 - "GET {filled}?x=1 HTTP/1.1" 200'
         assert "SeCrEt" not in redact_token_paths(line) and f"/{REDACTED}?x=1" in redact_token_paths(line)
     # the query-string form of the invitation link, too
     queried = [path for path, route in routes
