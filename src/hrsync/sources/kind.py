@@ -44,6 +44,19 @@ class OpenOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Guide:
+    """How to find or create a setting's value in the source, shown beside its input (an API key's steps).
+
+    Each step is a tuple of text parts; the parts at odd positions are what the person sees on the
+    source's own screens (a menu, a button) and are shown in bold: ``("Go to ", "Settings", ".")``.
+    """
+
+    title: str  # "How to generate the API key"
+    steps: tuple[tuple[str, ...], ...]
+    note: str = ""  # one closing sentence (what the value gives access to, how it is kept)
+
+
+@dataclass(frozen=True, slots=True)
 class SettingField:
     """One thing the setup (wizard, CLI) asks for this kind; ``name`` is its key in the settings dict."""
 
@@ -60,6 +73,8 @@ class SettingField:
     #: What a page shows live as the value is typed (an account's address), never raising; the
     #: result has ``ok``, ``url``, ``reason`` and the normalised value's own attribute.
     preview: Callable[[str], Any] | None = None
+    placeholder: str = ""  # an example value, shown in the empty input
+    guide: Guide | None = None  # how to get the value in the source (the Authorize step shows it)
 
     def cleaned(self, value: str) -> str:
         return self.clean(value) if self.clean is not None else value

@@ -169,36 +169,46 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
 # ------------------------------------------------------------------------------------------------
 
 
+def _fields(integration: Integration, typed: dict[str, str]) -> list[dict[str, Any]]:
+    """The kind's settings as the Authorize step shows them, one modal step each: the value typed (or
+    stored; never a secret's) and, for a field with a live preview, the preview of that value."""
+    stored = integration.settings or {}
+    fields = []
+    for f in REGISTRY[integration.kind].settings_fields:
+        value = "" if f.secret else typed.get(f.name, str(stored.get(f.name) or ""))
+        fields.append({"name": f.name, "label": f.label, "help": f.help, "secret": f.secret,
+                       "required": f.required, "placeholder": f.placeholder, "guide": f.guide, "value": value,
+                       "preview": f.preview(value) if f.preview is not None else None})
+    return fields
+
+
 def _authorize_page(request: Request, integration: Integration, *, mode: str, fallback: bool = False,
-                    error: str | None = None, subdomain: str | None = None, status_code: int = 200,
+                    error: str | None = None, typed: dict[str, str] | None = None, status_code: int = 200,
                     existing_url: str | None = None) -> Response:
-    typed = subdomain if subdomain is not None else str((integration.settings or {}).get("subdomain") or "")
+    fields = _fields(integration, typed or {})
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "authorize"),
-        "mode": mode, "error": error, "existing_url": existing_url,
-        "subdomain": typed, "subdomain_preview": _subdomain_preview(integration.kind, typed),
+        "mode": mode, "error": error, "existing_url": existing_url, "fields": fields,
+        "secret": next((f for f in fields if f["secret"]), None),
         "authorized": bool(integration.secret_encrypted),
     }, status_code=status_code)
 
 
-def _subdomain_preview(kind: str, typed: str) -> Any:
-    """The kind's live preview of its ``subdomain`` setting (the Authorize modal shows it as typed)."""
-    field = next((f for f in REGISTRY[kind].settings_fields if f.name == "subdomain" and f.preview), None)
-    if field is None or field.preview is None:
-        not_found("This page")
-    return field.preview(typed)
+@router.get("/integrations/{integration_id}/authorize/{setting}")
+def check_setting(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+                  setting: str) -> Response:
+    """The live preview of one setting as typed (``?<setting>=…``): the modal shows it and its *Next*
+    asks it (an account's address, normalised from what was typed).
 
-
-@router.get("/integrations/{integration_id}/authorize/subdomain")
-def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: int, subdomain: str = "") -> Response:
-    """The subdomain as typed, normalised (the live preview and the modal's *Next* ask this).
-
-    Answers at once, before any key is asked for; nothing is stored and the source is not contacted.
+    Answers at once, before any secret is asked for; nothing is stored and the source is not contacted.
     """
     integration = integration_of(session, admin, integration_id)
-    result = _subdomain_preview(integration.kind, subdomain)
-    return JSONResponse({"ok": result.ok, "subdomain": result.subdomain, "url": result.url,
-                         "reason": result.reason, "code": None if result.ok else "invalid_subdomain"})
+    field = next((f for f in REGISTRY[integration.kind].settings_fields if f.name == setting and f.preview), None)
+    if field is None or field.preview is None:
+        not_found("This page")
+    result = field.preview(request.query_params.get(setting, ""))
+    return JSONResponse({"ok": result.ok, setting: getattr(result, setting, None), "url": result.url,
+                         "reason": result.reason, "code": None if result.ok else f"invalid_{setting}"})
 
 
 @router.get("/integrations/{integration_id}/setup/authorize")
@@ -242,7 +252,8 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
     """Check the key with the source and store it encrypted; answers JSON to the modal's script."""
     integration = integration_of(session, admin, integration_id)
     data = await read_form(request)
-    subdomain = str(data.get("subdomain") or "").strip()
+    typed = {f["name"]: str(data.get(f["name"]) or "").strip() for f in _fields(integration, {}) if not f["secret"]}
+    subdomain = typed.get("subdomain", "")
     api_key = str(data.get("api_key") or "")
     mode = "reauthorize" if data.get("mode") == "reauthorize" else "wizard"
     was_revoked = integration.status == "revoked"
@@ -255,7 +266,7 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
             body = {"ok": False, "reason": exc.reason, "code": exc.code}
             return JSONResponse({**body, "link": existing_url} if existing_url else body, status_code=400)
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
-                               subdomain=subdomain, status_code=400, existing_url=existing_url)
+                               typed=typed, status_code=400, existing_url=existing_url)
     url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
     message = (f"{REGISTRY[integration.kind].display_name} account {url} is authorized."
                + (_restored_text(integration) if was_revoked else ""))
@@ -273,8 +284,9 @@ def save_authorize(request: Request, session: SessionDep, admin: CurrentAdmin, i
     """*Save* after *Finish setup*: the draft moves on to the mapping."""
     integration = integration_of(session, admin, integration_id)
     if not integration.secret_encrypted:
-        flash(request, f"Authorize {REGISTRY[integration.kind].display_name} first: click Authorize and enter your "
-                       "subdomain and API key.", "error")
+        kind = REGISTRY[integration.kind]
+        labels = " and ".join(f.label for f in kind.settings_fields)
+        flash(request, f"Authorize {kind.display_name} first: click Authorize and enter your {labels}.", "error")
         return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
     advance(integration, "mapping")
     return RedirectResponse(f"/integrations/{integration.id}/setup/mapping"

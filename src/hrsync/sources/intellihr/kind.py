@@ -12,6 +12,7 @@ from hrsync.sources.base import CheckResult, Source, SourceError, status_table
 from hrsync.sources.intellihr.webhooks import WEBHOOKS
 from hrsync.sources.kind import (
     Catalogue,
+    Guide,
     OpenOptions,
     SettingField,
     SourceKind,
@@ -105,6 +106,20 @@ _CHECK_ADDRESS = (
     "browser, for example acme or acme.intellihr.net), then run Import data now."
 )
 
+#: The intelliHR help article's steps for an API key, in its words.
+_KEY_GUIDE = Guide(
+    "How to generate the API key",
+    (
+        ("Sign in to intelliHR with your intelliHR credentials.",),
+        ("In the main menu on the left, go to ", "Settings", "."),
+        ("Go to ", "Public API Access Keys", "."),
+        ("Click ", "Create Access Key", " and add an access key name, e.g. “Reward Manager”."),
+        ("Copy the key you've just generated and paste it here.",),
+    ),
+    "intelliHR keys give full access to your HR data. We verify the key, store it encrypted and never show it "
+    "again; only its last four characters are displayed.",
+)
+
 KIND = SourceKind(
     "intellihr", NAME, _open, _address,
     catalogue=Catalogue(
@@ -117,11 +132,11 @@ KIND = SourceKind(
                 directory="your intelliHR directory",
                 key_place="Settings → Public API Access Keys"),
     settings_fields=(
-        SettingField("subdomain", "intelliHR account address",
-                     "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net",
-                     clean=_subdomain, cli_aliases=("--subdomain",), preview=_preview),
-        SettingField("api_key", "API key", "Created in intelliHR under Settings → Public API Access Keys.",
-                     secret=True),
+        SettingField("subdomain", "intelliHR subdomain",
+                     "The address you use for intelliHR, such as https://your-company.intellihr.net, or just its "
+                     "first part: your-company.",
+                     clean=_subdomain, cli_aliases=("--subdomain",), preview=_preview, placeholder="your-company"),
+        SettingField("api_key", "API key", "", secret=True, guide=_KEY_GUIDE),
     ),
     validate_settings=_validate,
     check_settings=_check,

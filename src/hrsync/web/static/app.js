@@ -1,5 +1,5 @@
 // Reward Manager portal: a few lines of our own. Every page works without this file;
-// it adds the authorize modal, busy buttons, the live subdomain preview and menu niceties.
+// it adds the authorize modal, busy buttons, the live preview of a setting and menu niceties.
 (function () {
   "use strict";
 
@@ -37,15 +37,15 @@
     setTimeout(function () { busy(button); }, 0);
   });
 
-  // Subdomain fields show the intelliHR address they stand for, as the person types. The portal
-  // normalises what was typed (the rule lives in one place on the server), so a pasted
-  // "https://your-company.intelliHR.net/" previews as https://your-company.intellihr.net and any
-  // other host is refused with the reason, before the API key is asked for.
-  var subdomainChecks = new Map();
+  // A setting with a live preview (an account's address) shows what it stands for as the person
+  // types. The portal normalises what was typed (the rule lives in one place, the kind's preview),
+  // so a pasted full address previews as the real one and anything refused says why, before the
+  // next setting (the secret) is asked for.
+  var previewChecks = new Map();
   function bindUrlPreview(input) {
     var target = document.getElementById(input.getAttribute("data-url-preview"));
-    var message = document.getElementById(input.getAttribute("data-subdomain-error") || "");
-    var url = input.getAttribute("data-subdomain-check");
+    var message = document.getElementById(input.getAttribute("data-preview-error") || "");
+    var url = input.getAttribute("data-preview-check");
     if (!target || !url) return;
     var latest = 0;
     var timer = null;
@@ -61,7 +61,7 @@
     function check() {
       var ticket = ++latest;
       clearTimeout(timer);
-      return fetch(url + "?subdomain=" + encodeURIComponent(input.value), {
+      return fetch(url + "?" + encodeURIComponent(input.name) + "=" + encodeURIComponent(input.value), {
         headers: { "Accept": "application/json" }, credentials: "same-origin"
       }).then(function (response) { return response.json(); }).then(function (result) {
         if (ticket === latest) apply(result);
@@ -72,14 +72,16 @@
       clearTimeout(timer);
       timer = setTimeout(function () { check().catch(function () {}); }, 150);
     });
-    subdomainChecks.set(input, check);
+    previewChecks.set(input, check);
   }
 
-  // The authorize modal: subdomain → API key → live check → confirmation → Finish setup.
+  // The authorize modal: one step per setting (each checked at Next) → live check of them all with
+  // the source → confirmation → Finish setup. The steps come from the kind's settings.
   function bindAuthorize(dialog) {
     var form = dialog.querySelector("form");
     var steps = dialog.querySelectorAll(".modal-step");
     var error = dialog.querySelector("[data-auth-error]");
+    var first = steps.length ? steps[0].getAttribute("data-step") : "done";
     function show(name) {
       steps.forEach(function (step) { step.hidden = step.getAttribute("data-step") !== name; });
       var focus = dialog.querySelector('.modal-step[data-step="' + name + '"] [data-autofocus]');
@@ -99,15 +101,21 @@
     dialog.querySelectorAll("[data-go]").forEach(function (button) {
       button.addEventListener("click", function () {
         var next = button.getAttribute("data-go");
-        if (next === "key") {
-          var sub = form.querySelector('[name="subdomain"]');
-          if (!sub.value.trim()) { sub.focus(); sub.setCustomValidity("Enter your intelliHR subdomain."); sub.reportValidity(); return; }
-          sub.setCustomValidity("");
-          var check = subdomainChecks.get(sub);
+        var checked = button.getAttribute("data-check");
+        var input = checked ? form.querySelector('[name="' + checked + '"]') : null;
+        if (input) {
+          if (input.required && !input.value.trim()) {
+            input.focus();
+            input.setCustomValidity(input.getAttribute("data-missing") || "");
+            input.reportValidity();
+            return;
+          }
+          input.setCustomValidity("");
+          var check = previewChecks.get(input);
           if (check) {
-            // Refuse another host at once; if the portal cannot be asked, the key step's check says it.
+            // Refuse a wrong value at once; if the portal cannot be asked, the final check says it.
             check().then(function (result) {
-              if (result.ok) show(next); else sub.focus();
+              if (result.ok) show(next); else input.focus();
             }).catch(function () { show(next); });
             return;
           }
@@ -118,7 +126,7 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       error.hidden = true;
-      var button = form.querySelector('[data-step="key"] [type="submit"]');
+      var button = form.querySelector('.modal-foot [type="submit"]');
       busy(button);
       fetch(form.action, {
         method: "POST",
@@ -130,13 +138,14 @@
       }).then(function (result) {
         idle(button);
         if (result.body.ok) {
-          form.querySelector('[name="api_key"]').value = "";
+          form.querySelectorAll('input[type="password"]').forEach(function (input) { input.value = ""; });
           dialog.querySelector("[data-confirm-url]").textContent = result.body.url;
           dialog.querySelector("[data-confirm-last4]").textContent = result.body.last4 ? "…" + result.body.last4 : "stored";
           show("done");
         } else {
-          fail(result.body.reason || "intelliHR refused the key.", result.body.link);
-          if (result.body.code === "invalid_subdomain") show("subdomain");
+          fail(result.body.reason || dialog.getAttribute("data-refused"), result.body.link);
+          var refused = dialog.querySelector('.modal-step[data-invalid-code="' + result.body.code + '"]');
+          if (refused) show(refused.getAttribute("data-step"));
         }
       }).catch(function () {
         idle(button);
@@ -150,10 +159,8 @@
       opener.addEventListener("click", function (event) {
         event.preventDefault();
         error.hidden = true;
-        show("subdomain");
         dialog.showModal();
-        var sub = form.querySelector('[name="subdomain"]');
-        if (sub) sub.focus();
+        show(first);  // after opening, so its first input takes the focus
       });
     });
     dialog.querySelectorAll("[data-close]").forEach(function (button) {
