@@ -149,8 +149,8 @@ def create_integration(
     ``settings`` are the kind's :attr:`SourceKind.settings_fields`; ``subdomain`` and ``api_key`` are
     shorthands for the two settings of the default kind. The mapping starts from the
     kind's suggestion (:attr:`SourceKind.default_mapping`), overridden by ``mapping``. Without any
-    settings (the setup wizard's first step) the draft has no access until :func:`set_credentials`
-    or :func:`set_source_settings` stores checked ones.
+    settings (the setup wizard's first step) the draft has no access until :func:`set_source_settings`
+    stores checked ones.
     """
     source_kind = kind_of(kind)
     _validate_schedule(frequency, schedule_time, schedule_day)
@@ -245,13 +245,6 @@ def set_source_settings(
 
     lift_on_reauthorize(session, integration, actor)
     webhooks.subscribe(session, integration, actor)  # a new key: subscriptions made anew (live only)
-
-
-def set_credentials(
-    session: Session, integration: Integration, actor: AdminUser | None, *, subdomain: str, api_key: str
-) -> None:
-    """Re-authorize with a new tenant and key (verified first), keeping the mapping."""
-    set_source_settings(session, integration, actor, {"subdomain": subdomain, "api_key": api_key})
 
 
 def update_settings(

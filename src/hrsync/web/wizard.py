@@ -2,7 +2,8 @@
 
 The draft row is created at the first step, before any key exists
 (:func:`hrsync.services.integrations.create_integration` without credentials); the key arrives at
-*Authorize* through ``set_credentials``, which checks it with the source before storing it encrypted.
+*Authorize* through ``set_source_settings`` (every setting the kind declares), which checks them with
+the source before storing the secret encrypted. The Authorize step is built from the kind's settings.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import DATE_FORMATS
 from hrsync.services.errors import ServiceError
+from hrsync.services.imports import source_address
 from hrsync.services.integrations import (
     WEEKDAYS,
     AlreadyConnected,
     create_integration,
-    set_credentials,
+    set_source_settings,
     update_settings,
 )
 from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
@@ -252,14 +254,14 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
     """Check the key with the source and store it encrypted; answers JSON to the modal's script."""
     integration = integration_of(session, admin, integration_id)
     data = await read_form(request)
-    typed = {f["name"]: str(data.get(f["name"]) or "").strip() for f in _fields(integration, {}) if not f["secret"]}
-    subdomain = typed.get("subdomain", "")
-    api_key = str(data.get("api_key") or "")
+    fields = REGISTRY[integration.kind].settings_fields
+    given = {f.name: str(data.get(f.name) or "") if f.secret else str(data.get(f.name) or "").strip() for f in fields}
+    typed = {f.name: given[f.name] for f in fields if not f.secret}  # shown again if refused; never the secret
     mode = "reauthorize" if data.get("mode") == "reauthorize" else "wizard"
     was_revoked = integration.status == "revoked"
     try:
         with session.begin_nested():
-            set_credentials(session, integration, admin, subdomain=subdomain, api_key=api_key)
+            set_source_settings(session, integration, admin, given)
     except ServiceError as exc:
         existing_url = f"/integrations/{exc.existing_id}" if isinstance(exc, AlreadyConnected) else None
         if wants_json(request):
@@ -267,7 +269,7 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
             return JSONResponse({**body, "link": existing_url} if existing_url else body, status_code=400)
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
                                typed=typed, status_code=400, existing_url=existing_url)
-    url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
+    url = source_address(integration) or ""
     message = (f"{REGISTRY[integration.kind].display_name} account {url} is authorized."
                + (_restored_text(integration) if was_revoked else ""))
     if wants_json(request):
