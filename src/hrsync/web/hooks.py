@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hrsync.services import webhooks
+from hrsync.sources.kind import HOOK_ROUTE
 from hrsync.store.db import session_scope
 
 router = APIRouter(include_in_schema=False)
@@ -58,7 +59,7 @@ def _receive(kind: str, token: str, body: bytes) -> bool | None:
         return webhooks.receive(session, kind, token, parse(body))
 
 
-@router.post(webhooks.HOOK_ROUTE)
+@router.post(HOOK_ROUTE)
 async def delivery(kind: str, token: str, request: Request) -> Response:
     body = await _body(request)
     if body is None:

@@ -9,16 +9,23 @@ from tests.sources.throwaway_kind.kind import KIND
 from tests.web.conftest import Portal, start_portal
 from tests.web.conftest import browser as browser  # the Chromium fixture, for this folder's browser test
 
+from hrsync.sources.kind import SourceKind
 
-@pytest.fixture(autouse=True)
-def throwaway_kind() -> Iterator[None]:
+
+def registered(kind: SourceKind) -> Iterator[None]:
+    """``kind`` registered for the duration of a fixture (aside: the registry's test-only calls)."""
     from hrsync.sources import registry
 
-    registry.register(KIND)
+    registry.register(kind)
     try:
         yield
     finally:
-        registry.unregister(KIND.kind)
+        registry.unregister(kind.kind)
+
+
+@pytest.fixture(autouse=True)
+def throwaway_kind() -> Iterator[None]:
+    yield from registered(KIND)
 
 
 @pytest.fixture(scope="module")

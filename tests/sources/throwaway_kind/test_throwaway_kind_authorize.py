@@ -12,10 +12,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from tests.sources.throwaway_kind.conftest import registered
 from tests.sources.throwaway_kind.kind import KIND
 from tests.sources.throwaway_kind.test_throwaway_kind import TOKEN, _person, _roster
-from tests.sources.throwaway_kind.test_throwaway_kind_browser import _fits_both_sizes
-from tests.web.conftest import PASSWORD, Portal
+from tests.sources.throwaway_kind.test_throwaway_kind_browser import _fits_both_sizes, signed_in_page
+from tests.web.conftest import Portal
 from tests.web.test_browser_membership_file import _shot
 
 from hrsync.sources.kind import Guide, WizardStep
@@ -50,13 +51,7 @@ KEYED = dataclasses.replace(
 
 @pytest.fixture(autouse=True)
 def keyed_kind() -> Iterator[None]:
-    from hrsync.sources import registry
-
-    registry.register(KEYED)
-    try:
-        yield
-    finally:
-        registry.unregister(KEYED.kind)
+    yield from registered(KEYED)
 
 
 def test_the_authorize_modal_is_the_kinds_settings(
@@ -65,17 +60,7 @@ def test_the_authorize_modal_is_the_kinds_settings(
     from playwright.sync_api import expect
 
     folder = _roster(tmp_path / "keyed-roster", [_person(8), _person(9)])
-    _, _, email = portal.new_admin(programme="Keyed Rewards")
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto("/integrations")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page, errors = signed_in_page(portal, browser, "Keyed Rewards")
     page.goto("/integrations/new/roster_keyed")
     page.locator("label.choice", has_text="Manual only").click()
     page.get_by_role("button", name="Save and continue").click()

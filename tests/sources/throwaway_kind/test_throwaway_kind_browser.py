@@ -23,23 +23,28 @@ def _fits_both_sizes(page: Any, what: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
+def signed_in_page(portal: Portal, browser: Any, programme: str) -> tuple[Any, Any, list[str]]:
+    """(context, page, the page's script errors) of a new programme's administrator, signed in."""
+    _, _, email = portal.new_admin(programme=programme)
+    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/integrations")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    return context, page, errors
+
+
 def test_an_administrator_connects_a_kind_through_its_own_settings(
     portal: Portal, browser: Any, artifacts_dir: Path, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     folder = _roster(tmp_path / "browser-roster", [_person(6), _person(7)])
-    _, _, email = portal.new_admin(programme="Roster Rewards")
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto("/integrations")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page, errors = signed_in_page(portal, browser, "Roster Rewards")
     page.get_by_role("link", name="Explore integrations").click()
     page.get_by_label("Search integrations").fill("roster")
     page.get_by_label("Search integrations").press("Enter")

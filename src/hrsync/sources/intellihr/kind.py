@@ -133,8 +133,8 @@ KIND = SourceKind(
                 key_place="Settings → Public API Access Keys"),
     settings_fields=(
         SettingField("subdomain", "intelliHR subdomain",
-                     "The address you use for intelliHR, such as https://your-company.intellihr.net, or just its "
-                     "first part: your-company.",
+                     "The address of your intelliHR account, such as https://your-company.intellihr.net, or just "
+                     "its first part: your-company.",
                      clean=_subdomain, cli_aliases=("--subdomain",), preview=_preview, placeholder="your-company"),
         SettingField("api_key", "API key", "", secret=True, guide=_KEY_GUIDE),
     ),
