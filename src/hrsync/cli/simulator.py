@@ -1,4 +1,4 @@
-"""``hrsync simulator``: serve a simulated intelliHR account until Ctrl-C."""
+"""``hrsync simulator``: serve a simulated intelliHR (default) or BambooHR account until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
 
 
 @cli.command("simulator")
+@click.option("--kind", type=click.Choice(["intellihr", "bamboohr"]), default="intellihr", show_default=True,
+              help="Which HR system to simulate.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option(
     "--port",
@@ -20,7 +22,7 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
 @click.option("--people", default=200, show_default=True, type=click.IntRange(0), help="Directory size.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same directory.")
 @click.option("--tenant", default="demo", show_default=True,
-              help="Subdomain of the simulated intelliHR account that clients must send.")
+              help="Account clients must name: intelliHR's subdomain, or BambooHR's company domain (in the path).")
 @click.option("--api-key", default="sim-demo-key", show_default=True, help="API key clients must send.")
 @click.option(
     "--cache",
@@ -42,6 +44,7 @@ from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
     help="Also serve a custom field of a type the published spec does not know (RATING, an object value).",
 )
 def simulator(
+    kind: str,
     host: str,
     port: int,
     people: int,
@@ -52,7 +55,12 @@ def simulator(
     employee_numbers: bool,
     future_types: bool,
 ) -> None:
-    """Serve an intelliHR Public API v1 simulator (admin back door under /_sim)."""
+    """Serve an intelliHR Public API v1 or BambooHR API simulator (admin back door under /_sim)."""
+    if kind == "bamboohr":
+        if future_types:
+            raise click.UsageError("--future-types is for the intelliHR simulator")
+        _serve_bamboohr(host, port, people, seed, tenant, api_key, employee_numbers)
+        return
     from hrsync.simulator import Simulator
 
     sim = Simulator(
@@ -75,6 +83,29 @@ def simulator(
     click.echo(f"intelliHR account: {tenant}")
     click.echo(f"api key: {api_key}")
     click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)", err=False)
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        sim.stop()
+
+
+def _serve_bamboohr(host: str, port: int, people: int, seed: int, company: str, api_key: str,
+                    employee_numbers: bool) -> None:
+    from hrsync.simulator.bamboohr import BambooSimulator
+
+    sim = BambooSimulator(people=people, seed=seed, company=company, api_key=api_key, host=host, port=port,
+                          employee_numbers=employee_numbers)
+    try:
+        sim.start()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    # The key printed here is the simulator's own demo key, chosen on the command line.
+    click.echo(f"BambooHR simulator serving {people} people at {sim.base_url}")
+    click.echo(f"BambooHR company domain: {company}")
+    click.echo(f"api key: {api_key}")
+    click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)")
     try:
         sim.serve_forever()
     except KeyboardInterrupt:
