@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
-from hrsync.simulator.api import JSON, Reply, dumps
+from hrsync.simulator.api import Reply, dumps
 from hrsync.simulator.bamboohr.company import Company, Employee, stamp
 from hrsync.simulator.bamboohr.fields import (
     ALL_FIELDS,
@@ -52,7 +52,7 @@ def refusal(status: int, message: str, headers: list[tuple[str, str]] | None = N
 
 
 def _json(obj: Any) -> Reply:
-    return Reply(200, dumps(obj), [("Content-Type", JSON)])
+    return Reply(200, dumps(obj))  # the HTTP shell labels bodies without a type as JSON
 
 
 def _xml(root: ET.Element) -> Reply:
