@@ -69,7 +69,10 @@ class Employee:
     custom: dict[str, Any] = field(default_factory=dict)
 
     def status(self, today: date) -> str:
-        return "Inactive" if self.termination_date is not None and self.termination_date <= today else "Active"
+        """Inactive from the termination date on; a termination older than the hire date belongs to an
+        earlier employment (the back door can set one to show it) and leaves the person Active."""
+        ends = self.termination_date
+        return "Inactive" if ends is not None and self.hire_date <= ends <= today else "Active"
 
     def display_name(self) -> str:
         return f"{self.preferred_name or self.first_name} {self.last_name}"
