@@ -96,8 +96,11 @@ def test_generation_is_reproducible_and_plants_leavers_and_bad_records(
     assert set(bad) == set(BAD_RECORDS.values())
     assert rows[bad["missing_email"][0]]["workEmail"] == ""
     assert rows[bad["missing_employee_number"][0]]["employeeNumber"] == ""
-    duplicate = rows[bad["duplicate_email"][0]]["workEmail"]
-    assert sum(r["workEmail"].lower() == duplicate.lower() for r in rows.values()) == 2
+    original, copy = bad["duplicate_email"]
+    assert rows[original]["workEmail"] != rows[copy]["workEmail"]
+    assert rows[original]["workEmail"].lower() == rows[copy]["workEmail"].lower()  # the same address, cased apart
+    first, second = bad["duplicate_employee_number"]
+    assert rows[first]["employeeNumber"] == rows[second]["employeeNumber"]
     numbers = [r["employeeNumber"] for r in rows.values() if r["employeeNumber"]]
     assert len(numbers) - len(set(numbers)) == 1
 

@@ -289,11 +289,13 @@ class Company:
             self.deleted[emp.id] = datetime.now(UTC)
 
     def bad_records(self) -> dict[str, list[str]]:
+        """Employee IDs by bad kind; a duplicate kind lists the original and its copy, as both are in conflict."""
         out: dict[str, list[str]] = {}
         for index, kind in BAD_RECORDS.items():
             ident = FIRST_ID + index
             if ident in self.employees:
-                out.setdefault(kind, []).append(str(ident))
+                both = kind.startswith("duplicate_") and ident - 1 in self.employees
+                out.setdefault(kind, []).extend([str(ident - 1), str(ident)] if both else [str(ident)])
         return out
 
     def to_json(self, emp: Employee) -> dict[str, Any]:
