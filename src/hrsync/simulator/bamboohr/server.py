@@ -52,7 +52,7 @@ class BambooFaults(Faults):
     """:class:`Faults` whose rules match every API path unless told otherwise, with ``throttled``:
     a 503 (optionally with ``Retry-After``), how BambooHR has always said "too many requests"."""
 
-    def add(self, kind: str, *, path: str = PREFIX, **options: Any) -> FaultRule:  # type: ignore[override]
+    def add(self, kind: str, *, path: str = PREFIX, **options: Any) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
         if kind == "throttled":
