@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from hrsync.cli.main import cli
 from hrsync.simulator.directory import DEFAULT_CACHE_LIMIT
+
+if TYPE_CHECKING:
+    from hrsync.simulator.server import Served
 
 
 @cli.command("simulator")
@@ -56,56 +61,31 @@ def simulator(
     future_types: bool,
 ) -> None:
     """Serve an intelliHR Public API v1 or BambooHR API simulator (admin back door under /_sim)."""
+    sim: Served
     if kind == "bamboohr":
         if future_types:
             raise click.UsageError("--future-types is for the intelliHR simulator")
-        _serve_bamboohr(host, port, people, seed, tenant, api_key, employee_numbers)
-        return
-    from hrsync.simulator import Simulator
+        from hrsync.simulator.bamboohr import BambooSimulator
 
-    sim = Simulator(
-        people=people,
-        seed=seed,
-        tenant=tenant,
-        api_key=api_key,
-        host=host,
-        port=port,
-        cache_limit=cache_limit,
-        employee_numbers=employee_numbers,
-        future_types=future_types,
-    )
+        sim = BambooSimulator(people=people, seed=seed, company=tenant, api_key=api_key, host=host, port=port,
+                              employee_numbers=employee_numbers)
+        account = f"BambooHR company domain: {tenant}"
+    else:
+        from hrsync.simulator import Simulator
+
+        sim = Simulator(people=people, seed=seed, tenant=tenant, api_key=api_key, host=host, port=port,
+                        cache_limit=cache_limit, employee_numbers=employee_numbers, future_types=future_types)
+        account = f"intelliHR account: {tenant}"
     try:
         sim.start()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    name = "BambooHR" if kind == "bamboohr" else "intelliHR"
     # The key printed here is the simulator's own demo key, chosen on the command line.
-    click.echo(f"intelliHR simulator serving {people} people at {sim.base_url}", err=False)
-    click.echo(f"intelliHR account: {tenant}")
+    click.echo(f"{name} simulator serving {people} people at {sim.base_url}", err=False)
+    click.echo(account)
     click.echo(f"api key: {api_key}")
     click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)", err=False)
-    try:
-        sim.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
-    finally:
-        sim.stop()
-
-
-def _serve_bamboohr(host: str, port: int, people: int, seed: int, company: str, api_key: str,
-                    employee_numbers: bool) -> None:
-    from hrsync.simulator.bamboohr import BambooSimulator
-
-    sim = BambooSimulator(people=people, seed=seed, company=company, api_key=api_key, host=host, port=port,
-                          employee_numbers=employee_numbers)
-    try:
-        sim.start()
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    # The key printed here is the simulator's own demo key, chosen on the command line.
-    click.echo(f"BambooHR simulator serving {people} people at {sim.base_url}")
-    click.echo(f"BambooHR company domain: {company}")
-    click.echo(f"api key: {api_key}")
-    click.echo(f"admin: {sim.url}/_sim   (Ctrl-C to stop)")
     try:
         sim.serve_forever()
     except KeyboardInterrupt:

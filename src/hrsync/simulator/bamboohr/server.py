@@ -27,25 +27,22 @@ not part of BambooHR and not authenticated (the simulator binds to loopback):
 from __future__ import annotations
 
 import json
-import threading
 import time
-from datetime import date, datetime
-from types import TracebackType
+from datetime import date
 from typing import Any
 
-from hrsync.simulator.admin import _retry_after
+from hrsync.simulator.admin import add_fault
 from hrsync.simulator.api import Reply, dumps
 from hrsync.simulator.bamboohr.api import PREFIX, BambooApi, refusal
 from hrsync.simulator.bamboohr.company import Company
 from hrsync.simulator.faults import FaultRule, Faults, Stats
-from hrsync.simulator.server import _BODY_FAULTS, _misbehave, _retry_after_header, _Server, _truncate
+from hrsync.simulator.server import _BODY_FAULTS, Served, _misbehave, _retry_after_header, _truncate
 
 #: The faults that mean something here (paging faults and directory growth are intelliHR's).
 FAULT_KINDS = ("rate_limit", "throttled", "server_error", "slow", "truncated", "not_json", "nested",
                "oversized", "refused")
 _HIRE_KEYS = {"first_name", "last_name", "email", "employee_number", "hire_date", "department", "job_title",
               "location", "supervisor_id", "custom"}
-_FAULT_KEYS = {"kind", "times", "after", "path", "status", "retry_after", "delay", "count"}
 
 
 class BambooFaults(Faults):
@@ -60,8 +57,10 @@ class BambooFaults(Faults):
         return super().add(kind, path=path, **options)
 
 
-class BambooSimulator:
+class BambooSimulator(Served):
     """A running BambooHR stand-in. ``port=0`` picks a free port; usable as a context manager."""
+
+    thread_name = "bamboohr-simulator"
 
     def __init__(self, people: int = 200, seed: int = 1, company: str = "demo", api_key: str = "sim-demo-key",
                  host: str = "127.0.0.1", port: int = 0, *, today: date | None = None,
@@ -73,58 +72,11 @@ class BambooSimulator:
         self.faults = BambooFaults()
         self.stats = Stats()
         self.api = BambooApi(self.company, api_key, lockout_after=lockout_after)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # the API key stays out of reprs and logs
         return f"BambooSimulator(company={self.company.domain!r}, people={self.company.total}, url={self.url!r})"
 
-    # --- lifecycle --------------------------------------------------------------------------------
-
-    def start(self) -> BambooSimulator:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self._port), self)  # type: ignore[arg-type]
-        self._server = server
-        self._port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"bamboohr-simulator:{self._port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.drop_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def serve_forever(self) -> None:
-        self.start()
-        try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
-        finally:
-            self.stop()
-
-    def __enter__(self) -> BambooSimulator:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
+    # --- addresses --------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
@@ -228,13 +180,4 @@ class BambooSimulator:
             return Reply(204, b"")
         if method != "POST":
             return None
-        unknown = set(payload) - _FAULT_KEYS
-        if unknown:
-            raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
-        options = {k: v for k, v in payload.items() if k != "kind"}
-        if "retry_after" in options:
-            options["retry_after"] = _retry_after(options["retry_after"])
-        retry = options.get("retry_after")
-        if isinstance(retry, datetime) and retry.tzinfo is None:
-            raise ValueError("retry_after as a date-time needs a time zone")
-        return Reply(201, dumps(self.faults.add(str(payload.get("kind")), **options).to_json()))
+        return Reply(201, dumps(add_fault(self.faults, payload).to_json()))
