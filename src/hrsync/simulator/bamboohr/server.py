@@ -45,6 +45,10 @@ _HIRE_KEYS = {"first_name", "last_name", "email", "employee_number", "hire_date"
               "location", "supervisor_id", "custom"}
 
 
+_REASONS = {401: "Invalid API key", 403: "You do not have access to this resource", 404: "Company not found",
+            502: "Bad Gateway", 503: "Service Unavailable"}
+
+
 class BambooFaults(Faults):
     """:class:`Faults` whose rules match every API path unless told otherwise, with ``throttled``:
     a 503 (optionally with ``Retry-After``), how BambooHR has always said "too many requests"."""
@@ -109,7 +113,7 @@ class BambooSimulator(Served):
             if replacement.kind == "rate_limit":
                 return refusal(429, "Too many requests", _retry_after_header(replacement.retry_after))
             status = replacement.status or 500
-            return refusal(status, "Service Unavailable" if status == 503 else "Internal Server Error",
+            return refusal(status, _REASONS.get(status, "Internal Server Error"),
                            _retry_after_header(replacement.retry_after))
         reply = self.api.handle(method, path, query, headers, body)
         if truncate and reply.status == 200:
