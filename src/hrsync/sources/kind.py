@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hrsync.domain.failures import Failure
-from hrsync.sources.base import CheckResult, Source, SourceError
+from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
 
 
 class StoredIntegration(Protocol):
@@ -162,9 +162,17 @@ class SourceKind:
     #: "lookup" (its source can find one person, :class:`hrsync.sources.base.PersonLookup`),
     #: "discovery" (its source lists fields beyond a fixed set).
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    #: The employment statuses this kind's people come with and what each means by default (the status
+    #: table the mapping step shows and a new integration starts from); None: the HR statuses of
+    #: :data:`hrsync.sources.base.DEFAULT_STATUS_MAP`.
+    statuses: Mapping[str, Lifecycle] | None = None
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def status_table(self, overrides: Mapping[str, str] | None = None) -> dict[str, Lifecycle]:
+        """An integration's status table: this kind's statuses, overridden where the integration says so."""
+        return status_table(overrides, self.statuses)
 
     def secret_field(self) -> SettingField | None:
         return next((f for f in self.settings_fields if f.secret), None)
