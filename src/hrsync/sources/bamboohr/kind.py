@@ -8,6 +8,7 @@ from typing import Any
 
 from hrsync.domain.failures import Failure, FailureKind
 from hrsync.sources.bamboohr.catalogue import ID_KEY, ID_LABEL
+from hrsync.sources.bamboohr.normalise import STATUSES
 from hrsync.sources.base import CheckResult, Source, SourceError
 from hrsync.sources.kind import (
     Catalogue,
@@ -130,4 +131,5 @@ KIND = SourceKind(
                 "to check it, then run Import data now."),
     ),
     capabilities=frozenset({"lookup", "discovery"}),
+    statuses=STATUSES,
 )

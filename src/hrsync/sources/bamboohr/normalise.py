@@ -32,15 +32,6 @@ STATUSES: Final[Mapping[str, Lifecycle]] = {ACTIVE: Lifecycle.ACTIVE, STARTING: 
 _EMPTY_DATES: Final = frozenset({"", "0000-00-00"})
 
 
-def status_table(overrides: Mapping[str, str] | None) -> dict[str, Lifecycle]:
-    """BambooHR's statuses, overridden where the integration's table says so (other kinds' rows ignored)."""
-    table = dict(STATUSES)
-    for status, lifecycle in (overrides or {}).items():
-        if status in table:
-            table[status] = Lifecycle(lifecycle)
-    return table
-
-
 def text(value: Any) -> str | None:
     if value is None:
         return None

@@ -19,8 +19,16 @@ from hrsync.config import get_settings
 from hrsync.sources.bamboohr.catalogue import STANDARD_FIELDS, STATUS_KEYS, custom_fields
 from hrsync.sources.bamboohr.client import SERVICE, BambooClient
 from hrsync.sources.bamboohr.domain import validate_company_domain
-from hrsync.sources.bamboohr.normalise import normalise, status_table
-from hrsync.sources.base import CheckResult, Closing, ProgressCallback, SourceError, SourceField, SourcePerson
+from hrsync.sources.bamboohr.normalise import STATUSES, normalise
+from hrsync.sources.base import (
+    CheckResult,
+    Closing,
+    ProgressCallback,
+    SourceError,
+    SourceField,
+    SourcePerson,
+    status_table,
+)
 from hrsync.sources.rest.budget import Deadline, RetryBudget
 
 BASE_URL: Final = "https://api.bamboohr.com/api/gateway.php"
@@ -48,7 +56,7 @@ class BambooHRSource(Closing):
         self.time_budget = float(settings.import_time_budget if time_budget is None else time_budget)
         self.read_deadline = float(settings.import_read_deadline if read_deadline is None else read_deadline)
         self.timeout = float(timeout)
-        self.status_map = status_table(status_map)
+        self.status_map = status_table(status_map, STATUSES)
         self._today = today
         self._invalid: CheckResult | None = None
         self.company = company_domain
