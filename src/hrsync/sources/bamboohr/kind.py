@@ -37,10 +37,11 @@ def _open(integration: StoredIntegration, options: OpenOptions) -> Source:
 
 
 def _address(integration: StoredIntegration) -> str | None:
-    from hrsync.sources.bamboohr.domain import address
+    """The company's BambooHR host (pages put ``https://`` before it)."""
+    from hrsync.sources.bamboohr.domain import DOMAIN
 
     company = (integration.settings or {}).get("company_domain")
-    return address(company) if company else None
+    return f"{company}.{DOMAIN}" if company else None
 
 
 def _company(value: str) -> str:
