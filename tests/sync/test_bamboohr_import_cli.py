@@ -113,6 +113,19 @@ def test_bamboohr_connect_publish_import_and_follow_changes(bamboo_install: Inst
     assert members["N-1"]["status"] == "invited" and hired["status"] == "Active"
     assert _invitations(install)["ngaio@acme.test"] == "queued"
 
+    # one person, looked up live: trace explains, --apply imports only them
+    traced_one = active[105]
+    with install_admin(sim) as back:
+        assert back.post(f"/people/{traced_one.id}/terminate", json={}).status_code == 200
+    traced = install.cli_json("trace", integration, traced_one.employee_number or "")
+    assert traced["found"] and traced["outcome"] == "leaver", traced["reason"]
+    assert install.members()[traced_one.employee_number]["status"] == "invited"  # a trace changes nothing
+    applied = install.cli_json("trace", integration, traced_one.employee_number or "", "--apply")
+    assert applied["run"]["leavers"] == 1 and applied["run"]["unchanged"] == 0
+    assert install.members()[traced_one.employee_number]["status"] == "leaver"
+    nobody = install.cli("trace", integration, "NOBODY-HERE")
+    assert nobody.returncode == 2 and "Nobody with employee ID 'NOBODY-HERE'" in nobody.stderr
+
     with install_admin(sim) as back:
         assert back.post(f"/people/{boomerang.id}/rehire", json={}).status_code == 200
     third = install.cli_json("import", integration)
@@ -120,10 +133,10 @@ def test_bamboohr_connect_publish_import_and_follow_changes(bamboo_install: Inst
     assert install.members()[boomerang.employee_number]["status"] == "active"
 
     history = install.cli_json("runs", integration)
-    assert [r["id"] for r in history] == [third["id"], again["id"], first["id"]]
-    assert [(r["created"], r["leavers"], r["reinstated"]) for r in history] == [(0, 0, 1), (1, 2, 0),
+    assert [r["id"] for r in history] == [third["id"], applied["run"]["id"], again["id"], first["id"]]
+    assert [(r["created"], r["leavers"], r["reinstated"]) for r in history] == [(0, 0, 1), (0, 1, 0), (1, 2, 0),
                                                                                 (len(invited), 0, 0)]
-    assert {r["trigger"] for r in history} == {"cli"}
+    assert [r["trigger"] for r in history] == ["cli", "single", "cli", "cli"]
 
 
 def _invitations(install: Install) -> dict[str, str]:
