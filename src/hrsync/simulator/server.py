@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -285,25 +286,15 @@ class Simulator(Served):
     def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
         if path == "/_sim" or path.startswith("/_sim/"):
             return self._admin.handle(method, path, body)
-        firing = self.faults.match(path)
-        replacement: FaultRule | None = None
-        truncate = False
-        body_faults: list[FaultRule] = []
-        for rule in firing:
-            if rule.kind in _BODY_FAULTS:
-                body_faults.append(rule)
-            elif rule.kind == "same_page":
+        firing = Firing.of(self.faults.match(path), _DIRECTORY_FAULTS)
+        for rule in firing.own:
+            if rule.kind == "same_page":
                 query = _first_page(query)
-            elif rule.kind == "slow" and rule.delay:
-                time.sleep(rule.delay)
             elif rule.kind == "grow" and rule.count:
                 self.directory.grow(rule.count)
             elif rule.kind == "shrink" and rule.count:
                 self.directory.shrink(rule.count)
-            elif rule.kind == "truncated":
-                truncate = True
-            elif replacement is None:
-                replacement = rule
+        replacement = firing.replacement
         if replacement is not None:
             if replacement.kind == "rate_limit":
                 return error_reply(
@@ -321,12 +312,7 @@ class Simulator(Served):
             reply = self._api.handle(method, path, query, headers)
         else:
             reply = error_reply(404, "NotFound", f"No route matches {path}")
-        if truncate and reply.status == 200:
-            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
-        for rule in body_faults:
-            if reply.status == 200:
-                reply = _misbehave(rule, reply)
-        return reply
+        return firing.spoil(reply)
 
 
     def _webhooks(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
@@ -354,6 +340,44 @@ class Simulator(Served):
 
 
 _BODY_FAULTS = frozenset({"runaway", "nested", "oversized", "not_json"})
+_DIRECTORY_FAULTS = frozenset({"same_page", "grow", "shrink"})
+
+
+@dataclass(slots=True)
+class Firing:
+    """The faults firing for one request, sorted: ``slow`` has slept already; ``replacement`` answers
+    instead of the API (the first of rate_limit, server_error, refused); ``own`` are a simulator's own
+    kinds (left to it); :meth:`spoil` applies ``truncated`` and the body faults to a successful answer."""
+
+    replacement: FaultRule | None = None
+    truncate: bool = False
+    body_faults: list[FaultRule] = field(default_factory=list)
+    own: list[FaultRule] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rules: list[FaultRule], own_kinds: frozenset[str] = frozenset()) -> Firing:
+        firing = cls()
+        for rule in rules:
+            if rule.kind in _BODY_FAULTS:
+                firing.body_faults.append(rule)
+            elif rule.kind in own_kinds:
+                firing.own.append(rule)
+            elif rule.kind == "slow":
+                if rule.delay:
+                    time.sleep(rule.delay)
+            elif rule.kind == "truncated":
+                firing.truncate = True
+            elif firing.replacement is None:
+                firing.replacement = rule
+        return firing
+
+    def spoil(self, reply: Reply) -> Reply:
+        if self.truncate and reply.status == 200:
+            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
+        for rule in self.body_faults:
+            if reply.status == 200:
+                reply = _misbehave(rule, reply)
+        return reply
 _NOT_JSON = b"<!doctype html><html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
 
 

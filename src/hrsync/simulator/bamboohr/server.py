@@ -27,7 +27,6 @@ not part of BambooHR and not authenticated (the simulator binds to loopback):
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from typing import Any
 
@@ -36,7 +35,7 @@ from hrsync.simulator.api import Reply, dumps
 from hrsync.simulator.bamboohr.api import PREFIX, BambooApi, refusal
 from hrsync.simulator.bamboohr.company import Company
 from hrsync.simulator.faults import FaultRule, Faults, Stats
-from hrsync.simulator.server import _BODY_FAULTS, Served, _misbehave, _retry_after_header, _truncate
+from hrsync.simulator.server import Firing, Served, _retry_after_header
 
 #: The faults that mean something here (paging faults and directory growth are intelliHR's).
 FAULT_KINDS = ("rate_limit", "throttled", "server_error", "slow", "truncated", "not_json", "nested",
@@ -97,31 +96,15 @@ class BambooSimulator(Served):
     def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
         if path == "/_sim" or path.startswith("/_sim/"):
             return self._admin(method, [p for p in path.split("/") if p][1:], body)
-        replacement: FaultRule | None = None
-        truncate = False
-        body_faults: list[FaultRule] = []
-        for rule in self.faults.match(path):
-            if rule.kind in _BODY_FAULTS:
-                body_faults.append(rule)
-            elif rule.kind == "slow" and rule.delay:
-                time.sleep(rule.delay)
-            elif rule.kind == "truncated":
-                truncate = True
-            elif replacement is None:
-                replacement = rule
+        firing = Firing.of(self.faults.match(path))
+        replacement = firing.replacement
         if replacement is not None:
             if replacement.kind == "rate_limit":
                 return refusal(429, "Too many requests", _retry_after_header(replacement.retry_after))
             status = replacement.status or 500
             return refusal(status, _REASONS.get(status, "Internal Server Error"),
                            _retry_after_header(replacement.retry_after))
-        reply = self.api.handle(method, path, query, headers, body)
-        if truncate and reply.status == 200:
-            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
-        for rule in body_faults:
-            if reply.status == 200:
-                reply = _misbehave(rule, reply)
-        return reply
+        return firing.spoil(self.api.handle(method, path, query, headers, body))
 
     # --- the back door ----------------------------------------------------------------------------
 
