@@ -204,3 +204,43 @@ def stored_secret(integration: StoredIntegration) -> str | None:
 def settings_error(exc: SourceError) -> CheckResult:
     """A refused setting as the failed check a setup shows."""
     return CheckResult(ok=False, reason=exc.reason, code=exc.code)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAndKey:
+    """The settings of a kind read with an account's address and an API key (most HR systems): the
+    address setting ``field`` (normalised by ``normalise``, which raises ``ValueError`` saying what to type;
+    refused as ``invalid_code``) and ``api_key``, the secret. Its methods are the kind's
+    ``SettingField.clean``, ``validate_settings``, ``check_settings`` and ``connection_key``; ``check``
+    makes the one cheap call with a clean (address, key)."""
+
+    field: str
+    service: str
+    normalise: Callable[[str], str]
+    invalid_code: str
+    check: Callable[[str, str], CheckResult]
+
+    def clean(self, value: str) -> str:
+        try:
+            return self.normalise(value)
+        except ValueError as exc:
+            raise SourceError(str(exc), code=self.invalid_code) from None
+
+    def validate(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        address = self.clean(str(settings.get(self.field) or ""))
+        key = settings.get("api_key")
+        if not isinstance(key, str) or not key.strip():
+            raise SourceError(f"Enter the API key created in {self.service}.", code="bad_key")
+        return {self.field: address, "api_key": key.strip()}
+
+    def check_settings(self, settings: Mapping[str, Any]) -> CheckResult:
+        """One cheap call to the service; never raises for the expected failures."""
+        try:
+            clean = self.validate(settings)
+        except SourceError as exc:
+            return settings_error(exc)
+        return self.check(clean[self.field], clean["api_key"])
+
+    def account(self, settings: Mapping[str, Any]) -> str | None:
+        value = settings.get(self.field)
+        return str(value) if value else None

@@ -3,7 +3,6 @@ words, its failure rows and its capabilities (one-person look-up, field discover
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from hrsync.domain.failures import Failure, FailureKind
@@ -11,13 +10,13 @@ from hrsync.sources.bamboohr.catalogue import ID_KEY, ID_LABEL
 from hrsync.sources.bamboohr.normalise import STATUSES
 from hrsync.sources.base import CheckResult, Source, SourceError
 from hrsync.sources.kind import (
+    AccountAndKey,
     Catalogue,
     OpenOptions,
     SettingField,
     SourceKind,
     StoredIntegration,
     Words,
-    settings_error,
     stored_secret,
 )
 
@@ -44,13 +43,10 @@ def _address(integration: StoredIntegration) -> str | None:
     return f"{company}.{DOMAIN}" if company else None
 
 
-def _company(value: str) -> str:
+def _normalise(value: str) -> str:
     from hrsync.sources.bamboohr.domain import validate_company_domain
 
-    try:
-        return validate_company_domain(value)
-    except ValueError as exc:
-        raise SourceError(str(exc), code="invalid_company_domain") from None
+    return validate_company_domain(value)
 
 
 def _preview(value: str) -> Any:
@@ -59,29 +55,14 @@ def _preview(value: str) -> Any:
     return preview(value)
 
 
-def _validate(settings: Mapping[str, Any]) -> dict[str, Any]:
-    company = _company(str(settings.get("company_domain") or ""))
-    key = settings.get("api_key")
-    if not isinstance(key, str) or not key.strip():
-        raise SourceError("Enter the API key created in BambooHR.", code="bad_key")
-    return {"company_domain": company, "api_key": key.strip()}
-
-
-def _check(settings: Mapping[str, Any]) -> CheckResult:
-    """One cheap call to BambooHR; never raises for the expected failures."""
+def _check(company: str, api_key: str) -> CheckResult:
     from hrsync.sources.bamboohr.source import BambooHRSource
 
-    try:
-        clean = _validate(settings)
-    except SourceError as exc:
-        return settings_error(exc)
-    with BambooHRSource(clean["company_domain"], clean["api_key"]) as source:
+    with BambooHRSource(company, api_key) as source:
         return source.check()
 
 
-def _account(settings: Mapping[str, Any]) -> str | None:
-    company = settings.get("company_domain")
-    return str(company) if company else None
+_SETTINGS = AccountAndKey("company_domain", NAME, _normalise, "invalid_company_domain", _check)
 
 
 def _mapping(integration: StoredIntegration) -> dict[str, str]:
@@ -113,14 +94,14 @@ KIND = SourceKind(
     settings_fields=(
         SettingField("company_domain", "BambooHR company domain",
                      "The address you reach BambooHR at: acme, acme.bamboohr.com or https://acme.bamboohr.com",
-                     clean=_company, preview=_preview),
+                     clean=_SETTINGS.clean, preview=_preview),
         SettingField("api_key", "API key",
                      f"Created in BambooHR under {KEY_PLACE} → Add New Key, by a user who may see every "
                      "employee.", secret=True),
     ),
-    validate_settings=_validate,
-    check_settings=_check,
-    connection_key=_account,
+    validate_settings=_SETTINGS.validate,
+    check_settings=_SETTINGS.check_settings,
+    connection_key=_SETTINGS.account,
     default_mapping=_mapping,
     not_ready=_not_ready,
     fallback_key=(ID_KEY, ID_LABEL),
