@@ -56,3 +56,24 @@ def test_trace_of_nobody_exits_2_with_one_line(install: Install) -> None:
     out = install.cli("trace", str(integration), "NOBODY-HERE")
     assert out.returncode == 2 and "Nobody with employee ID 'NOBODY-HERE'" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_applying_nobody_is_refused_and_holds_nothing(install: Install) -> None:
+    """Issue 22: ``--apply`` for an employee ID the HR system does not know made a held one-person run
+    ("the HR system returned nobody…"), which blocked every import and e-mailed the owners."""
+    integration = install.setup_integration()
+    install.cli_json("import", str(integration))
+    before = install.members()
+    outbox = install.cli_json("outbox", "status")
+    runs = install.cli_json("runs", str(integration))
+
+    out = install.cli("trace", str(integration), "NOBODY-HERE", "--apply")
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "Nobody with employee ID 'NOBODY-HERE'" in out.stderr
+    assert "nothing was applied" in out.stderr.lower() and len(out.stderr.strip().splitlines()) == 1
+
+    assert install.cli_json("runs", str(integration)) == runs  # no run at all, held or otherwise
+    assert install.cli_json("outbox", "status") == outbox  # nobody e-mailed
+    assert install.members() == before
+    again = install.cli_json("import", str(integration))  # the next import is not blocked
+    assert again["status"] in ("succeeded", "succeeded_with_errors"), again

@@ -212,7 +212,7 @@ def _plan_once(
     scope = _scope_counts(context, read, plan)
     active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
     brake = check_brake(plan, active_members=active, total_members=len(current),
-                        threshold_pct=context.leaver_threshold_pct)
+                        threshold_pct=context.leaver_threshold_pct, whole_directory=narrow is None)
     return plan, brake, scope
 
 

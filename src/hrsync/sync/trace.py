@@ -55,7 +55,7 @@ from hrsync.domain.fingerprint import Fingerprinter
 from hrsync.domain.records import Severity
 from hrsync.domain.scoping import NO_INCLUDE, scoped
 from hrsync.domain.vocabulary import email_key
-from hrsync.errors import ServiceError
+from hrsync.errors import PersonNotFound, ServiceError
 from hrsync.sources.base import Lifecycle, ProgressCallback, Source, SourceError, SourcePerson, can_find
 from hrsync.sources.registry import source_for
 from hrsync.store.enums import RunTrigger
@@ -82,6 +82,11 @@ _IDENTITY_LABELS: Final = {
     "job.startDate": "Primary job start date",
     "job.endDate": "Primary job end date (exclusive)",
 }
+
+
+def nobody_found(employee_id: str) -> str:
+    return (f"Nobody with employee ID {employee_id!r} is in intelliHR now, and no member's HR record "
+            "was found.")
 
 
 class TraceUnavailable(ServiceError):
@@ -644,9 +649,8 @@ def trace_person(
     with context.open_source() as source:
         first = find_person(source, context, members, employee_id)
         if not first:
-            return Trace(integration_id, employee_id, False, "not_found",
-                         f"Nobody with employee ID {employee_id!r} is in intelliHR now, and no member's HR record "
-                         "was found.", notes=(VANISHED_NOTE,))
+            return Trace(integration_id, employee_id, False, "not_found", nobody_found(employee_id),
+                         notes=(VANISHED_NOTE,))
         people, cut = gather(source, context, members, first)
         labels, sensitive = _labels(source)
     with factory() as session:
@@ -701,9 +705,16 @@ def apply_person(
 ) -> RunOutcome:
     """Apply one person's change as a ``single`` run through the runner: fetched again live, planned
     against every member, narrowed to the person (:func:`narrow_plan`), braked, applied in one
-    transaction, recorded in the history. Raises ``RunBlocked`` while another run of the integration is active."""
-    with factory() as session, session.begin():
+    transaction, recorded in the history. Raises ``PersonNotFound`` (and makes no run) when the HR system
+    knows nobody by ``employee_id``, ``RunBlocked`` while another run of the integration is active."""
+    with factory() as session:
         context = trace_context(session, integration_id, source_factory)
+        members = compact_members(session, context.programme_id)
+    with context.open_source() as source:  # nobody there: refused before a run is made (issue 22)
+        if not find_person(source, context, members, employee_id):
+            raise PersonNotFound(nobody_found(employee_id) + " Nothing was applied.")
+    del members
+    with factory() as session, session.begin():
         run = request_run(session, integration_id, trigger=RunTrigger.SINGLE.value, triggered_by_id=triggered_by_id)
         run_id = run.id
     holder: dict[str, GatheredSource] = {}

@@ -32,7 +32,7 @@ from hrsync.services import imports
 from hrsync.services import trace as tracing
 from hrsync.services.admins import token_may_change
 from hrsync.services.api_tokens import authenticate_api_token, has_scope
-from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
+from hrsync.services.errors import NotFound, PersonNotFound, RunBlocked, RunNotFound, ServiceError
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
@@ -238,8 +238,10 @@ def trace_person(
 
 @router.post(
     "/integrations/{integration_id}/trace/apply", response_model=RunOut,
-    responses={**_NOT_FOUND, 409: {"model": ConflictOut, "description": "A run is already active or held, or the "
-               "person could not be traced."}},
+    responses={404: {"model": ErrorOut, "description": "The integration is not in the token's programme, or the HR "
+                     "system knows nobody by this employee ID (nothing is run)."},
+               409: {"model": ConflictOut, "description": "A run is already active or held, or the "
+                     "person could not be traced."}},
     summary="Apply one person's planned change now, as a one-person import (trigger 'single')",
 )
 def apply_person(
@@ -251,6 +253,10 @@ def apply_person(
     except RunBlocked as exc:
         session.rollback()
         return _conflict(exc.reason, "blocked", exc.run_id)
+    except PersonNotFound as exc:
+        session.rollback()
+        # answered here, not raised: the portal's 404 handler would put its generic sentence in its place
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content=ErrorOut(detail=exc.reason).model_dump())
     except ServiceError as exc:
         session.rollback()
         return _conflict(exc.reason, exc.code)
