@@ -29,7 +29,7 @@ from hrsync.simulator import EMPLOYMENT_STATUSES, Simulator
 
 from .conftest import AUTH, KEY, TENANT, TODAY
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "intellihr-public-api-v1.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"
 SPEC_URI = "urn:intellihr-public-api-v1"
 EDGE_LINKS = {"prev", "next"}
 _ENUM_RE = re.compile(r"Enum: ((?:`[^`]+`(?:, )?)+)")
@@ -37,7 +37,7 @@ _ENUM_RE = re.compile(r"Enum: ((?:`[^`]+`(?:, )?)+)")
 
 @cache
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():  # pragma: no cover - the repo is always cloned next to shared/
+    if not SPEC_PATH.exists():  # pragma: no cover - vendored in tests/data/intellihr/
         pytest.fail(f"spec not found at {SPEC_PATH}")
     loaded: dict[str, Any] = json.loads(SPEC_PATH.read_text())
     _null_alternatives(loaded)
@@ -99,7 +99,7 @@ def validate(path: str, response: httpx.Response, method: str = "get") -> dict[s
     return body
 
 
-#: The value shape each documented custom field type carries (besides null), per shared/specs/README.md.
+#: The value shape each documented custom field type carries (besides null), per the spec's examples.
 _SHAPES: dict[str, Callable[[Any], bool]] = {
     "SINGLE_SELECT": lambda v: isinstance(v, dict) and set(v) == {"id", "label"},
     "MULTI_SELECT": lambda v: isinstance(v, dict) and set(v) == {"ids", "labels"} and len(v["ids"]) == len(v["labels"]),

@@ -1,5 +1,5 @@
 """Property tests: custom field values generated from the published spec's schema, type by type, and the
-text the connector makes of them (see ``shared/specs/README.md`` for the shapes)."""
+text the connector makes of them (see ``tests/data/intellihr/README.md`` and the spec for the shapes)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hrsync.sources.base import Lifecycle
 from hrsync.sources.intellihr.normalise import StatusMapper, normalise_person
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs" / "intellihr-public-api-v1.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "intellihr" / "intellihr-public-api-v1.json"
 
 
 @cache

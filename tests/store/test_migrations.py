@@ -146,8 +146,47 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0010"
+    assert current_revision(db_url) == head_revision() == "0011"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
     assert [tuple(r) for r in rows] == [("k1", "sending", None)]  # an old claim: no token, its lease still lapses
+
+
+def test_0011_gives_every_member_the_integration_that_imported_it_and_downgrades(db_url: str) -> None:
+    """Today's members get an owner: the integration of the last import that wrote their history, else
+    the programme's only integration; a member no import brought in becomes manual. Downgrade drops it."""
+    from alembic import command
+
+    from hrsync.store.db import alembic_config
+
+    upgrade(db_url, "0010")
+    with make_engine(db_url).begin() as c:
+        run = c.execute
+        run(text("INSERT INTO programme (id, name) VALUES (1, 'Two doors'), (2, 'One door'), (3, 'No door')"))
+        run(text("INSERT INTO integration (id, programme_id, kind) VALUES (10, 1, 'intellihr'), "
+                 "(11, 1, 'membership_file'), (20, 2, 'intellihr')"))
+        run(text("INSERT INTO import_run (id, integration_id, programme_id, number) VALUES (100, 10, 1, 1), "
+                 "(101, 11, 1, 1)"))
+        run(text("INSERT INTO member (id, programme_id, integration_id, employee_id, status) VALUES "
+                 "(1, 1, NULL, 'HR1', 'active'), (2, 1, NULL, 'FILE1', 'active'), (3, 1, NULL, 'HAND', 'active'), "
+                 "(4, 2, NULL, 'ONLY', 'active'), (5, 3, NULL, 'NONE', 'active'), (6, 1, 11, 'SET', 'active')"))
+        run(text("INSERT INTO member_event (programme_id, member_id, run_id, kind) VALUES "
+                 "(1, 1, 100, 'created'), (1, 2, 100, 'created'), (1, 2, 101, 'updated'), (1, 3, NULL, 'edited')"))
+    upgrade(db_url, "0011")
+    with make_engine(db_url).connect() as c:
+        rows = {r[0]: (r[1], r[2]) for r in c.execute(text("SELECT id, door, integration_id FROM member"))}
+    assert rows == {
+        1: ("integration", 10), 2: ("integration", 11),  # the last import that wrote each
+        3: ("manual", None),  # two integrations, no import wrote it
+        4: ("integration", 20),  # the programme's only integration
+        5: ("manual", None), 6: ("integration", 11),
+    }
+    command.downgrade(alembic_config(db_url), "0010")
+    assert current_revision(db_url) == "0010"
+    with make_engine(db_url).connect() as c:
+        columns = {col["name"] for col in inspect(c).get_columns("member")}
+        kept = dict(c.execute(text("SELECT id, integration_id FROM member WHERE id IN (1, 4)")).all())
+    assert "door" not in columns and kept == {1: 10, 4: 20}
+    upgrade(db_url)
+    assert schema_differences(db_url) == []

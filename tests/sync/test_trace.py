@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import reset_settings_cache
+from hrsync.domain.masking import PRESENT
 from hrsync.services.integrations import create_integration, publish, update_shape
 from hrsync.services.programmes import create_programme
 from hrsync.simulator import Simulator
@@ -31,7 +32,7 @@ from hrsync.store.db import dispose_engines, session_factory, upgrade
 from hrsync.store.models import ImportIssue, ImportRun, Integration, Member, MemberEvent
 from hrsync.sync.execute import execute_run
 from hrsync.sync.runs import request_run
-from hrsync.sync.trace import MASKED, VANISHED_NOTE, apply_person, trace_person
+from hrsync.sync.trace import VANISHED_NOTE, apply_person, trace_person
 
 TENANT, KEY = "traces", "sim-key-for-traces-1"
 DAY0 = date(2031, 3, 3)
@@ -135,8 +136,9 @@ def test_a_new_person_is_explained_stage_by_stage_and_unmapped_fields_are_masked
     assert [s.key for s in trace.stages] == ["record", "validation", "mapped", "scoping", "outcome"]
     record = {r.label: r for r in _stage(trace, "record").rows}
     assert record["First name"].value == "Ana"  # mapped: shown
-    assert record["Primary phone number"].value == MASKED  # not mapped: masked
-    assert record["Date of birth"].value == MASKED
+    assert record["Primary phone number"].value == PRESENT  # not mapped (and personal): masked
+    assert record["Primary phone number"].note == "personal"
+    assert record["Date of birth"].value == PRESENT
     assert {r.label: r.value for r in _stage(trace, "mapped").rows}["Email"] == "ana@acme.test"
     assert _stage(trace, "scoping").summary.startswith("No scoping rules")
     assert VANISHED_NOTE in trace.notes

@@ -58,7 +58,7 @@ def test_search_trace_and_apply_one_person(world: World, browser: Any, artifacts
     stages = page.locator("[data-stage]").evaluate_all("els => els.map(e => e.dataset.stage)")
     assert stages == ["record", "validation", "mapped", "scoping", "outcome"]
     record = page.locator('[data-stage="record"]').inner_text()
-    assert "…" in record and "not mapped" in record  # unmapped fields are masked
+    assert "(present)" in record and "not mapped" in record  # unmapped fields are masked
     for name, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(artifacts_dir / f"trace-{name}.png"), full_page=True)

@@ -6,7 +6,8 @@
         sim.directory.hire(first_name="Ana", last_name="López", email="ana@example.com")
         sim.faults.add("rate_limit", times=2, retry_after=1)
 
-Answers are checked against ``shared/specs/intellihr-public-api-v1.json`` by the tests.
+Answers are checked by the tests against the published spec, vendored in
+``tests/data/intellihr/intellihr-public-api-v1.json``.
 """
 
 from hrsync.simulator.directory import Directory

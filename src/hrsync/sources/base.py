@@ -45,6 +45,7 @@ class SourceField:
     kind: str = "text"  # text | email | date | number | select | multiselect | person | boolean
     needs_job_details: bool = False
     sensitive: bool = False  # the HR system marks it as sensitive information
+    personal: bool = False  # personal data (phone, address, date of birth): never shown by a trace
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,13 @@ class IssueSeverity(StrEnum):
     WARNING = "warning"
 
 
+class MemberDoor(StrEnum):
+    """How a member came in, and so who may change it (docs/decisions/0031)."""
+
+    INTEGRATION = "integration"  # owned by member.integration_id
+    MANUAL = "manual"  # added by an administrator; no import touches it
+
+
 class AdminRole(StrEnum):
     """What an administrator may do (issue 14). Owners manage administrators and every API token;
     administrators run the programme's integrations; read-only administrators look and download."""

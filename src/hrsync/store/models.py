@@ -45,6 +45,7 @@ from hrsync.store.enums import (
     Frequency,
     IntegrationStatus,
     IssueSeverity,
+    MemberDoor,
     OutboxStatus,
     RunPhase,
     RunStatus,
@@ -65,6 +66,7 @@ __all__ = [
     "IntegrationStatus",
     "IssueSeverity",
     "Member",
+    "MemberDoor",
     "MemberEvent",
     "OutboxEmail",
     "OutboxStatus",
@@ -260,6 +262,11 @@ class Member(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    # The door the member came through and that alone may change it (docs/decisions/0031): "integration"
+    # (owned by integration_id; NULL there means that integration was deleted) or "manual" (added by an
+    # administrator, owned by no integration, integration_id always NULL).
+    door: Mapped[str] = mapped_column(String(16), default=MemberDoor.INTEGRATION.value,
+                                      server_default=text(f"'{MemberDoor.INTEGRATION.value}'"))
     integration_id: Mapped[int | None] = mapped_column(ForeignKey("integration.id", ondelete="SET NULL"))
     employee_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))

@@ -18,7 +18,7 @@ function there. **Apply** (:func:`apply_person`) runs that same one-person run f
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -34,8 +34,9 @@ from hrsync.domain import (
     SyncPlan,
 )
 from hrsync.domain.dates import format_date
-from hrsync.domain.display import BLANK, change_lines, change_words, field_label, name_of, source_name
+from hrsync.domain.display import change_lines, change_words, field_label, name_of, source_name
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS
+from hrsync.domain.masking import INVALID, Masking
 from hrsync.domain.records import Severity
 from hrsync.domain.scoping import NO_INCLUDE
 from hrsync.errors import PersonNotFound
@@ -54,10 +55,9 @@ from hrsync.sync.one_person import (
 )
 from hrsync.sync.runs import RunOutcome
 
-__all__ = ["MASKED", "MAX_PEOPLE", "VANISHED_NOTE", "Trace", "TraceRow", "TraceStage", "TraceUnavailable",
+__all__ = ["MAX_PEOPLE", "VANISHED_NOTE", "Trace", "TraceRow", "TraceStage", "TraceUnavailable",
            "apply_person", "explain", "trace_person"]
 
-MASKED: Final = "…"
 VANISHED_NOTE: Final = (
     "A trace reads this person (and the few people their outcome depends on), not the whole directory, "
     "so it cannot tell which other members vanished from the HR system: a full import decides that."
@@ -160,17 +160,13 @@ class _Facts:
     outcome: str
     reason: str
     labels: Mapping[str, str]  # source key → label
-    sensitive: frozenset[str]
+    mask: Masking  # what a value may show (:mod:`hrsync.domain.masking`)
     date_format: str
     today: date
 
 
 def _fmt(d: date | None, fmt: str) -> str:
     return "—" if d is None else format_date(d, fmt)
-
-
-def _shown(value: str | None) -> str:
-    return BLANK if value is None else value
 
 
 def _explain(f: _Facts) -> tuple[str, str]:
@@ -200,8 +196,9 @@ def _explain(f: _Facts) -> tuple[str, str]:
         if kind == ChangeKind.REINSTATE:
             since = member.leaver_since if member is not None else None
             return "reinstate", (f"reinstate: a leaver since {_fmt(since, fmt)}, {status} again"
-                                 + (f"; {change_words(change.changes, fmt)}" if change.changes else "") + ".")
-        return "update", f"update: {change_words(change.changes, fmt)}."
+                                 + (f"; {change_words(f.mask.changes(change.changes), fmt)}" if change.changes else "")
+                                 + ".")
+        return "update", f"update: {change_words(f.mask.changes(change.changes), fmt)}."
     if draft is None:
         return "skipped", "skipped: the record could not be drafted."
     if member is None:
@@ -228,19 +225,14 @@ def _record_stage(f: _Facts) -> TraceStage:
     for key, value in person.values.items():
         if key in ("job.startDate", "job.endDate", "employmentStatus"):
             continue
-        label = f.labels.get(key) or key
-        target = mapped.get(key)
-        if target is None:
-            rows.append(TraceRow(label, MASKED, "masked", "not mapped"))
-        elif key in f.sensitive:
-            rows.append(TraceRow(label, MASKED, "masked", f"sensitive; mapped to {field_label(target)}"))
-        else:
-            rows.append(TraceRow(label, _shown(value), "info", f"mapped to {field_label(target)}"))
+        shown, status, why = f.mask.row(value, source=key)
+        mapped_to = f"mapped to {field_label(mapped[key])}" if key in mapped else ""
+        rows.append(TraceRow(f.labels.get(key) or key, shown, status, "; ".join(x for x in (why, mapped_to) if x)))
     for key, why in person.field_problems.items():
-        rows.append(TraceRow(f.labels.get(key) or key, MASKED, "warning", why))
+        rows.append(TraceRow(f.labels.get(key) or key, INVALID, "warning", why))
     masked = sum(1 for r in rows if r.status == "masked")
     return TraceStage("record", "Record in intelliHR", "info",
-                      f"Read live; {masked} field(s) not mapped or sensitive are masked.", tuple(rows))
+                      f"Read live; {masked} field(s) masked, each saying why.", tuple(rows))
 
 
 def _iso(d: date | None) -> str:
@@ -256,7 +248,7 @@ def _mapped_stage(f: _Facts) -> TraceStage:
         if target in KEY_FIELDS:
             continue
         if target in d.values:
-            rows.append(TraceRow(field_label(target), _shown(d.values[target])))
+            rows.append(TraceRow(field_label(target), *f.mask.row(d.values[target], target)))
         else:
             rows.append(TraceRow(field_label(target), "(left out)", "warning", "not delivered or not valid"))
     rows.append(TraceRow("Start date", _fmt(d.start_date, f.date_format)))
@@ -275,11 +267,12 @@ def _validation_stage(f: _Facts) -> TraceStage:
         if not found:
             rows.append(TraceRow(field_label(target), "ok", "ok"))
         for issue in found:
-            rows.append(TraceRow(field_label(target), issue.severity.value, issue.severity.value, issue.message))
+            rows.append(TraceRow(field_label(target), issue.severity.value, issue.severity.value,
+                                 f.mask.says(target, issue.message)))
     for leftover in by_field.values():
         for issue in leftover:
             rows.append(TraceRow(field_label(issue.field) if issue.field else "Record", issue.severity.value,
-                                 issue.severity.value, issue.message))
+                                 issue.severity.value, f.mask.says(issue.field, issue.message)))
     worst = "error" if any(r.status == "error" for r in rows) else "warning" if any(
         r.status == "warning" for r in rows) else "ok"
     summary = {"ok": "Every mapped value is valid.", "warning": "Imported without the values marked.",
@@ -315,7 +308,7 @@ def _outcome_stage(f: _Facts) -> TraceStage:
         rows.append(TraceRow(issue.code.replace("_", " "), issue.severity.value, issue.severity.value, issue.message))
     if f.change is not None:
         rows.extend(TraceRow(line.label, f"{line.old} → {line.new}")
-                    for line in change_lines(f.change.changes, f.date_format))
+                    for line in change_lines(f.mask.changes(f.change.changes), f.date_format))
     return TraceStage("outcome", "Planned outcome", status, f.reason, tuple(rows))
 
 
@@ -344,12 +337,14 @@ STAGES: tuple[Callable[[_Facts], TraceStage | None], ...] = (
 )
 
 
-def _labels(source: Source) -> tuple[dict[str, str], frozenset[str]]:
+def _labels(source: Source) -> tuple[dict[str, str], Masking | None]:
+    """Labels, and which fields the source marks sensitive or personal (``None``: unknown, so hide more)."""
     try:
         fields = source.fields()
     except SourceError:
-        return {}, frozenset()
-    return {f.key: f.label for f in fields}, frozenset(f.key for f in fields if f.sensitive)
+        return {}, None
+    return {f.key: f.label for f in fields}, Masking(sensitive=frozenset(f.key for f in fields if f.sensitive),
+                                                     personal=frozenset(f.key for f in fields if f.personal))
 
 
 # -- the entry points ------------------------------------------------------------------------------------
@@ -371,7 +366,7 @@ def trace_person(
         if not gathered.found:
             return Trace(integration_id, employee_id, False, "not_found", nobody_found(employee_id),
                          notes=(VANISHED_NOTE,))
-        labels, sensitive = _labels(source)
+        labels, marks = _labels(source)
     notes = [VANISHED_NOTE]
     if len(gathered.first) > 1:
         notes.append(f"{len(gathered.first)} HR records carry this employee ID; the first is shown.")
@@ -381,14 +376,14 @@ def trace_person(
     person = gathered.first[0]
     record_issues = [i for i in planned.read.issues if i.source_id == person.source_id]
     return explain(context, planned.plan, planned.current, planned.read.drafts, {person.source_id: record_issues},
-                   person, gathered.targets, labels, sensitive, date_format, today, employee_id,
+                   person, gathered.targets, labels, marks, date_format, today, employee_id,
                    planned.read.count, notes)
 
 
 def explain(
     context: RunContext, plan: SyncPlan, current: list[CurrentMember], drafts: list[MemberDraft],
     per_person: Mapping[str, list[RecordIssue]], person: SourcePerson, targets: Collection[str],
-    labels: Mapping[str, str], sensitive: frozenset[str], date_format: str, today: date, asked: str,
+    labels: Mapping[str, str], marks: Masking | None, date_format: str, today: date, asked: str,
     people_read: int, notes: Iterable[str] = (),
 ) -> Trace:
     """A :class:`Trace` of ``person`` from a plan of the people read."""
@@ -404,15 +399,16 @@ def explain(
                        and (m.employee_id == draft.employee_id or m.source_id == draft.source_id)), None)
     if member is None and draft is not None and change is None:
         member = next((m for m in current if m.source_id == person.source_id), None)
-    facts = _Facts(context, person, draft, record_issues, plan_issues, change, member, "", "", labels,
-                   sensitive, date_format, today)
+    mask = replace(marks or Masking(), mapping=context.mapping, member=member is not None and marks is not None)
+    facts = _Facts(context, person, draft, record_issues, plan_issues, change, member, "", "", labels, mask,
+                   date_format, today)
     facts.outcome, facts.reason = _explain(facts)
     stages = tuple(s for s in (make(facts) for make in STAGES) if s is not None)
     return Trace(
         integration_id=context.integration_id, employee_id=asked, found=True, outcome=facts.outcome,
         reason=facts.reason, name=name_of(draft.values) if draft else source_name(person.values, context.mapping),
         source_id=person.source_id, member_id=None if member is None else member.id,
-        changes=dict(change.changes) if change is not None else {}, applicable=change is not None,
+        changes=mask.changes(change.changes) if change is not None else {}, applicable=change is not None,
         stages=stages, notes=tuple(notes), people_read=people_read,
     )
 
