@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import activity
 from hrsync.services.errors import NotFound, ServiceError
-from hrsync.services.roles import may_change
-from hrsync.store.enums import TokenScope
+from hrsync.services.roles import may_change, role_of
+from hrsync.store.enums import AdminRole, TokenScope
 from hrsync.store.models import AdminUser, ApiToken
 from hrsync.store.types import is_row_id, utcnow
 
@@ -165,6 +165,22 @@ def token_in_programme(session: Session, programme_id: int, token_id: int) -> Ap
     if token is None:
         raise NotFound(f"API token {token_id}")
     return token
+
+
+def may_revoke(admin: AdminUser, token: ApiToken) -> bool:
+    """Owners revoke any token of their programme; other administrators only their own (a token
+    another administrator made runs some system of theirs: stopping it is the owners' call)."""
+    return token.created_by_id == admin.id or (bool(admin.is_active) and role_of(admin) == AdminRole.OWNER)
+
+
+def revoke_as(session: Session, admin: AdminUser, token_id: int) -> ApiToken:
+    """``admin`` revokes a token of their programme from the portal (:func:`may_revoke`, else
+    ``ServiceError`` code ``forbidden``); another programme's token is not found."""
+    token = token_in_programme(session, admin.programme_id, token_id)
+    if not may_revoke(admin, token):
+        raise ServiceError(f"The token “{token.name}” belongs to another administrator: only they or an owner "
+                           "of the programme can revoke it.", code="forbidden")
+    return revoke_api_token(session, admin.programme_id, token_id, revoked_by_id=admin.id)
 
 
 def revoke_api_token(

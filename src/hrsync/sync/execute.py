@@ -57,6 +57,7 @@ from hrsync.logs import run_context
 from hrsync.sources.base import Source, SourceError, SourcePerson
 from hrsync.store.db import session_factory
 from hrsync.store.enums import RunTrigger
+from hrsync.store.locks import hold_row
 from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
@@ -370,7 +371,7 @@ def _finish(
     progress.phase(RunPhase.APPLYING)
     with factory() as session, session.begin():
         # Locked: stale-run recovery waits for this apply to commit instead of failing the run under it.
-        run = session.get(ImportRun, context.run_id, with_for_update=True)
+        run = hold_row(session, ImportRun, context.run_id)
         assert run is not None
         if run.status != RunStatus.RUNNING:
             raise ServiceError(
