@@ -10,7 +10,7 @@ and never again; the first characters (``prefix``) identify it in the portal.
 every read into a write (which SQLite would serialise).
 
 Every token has an **owner** (the administrator who made it, ``created_by_id``), **scopes**
-(:class:`~hrsync.store.enums.TokenScope`: read, import, approve; stored comma-separated) and an
+(:class:`~hrsync.store.enums.TokenScope`: read, import, approve, members; stored comma-separated) and an
 **expiry** (30, 90, 180 or 365 days; 90 by default). A token works only while it is not revoked,
 not expired and its owner still exists and is active: deactivating an administrator stops their
 tokens at once, without anyone having to find and revoke them. A read-only administrator may make
@@ -42,7 +42,7 @@ NAME_MAX = 200
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 EXPIRY_DAYS = (30, 90, 180, 365)  # what the portal offers
 DEFAULT_EXPIRY_DAYS = 90
-SCOPE_ORDER = (TokenScope.READ, TokenScope.IMPORT, TokenScope.APPROVE)
+SCOPE_ORDER = (TokenScope.READ, TokenScope.IMPORT, TokenScope.APPROVE, TokenScope.MEMBERS)
 DEFAULT_SCOPES = (TokenScope.READ,)
 
 
@@ -66,7 +66,8 @@ def _clean_scopes(scopes: Iterable[TokenScope | str]) -> list[TokenScope]:
         try:
             chosen.add(TokenScope(str(value).strip()))
         except ValueError:
-            raise ServiceError(f"'{str(value)[:40]}' is not a token scope (read, import or approve).") from None
+            raise ServiceError(
+                f"'{str(value)[:40]}' is not a token scope (read, import, approve or members).") from None
     if not chosen:
         raise ServiceError("Choose at least one thing the token may do.")
     return [scope for scope in SCOPE_ORDER if scope in chosen]

@@ -52,7 +52,7 @@ def approve_run(
         assert programme is not None
         plan = recheck_held_plan(
             SyncPlan.from_json(run.plan or {}),
-            current_members(session, programme.id),
+            current_members(session, programme.id, run.integration_id),
             programme_today(programme.timezone),
         )
         run.status = RunStatus.RUNNING.value

@@ -164,7 +164,8 @@ def _execute(
         try:  # closed after planning: a second read (see read_and_plan) reads the same source
             if only is not None:
                 with factory() as session:
-                    narrowed = Narrowed.of(source, context, compact_members(session, context.programme_id), only)
+                    members = compact_members(session, context.programme_id, context.integration_id)
+                narrowed = Narrowed.of(source, context, members, only)
                 source = narrowed.source
             planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
@@ -211,8 +212,10 @@ def _plan_once(
     earlier: list[CurrentMember] = []
     if settle:
         with factory() as session:
-            earlier = compact_members(session, context.programme_id)
-    read = _read(source, context, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
+            earlier = compact_members(session, context.programme_id, context.integration_id)
+    own_earlier = [m for m in earlier if m.owner is None]  # only this integration's members may settle a person
+    read = _read(source, context, compiled, context.fingerprinter(compiled), _by_record(own_earlier), progress)
+    del own_earlier
     gc.freeze()
     log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
               extra={"settled": len(read.settled)})
@@ -221,7 +224,7 @@ def _plan_once(
         # Planned against the members as they are now, not as the read began; a member whose row
         # moved on meanwhile is not settled, so its values are loaded and it is planned in full.
         seen = {m.id: m for m in earlier}
-        current = compact_members(session, context.programme_id, reuse=seen)
+        current = compact_members(session, context.programme_id, context.integration_id, reuse=seen)
         del earlier
         settled = {m.id for m in current if m.id in read.settled and seen.get(m.id) is m}
         if narrowed is not None:  # one person's people: values only for the members they meet
@@ -237,8 +240,9 @@ def _plan_once(
     if narrowed is not None:
         plan = narrowed.narrow(plan, current)
     scope = _scope_counts(context, read, plan)
-    active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
-    brake = check_brake(plan, active_members=active, total_members=len(current),
+    own = [m for m in current if m.owner is None]  # the brake weighs what this import may change
+    active = sum(1 for m in own if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
+    brake = check_brake(plan, active_members=active, total_members=len(own),
                         threshold_pct=context.leaver_threshold_pct, whole_directory=narrowed is None)
     return Planned(plan, brake, scope, read, current)
 

@@ -357,7 +357,7 @@ def trace_person(
     """Trace the person with ``employee_id`` (see the module docstring). Changes nothing."""
     with factory() as session:
         context = trace_context(session, integration_id, source_factory)
-        members = compact_members(session, context.programme_id)
+        members = compact_members(session, context.programme_id, context.integration_id)
     today = context.today()
     with context.open_source() as source:
         narrowed = Narrowed.of(source, context, members, OnePerson(employee_id=employee_id))
@@ -423,7 +423,7 @@ def apply_person(
     system knows nobody by ``employee_id``, ``RunBlocked`` while another run of the integration is active."""
     with factory() as session:
         context = trace_context(session, integration_id, source_factory)
-        members = compact_members(session, context.programme_id)
+        members = compact_members(session, context.programme_id, context.integration_id)
     with context.open_source() as source:  # nobody there: refused before a run is made (issue 22)
         if not find_person(source, context, members, employee_id):
             raise PersonNotFound(nobody_found(employee_id) + " Nothing was applied.")

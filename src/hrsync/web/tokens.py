@@ -1,6 +1,6 @@
 """Settings → API tokens: create (the token is shown once), list, revoke.
 
-A token is created with its scopes (checkboxes: read, import, approve; read by default) and its
+A token is created with its scopes (checkboxes: read, import, approve, members; read by default) and its
 expiry (30, 90, 180 or 365 days; 90 by default); the list shows each token's owner, scopes,
 expiry and last use. A read-only administrator is offered read tokens only (the service refuses
 anything else, whatever the form sends).
@@ -42,6 +42,7 @@ SCOPE_LABELS = {
     TokenScope.READ: ("Read", "integrations, runs, their error files and members"),
     TokenScope.IMPORT: ("Import", "start imports and dry runs"),
     TokenScope.APPROVE: ("Approve", "apply or discard an import held by the mass-change brake"),
+    TokenScope.MEMBERS: ("Members", "add members by hand, edit them, mark them ineligible or eligible again"),
 }
 
 
