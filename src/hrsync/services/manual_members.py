@@ -34,6 +34,7 @@ from hrsync.lifecycle.tokens import revoke_member_links
 from hrsync.notify.outbox import queue_invitation
 from hrsync.services import activity
 from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.queries import member_in_programme
 from hrsync.store.models import AdminUser, Member, MemberDoor, MemberEvent, Programme
 from hrsync.store.types import utcnow
 from hrsync.sync.members import MANUAL_DOOR, door_names
@@ -101,7 +102,7 @@ def owner_of(session: Session, member: Member) -> str:
 
 def manual_member(session: Session, programme_id: int, member_id: int) -> Member:
     """A member of the programme that the manual door owns; anything else is refused."""
-    member = session.scalar(select(Member).where(Member.id == member_id, Member.programme_id == programme_id))
+    member = member_in_programme(session, programme_id, member_id)
     if member is None or member.status == MemberStatus.DELETED.value:
         raise NotFound(f"Member {member_id}")
     if member.door != MemberDoor.MANUAL.value:
