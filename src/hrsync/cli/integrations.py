@@ -118,8 +118,12 @@ def add(programme_name: str, source: str, subdomain: str | None, api_key: str | 
         maps: tuple[str, ...], leaver_threshold: float, as_json: bool) -> None:
     """Connect an HR source to a programme (its settings are verified before anything is saved)."""
     kind = SOURCES[source]
-    settings = _settings(kind, subdomain, api_key, path, as_json)
     mapping = _parse_map(maps, as_json)
+    if kind == "scim":  # a push door: no settings to check, a token to print once
+        from hrsync.cli.scim import add_scim
+
+        return add_scim(programme_name, welcome_email, leaver_threshold, mapping, as_json)
+    settings = _settings(kind, subdomain, api_key, path, as_json)
     with data_session(as_json) as session:
         prog = programme_by_name(session, programme_name)
         owner = first_admin(session, prog.id)

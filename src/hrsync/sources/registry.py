@@ -226,8 +226,25 @@ MEMBERSHIP_FILE = SourceKind(
     not_ready=_file_call("not_ready"),
 )
 
+# -- SCIM (a push door: identity providers write to /scim/v2) ---------------------------------------
+
+def _scim_call(name: str) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        from hrsync.sources.scim import kind
+
+        return getattr(kind, name)(*args)
+
+    call.__name__ = name
+    return call
+
+
+SCIM = SourceKind(
+    "scim", "SCIM 2.0 (Entra ID, Okta)", _scim_call("open_source"), _scim_call("address"),
+    default_mapping=_scim_call("default_mapping"), not_ready=_scim_call("not_ready"),
+)
+
 DEFAULT_KIND = INTELLIHR.kind
-REGISTRY: Mapping[str, SourceKind] = {k.kind: k for k in (INTELLIHR, MEMBERSHIP_FILE)}
+REGISTRY: Mapping[str, SourceKind] = {k.kind: k for k in (INTELLIHR, MEMBERSHIP_FILE, SCIM)}
 
 
 def kind_of(kind: str) -> SourceKind:

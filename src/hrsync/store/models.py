@@ -574,3 +574,8 @@ class WebhookHint(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)  # the first delivery
     due_at: Mapped[datetime] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+from hrsync.store.scim_user import ScimUser  # noqa: E402 - defined apart, registered on Base here
+
+__all__ += ["ScimUser"]
