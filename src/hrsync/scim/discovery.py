@@ -49,15 +49,13 @@ def user_schema(base: str) -> dict[str, Any]:
         "attributes": [
             _attr("userName", required=True, uniqueness="server",
                   description="Unique per SCIM integration, compared without regard to case"),
-            _attr("name", "complex", sub=[
-                _attr("formatted", mutability="readOnly"),
-                _attr("givenName"), _attr("familyName"),
-            ]),
+            _attr("name", "complex", sub=[_attr("givenName"), _attr("familyName")]),
             _attr("displayName", mutability="readOnly"),
             _attr("title"),
             _attr("active", "boolean"),
-            _attr("emails", "complex", multi=True, description="The member's work e-mail address", sub=[
-                _attr("value"), _attr("type", canonical=["work"]), _attr("primary", "boolean"),
+            _attr("emails", "complex", multi=True, required=True,
+                  description="The member's work e-mail address (required: every member has one)", sub=[
+                _attr("value", required=True), _attr("type", canonical=["work"]), _attr("primary", "boolean"),
             ]),
         ],
         "meta": _meta("Schema", f"{base}/Schemas/{USER}"),
@@ -68,7 +66,9 @@ def enterprise_schema(base: str) -> dict[str, Any]:
     return {
         "schemas": [SCHEMA], "id": ENTERPRISE, "name": "EnterpriseUser", "description": "Enterprise User",
         "attributes": [
-            _attr("employeeNumber", description="The member's employee ID (unique in the programme)"),
+            _attr("employeeNumber", required=True,
+                  description="The member's employee ID, unique in the programme (hrsync takes externalId "
+                              "when a User has no employeeNumber)"),
             _attr("department"),
             _attr("manager", "complex", sub=[
                 _attr("value", description="The manager's id or name, kept as the member's manager"),
@@ -87,7 +87,7 @@ def resource_types(base: str) -> list[dict[str, Any]]:
     return [{
         "schemas": [RESOURCE_TYPE], "id": "User", "name": "User", "endpoint": "/Users",
         "description": "A member of the rewards programme", "schema": USER,
-        "schemaExtensions": [{"schema": ENTERPRISE, "required": False}],
+        "schemaExtensions": [{"schema": ENTERPRISE, "required": True}],
         "meta": _meta("ResourceType", f"{base}/ResourceTypes/User"),
     }]
 

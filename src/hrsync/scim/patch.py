@@ -34,6 +34,8 @@ def parse_path(raw: str) -> Path:
     """``name.givenName``, ``emails[type eq "work"].value``, ``urn:…:enterprise:2.0:User:manager`` …"""
     text = raw.strip()
     container = None
+    if text.lower() == ENTERPRISE.lower():  # the whole extension
+        return Path(None, ENTERPRISE)
     if text.lower().startswith(ENTERPRISE.lower() + ":"):
         container, text = ENTERPRISE, text[len(ENTERPRISE) + 1:]
     elif text.lower().startswith(USER.lower() + ":"):

@@ -121,9 +121,8 @@ def to_scim(user: StoredUser, base: str) -> dict[str, Any]:
         body["externalId"] = user.external_id
     name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
     if name:
-        name["formatted"] = " ".join(v for v in (user.first_name, user.last_name) if v)
         body["name"] = name
-        body["displayName"] = name["formatted"]
+        body["displayName"] = " ".join(v for v in (user.first_name, user.last_name) if v)
     if user.email:
         body["emails"] = [{"value": user.email, "type": "work", "primary": True}]
     if user.attributes.get("job_title"):

@@ -151,30 +151,50 @@ def schema(request: Request, urn: str) -> Response:
 
 # -- reading Users -----------------------------------------------------------------------------
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
+def _search(integration_id: int, query: dict[str, Any]) -> Response:
+    """GET /Users and POST .search: the page of matching Users, cut to the attributes asked for."""
+    criteria = parse_filter(query.get("filter"))
+    start = max(1, _whole(query, "startIndex", 1))  # RFC 7644 §3.4.2.4: below 1 means 1
+    count = min(max(0, _whole(query, "count", discovery.MAX_RESULTS)), discovery.MAX_RESULTS)
+    with session_scope() as session:
+        integration = session.get_one(Integration, integration_id)
+        total, users = svc.list_users(session, integration, criteria, start_index=start, count=count)
+    found = [project(to_scim(user, svc.base_url()), _names(query, "attributes"), _names(query, "excludedAttributes"))
+             for user in users]
+    return _answer(_list(found, total, start))
+
+
+def _whole(query: dict[str, Any], name: str, default: int) -> int:
+    raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         raise bad_request(f"'{name}' must be a whole number.") from None
+
+
+def _names(query: dict[str, Any], name: str) -> str | None:
+    """``attributes``: a comma-separated string in a query, a list in a SearchRequest body."""
+    value = query.get(name)
+    return ",".join(str(v) for v in value) if isinstance(value, list) else value
 
 
 @router.get("/Users")
 def list_users(request: Request) -> Response:
-    def handle() -> Response:
-        integration_id = _integration(request)
-        criteria = parse_filter(request.query_params.get("filter"))
-        start = max(1, _int_param(request, "startIndex", 1))  # RFC 7644 §3.4.2.4: below 1 means 1
-        count = min(max(0, _int_param(request, "count", discovery.MAX_RESULTS)), discovery.MAX_RESULTS)
-        with session_scope() as session:
-            integration = session.get_one(Integration, integration_id)
-            total, users = svc.list_users(session, integration, criteria, start_index=start, count=count)
-        attributes, excluded = request.query_params.get("attributes"), request.query_params.get("excludedAttributes")
-        found = [project(to_scim(user, svc.base_url()), attributes, excluded) for user in users]
-        return _answer(_list(found, total, start))
-    return _scim(handle)()
+    return _scim(lambda: _search(_integration(request), dict(request.query_params)))()
+
+
+@router.post("/Users/.search")
+@router.post("/.search")
+async def search_users(request: Request) -> Response:
+    try:
+        query = await _body(request)
+        if not isinstance(query, dict):
+            raise ScimError(400, "A search body is a SearchRequest object.", "invalidSyntax")
+    except ScimError as error:
+        return error_answer(error)
+    return _scim(lambda: _search(_integration(request), query))()
 
 
 def _current(session: Session, integration: Integration, user_id: str) -> tuple[Any, Any, dict[str, Any]]:
@@ -329,8 +349,12 @@ def delete_user(request: Request, user_id: str) -> Response:
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(request: Request, rest: str) -> Response:
-    """Anything else under /scim/v2 (Groups, Bulk, /Me …): a SCIM 404 (or 401 without a token)."""
+    """Anything else under /scim/v2 (Groups, Bulk, /Me …): a SCIM 404 (or 401 without a token); a
+    discovery endpoint with another method than GET: 405."""
     def handle() -> Response:
         _integration(request)
+        if rest.split("/", 1)[0] in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
+            raise ScimError(405, f"{request.method} is not allowed on /{rest.split('/', 1)[0]}: it is read-only.",
+                            headers={"Allow": "GET"})
         raise not_found(f"/{rest[:60]}")
     return _scim(handle)()
