@@ -29,7 +29,7 @@ from hrsync.domain.validation import InvalidValue, check_field
 from hrsync.domain.vocabulary import MemberStatus, access_until_for, email_key, programme_today
 from hrsync.lifecycle.closedown import close_down_leaver
 from hrsync.lifecycle.tokens import revoke_member_links
-from hrsync.notify.outbox import queue_invitation
+from hrsync.notify.outbox import cancel_link_emails, queue_invitation
 from hrsync.services.errors import ServiceError
 from hrsync.store.models import (
     ImportIssue,
@@ -220,6 +220,7 @@ def replace(session: Session, integration: Integration, member: Member, scim: Sc
     if changes:
         if "email" in changes:
             revoke_member_links(session, [member.id])  # a link sent to the old address must not open the account
+            cancel_link_emails(session, member_id=member.id, reason="the e-mail address changed")
             if member.status == MemberStatus.INVITED.value:
                 session.flush()
                 queue_invitation(session, member, programme, resend=True)
