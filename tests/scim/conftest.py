@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.sync.conftest import Install, database_url, install  # noqa: F401 - fixtures used here
 from tests.web.serve_process import ServeProcess, hrsync_serve
 

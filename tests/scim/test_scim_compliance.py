@@ -12,7 +12,6 @@ from typing import Any
 import httpx2
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
-
 from tests.scim.conftest import Scim
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "scim.md"

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.scim.conftest import ENTERPRISE, PATCH_OP, USER, Scim, start_scim
 from tests.sync.conftest import Install
 

@@ -41,13 +41,14 @@ from hrsync.store.models import (
     Programme,
     RunPhase,
     RunStatus,
+    RunTrigger,
     ScimUser,
 )
 from hrsync.store.types import utcnow
 from hrsync.sync.runs import next_run_number
 
 ACTOR = "SCIM"
-TRIGGER = "scim"
+TRIGGER = RunTrigger.SCIM.value
 _COLUMNS = ("employee_id", "email", "first_name", "last_name")
 _LIVE = (MemberStatus.ACTIVE.value, MemberStatus.INVITED.value, MemberStatus.PENDING.value)
 
