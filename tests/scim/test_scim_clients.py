@@ -171,3 +171,39 @@ def test_okta_sequence(scim: Scim) -> None:
     assert history[0]["errors"] == 1 and history[0]["created"] == 4
     errors = scim.install.cli("run", "errors", str(history[0]["id"]), check=True).stdout
     assert "dana.ray@example.com" in errors.lower() and "00u9zz" in errors
+
+
+def test_a_mass_deactivation_is_held_for_an_owner_and_the_answers_say_so(scim: Scim) -> None:
+    """20 users; the default threshold (10%, at least 5 leavers) lets 4 deactivations through in an
+    hour, holds the 5th and every one after it (202, the User still active) in one held run, which
+    the owner is e-mailed about and approves like a held import."""
+    ids = []
+    with scim.client() as client:
+        for n in range(20):
+            created = client.post("/Users", json={
+                "schemas": [USER], "userName": f"m{n}@acme.test", "externalId": f"M{n}",
+                "emails": [{"value": f"m{n}@acme.test", "type": "work"}]})
+            assert created.status_code == 201, created.text
+            ids.append(created.json()["id"])
+        off = _patch({"op": "replace", "path": "active", "value": False})
+        answers = [client.patch(f"/Users/{uid}", json=off) for uid in ids[:6]]
+        assert [a.status_code for a in answers] == [200] * 4 + [202] * 2
+        assert [a.json()["active"] for a in answers] == [False] * 4 + [True] * 2
+        deleted = client.delete(f"/Users/{ids[6]}")
+        assert deleted.status_code == 202 and client.get(f"/Users/{ids[6]}").status_code == 200
+        # the 6th is activated again in the identity provider meanwhile: it leaves the held run
+        back = client.patch(f"/Users/{ids[5]}", json=_patch({"op": "replace", "path": "active", "value": True}))
+        assert back.status_code == 200
+
+    statuses = {m["employee_id"]: m["status"] for m in scim.members().values()}
+    assert [statuses[f"M{n}"] for n in range(8)] == ["leaver"] * 4 + ["invited"] * 4
+    held = [r for r in _history(scim) if r["status"] == "held"]
+    assert len(held) == 1 and held[0]["leavers"] == 2
+    with session_scope() as session:
+        told = session.scalars(select(OutboxEmail.subject).where(OutboxEmail.run_id == held[0]["id"])).all()
+    assert told, "the owner is e-mailed about the held run"
+
+    approved = scim.install.cli_json("run", "approve", str(held[0]["id"]))
+    assert approved["status"].startswith("succeeded") and approved["leavers"] == 2
+    statuses = {m["employee_id"]: m["status"] for m in scim.members().values()}
+    assert (statuses["M4"], statuses["M5"], statuses["M6"]) == ("leaver", "invited", "leaver")

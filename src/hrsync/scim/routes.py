@@ -36,6 +36,8 @@ from hrsync.store.models import Integration
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix=svc.SCIM_PATH, include_in_schema=False)
+#: A deactivation held for an owner's approval (services/scim_hold): accepted, not applied yet.
+HELD = 202
 _limiter: RateLimiter | None = None
 
 
@@ -302,14 +304,14 @@ def _change(request: Request, user_id: str, new_body: Callable[[dict[str, Any]],
         _if_match(request, current)
         values = _values(integration, new_body(current))
 
-    def replace(session: Session, integration: Integration) -> None:
+    def replace(session: Session, integration: Integration) -> bool:
         member, scim, _body = _current(session, integration, user_id)
-        writes.replace(session, integration, member, scim, values)
+        return writes.replace(session, integration, member, scim, values)
 
-    _write(integration_id, replace, values.fields)
+    held = _write(integration_id, replace, values.fields)
     with session_scope() as session:
         _m, _s, body = _current(session, session.get_one(Integration, integration_id), user_id)
-    return _with_etag(body)
+    return _with_etag(body, HELD if held else 200)
 
 
 @router.put("/Users/{user_id}")
@@ -338,11 +340,12 @@ def delete_user(request: Request, user_id: str) -> Response:
             _m, _s, current = _current(session, session.get_one(Integration, integration_id), user_id)
             _if_match(request, current)
 
-        def deactivate(session: Session, integration: Integration) -> None:
+        def deactivate(session: Session, integration: Integration) -> bool:
             member, scim, _body = _current(session, integration, user_id)
-            writes.deactivate(session, integration, member, scim)
+            return writes.deactivate(session, integration, member, scim)
 
-        _write(integration_id, deactivate, {})
+        if _write(integration_id, deactivate, {}):
+            return _answer(current, HELD)  # accepted, not applied: held for an owner's approval
         return Response(status_code=204)
     return _scim(handle)()
 

@@ -30,6 +30,7 @@ from hrsync.domain.vocabulary import MemberStatus, access_until_for, email_key, 
 from hrsync.lifecycle.closedown import close_down_leaver
 from hrsync.lifecycle.tokens import revoke_member_links
 from hrsync.notify.outbox import cancel_link_emails, queue_invitation
+from hrsync.services import scim_hold
 from hrsync.services.errors import ServiceError
 from hrsync.store.models import (
     ImportIssue,
@@ -180,6 +181,9 @@ def create(session: Session, integration: Integration, values: ScimValues) -> Me
     """A new member owned by the SCIM integration (invited when its welcome e-mail is on); a User this
     integration deleted comes back instead (reinstated, within the leaver's 60 days)."""
     clean = _clean(values.fields)
+    if not values.active:
+        raise Refused("hrsync makes no member of an inactive User: it is created when it is activated.",
+                      "inactive_user")
     deleted = _deleted_one(session, integration, clean)
     if deleted is not None:
         member = session.get_one(Member, deleted.member_id)
@@ -188,7 +192,7 @@ def create(session: Session, integration: Integration, values: ScimValues) -> Me
         return member
     _refuse_taken(session, integration, clean, values.user_name, None)
     programme = session.get_one(Programme, integration.programme_id)
-    status = MemberStatus.INVITED if integration.welcome_email and values.active else MemberStatus.ACTIVE
+    status = MemberStatus.INVITED if integration.welcome_email else MemberStatus.ACTIVE
     member = Member(programme_id=programme.id, door=MemberDoor.INTEGRATION.value, integration_id=integration.id,
                     status=status.value, attributes={})
     changes = _set_attributes(member, clean)
@@ -203,14 +207,13 @@ def create(session: Session, integration: Integration, values: ScimValues) -> Me
     _event(session, member, run, "created", changes)
     if status == MemberStatus.INVITED:
         queue_invitation(session, member, programme)
-    if not values.active:
-        _leave(session, member, programme, run)
     return member
 
 
 def replace(session: Session, integration: Integration, member: Member, scim: ScimUser,
-            values: ScimValues) -> None:
-    """The member as the User now says (a PUT, or a PATCH once applied)."""
+            values: ScimValues) -> bool:
+    """The member as the User now says (a PUT, or a PATCH once applied); True when its deactivation
+    was held for an owner's approval instead (:mod:`hrsync.services.scim_hold`)."""
     clean = _clean(values.fields)
     _refuse_taken(session, integration, clean, values.user_name, member.id)
     programme = session.get_one(Programme, integration.programme_id)
@@ -227,19 +230,38 @@ def replace(session: Session, integration: Integration, member: Member, scim: Sc
                 queue_invitation(session, member, programme, resend=True)
         _count(run, "updated")
         _event(session, member, run, "updated", changes)
-    if values.active and member.status == MemberStatus.LEAVER.value:
-        _reinstate(session, member, programme, run)
-    elif not values.active and member.status in _LIVE:
-        _leave(session, member, programme, run)
+    held = False
+    if values.active:
+        scim_hold.release(session, integration, member)
+        if member.status == MemberStatus.LEAVER.value:
+            _reinstate(session, member, programme, run)
+    elif member.status in _LIVE:
+        held = _leave_or_hold(session, integration, member, programme, run)
     session.flush()
+    return held
 
 
-def deactivate(session: Session, integration: Integration, member: Member, scim: ScimUser) -> None:
+def deactivate(session: Session, integration: Integration, member: Member, scim: ScimUser) -> bool:
     """``DELETE``: a leaver following the close-down (nothing is deleted at once); the User is gone for
-    the client from now on."""
-    scim.deleted_at = utcnow()
-    if member.status in _LIVE:
-        _leave(session, member, session.get_one(Programme, integration.programme_id), _history(session, integration))
+    the client from now on. True when the deactivation was held for an owner's approval."""
+    if member.status not in _LIVE:
+        scim.deleted_at = utcnow()
+        return False
+    programme = session.get_one(Programme, integration.programme_id)
+    held = _leave_or_hold(session, integration, member, programme, _history(session, integration))
+    if not held:
+        scim.deleted_at = utcnow()
+    return held
+
+
+def _leave_or_hold(session: Session, integration: Integration, member: Member, programme: Programme,
+                   run: ImportRun) -> bool:
+    reason = scim_hold.must_hold(session, integration)
+    if reason is None:
+        _leave(session, member, programme, run)
+        return False
+    scim_hold.hold(session, integration, member, reason)
+    return True
 
 
 def _leave(session: Session, member: Member, programme: Programme, run: ImportRun) -> None:
