@@ -46,9 +46,9 @@ def _url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'hrsync.db').resolve()}"
 
 
-def _store_integrations(data_dir: Path, settings: Settings, count: int) -> None:
+def _store_integrations(data_dir: Path, settings: Settings, count: int, url: str | None = None) -> None:
     """Integrations authorized before the rotation (their keys encrypted with the keyring of then)."""
-    with session_scope(_url(data_dir)) as session:
+    with session_scope(url or _url(data_dir)) as session:
         programme = Programme(name="Acme")
         admin = AdminUser(programme=programme, email="admin@acme.example")
         session.add_all([programme, admin])
@@ -59,8 +59,8 @@ def _store_integrations(data_dir: Path, settings: Settings, count: int) -> None:
     dispose_engines()
 
 
-def _stored(data_dir: Path) -> list[str]:
-    with session_scope(_url(data_dir)) as session:
+def _stored(data_dir: Path, url: str | None = None) -> list[str]:
+    with session_scope(url or _url(data_dir)) as session:
         values = [i.api_key_encrypted for i in session.query(Integration).order_by(Integration.id)]
     dispose_engines()
     return [v for v in values if v is not None]

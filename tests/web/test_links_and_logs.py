@@ -131,19 +131,24 @@ def test_hsts_on_every_response_when_the_base_url_is_https(https_app: Any) -> No
 # ------------------------------------------------------------------------------------------------
 
 
-def test_a_reset_e_mail_that_fails_for_good_keeps_no_usable_link(portal: Portal) -> None:
+def refuse_due_e_mails() -> None:
+    """Send what is due to a real SMTP server that refuses every recipient for good (550)."""
     from hrsync.notify.delivery import send_due
     from hrsync.store.db import session_factory
 
-    _, _, email = portal.new_admin()
-    token = _reset_link(portal, email)
-    assert portal.client().get(f"/admin/reset-password/{token}").status_code == 200
     port = free_port()
     controller, _ = refusing_server(port, "550 5.1.1 no such user")
     try:
         send_due(session_factory(), smtp_url=f"smtp://127.0.0.1:{port}")
     finally:
         controller.stop()
+
+
+def test_a_reset_e_mail_that_fails_for_good_keeps_no_usable_link(portal: Portal) -> None:
+    _, _, email = portal.new_admin()
+    token = _reset_link(portal, email)
+    assert portal.client().get(f"/admin/reset-password/{token}").status_code == 200
+    refuse_due_e_mails()
     with session_scope() as session:
         row = session.scalars(select(OutboxEmail).where(OutboxEmail.to_address == email)).one()
         assert row.status == "failed"

@@ -14,6 +14,7 @@ from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.config import get_settings
 from hrsync.security.secrets import SecretKeyError, key_file_path, load_keyring
 from hrsync.store.db import current_revision, head_revision, make_engine, upgrade
+from hrsync.store.scrub import erase_removed, secret_tables
 
 
 def _where(url: str | None = None) -> str:
@@ -64,3 +65,22 @@ def current_command(as_json: bool) -> None:
         as_json,
         f"database at {revision or 'nothing (empty)'}, code at {head}",
     )
+
+
+@db.command("scrub")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+def scrub_command(as_json: bool) -> None:
+    """Rewrite the database so that no removed secret survives in its files.
+
+    SQLite: VACUUM, then the write-ahead log cut to nothing (the portal may pause writes meanwhile).
+    PostgreSQL: VACUUM FULL of the tables that hold secrets (each locked while it is rewritten); WAL
+    segments, archives and backups are the operator's (docs/security.md). Run it once after upgrading
+    an older installation; hrsync erases removed secrets by itself from then on.
+    """
+    try:
+        done = erase_removed(make_engine(), rewrite=True, tables=secret_tables())
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"cannot scrub {_where()}: {reason}", EXIT_BAD_INPUT, as_json=as_json)
+    emit({"database": _where(), "log_cut": done}, as_json,
+         f"database {_where()} rewritten" + ("" if done else "; its write-ahead log is cut at the next commit"))

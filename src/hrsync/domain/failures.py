@@ -104,6 +104,11 @@ FAILURES: Final[dict[str, Failure]] = {
         Failure("bad_encoding", _C, _FILE),
         Failure("missing_column", _C, _FILE),
         Failure("duplicate_header", _C, _FILE),
+        Failure("link_in_drop_folder", _C,
+                "Someone with access to the drop folder put a symbolic link where hrsync expects a folder "
+                "(processed, failed, superseded) or a file. hrsync never follows links there, so no file "
+                "moved and no member was changed. Remove the link named above (or ask whoever runs the "
+                "SFTP server), check how it got there, then run Import data now."),
         # hrsync itself
         Failure("cancelled", _I, _SUPPORT),
         Failure("time_limit", _I, _SUPPORT),

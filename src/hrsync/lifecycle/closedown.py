@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hrsync.domain.vocabulary import MemberStatus, programme_today
 from hrsync.lifecycle.access import REMINDER_DAYS, access_until_for, window_day
 from hrsync.notify.outbox import forget_member_emails, queue_invitation, queue_leaver_reminder
+from hrsync.store import scrub
 from hrsync.store.models import AuthToken, Integration, IntegrationStatus, Member, MemberEvent, Programme
 from hrsync.store.types import utcnow
 
@@ -142,6 +143,7 @@ def delete_personal_data(session: Session, member: Member, *, now: datetime, rea
     member.source_id = None
     member.attributes = {}
     member.password_hash = None
+    scrub.after_commit(session)  # what was removed leaves the database's files at commit
     member.employment_status = None
     member.start_date = None
     member.leaving_date = None

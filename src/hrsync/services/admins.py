@@ -43,7 +43,7 @@ from hrsync.services.programmes import admin_by_email
 from hrsync.services.roles import may_change, role_of
 from hrsync.store.enums import AdminRole
 from hrsync.store.models import AdminUser, ApiToken, Integration, Programme
-from hrsync.store.types import utcnow
+from hrsync.store.types import is_row_id, utcnow
 
 __all__ = [
     "ROLE_DESCRIPTIONS", "ROLE_LABELS", "Actor", "active_owners", "admin_in_programme", "deactivate",
@@ -161,7 +161,7 @@ def admin_in_programme(session: Session, programme_id: int, admin_id: int) -> Ad
     """One administrator of the programme; another programme's is not found."""
     admin = session.scalar(
         select(AdminUser).where(AdminUser.id == admin_id, AdminUser.programme_id == programme_id)
-    )
+    ) if is_row_id(admin_id) else None
     if admin is None:
         raise NotFound("This administrator")
     return admin

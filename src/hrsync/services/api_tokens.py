@@ -34,7 +34,7 @@ from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.roles import may_change
 from hrsync.store.enums import TokenScope
 from hrsync.store.models import AdminUser, ApiToken
-from hrsync.store.types import utcnow
+from hrsync.store.types import is_row_id, utcnow
 
 TOKEN_PREFIX = "hrs_"  # noqa: S105 - a public marker, not a secret
 PREFIX_LENGTH = 12  # "hrs_" + 8 random characters: enough to tell tokens apart, useless to guess
@@ -161,7 +161,7 @@ def token_views(session: Session, programme_id: int, *, now: datetime | None = N
 def token_in_programme(session: Session, programme_id: int, token_id: int) -> ApiToken:
     token = session.scalar(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.programme_id == programme_id)
-    )
+    ) if is_row_id(token_id) else None
     if token is None:
         raise NotFound(f"API token {token_id}")
     return token

@@ -34,7 +34,7 @@ from hrsync.store.models import (
     IntegrationStatus,
     Programme,
 )
-from hrsync.store.types import utcnow
+from hrsync.store.types import is_row_id, utcnow
 from hrsync.sync.context import mapping_of as mapping_of  # one rule, read by the portal and CLI from here
 from hrsync.sync.runs import active_run
 
@@ -284,14 +284,14 @@ def integration_in_programme(session: Session, programme_id: int, integration_id
     """Scoped lookup: another programme's integration is simply not found."""
     integration = session.scalar(
         select(Integration).where(Integration.id == integration_id, Integration.programme_id == programme_id)
-    )
+    ) if is_row_id(integration_id) else None
     if integration is None:
         raise NotFound(f"Integration {integration_id}")
     return integration
 
 
 def get_integration(session: Session, integration_id: int) -> Integration:
-    integration = session.get(Integration, integration_id)
+    integration = session.get(Integration, integration_id) if is_row_id(integration_id) else None
     if integration is None:
         raise NotFound(f"Integration {integration_id}")
     return integration

@@ -10,6 +10,11 @@ still holds the ciphertext that was read (compare-and-set), so an administrator 
 integration while the rotation runs is never overwritten with the old key. A value the newest key
 already reads is left alone, so running the command again changes nothing. Nothing here puts a
 secret, a ciphertext or a key into a result or a message.
+
+The old ciphertexts leave the database's files too (:mod:`hrsync.store.scrub`): a rotation cuts
+SQLite's write-ahead log once it has re-encrypted something; a retirement first rewrites the
+database (SQLite ``VACUUM``, PostgreSQL ``VACUUM FULL`` of the tables holding encrypted columns), so
+nothing a leaked retired key could read is left in a free page, a dead tuple or the log.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from hrsync.security.secrets import (
     load_keys,
 )
 from hrsync.store.models import Integration
+from hrsync.store.scrub import erase_removed
 
 #: Every column holding a value encrypted with the keyring: (label for people, primary key, column).
 ENCRYPTED_COLUMNS: tuple[tuple[str, InstrumentedAttribute[int], InstrumentedAttribute[Any]], ...] = (
@@ -164,6 +170,8 @@ def rotate_keys(factory: sessionmaker[Session], settings: Settings | None = None
                         report.per_key[0] += 1
                     else:
                         report.changed_meanwhile += 1
+    if report.rotated:
+        erase_removed(factory.kw["bind"])
     if report.changed_meanwhile:
         # Someone wrote those rows during the rotation (with the newest key, since encryption always
         # uses it, or cleared them): count what they hold now rather than guess.
@@ -192,5 +200,11 @@ def retire_old_keys(factory: sessionmaker[Session], settings: Settings | None = 
             f"{report.old_keys_needed} stored secret(s) are only readable with an old key: "
             "run `hrsync keys rotate` first"
         )
+    erase_removed(factory.kw["bind"], rewrite=True, tables=encrypted_tables())
     keep_newest_key_only(key_file_path(settings))
     return key_status(factory, settings)
+
+
+def encrypted_tables() -> list[str]:
+    """The tables holding a column of :data:`ENCRYPTED_COLUMNS`."""
+    return sorted({column.class_.__tablename__ for _label, _key, column in ENCRYPTED_COLUMNS})

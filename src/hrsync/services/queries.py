@@ -39,6 +39,7 @@ from hrsync.store.models import (
     RunTrigger,
     member_search_condition,
 )
+from hrsync.store.types import is_row_id
 from hrsync.sync.runs import active_run as active_run  # the web reads it from here
 
 T = TypeVar("T")
@@ -46,6 +47,9 @@ _S = TypeVar("_S", bound=Select)  # type: ignore[type-arg]  # any select, whatev
 
 DEFAULT_PER_PAGE = 25
 MAX_PER_PAGE = 200
+#: The last page number a list answers (past it: the API says 422, the pages show this page, empty). A million
+#: pages of one is far more than any programme's members or an integration's runs, and keeps every OFFSET small.
+MAX_PAGE = 1_000_000
 MEMBER_STATUSES = tuple(s.value for s in MemberStatus)  # in the order the members page offers them
 # Change kinds a run records in ``member_event`` (the runner's words), in the order pages show them.
 IMPACT_KINDS = ("created", "updated", "leaver", "reinstated", "pending")
@@ -72,8 +76,9 @@ CHANGE_LABELS = {
 
 
 def clamp_page(page: int | None, per_page: int | None) -> tuple[int, int]:
-    """A page number ≥ 1 and a page size within 1..MAX_PER_PAGE (query strings are untrusted)."""
-    p = max(1, int(page or 1))
+    """A page number within 1..MAX_PAGE and a page size within 1..MAX_PER_PAGE (query strings are untrusted:
+    a page past MAX_PAGE is shown as MAX_PAGE, empty, rather than an offset the database cannot take)."""
+    p = min(MAX_PAGE, max(1, int(page or 1)))
     size = min(MAX_PER_PAGE, max(1, int(per_page or DEFAULT_PER_PAGE)))
     return p, size
 
@@ -202,7 +207,8 @@ def runs_page(
 
 def run_in_programme(session: Session, programme_id: int, run_id: int) -> ImportRun:
     """Scoped lookup: another programme's run is simply not found (:class:`RunNotFound`)."""
-    run = session.scalar(select(ImportRun).where(ImportRun.id == run_id, ImportRun.programme_id == programme_id))
+    run = (session.scalar(select(ImportRun).where(ImportRun.id == run_id, ImportRun.programme_id == programme_id))
+           if is_row_id(run_id) else None)
     if run is None:
         raise RunNotFound(run_id)
     return run
@@ -402,6 +408,8 @@ def member_status_counts(session: Session, programme_id: int) -> dict[str, int]:
 
 
 def member_in_programme(session: Session, programme_id: int, member_id: int) -> Member | None:
+    if not is_row_id(member_id):
+        return None
     return session.scalar(select(Member).where(Member.id == member_id, Member.programme_id == programme_id))
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import get_settings
 from hrsync.security.files import private_file
+from hrsync.store import scrub as _scrub  # noqa: F401 - registers the erase-after-commit hook
 from hrsync.store.models import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -59,7 +60,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     WAL lets the portal read progress while an import writes; foreign keys are off by default in
     SQLite; the busy timeout makes a second writer wait instead of failing at once. With WAL,
     ``synchronous=NORMAL`` keeps the database consistent across crashes (a power cut may lose
-    the last commits, a killed process loses nothing committed).
+    the last commits, a killed process loses nothing committed). ``secure_delete`` zeroes what is
+    deleted or overwritten, so a redacted link or a replaced key leaves no copy in the file's free
+    space or free pages (:mod:`hrsync.store.scrub` cuts the write-ahead log at those moments).
     """
     cursor = dbapi_connection.cursor()
     try:
@@ -67,6 +70,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 

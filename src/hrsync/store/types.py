@@ -20,6 +20,16 @@ from sqlalchemy.types import TypeDecorator
 # tables use BIGINT on PostgreSQL and INTEGER (which is 64-bit in SQLite anyway) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+#: The largest id a row can have: ids are signed 64-bit integers (SQLite's INTEGER, PostgreSQL's BIGINT; the
+#: smaller SERIAL ids fit too). A number past it names no row, and SQLite cannot even be asked about one
+#: (the driver refuses to bind it), so look-ups answer "not found" for it without asking (:func:`is_row_id`).
+ID_MAX = 2**63 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` could be a row's id at all (1 to :data:`ID_MAX`); outside that, nothing is found."""
+    return 1 <= value <= ID_MAX
+
 
 #: Ids per ``IN (...)`` list: SQLite allows at most 32,766 parameters in one statement.
 IN_CHUNK = 10_000

@@ -4,6 +4,15 @@ Authentication is a per-programme token (``Authorization: Bearer hrs_…``) an a
 in the portal; no token, a malformed, revoked or expired one, or one whose owner was deactivated,
 is ``401``. Every route declares the scope it needs (reads ``read``, starting an import ``import``,
 approving or discarding a held run ``approve``); a token without it gets ``403`` naming the scope.
+Both are checked before the request's parameters and body are read (:mod:`hrsync.web.api_auth`).
+
+**Writing a new operation.** Declare it on :data:`router` (its routes are
+:class:`~hrsync.web.api_auth.ApiRoute`): take ``ReadToken``, ``ImportToken`` or ``ApproveToken`` (an
+operation without one is refused when the app starts), ids as ``IntegrationId``/``RunId``/``MemberId``
+(or another ``Annotated[int, Path(ge=1, le=ID_MAX)]``), pages as ``PageNumber``/``PerPage``, a body as a
+pydantic model with ``strict=True`` and ``extra="forbid"``, and a ``response_model`` (or a media type
+in ``responses``); answer "not found" with ``deps.not_found("Member 7")`` (the detail names it) and
+every other refusal with a documented status. ``tests/web/test_api_fuzz.py`` then fuzzes it.
 Everything is scoped to the token's programme: another programme's integration, run or member is
 ``404`` exactly like one that does not exist, so the API does not even confirm that an id exists
 elsewhere (the scope is checked before any look-up, so a ``403`` says nothing about an id either).
@@ -22,22 +31,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hrsync.services import imports
 from hrsync.services import trace as tracing
-from hrsync.services.admins import token_may_change
-from hrsync.services.api_tokens import authenticate_api_token, has_scope
 from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
     DEFAULT_PER_PAGE,
-    MAX_PER_PAGE,
     MemberFilter,
     latest_run,
     member_in_programme,
@@ -46,103 +51,48 @@ from hrsync.services.queries import (
     runs_page,
 )
 from hrsync.store.db import session_factory
-from hrsync.store.enums import TokenScope
 from hrsync.store.models import ApiToken, ImportRun, Integration, RunTrigger
+from hrsync.web.api_auth import COMMON_RESPONSES, ApiRoute, ApiSession, ApproveToken, ImportToken, ReadToken, Responses
 from hrsync.web.api_models import (
     API_PREFIX,
     ConflictOut,
-    ErrorOut,
+    EmployeeId,
+    IntegrationId,
     IntegrationOut,
+    MemberId,
     MemberOut,
     MemberPageOut,
+    PageNumber,
+    PerPage,
+    RunId,
     RunOut,
     RunPageOut,
     StartRunIn,
+    TraceOut,
 )
-from hrsync.web.deps import SessionDep
+from hrsync.web.deps import not_found
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
-_bearer = HTTPBearer(auto_error=False, description="An API token created under Settings → API tokens.")
+_CSV: Responses = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                         "description": "RFC 4180 CSV, UTF-8 with a BOM, CRLF line ends."}}
 
-Responses = dict[int | str, dict[str, Any]]
-
-_UNAUTHORISED: Responses = {
-    401: {"model": ErrorOut, "description": "No valid API token (missing, unknown, revoked, expired, or its "
-          "owner was deactivated)."},
-    403: {"model": ErrorOut, "description": "The token lacks the scope this request needs (named in detail)."},
-}
-_NOT_FOUND: Responses = {404: {"model": ErrorOut, "description": "Not found in the token's programme."}}
-_CSV: Responses = {200: {"content": {"text/csv": {}}, "description": "RFC 4180 CSV, UTF-8 with a BOM, CRLF line ends."}}
-
-router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=_UNAUTHORISED)
-
-
-# The portal's session per request (committed before the response leaves).
-ApiSession = SessionDep
-
-
-def api_token(
-    session: ApiSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> ApiToken:
-    """The caller's live token, or 401 with ``WWW-Authenticate: Bearer``."""
-    raw = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else None
-    token = authenticate_api_token(session, raw)
-    if token is None:
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail="A valid API token is required: send 'Authorization: Bearer <token>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="hrsync"'},
-        )
-    # Release SQLite's write lock (the last-used stamp) before a handler does anything slow.
-    session.commit()
-    return token
-
-
-Token = Annotated[ApiToken, Depends(api_token)]
-
-
-def _scoped(scope: TokenScope) -> Any:
-    def require_scope(session: ApiSession, token: Token) -> ApiToken:
-        if not has_scope(token, scope):
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN,
-                detail=f"This API token lacks the '{scope.value}' scope, which this request needs. Create a "
-                       f"token with it under Settings → API tokens.",
-            )
-        if scope != TokenScope.READ and not token_may_change(session, token):
-            raise HTTPException(
-                status_code=status.HTTP_403_FORBIDDEN,
-                detail="This token was made by a read-only administrator: it can read, but not start imports "
-                       "or decide on held runs.",
-            )
-        return token
-
-    return Depends(require_scope)
-
-
-ReadToken = Annotated[ApiToken, _scoped(TokenScope.READ)]
-ImportToken = Annotated[ApiToken, _scoped(TokenScope.IMPORT)]
-ApproveToken = Annotated[ApiToken, _scoped(TokenScope.APPROVE)]
-
-
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=f"{what} was not found.")
+# Every operation is an ApiRoute (hrsync.web.api_auth): token, scope and role are checked before the request is read.
+router = APIRouter(prefix=API_PREFIX, tags=["api"], responses=COMMON_RESPONSES, route_class=ApiRoute)
 
 
 def _integration(session: Session, token: ApiToken, integration_id: int) -> Integration:
     try:
         return integration_in_programme(session, token.programme_id, integration_id)
     except NotFound:
-        raise _not_found(f"Integration {integration_id}") from None
+        not_found(f"Integration {integration_id}")
 
 
 def _run(session: Session, token: ApiToken, run_id: int) -> ImportRun:
     try:
         return run_in_programme(session, token.programme_id, run_id)
     except RunNotFound:
-        raise _not_found(f"Run {run_id}") from None
+        not_found(f"Run {run_id}")
 
 
 def _integration_out(session: Session, integration: Integration) -> IntegrationOut:
@@ -168,24 +118,20 @@ def list_integrations(session: ApiSession, token: ReadToken) -> list[Integration
     return [_integration_out(session, i) for i in integrations]
 
 
-@router.get(
-    "/integrations/{integration_id}", response_model=IntegrationOut, responses=_NOT_FOUND,
-    summary="One integration, with its last run",
-)
-def get_integration(integration_id: int, session: ApiSession, token: ReadToken) -> IntegrationOut:
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut,
+            summary="One integration, with its last run")
+def get_integration(integration_id: IntegrationId, session: ApiSession, token: ReadToken) -> IntegrationOut:
     return _integration_out(session, _integration(session, token, integration_id))
 
 
-@router.get(
-    "/integrations/{integration_id}/runs", response_model=RunPageOut, responses=_NOT_FOUND,
-    summary="An integration's import history, newest first",
-)
+@router.get("/integrations/{integration_id}/runs", response_model=RunPageOut,
+            summary="An integration's import history, newest first")
 def list_runs(
-    integration_id: int,
+    integration_id: IntegrationId,
     session: ApiSession,
     token: ReadToken,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    page: PageNumber = 1,
+    per_page: PerPage = DEFAULT_PER_PAGE,
 ) -> RunPageOut:
     integration = _integration(session, token, integration_id)
     result = runs_page(session, integration.id, page=page, per_page=per_page)
@@ -197,15 +143,12 @@ def list_runs(
     "/integrations/{integration_id}/runs",
     response_model=RunOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        **_NOT_FOUND,
-        409: {"model": ConflictOut, "description": "A run is already active or held, or the integration "
-              "cannot import (draft, no access)."},
-    },
+    responses={409: {"model": ConflictOut, "description": "A run is already active or held, or the integration "
+                     "cannot import (draft, no access)."}},
     summary="Start an import (or a dry run)",
 )
 def start_run(
-    integration_id: int, session: ApiSession, token: ImportToken, body: StartRunIn | None = None
+    integration_id: IntegrationId, session: ApiSession, token: ImportToken, body: StartRunIn | None = None
 ) -> Any:
     integration = _integration(session, token, integration_id)
     dry_run = bool(body and body.dry_run)
@@ -221,16 +164,17 @@ def start_run(
 
 
 @router.get(
-    "/integrations/{integration_id}/trace", responses={**_NOT_FOUND, 409: {"model": ConflictOut, "description":
-        "The person could not be traced (intelliHR could not be read, or the source cannot look one person up)."}},
+    "/integrations/{integration_id}/trace", response_model=TraceOut,
+    responses={409: {"model": ConflictOut, "description": "The person could not be traced (intelliHR could not be "
+                     "read, or the source cannot look one person up)."}},
     summary="Explain one person: fetched live, each stage of their import, the planned outcome and why",
 )
 def trace_person(
-    integration_id: int, session: ApiSession, token: ReadToken, employee_id: Annotated[str, Query(max_length=255)],
+    integration_id: IntegrationId, session: ApiSession, token: ReadToken, employee_id: EmployeeId,
 ) -> Any:
     integration = _integration(session, token, integration_id)
     try:
-        return tracing.trace(session, integration, employee_id).to_json()
+        return TraceOut.model_validate(tracing.trace(session, integration, employee_id).to_json())
     except ServiceError as exc:
         session.rollback()
         return _conflict(exc.reason, exc.code)
@@ -238,12 +182,12 @@ def trace_person(
 
 @router.post(
     "/integrations/{integration_id}/trace/apply", response_model=RunOut,
-    responses={**_NOT_FOUND, 409: {"model": ConflictOut, "description": "A run is already active or held, or the "
+    responses={409: {"model": ConflictOut, "description": "A run is already active or held, or the "
                "person could not be traced."}},
     summary="Apply one person's planned change now, as a one-person import (trigger 'single')",
 )
 def apply_person(
-    integration_id: int, session: ApiSession, token: ImportToken, employee_id: Annotated[str, Query(max_length=255)],
+    integration_id: IntegrationId, session: ApiSession, token: ImportToken, employee_id: EmployeeId,
 ) -> Any:
     integration = _integration(session, token, integration_id)
     try:
@@ -269,9 +213,8 @@ def _run_out(session: Session, run: ImportRun) -> RunOut:
                      failure=imports.failure_advice(run))
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, responses=_NOT_FOUND,
-            summary="A run: status, progress, counts")
-def get_run(run_id: int, session: ApiSession, token: ReadToken) -> RunOut:
+@router.get("/runs/{run_id}", response_model=RunOut, summary="A run: status, progress, counts")
+def get_run(run_id: RunId, session: ApiSession, token: ReadToken) -> RunOut:
     return _run_out(session, _run(session, token, run_id))
 
 
@@ -288,7 +231,6 @@ def _decide(session: Session, token: ApiToken, run_id: int, approve: bool) -> An
 
 
 _DECISION: Responses = {
-    **_NOT_FOUND,
     202: {"model": RunOut, "description": "The decision is queued; the run shows it once a worker applied it."},
     409: {"model": ConflictOut, "description": "The run is not held, or a decision on it is under way."},
 }
@@ -296,13 +238,13 @@ _DECISION: Responses = {
 
 @router.post("/runs/{run_id}/approve", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Apply a held run's plan (queued for a worker)")
-def approve(run_id: int, session: ApiSession, token: ApproveToken) -> Any:
+def approve(run_id: RunId, session: ApiSession, token: ApproveToken) -> Any:
     return _decide(session, token, run_id, approve=True)
 
 
 @router.post("/runs/{run_id}/reject", response_model=RunOut, status_code=status.HTTP_202_ACCEPTED,
              responses=_DECISION, summary="Discard a held run's plan (queued for a worker)")
-def reject(run_id: int, session: ApiSession, token: ApproveToken) -> Any:
+def reject(run_id: RunId, session: ApiSession, token: ApproveToken) -> Any:
     return _decide(session, token, run_id, approve=False)
 
 
@@ -330,15 +272,15 @@ def issues_csv_response(run: ImportRun, *, warnings: bool) -> StreamingResponse:
     )
 
 
-@router.get("/runs/{run_id}/errors.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
+@router.get("/runs/{run_id}/errors.csv", response_class=StreamingResponse, responses=_CSV,
             summary="A run's errors as CSV")
-def errors_csv(run_id: int, session: ApiSession, token: ReadToken) -> StreamingResponse:
+def errors_csv(run_id: RunId, session: ApiSession, token: ReadToken) -> StreamingResponse:
     return issues_csv_response(_run(session, token, run_id), warnings=False)
 
 
-@router.get("/runs/{run_id}/warnings.csv", response_class=StreamingResponse, responses={**_CSV, **_NOT_FOUND},
+@router.get("/runs/{run_id}/warnings.csv", response_class=StreamingResponse, responses=_CSV,
             summary="A run's warnings as CSV")
-def warnings_csv(run_id: int, session: ApiSession, token: ReadToken) -> StreamingResponse:
+def warnings_csv(run_id: RunId, session: ApiSession, token: ReadToken) -> StreamingResponse:
     return issues_csv_response(_run(session, token, run_id), warnings=True)
 
 
@@ -358,8 +300,8 @@ def list_members(
         str | None,
         Query(alias="status", pattern="^(pending|invited|active|leaver|deleted)$"),
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = DEFAULT_PER_PAGE,
+    page: PageNumber = 1,
+    per_page: PerPage = DEFAULT_PER_PAGE,
 ) -> MemberPageOut:
     flt = MemberFilter.of(q, status_)
     result = members_page(session, token.programme_id, flt, page=page, per_page=per_page)
@@ -367,9 +309,9 @@ def list_members(
                          per_page=result.per_page, total=result.total, pages=result.pages)
 
 
-@router.get("/members/{member_id}", response_model=MemberOut, responses=_NOT_FOUND, summary="One member")
-def get_member(member_id: int, session: ApiSession, token: ReadToken) -> MemberOut:
+@router.get("/members/{member_id}", response_model=MemberOut, summary="One member")
+def get_member(member_id: MemberId, session: ApiSession, token: ReadToken) -> MemberOut:
     member = member_in_programme(session, token.programme_id, member_id)
     if member is None:
-        raise _not_found(f"Member {member_id}")
+        not_found(f"Member {member_id}")
     return MemberOut.of(member)

@@ -6,16 +6,34 @@ Built from the store rows by the ``of`` class methods; the API module stays a li
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hrsync.services.imports import FailureAdvice
-from hrsync.services.queries import RunProgress, run_duration_seconds, run_progress
+from hrsync.services.queries import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    RunProgress,
+    run_duration_seconds,
+    run_progress,
+)
 from hrsync.sources.registry import has_access
 from hrsync.store.models import ImportRun, Integration, Member
+from hrsync.store.types import ID_MAX
 
 API_PREFIX = "/api/v1"
+
+# Parameters every operation shares, bounded in the OpenAPI document: an id is a positive 64-bit integer
+# (a number past it is 422, never a query the database cannot take), a page number at most MAX_PAGE.
+IntegrationId = Annotated[int, Path(ge=1, le=ID_MAX, description="An integration of the token's programme.")]
+RunId = Annotated[int, Path(ge=1, le=ID_MAX, description="An import run of the token's programme.")]
+MemberId = Annotated[int, Path(ge=1, le=ID_MAX, description="A member of the token's programme.")]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1 is the first page; past the last, items is empty.")]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page.")]
+EmployeeId = Annotated[str, Query(min_length=1, max_length=255, description="The person's employee ID in the HR "
+                                                                             "system.")]
 
 
 class ErrorOut(BaseModel):
@@ -185,7 +203,42 @@ class MemberPageOut(BaseModel):
     pages: int
 
 
+class TraceRowOut(BaseModel):
+    label: str
+    value: str
+    status: str
+    note: str
+
+
+class TraceStageOut(BaseModel):
+    key: str = Field(description="record, mapped, validation, scoping, outcome or closedown.")
+    title: str
+    status: str = Field(description="ok, warning, error or info.")
+    summary: str
+    rows: list[TraceRowOut]
+
+
+class TraceOut(BaseModel):
+    """One person explained: fetched live, each stage of their import, the planned outcome and why."""
+
+    integration_id: int
+    employee_id: str = Field(description="As asked.")
+    found: bool
+    name: str
+    source_id: str | None
+    member_id: int | None
+    outcome: str = Field(description="create, pending, update, unchanged, leaver, reinstate, ignored, skipped or "
+                                     "not_found.")
+    reason: str = Field(description="The outcome in words.")
+    changes: dict[str, list[str | None]] = Field(description="Field: [now, after the import].")
+    applicable: bool = Field(description="Whether applying it would change a member.")
+    stages: list[TraceStageOut]
+    notes: list[str]
+    people_read: int
+
+
 class StartRunIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: dry_run is JSON true or false, never 0, 1 or "yes" (a typo must not start a real import)
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     dry_run: bool = Field(default=False, description="Plan and report only; change no member.")

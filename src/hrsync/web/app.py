@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hrsync.config import get_settings
 from hrsync.scim.routes import router as scim_router
@@ -80,6 +81,16 @@ def _page_not_found(request: Request, what: str = "This page") -> Response:
                   status_code=404)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at this request's path (for a 405's ``Allow`` header)."""
+    routes = request.app.router.routes
+    return [method for method in _METHODS
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)]
+
+
 def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(PageNotFound)
     async def _not_found(request: Request, exc: PageNotFound) -> Response:
@@ -87,10 +98,14 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def _service_not_found(request: Request, exc: NotFound) -> Response:
+        if _is_api(request):  # the API names what (an id of the caller's own request); a page says "this item"
+            return JSONResponse({"detail": exc.reason}, status_code=404)
         return _page_not_found(request, "This item")
 
     @app.exception_handler(RunNotFound)
     async def _run_not_found(request: Request, exc: RunNotFound) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.reason}, status_code=404)
         return _page_not_found(request, "This import")
 
     @app.exception_handler(LoginRequired)
@@ -111,9 +126,11 @@ def _install_error_pages(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
             return _page_not_found(request)
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Allow lists every method of the address, not only the first route's
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         if _is_api(request) or exc.status_code not in (403, 405):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
         return render(request, "error.html", {"title": "Not allowed", "status": exc.status_code,
                                               "message": str(exc.detail)}, status_code=exc.status_code)
 

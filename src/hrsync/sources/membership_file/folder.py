@@ -11,22 +11,31 @@
 * **After.** ``processed/``, ``failed/`` and ``superseded/`` below the folder receive files under a
   name that never collides: ``<stem>.<UTC time, microseconds>Z[-n].csv``. When files move is the
   source's business (see :class:`hrsync.sources.membership_file.MembershipFileSource`).
+* **No links.** Whoever can write the folder (an SFTP account) must not be able to send a file
+  elsewhere or read one from elsewhere. The folder and its subfolders are opened as directory file
+  descriptors with ``O_NOFOLLOW`` and files move between those descriptors (``linkat``/``unlinkat``),
+  so a ``processed/`` replaced by a symbolic link to another integration's folder is refused, not
+  followed, whenever it is swapped; a waiting ``*.csv`` that is a symbolic link is refused too. Either
+  fails the run with ``link_in_drop_folder``, before any member changes.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
+import stat
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
 
 from hrsync.config import get_settings
 from hrsync.sources.base import SourceError
-from hrsync.sources.membership_file.reader import too_large
+from hrsync.sources.membership_file.reader import LINK_REFUSED, too_large
 
 PROCESSED: Final = "processed"
 FAILED: Final = "failed"
@@ -34,6 +43,10 @@ SUPERSEDED: Final = "superseded"
 EXTENSION: Final = ".csv"
 _CHUNK = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_NOT_A_PLAIN_FOLDER = (errno.ELOOP, errno.ENOTDIR)
+_LINK_ADVICE = ("hrsync never follows links there, so nothing was imported or moved; remove the link "
+                "(or ask whoever manages the SFTP server to), then import again.")
 
 
 class FolderIntegration(Protocol):
@@ -60,6 +73,9 @@ def validate_folder(path: object) -> Path:
     if not folder.is_absolute():
         raise SourceError(f"The folder '{text}' must be an absolute path (starting with /).",
                           code="invalid_settings")
+    if folder.is_symlink():
+        raise SourceError(f"The folder '{text}' is a symbolic link: enter the folder it points to.",
+                          code="invalid_settings")
     if not folder.is_dir():
         raise SourceError(f"The folder '{text}' does not exist (or is not a folder).", code="invalid_settings")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -68,18 +84,73 @@ def validate_folder(path: object) -> Path:
     return folder
 
 
-def _is_candidate(entry: os.DirEntry[str]) -> bool:
-    return (not entry.name.startswith(".") and entry.name.lower().endswith(EXTENSION)
-            and entry.is_file(follow_symlinks=False))
+def _looks_importable(name: str) -> bool:
+    return not name.startswith(".") and name.lower().endswith(EXTENSION)
+
+
+def linked_file(name: str) -> SourceError:
+    return SourceError(f"The membership file {name} in the drop folder is a symbolic link; {_LINK_ADVICE}",
+                       code=LINK_REFUSED)
+
+
+def _linked_folder(path: Path, dir_fd: int | None = None) -> SourceError:
+    """Why ``path`` was not opened as a folder: a symbolic link, or something else than a folder."""
+    try:
+        link = stat.S_ISLNK(os.stat(path.name if dir_fd is not None else path, dir_fd=dir_fd,
+                                    follow_symlinks=False).st_mode)
+    except OSError:
+        link = False
+    what = "a symbolic link" if link else "not a folder"
+    return SourceError(f"The folder {path} is {what}; {_LINK_ADVICE}", code=LINK_REFUSED)
+
+
+@contextmanager
+def opened_folder(folder: Path) -> Iterator[int]:
+    """The drop folder as a directory file descriptor, never through a link in its last part."""
+    try:
+        fd = os.open(folder, _DIRECTORY)
+    except FileNotFoundError:
+        raise SourceError(f"The membership file folder {folder} does not exist.", code="no_file") from None
+    except OSError as exc:
+        if exc.errno in _NOT_A_PLAIN_FOLDER:
+            raise _linked_folder(folder) from None
+        raise
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _open_subfolder(folder: Path, folder_fd: int, name: str) -> int:
+    """``<folder>/<name>/`` created if missing and opened, both relative to ``folder_fd``, never
+    through a link: a ``name`` that is a symbolic link (or a file) is refused. Close what it returns."""
+    try:
+        os.mkdir(name, dir_fd=folder_fd)  # mkdirat never follows a link: an existing one is EEXIST
+    except FileExistsError:
+        pass
+    try:
+        return os.open(name, _DIRECTORY, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno in _NOT_A_PLAIN_FOLDER:
+            raise _linked_folder(folder / name, folder_fd) from None
+        raise
 
 
 def waiting_files(folder: Path) -> list[tuple[float, str, Path]]:
-    """Every importable-looking file in the folder as ``(mtime, name, path)``, newest first."""
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        raise SourceError(f"The membership file folder {folder} does not exist.", code="no_file") from None
-    found = [(e.stat().st_mtime, e.name, Path(e.path)) for e in entries if _is_candidate(e)]
+    """Every importable-looking file in the folder as ``(mtime, name, path)``, newest first.
+
+    A ``*.csv`` that is a symbolic link is refused (``link_in_drop_folder``), not skipped: an
+    import that silently ignored the file its sender meant would be harder to understand.
+    """
+    found = []
+    with opened_folder(folder) as fd, os.scandir(fd) as entries:
+        for entry in entries:
+            if not _looks_importable(entry.name):
+                continue
+            if entry.is_symlink():
+                raise linked_file(entry.name)
+            if entry.is_file(follow_symlinks=False):
+                found.append((entry.stat(follow_symlinks=False).st_mtime, entry.name, folder / entry.name))
     return sorted(found, reverse=True)
 
 
@@ -109,37 +180,78 @@ def older_files(folder: Path, than: Path) -> list[Path]:
     return [] if position is None else [p for _m, _n, p in waiting[position + 1:]]
 
 
+class Mover:
+    """Moves files of one open drop folder into its subfolders, all through directory descriptors."""
+
+    def __init__(self, folder: Path, folder_fd: int, subfolders: dict[str, int]) -> None:
+        self.folder, self._fd, self._subfolders = folder, folder_fd, subfolders
+
+    def move(self, path: Path, subfolder: str) -> Path:
+        """Move ``path`` (a file of the folder) into ``subfolder`` under a name that never collides."""
+        moved = _move_without_overwriting(self._fd, path.name, self._subfolders[subfolder], path.name,
+                                          keep_name=False)
+        return self.folder / subfolder / moved
+
+
+@contextmanager
+def mover(folder: Path, *subfolders: str) -> Iterator[Mover]:
+    """Open ``folder`` and each of ``subfolders`` (created when missing) before anything moves, so a
+    link in any of them refuses the whole move instead of half of it."""
+    with opened_folder(folder) as fd:
+        opened: dict[str, int] = {}
+        try:
+            for name in subfolders:
+                opened[name] = _open_subfolder(folder, fd, name)
+            yield Mover(folder, fd, opened)
+        finally:
+            for sub in opened.values():
+                os.close(sub)
+
+
 def move_to(path: Path, subfolder: str) -> Path:
     """Move ``path`` into ``<its folder>/<subfolder>/`` under a new name that never collides."""
-    target_dir = path.parent / subfolder
-    target_dir.mkdir(exist_ok=True)
-    return _move_without_overwriting(path, target_dir / path.name, keep_name=False)
+    with mover(path.parent, subfolder) as moving:
+        return moving.move(path, subfolder)
 
 
-def _names(target: Path, keep_name: bool) -> Iterator[Path]:
+def _names(name: str, keep_name: bool) -> Iterator[str]:
     if keep_name:
-        yield target
+        yield name
+    stem, suffix = os.path.splitext(name)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     for n in range(1000):
-        yield target.with_name(f"{target.stem}.{stamp}{'' if n == 0 else f'-{n}'}{target.suffix}")
+        yield f"{stem}.{stamp}{'' if n == 0 else f'-{n}'}{suffix}"
 
 
-def _move_without_overwriting(source: Path, target: Path, *, keep_name: bool) -> Path:
-    """Move ``source`` to ``target`` (``keep_name``) or a time-stamped variant of it; never overwrites."""
+def _move_without_overwriting(from_fd: int, name: str, to_fd: int, target: str, *, keep_name: bool) -> str:
+    """Move ``name`` (in ``from_fd``) to ``target`` or a time-stamped variant of it (in ``to_fd``);
+    never overwrites, never follows a link; the name it got."""
+    try:
+        if stat.S_ISLNK(os.stat(name, dir_fd=from_fd, follow_symlinks=False).st_mode):
+            raise linked_file(name)
+    except FileNotFoundError:
+        raise SourceError(f"The membership file {name} is no longer in the drop folder.", code="no_file") from None
     for candidate in _names(target, keep_name):
-        try:
-            os.link(source, candidate)  # fails if the name is taken, atomically
+        try:  # fails if the name is taken, atomically
+            os.link(name, candidate, src_dir_fd=from_fd, dst_dir_fd=to_fd, follow_symlinks=False)
         except FileExistsError:
             continue
         except OSError:  # a file system without hard links
-            if candidate.exists():
+            if _exists(candidate, to_fd):
                 continue
-            os.replace(source, candidate)
+            os.rename(name, candidate, src_dir_fd=from_fd, dst_dir_fd=to_fd)
             return candidate
-        source.unlink()
+        os.unlink(name, dir_fd=from_fd)
         return candidate
-    raise SourceError(f"The membership file {source.name} could not be moved to {target.parent}.",
-                      code="internal")
+    raise SourceError(f"The membership file {name} could not be moved.", code="internal")
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def safe_name(filename: str) -> str:
@@ -164,23 +276,32 @@ def drop_upload(integration: FolderIntegration, filename: str, stream: IO[bytes]
     settings = get_settings()
     folder = folder_of(integration)
     folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".upload-{secrets.token_hex(8)}.part"
+    temp = f".upload-{secrets.token_hex(8)}.part"
+    with opened_folder(folder) as fd:
+        try:
+            size = _write(fd, temp, stream, settings.file_max_bytes)
+            if size == 0:
+                raise SourceError(f"The uploaded file {name} is empty.", code="bad_file")
+            # atomic: an import sees the whole file or none of it
+            target = _move_without_overwriting(fd, temp, fd, name, keep_name=True)
+        finally:
+            _unlink_quietly(temp, fd)
+        settled = time.time() - settings.file_settle_seconds
+        os.utime(target, (settled, settled), dir_fd=fd, follow_symlinks=False)
+    return folder / target
+
+
+def _unlink_quietly(name: str, dir_fd: int) -> None:
     try:
-        size = _write(temp, stream, settings.file_max_bytes)
-        if size == 0:
-            raise SourceError(f"The uploaded file {name} is empty.", code="bad_file")
-        # atomic: an import sees the whole file or none of it
-        target = _move_without_overwriting(temp, folder / name, keep_name=True)
-    finally:
-        temp.unlink(missing_ok=True)
-    settled = time.time() - settings.file_settle_seconds
-    os.utime(target, (settled, settled))
-    return target
+        os.unlink(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
 
 
-def _write(temp: Path, stream: IO[bytes] | Iterable[bytes], limit: int) -> int:
+def _write(dir_fd: int, temp: str, stream: IO[bytes] | Iterable[bytes], limit: int) -> int:
     size = 0
-    with temp.open("xb") as out:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(temp, flags, 0o666, dir_fd=dir_fd), "wb") as out:
         for chunk in _chunks(stream):
             size += len(chunk)
             if size > limit:

@@ -13,12 +13,16 @@ What is refused, each as a :class:`SourceError` whose ``code`` is in :mod:`hrsyn
   that never ends;
 * ``bad_encoding`` - UTF-16/UTF-32 (a spreadsheet's "Unicode text"), or bytes that are not UTF-8,
   naming the line and byte offset of the first one;
-* ``duplicate_header`` - two columns with the same (trimmed) name.
+* ``duplicate_header`` - two columns with the same (trimmed) name;
+* ``link_in_drop_folder`` - the file is a symbolic link (opened with ``O_NOFOLLOW``) or not a plain file.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -29,6 +33,8 @@ UTF8_BOM: Final = b"\xef\xbb\xbf"
 _WIDE_BOMS: Final = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE starts like UTF-16 LE)
 SNIFF_BYTES: Final = 4096
 DELIMITERS: Final = (",", ";")
+#: The failure code of a link (or something else than a plain file or folder) inside a drop folder.
+LINK_REFUSED: Final = "link_in_drop_folder"
 _SAVE_AS = "save it from the spreadsheet as 'CSV UTF-8' and try again"
 
 
@@ -61,13 +67,13 @@ class CsvTable(Closing):
     def __init__(self, path: Path, *, max_bytes: int) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise too_large(size, max_bytes)
-        if size == 0:
-            raise SourceError(f"The membership file {path.name} is empty.", code="bad_file")
-        self._fh: BinaryIO = path.open("rb")
+        self._fh: BinaryIO = _open_plain_file(path)
         try:
+            size = os.fstat(self._fh.fileno()).st_size
+            if size > max_bytes:
+                raise too_large(size, max_bytes)
+            if size == 0:
+                raise SourceError(f"The membership file {path.name} is empty.", code="bad_file")
             self._check_start(self._fh.read(SNIFF_BYTES))
             self._fh.seek(0)
             self._lines = self._decoded_lines()
@@ -156,6 +162,25 @@ class CsvTable(Closing):
             f"The membership file {self.path.name} could not be read as CSV near line {line} ({exc}); "
             "check for a quote that is never closed.", code="bad_file",
         )
+
+
+def _open_plain_file(path: Path) -> BinaryIO:
+    """``path`` opened for reading if it is a plain file; a symbolic link is never followed (nor a
+    FIFO waited on): either is refused with ``link_in_drop_folder``."""
+    refused = SourceError(
+        f"The membership file {path.name} is a symbolic link or not a plain file; hrsync reads only plain "
+        "files, so nothing was imported. Remove it and drop the file itself.", code=LINK_REFUSED,
+    )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise refused from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise refused
+    return os.fdopen(fd, "rb")
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:

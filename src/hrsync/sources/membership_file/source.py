@@ -90,10 +90,14 @@ class MembershipFileSource(Closing):
         done, self._read_file = self._read_file, None
         if done is None or not self.consume:
             return
-        for older in drop.older_files(self.folder, done):
-            log.info("membership file %s superseded by %s", older.name, done.name)
-            drop.move_to(older, drop.SUPERSEDED)
-        moved = drop.move_to(done, drop.PROCESSED)
+        older = drop.older_files(self.folder, done)
+        # Both subfolders are opened (never through a link) before anything moves, and before the
+        # runner applies the plan: a link refuses the run with every member and file untouched.
+        with drop.mover(self.folder, drop.PROCESSED, *([drop.SUPERSEDED] if older else [])) as moving:
+            for path in older:
+                log.info("membership file %s superseded by %s", path.name, done.name)
+                moving.move(path, drop.SUPERSEDED)
+            moved = moving.move(done, drop.PROCESSED)
         log.info("membership file %s imported; moved to %s", done.name, moved)
 
 
