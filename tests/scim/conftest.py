@@ -35,9 +35,10 @@ class Scim:
         return self.install.members()
 
 
-def start_scim(install: Install, tmp_path: Path, **env: str) -> Iterator[Scim]:  # noqa: F811
+def start_scim(install: Install, tmp_path: Path, *add: str, **env: str) -> Iterator[Scim]:  # noqa: F811
+    """``add``: more options of ``hrsync integration add``; ``env``: more settings of ``hrsync serve``."""
     install.cli_json("programme", "add", "Acme", "--admin-email", "owner@acme.test")
-    created = install.cli_json("integration", "add", "--programme", "Acme", "--source", "scim")
+    created = install.cli_json("integration", "add", "--programme", "Acme", "--source", "scim", *add)
     logs = tmp_path / "logs"
     logs.mkdir()
     data_dir = Path(install.env["HRSYNC_DATA_DIR"])

@@ -37,7 +37,7 @@ SOURCE_KEYS = (
     "preferredLanguage", "locale", "userType",
 )
 _ENTERPRISE_KEYS = ("employeeNumber", "department", "costCenter", "organization", "division")
-_ACTIVE_STATUSES = ("pending", "invited", "active")
+_ACTIVE_STATUSES = ("invited", "active")  # pending: created inactive, no access yet
 
 
 def truthy(value: Any) -> bool:

@@ -52,6 +52,7 @@ ACTOR = "SCIM"
 TRIGGER = RunTrigger.SCIM.value
 _COLUMNS = ("employee_id", "email", "first_name", "last_name")
 _LIVE = (MemberStatus.ACTIVE.value, MemberStatus.INVITED.value, MemberStatus.PENDING.value)
+_WITH_ACCESS = (MemberStatus.ACTIVE.value, MemberStatus.INVITED.value)
 
 
 class Refused(ServiceError):
@@ -181,9 +182,6 @@ def create(session: Session, integration: Integration, values: ScimValues) -> Me
     """A new member owned by the SCIM integration (invited when its welcome e-mail is on); a User this
     integration deleted comes back instead (reinstated, within the leaver's 60 days)."""
     clean = _clean(values.fields)
-    if not values.active:
-        raise Refused("hrsync makes no member of an inactive User: it is created when it is activated.",
-                      "inactive_user")
     deleted = _deleted_one(session, integration, clean)
     if deleted is not None:
         member = session.get_one(Member, deleted.member_id)
@@ -192,7 +190,7 @@ def create(session: Session, integration: Integration, values: ScimValues) -> Me
         return member
     _refuse_taken(session, integration, clean, values.user_name, None)
     programme = session.get_one(Programme, integration.programme_id)
-    status = MemberStatus.INVITED if integration.welcome_email else MemberStatus.ACTIVE
+    status = _starting(integration) if values.active else MemberStatus.PENDING  # inactive: known, no access
     member = Member(programme_id=programme.id, door=MemberDoor.INTEGRATION.value, integration_id=integration.id,
                     status=status.value, attributes={})
     changes = _set_attributes(member, clean)
@@ -235,7 +233,9 @@ def replace(session: Session, integration: Integration, member: Member, scim: Sc
         scim_hold.release(session, integration, member)
         if member.status == MemberStatus.LEAVER.value:
             _reinstate(session, member, programme, run)
-    elif member.status in _LIVE:
+        elif member.status == MemberStatus.PENDING.value:
+            _start(session, integration, member, programme, run)
+    elif member.status in _WITH_ACCESS:
         held = _leave_or_hold(session, integration, member, programme, run)
     session.flush()
     return held
@@ -275,6 +275,22 @@ def _leave(session: Session, member: Member, programme: Programme, run: ImportRu
     close_down_leaver(session, member, programme, today=today, now=utcnow())
     _count(run, "leavers")
     _event(session, member, run, "leaver", {"status": [old, MemberStatus.LEAVER.value]})
+
+
+def _starting(integration: Integration) -> MemberStatus:
+    return MemberStatus.INVITED if integration.welcome_email else MemberStatus.ACTIVE
+
+
+def _start(session: Session, integration: Integration, member: Member, programme: Programme, run: ImportRun) -> None:
+    """A User created inactive is activated: invited (or active) as a new member would have been."""
+    status = _starting(integration)
+    changes = {"status": [member.status, status.value]}
+    member.status = status.value
+    if status == MemberStatus.INVITED:
+        session.flush()
+        queue_invitation(session, member, programme)
+    _count(run, "updated")
+    _event(session, member, run, "started", changes)
 
 
 def _reinstate(session: Session, member: Member, programme: Programme, run: ImportRun) -> None:
