@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="Seconds a webhook delivery waits before its person is re-fetched; deliveries for the same "
         "person meanwhile are coalesced into that one re-fetch.",
     )
+    webhook_runs_per_hour: int = Field(
+        default=60, ge=1, le=10_000,
+        description="One-person runs webhook deliveries may make per integration in an hour; past it the "
+        "deliveries are covered by one full import instead (at most one an hour), so a flood of deliveries "
+        "(or forged ones from a leaked URL) cannot fill the history.",
+    )
     trusted_proxies: str = Field(
         default="127.0.0.1,::1",
         description="Comma-separated addresses or networks (CIDR) of the reverse proxies / load balancers "

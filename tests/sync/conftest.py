@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import traceback
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from hrsync.config import reset_settings_cache
+from hrsync.notify.catcher import MailCatcher
 from hrsync.simulator import Simulator
 from hrsync.store.db import dispose_engines, session_scope, upgrade
 
@@ -159,6 +161,23 @@ def install(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -
         upgrade()
         yield Install(env=env, sim=sim, url=database_url, spawn=spawns_cli(request))
         _activate({})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def mail(install: Install) -> Iterator[MailCatcher]:
+    """A real SMTP server (aiosmtpd) on a loopback port, which the installation's e-mail goes to."""
+    catcher = MailCatcher("127.0.0.1", _free_port()).start()
+    install.env["HRSYNC_SMTP_URL"] = catcher.url
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
 
 
 __all__ = ["API_KEY", "TENANT", "Install", "session_scope"]

@@ -7,6 +7,8 @@ people and members are plain records, each rule is a few lines. The stateful tes
 and compares them after every step.
 
 The model covers the default mapping (employee ID, e-mail, first and last name), welcome e-mails on,
+members added by hand (owned by no integration: an import skips a person holding one's employee ID or
+address, ``owned_elsewhere``, and plans only for its own members),
 blanks never clearing values, vanished people not made leavers, the 10 % / 5-people brake and the
 60-day close-down, which is what the generated histories use.
 """
@@ -62,6 +64,7 @@ class Member:
     leaver_since: date | None = None
     invited: bool = False  # an invitation was ever queued for this member
     link_until: date | None = None  # the last day its delivered invitation link works
+    manual: bool = False  # added by hand: owned by no integration, never changed by an import
     mid: int = field(default_factory=lambda: next(_ids))  # the model's own identity
 
     def basis(self) -> tuple[object, ...]:
@@ -102,7 +105,7 @@ class Plan:
 
 
 ERROR_CODES = frozenset({"missing_employee_id", "missing_email", "duplicate_employee_id", "duplicate_email",
-                         "email_taken"})
+                         "email_taken", "owned_elsewhere"})
 
 
 def plan_import(people: list[Person], members: list[Member], today: date) -> Plan:
@@ -117,7 +120,18 @@ def plan_import(people: list[Person], members: list[Member], today: date) -> Pla
         if not p.email:
             issues["missing_email", p.sid] += 1
         (valid if p.emp and p.email else errored).append(p)
-    live = [m for m in members if m.status != "deleted"]
+    # Members added by hand belong to another door: a person holding one's employee ID, or claiming
+    # one's address (past employees claim none), is skipped like a record error; the import plans
+    # only for its own members.
+    hand = [m for m in members if m.manual and m.status != "deleted"]
+    hand_emps = {m.emp for m in hand}
+    hand_emails = {m.email.lower() for m in hand if m.email}
+    for p in list(valid):
+        if p.emp in hand_emps or (p.lifecycle(today) != INACTIVE and str(p.email).lower() in hand_emails):
+            issues["owned_elsewhere", p.sid] += 1
+            valid.remove(p)
+            errored.append(p)
+    live = [m for m in members if m.status != "deleted" and not m.manual]
     by_emp = {m.emp: m for m in live}
     by_email = {m.email.lower(): m for m in live if m.email}
     protected_emps = {p.emp for p in errored if p.emp}

@@ -47,6 +47,7 @@ from tests.sync.history_model import (
     HOLD_DAYS,
     INACTIVE,
     INVITATION_DAYS,
+    WINDOW_DAYS,
     Person,
     Plan,
     apply,
@@ -63,11 +64,14 @@ from hrsync.lifecycle.passwords import request_password_reset, set_member_passwo
 from hrsync.lifecycle.tokens import TokenPurpose, find_token, hash_token
 from hrsync.notify.catcher import MailCatcher
 from hrsync.notify.delivery import send_due
+from hrsync.services import manual_members as manual_door
+from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import create_integration, publish
+from hrsync.services.manual_members import ManualValues, add_member
 from hrsync.services.programmes import create_programme
 from hrsync.simulator import Simulator
 from hrsync.store.db import dispose_engines, session_factory, upgrade
-from hrsync.store.models import AuthToken, ImportIssue, ImportRun, Member, OutboxEmail
+from hrsync.store.models import AuthToken, ImportIssue, ImportRun, Member, OutboxEmail, Programme
 from hrsync.sync.runs import RunBlocked, request_run
 
 TENANT, API_KEY = "histories", "sim-key-for-histories-1"
@@ -454,6 +458,63 @@ class Histories(RuleBasedStateMachine):
         assert outcome.status == "rejected"
         self.held = None
 
+    # -- the manual door ---------------------------------------------------------------------------
+
+    @rule(data=st.data(), clash=st.sampled_from(["employee ID", "e-mail", "none"]))
+    def add_by_hand(self, data: st.DataObject, clash: str) -> None:
+        """An administrator adds a member by hand (a contractor, say) whom the HR directory then lists too,
+        by the same employee ID or address: the next import must skip that person, never take the member
+        over nor report it vanished. A value another member holds is refused."""
+        live = [m for m in self.members if m.status != "deleted"]
+        held = {m.emp for m in live} | {(m.email or "").lower() for m in live}
+        emp = data.draw(st.sampled_from([*[e for e in EMPS if e not in held], *EMPS]))
+        email = data.draw(st.sampled_from([*[e for e in EMAILS if e.lower() not in held], *EMAILS]))
+        taken = emp in held or email.lower() in held
+        with self.factory() as session, session.begin():
+            programme = session.scalars(select(Programme)).one()  # the history's one programme
+            try:
+                added = add_member(session, programme, ManualValues(emp, email), None).id
+            except ServiceError as exc:
+                assert taken and exc.code == "owned_elsewhere", exc
+                return
+        assert not taken, f"{emp} / {email} was added although a member holds it"
+        TALLY["added by hand"] += 1
+        member = ModelMember(emp, email, None, "invited", None, None, invited=True, manual=True)
+        member.db_id = added  # type: ignore[attr-defined]
+        self.members.append(member)
+        if clash != "none":
+            other_emp = next((e for e in EMPS if e not in held and e != emp), None)
+            other_email = next((e for e in EMAILS if e.lower() not in held and e.lower() != email.lower()), None)
+            self.hire(emp=emp if clash == "employee ID" else other_emp,
+                      email=email if clash == "e-mail" else other_email, first=None, start=0, then_import=False)
+        self.import_now(twice=False)
+
+    def _hand(self, data: st.DataObject, statuses: tuple[str, ...]) -> ModelMember | None:
+        pool = [m for m in self.members if m.manual and m.status in statuses
+                and (m.leaver_since is None or self.today < m.leaver_since + timedelta(days=WINDOW_DAYS))]
+        return data.draw(st.sampled_from(pool)) if pool else None
+
+    def _decide_by_hand(self, data: st.DataObject, statuses: tuple[str, ...], decide: Any) -> ModelMember | None:
+        model = self._hand(data, statuses)
+        if model is not None:
+            with self.factory() as session, session.begin():
+                programme = session.scalars(select(Programme)).one()
+                decide(session, programme, session.get(Member, model.db_id), None)  # type: ignore[attr-defined]
+        return model
+
+    @rule(data=st.data())
+    def mark_ineligible(self, data: st.DataObject) -> None:
+        model = self._decide_by_hand(data, ("invited", "active"), manual_door.mark_ineligible)
+        if model is not None:
+            model.status, model.leaving_date, model.leaver_since = "leaver", self.today, self.today
+            model.link_until = None  # an unused invitation no longer opens a leaver's account
+
+    @rule(data=st.data())
+    def mark_eligible(self, data: st.DataObject) -> None:
+        model = self._decide_by_hand(data, ("leaver",), manual_door.mark_eligible)
+        if model is not None:
+            model.status, model.leaving_date, model.leaver_since = "active", None, None
+
     # -- members and e-mail -----------------------------------------------------------------------
 
     @rule()
@@ -534,6 +595,7 @@ class Histories(RuleBasedStateMachine):
                 select(ImportIssue.code, ImportIssue.source_id).where(ImportIssue.run_id == run_id)).all())
         assert counts == expected.counts(), (counts, expected.counts())
         assert dict(issues) == {k: v for k, v in expected.issues.items() if v}, (issues, expected.issues)
+        TALLY["owned_elsewhere"] += sum(n for (code, _sid), n in issues.items() if code == "owned_elsewhere")
         if not rechecked:  # every person read ends as exactly one outcome
             skipped = {sid for (code, sid) in expected.issues if code in ERROR_CODES}
             outcomes = sum(expected.counts().values()) + len(skipped) + expected.ignored

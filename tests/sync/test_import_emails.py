@@ -5,9 +5,7 @@ integrations, and a summary with the right counts after each run."""
 from __future__ import annotations
 
 import re
-import socket
 from collections import Counter
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,22 +16,6 @@ if TYPE_CHECKING:
     from conftest import Install
 
 OWNER = "owner@acme.test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def mail(install: Install) -> Iterator[MailCatcher]:
-    catcher = MailCatcher("127.0.0.1", _free_port()).start()
-    install.env["HRSYNC_SMTP_URL"] = catcher.url
-    try:
-        yield catcher
-    finally:
-        catcher.stop()
 
 
 def _kinds(mail: MailCatcher) -> Counter[str]:

@@ -9,9 +9,7 @@ next attempt is brought forward (5, 15, 45 minutes), never later than the regula
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,22 +29,6 @@ OWNER = "owner@acme.test"
 ADMINISTRATOR = "admin@acme.test"
 READ_ONLY = "viewer@acme.test"
 DEACTIVATED = "gone@acme.test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def mail(install: Install) -> Iterator[MailCatcher]:
-    catcher = MailCatcher("127.0.0.1", _free_port()).start()
-    install.env["HRSYNC_SMTP_URL"] = catcher.url
-    try:
-        yield catcher
-    finally:
-        catcher.stop()
 
 
 def _kind(mail: MailCatcher, kind: str) -> list[Any]:

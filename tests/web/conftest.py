@@ -173,6 +173,15 @@ def wait_until(check: Any, *, timeout: float = 120.0, what: str = "the worker") 
         time.sleep(0.1)
 
 
+def sign_in_page(page: Any, base_url: str, email: str, next_path: str, password: str = PASSWORD) -> None:
+    """Sign an administrator in with a Playwright page, as a person does, landing on ``next_path``."""
+    page.goto(f"{base_url}/login?next={next_path}")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{next_path}")
+
+
 def require_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return

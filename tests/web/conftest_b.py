@@ -152,7 +152,7 @@ def make_tenant(name: str, email: str, threshold: float) -> Tenant:
                                          leaver_threshold_pct=threshold)
         publish(session, integration, admin)
         raw, token = create_api_token(session, programme.id, f"{name} CI", created_by=admin,
-                                      scopes=("read", "import", "approve"))
+                                      scopes=("read", "import", "approve", "members"))
         return Tenant(programme.id, admin.id, email, integration.id, raw, token.id)
 
 

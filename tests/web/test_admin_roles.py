@@ -277,3 +277,38 @@ def test_another_programmes_owner_cannot_touch_these_administrators(portal: Port
     row = _admin(target)
     assert row.is_active and row.role == "administrator"
     assert target not in client.get("/admins").text
+
+
+def test_administrators_revoke_only_their_own_tokens_and_owners_any(portal: Portal) -> None:
+    programme_id, owner_id, owner = portal.new_admin()
+    colleague, viewer = _add_admin(programme_id, "administrator"), _add_admin(programme_id, "read_only")
+    raws: dict[str, tuple[str, int]] = {}
+    with session_scope() as session:
+        for who, admin_id in (("owner", owner_id), ("colleague", _admin(colleague).id),
+                              ("viewer", _admin(viewer).id)):
+            raw, token = create_api_token(session, programme_id, f"{who}'s report",
+                                          created_by=session.get(AdminUser, admin_id))
+            session.flush()
+            raws[who] = (raw, token.id)
+    api = httpx.Client(base_url=portal.base_url)
+
+    def works(who: str) -> bool:
+        return api.get("/api/v1/members", headers={"Authorization": f"Bearer {raws[who][0]}"}).status_code == 200
+
+    tokens = "/settings/api-tokens"
+    for email in (colleague, viewer):
+        client = portal.sign_in(email)
+        page = client.get(tokens).text
+        assert f"/settings/api-tokens/{raws['owner'][1]}/revoke" not in page  # no button for another's token
+        refused = portal.post_form(client, tokens, f"{tokens}/{raws['owner'][1]}/revoke")
+        assert refused.status_code == 403 and "only they or an owner" in html.unescape(refused.text)
+    assert works("owner") and works("colleague")
+    as_colleague = portal.sign_in(colleague)
+    assert portal.post_form(as_colleague, tokens, f"{tokens}/{raws['viewer'][1]}/revoke").status_code == 403
+    assert works("viewer")
+    assert portal.post_form(as_colleague, tokens, f"{tokens}/{raws['colleague'][1]}/revoke").status_code == 303
+    assert not works("colleague")
+    owner_client = portal.sign_in(owner)
+    assert portal.post_form(owner_client, tokens, f"{tokens}/{raws['viewer'][1]}/revoke").status_code == 303
+    assert not works("viewer") and works("owner")
+    api.close()

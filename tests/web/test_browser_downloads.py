@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD, browser
+from tests.web.conftest import browser, sign_in_page
 from tests.web.test_member_names import BORN_SHOWN, DATE_FORMAT, Named, named
 
 from hrsync.domain.display import display_name
@@ -51,14 +51,6 @@ def _download(page: Any, link: Any, folder: Path) -> Path:
     return saved
 
 
-def _sign_in(page: Any, base_url: str, email: str, next_path: str) -> None:
-    page.goto(f"{base_url}/login?next={next_path}")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**{next_path}")
-
-
 def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
     named: Named, browser: Any, artifacts_dir: Path
 ) -> None:
@@ -66,7 +58,7 @@ def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
     context = browser.new_context(viewport=SIZES["laptop"], accept_downloads=True)
     page = context.new_page()
     run_path = f"/integrations/{named.integration_id}/runs/{named.run_id}"
-    _sign_in(page, base_url, named.admin_email, run_path)
+    sign_in_page(page, base_url, named.admin_email, run_path)
 
     errors = _spreadsheet_rows(_download(page, page.locator(f'a[href$="{run_path}/errors.csv"]').first, artifacts_dir))
     assert errors[0] == ISSUES_HEADER
@@ -108,7 +100,7 @@ def test_members_list_and_record_screenshots(named: Named, browser: Any, artifac
     context = browser.new_context(viewport=SIZES[size], is_mobile=size == "phone", has_touch=size == "phone")
     page = context.new_page()
     base_url = named.portal.base_url
-    _sign_in(page, base_url, named.admin_email, "/members")
+    sign_in_page(page, base_url, named.admin_email, "/members")
     page.get_by_label("Search").fill("Martin")
     page.get_by_role("button", name="Search").click()
     page.wait_for_url("**/members?q=Martin**")

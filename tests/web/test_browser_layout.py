@@ -228,6 +228,12 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
                                      .order_by(ImportRun.id.desc())).first()
     assert preview_id is not None and preview_id != run_id
     wait_for_run(preview_id)
+    # a member added by hand, for its edit form (and the detail page's manual-member buttons)
+    added = post_form(admin, "/members/new", "/members/new",
+                      {"employee_id": "BY-HAND-1", "email": "someone.added.by.hand@acme-perks-programme.example",
+                       "first_name": "Maximiliane", "last_name": "Handley-Wetherington"})
+    assert added.status_code == 303, added.text[:300]
+    manual_id = int(added.headers["location"].rsplit("/", 1)[1])
     # an administrator invitation and a password reset, for the link pages
     invited = "a.colleague.with.a-rather-long-address@acme-perks-programme.example"
     assert post_form(admin, "/admins", "/admins", {"email": invited, "name": "Cole League"}).status_code == 303
@@ -265,7 +271,9 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
                                                   f"/integrations/{integration}/import?run={run_id}"],
         "/integrations/{integration_id}/trace": [f"/integrations/{integration}/trace"],
         "/members": ["/members"],
-        "/members/{member_id}": [f"/members/{member_id}"],
+        "/members/{member_id}": [f"/members/{member_id}", f"/members/{manual_id}"],
+        "/members/new": ["/members/new"],
+        "/members/{member_id}/edit": [f"/members/{manual_id}/edit"],
         "/settings/api-tokens": ["/settings/api-tokens"],
         "/emails": ["/emails"],
     }

@@ -45,7 +45,7 @@ def test_a_known_token_is_acknowledged_at_once_without_session_or_csrf(world: Ho
 
 def test_a_body_naming_nobody_is_acknowledged_and_ignored(world: HookWorld) -> None:
     before = world.hint_count()
-    for body in (b"not json", b"[]", b'{"event": "user.created", "id": "not-a-uuid"}'):
+    for body in (b"[]", b"null", b'{"event": "user.created", "id": "not-a-uuid"}'):
         answer = httpx.post(world.hook_url(), content=body, headers={"Content-Type": "application/json"})
         assert answer.status_code == 202 and answer.json() == {"queued": False}, body
     assert world.hint_count() == before
@@ -58,6 +58,20 @@ def test_unknown_tokens_are_404_and_queue_nothing(world: HookWorld) -> None:
                                                                                "event": "person.created"})
         assert answer.status_code == 404, token
     assert httpx.get(world.hook_url()).status_code == 405  # deliveries are POSTs only
+    assert world.hint_count() == before
+
+
+def test_the_token_is_checked_before_the_body_and_a_bad_body_is_400(world: HookWorld) -> None:
+    before = world.hint_count()
+    deep = b"[" * 30_000 + b"]" * 30_000  # within the size limit, far past the parser's nesting
+    for body in (deep, b"not json", b"", b"\xff\xfe{}", b'{"id": '):
+        for token in ("x", "A" * 43):  # a stranger learns nothing from the body: 404 whatever it is
+            stranger = httpx.post(f"{world.base_url}/hooks/intellihr/{token}", content=body,
+                                  headers={"Content-Type": "application/json"})
+            assert stranger.status_code == 404, (token, body[:20])
+        known = httpx.post(world.hook_url(), content=body, headers={"Content-Type": "application/json"})
+        assert known.status_code == 400 and known.json() == {"error": "the body is not a JSON document"}, body[:20]
+        assert "Traceback" not in known.text
     assert world.hint_count() == before
 
 

@@ -87,6 +87,36 @@ def test_hrsync_serve_never_writes_a_token_to_its_logs(portal: Portal, tmp_path:
     assert token not in logs
 
 
+@pytest.mark.slow
+def test_a_token_in_a_path_written_oddly_is_redacted_too(portal: Portal, tmp_path: Path) -> None:
+    """Request lines as a client may send them, unresolved (``..``, ``//``, ``%``-escapes, another
+    case): uvicorn logs the raw path, and the token must be in neither it nor its resolved form."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    _, _, email = portal.new_admin()
+    token = _reset_link(portal, email)
+    paths = [f"/hooks/intellihr/../{token}", f"/hooks/intellihr/./{token}", f"//hooks/intellihr/{token}",
+             f"/hooks//intellihr/{token}", f"/x/../admin/reset-password/{token}", f"/%77elcome/{token}",
+             f"/admin/reset-password/%2E%2E/{token}", f"/WELCOME/{token}", f"/member/set-password%3Ftoken={token}"]
+    with hrsync_serve(portal.data_dir, tmp_path) as served:
+        where = urlsplit(served.base_url)
+        for path in paths:
+            connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=60)
+            try:
+                connection.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
+                assert connection.getresponse().status in (404, 405, 400, 403, 200, 303), path
+            finally:
+                connection.close()
+        connection = http.client.HTTPConnection(where.hostname or "127.0.0.1", where.port, timeout=60)
+        connection.request("GET", "/login")
+        connection.getresponse().read()
+        connection.close()
+    logs = served.logs()
+    assert "GET /login" in logs and logs.count(REDACTED) >= len(paths)  # every request was logged, redacted
+    assert token not in logs
+
+
 # ------------------------------------------------------------------------------------------------
 # headers
 # ------------------------------------------------------------------------------------------------

@@ -160,3 +160,35 @@ def test_a_leaver_keeps_only_their_own_account_pages(world: World) -> None:
     closed = login.post("/member/login", data={"email": member.email, "password": NEW_PASSWORD,
                                                "csrf_token": csrf_of(page.text)})
     assert closed.status_code == 403 and "closed" in closed.text
+
+
+def test_the_current_password_check_is_throttled_like_sign_in(world: World) -> None:
+    """A stolen member session cannot guess the current password: five wrong ones lock the change
+    (and signing in) for 15 minutes, and then even the right one is refused."""
+    member, token = _invitation(world.acme.programme_id, skip=6)
+    client, _ = _set_password(world, token)
+    answers = []
+    try:
+        for attempt in range(12):
+            page = client.get("/me/security")
+            answers.append(client.post("/me/security", data={
+                "current": f"a wrong guess number {attempt}", "password": "another long password here",
+                "confirm": "another long password here", "csrf_token": csrf_of(page.text)}).status_code)
+        assert answers[:4] == [400] * 4 and set(answers[5:]) == {429}, answers
+        page = client.get("/me/security")
+        right = client.post("/me/security", data={
+            "current": NEW_PASSWORD, "password": "another long password here",
+            "confirm": "another long password here", "csrf_token": csrf_of(page.text)})
+        assert right.status_code == 429 and "paused for 15 minutes" in right.text
+        sign_in = world.client()
+        form = sign_in.get("/member/login")
+        refused = sign_in.post("/member/login", data={"email": member.email, "password": NEW_PASSWORD,
+                                                      "csrf_token": csrf_of(form.text)})
+        assert refused.status_code == 429
+    finally:
+        world.portal.reset_throttle()
+    page = client.get("/me/security")
+    changed = client.post("/me/security", data={
+        "current": NEW_PASSWORD, "password": "another long password here",
+        "confirm": "another long password here", "csrf_token": csrf_of(page.text)})
+    assert changed.status_code == 303

@@ -280,3 +280,27 @@ def test_the_api_says_a_file_integration_has_access_until_it_is_revoked(portal: 
     with session_scope() as session:
         session.get(Integration, integration_id).status = "revoked"
     assert not has_access()
+
+
+def test_a_file_name_too_long_for_the_folder_is_refused_clearly(portal: Portal, admin_email: str) -> None:
+    """A 300-byte name (the file system's limit is 255) was a reset connection; now both upload
+    forms say what to do, and nothing is stored."""
+    long_name = "staff-list-" + "x" * 290 + ".csv"  # 305 bytes
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    page = f"/integrations/{integration_id}/setup/file"
+    refused = _upload(client, page, page, long_name, GOOD)
+    assert refused.status_code == 400 and 'data-upload-error="bad_file"' in refused.text
+    assert "is too long" in html.unescape(refused.text) and "The file was not stored." in refused.text
+    assert _waiting(portal, integration_id) == []
+    assert _upload(client, page, page, "first.csv", GOOD).status_code == 303
+    portal.post_form(client, f"/integrations/{integration_id}/setup/mapping",
+                     f"/integrations/{integration_id}/setup/mapping", {f"map.{k}": v for k, v in MAPPED.items()})
+    portal.post_form(client, f"/integrations/{integration_id}/setup/review",
+                     f"/integrations/{integration_id}/setup/publish")
+    before = _waiting(portal, integration_id)
+    dashboard = f"/integrations/{integration_id}"
+    again = _upload(client, dashboard, f"{dashboard}/upload", long_name, GOOD)
+    assert again.status_code == 303 and again.headers["location"] == dashboard
+    assert "is too long" in html.unescape(client.get(dashboard).text)
+    assert _waiting(portal, integration_id) == before

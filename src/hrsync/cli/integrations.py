@@ -14,6 +14,7 @@ from hrsync.cli.common import data_session, json_option
 from hrsync.cli.main import EXIT_BAD_INPUT, cli, emit, fail
 from hrsync.domain.dates import DATE_FORMATS
 from hrsync.services import integrations as svc
+from hrsync.services.adoption import adoption_offers, publish_adopting
 from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
 from hrsync.sources.base import SourceError
@@ -267,19 +268,40 @@ def _transition(name: str, action: Callable[[Session, Integration, None], None],
 
 @integration.command("publish")
 @click.argument("integration_id", type=int)
+@click.option("--adopt-from", "adopt_from", type=int, default=None, metavar="ID",
+              help="Take over integration ID's members whose employee IDs this integration's preview found "
+                   "(switching HR systems); see `hrsync integration adoptable`.")
 @json_option
-def publish(integration_id: int, as_json: bool) -> None:
+def publish(integration_id: int, adopt_from: int | None, as_json: bool) -> None:
     """Publish an integration: refused while its mapping would skip (almost) everyone."""
     with data_session(as_json) as session:
         item = svc.get_integration(session, integration_id)
         try:
-            svc.publish(session, item, None)
+            adopted = publish_adopting(session, item, None, adopt_from)
         except ServiceError as exc:
+            if exc.code == "adopt":
+                raise
             how = f"hrsync integration edit {integration_id} {{map}}, then publish"
             raise _with_alternative(exc, how) from None
         session.flush()
-        payload = _describe(item)
-    emit(payload, as_json, f"integration {integration_id} published: it is live")
+        payload = {**_describe(item), "adopted": adopted}
+    took = f"; it adopted {adopted} member{'s' if adopted != 1 else ''} of integration {adopt_from}" \
+        if adopt_from is not None else ""
+    emit(payload, as_json, f"integration {integration_id} published: it is live{took}")
+
+
+@integration.command("adoptable")
+@click.argument("integration_id", type=int)
+@json_option
+def adoptable(integration_id: int, as_json: bool) -> None:
+    """Other integrations' members this draft's preview met by employee ID: what `publish --adopt-from` takes."""
+    with data_session(as_json) as session:
+        offers = adoption_offers(session, svc.get_integration(session, integration_id))
+        payload = [{"integration_id": o.integration_id, "door": o.door, "members": o.members} for o in offers]
+    lines = [f"--adopt-from {o['integration_id']}: {o['members']} member{'s' if o['members'] != 1 else ''} "
+             f"of {o['door']}" for o in payload]
+    emit(payload, as_json, "\n".join(lines) or "nothing to adopt (preview the draft first, with `hrsync import "
+         f"{integration_id} --dry-run`)")
 
 
 @integration.command("fields")

@@ -64,6 +64,9 @@ class CurrentMember:
     source_id: str | None = None
     leaver_since: date | None = None
     fingerprint: str | None = None  # see hrsync.domain.fingerprint
+    #: None: owned by the integration importing now; else the door that owns it, for people
+    #: ("the intelliHR integration #3"): the import leaves it alone (hrsync.domain.ownership).
+    owner: str | None = None
 
 
 def keeps_status(lifecycle: Lifecycle, status: MemberStatus) -> bool:
@@ -72,6 +75,25 @@ def keeps_status(lifecycle: Lifecycle, status: MemberStatus) -> bool:
     if lifecycle == Lifecycle.INACTIVE or status == MemberStatus.LEAVER:
         return lifecycle == Lifecycle.INACTIVE and status == MemberStatus.LEAVER
     return not (status == MemberStatus.PENDING and lifecycle == Lifecycle.ACTIVE)
+
+
+def field_changes(member: CurrentMember, draft: MemberDraft, blanks_clear: bool) -> Changes:
+    """What the draft changes of the member (the planner's diff; blanks clear only when asked)."""
+    changes: Changes = {}
+    if draft.employee_id != member.employee_id:  # the member was relinked by its HR record
+        changes["employee_id"] = (member.employee_id, draft.employee_id)
+    if draft.email != member.email:
+        changes["email"] = (member.email, draft.email)
+    stored = member.values
+    for key, new in draft.values.items():
+        if new is None and not blanks_clear:
+            continue
+        old = stored.get(key)
+        if old != new:
+            changes[key] = (old, new)
+    if draft.source_id != member.source_id:
+        changes["source_id"] = (member.source_id, draft.source_id)
+    return changes
 
 
 def member_basis(member: CurrentMember) -> str:
@@ -88,6 +110,8 @@ def member_basis(member: CurrentMember) -> str:
         None if member.leaver_since is None else member.leaver_since.isoformat(),
         sorted(member.values.items(), key=lambda kv: kv[0]),
     ]
+    if member.owner is not None:  # handed to another door during a hold: the planner decides otherwise
+        state.append(member.owner)
     digest = hashlib.blake2b(json.dumps(state, separators=(",", ":")).encode("utf-8"), digest_size=12)
     return digest.hexdigest()
 
@@ -203,6 +227,9 @@ class SyncPlan:
     #: Not part of a stored plan: a held plan re-checks only its changes, so an unchanged member may
     #: have moved on by its approval, and its fingerprint must not vouch for it then.
     fingerprints: dict[int, str] = field(default_factory=dict, compare=False)
+    #: Other doors' members a skipped person pointed at (member id → that person's employee ID), for
+    #: the apply to note in those members' histories. Not part of a stored plan either.
+    claims: dict[int, str] = field(default_factory=dict, compare=False)
 
     def counts(self) -> dict[str, int]:
         """The run's counts, with exactly the keys the CLI, e-mails and history show."""

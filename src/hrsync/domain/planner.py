@@ -66,6 +66,9 @@ Decisions where the rules leave room:
     member who moves to another address in the same import releases theirs, so two members
     swapping addresses is fine; when the releasing member is itself skipped, the release does
     not happen and the claimant is skipped too (resolved until nothing changes).
+* **Ownership** (:mod:`hrsync.domain.ownership`): only the members this import's integration owns
+  are planned for; a person holding another door's member's employee ID or address is skipped
+  (``owned_elsewhere``).
 * ``changes`` maps a field to ``(old, new)``; besides member fields it holds ``"email"`` and
   ``"status"`` when they change, and ``"source_id"`` when the member is (re)linked to another HR
   record. For CREATE and PENDING it holds only ``"status"``: every value of a new member is in
@@ -83,6 +86,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Final
 
+from hrsync.domain.ownership import own_members, skip_owned_elsewhere
 from hrsync.domain.plan_types import (
     ChangeKind,
     Changes,
@@ -91,6 +95,7 @@ from hrsync.domain.plan_types import (
     PlanOptions,
     StandInOutdated,
     SyncPlan,
+    field_changes,
     keeps_status,
     member_basis,
 )
@@ -104,24 +109,6 @@ EMAIL_TAKEN: Final = "email_taken"
 VANISHED: Final = "vanished"
 REINSTATED_AFTER_WINDOW: Final = "reinstated_after_window"
 EMPLOYEE_ID_TAKEN: Final = "employee_id_taken"
-
-
-def _diff(member: CurrentMember, draft: MemberDraft, blanks_clear: bool) -> Changes:
-    changes: Changes = {}
-    if draft.employee_id != member.employee_id:  # the member was relinked by its HR record
-        changes["employee_id"] = (member.employee_id, draft.employee_id)
-    if draft.email != member.email:
-        changes["email"] = (member.email, draft.email)
-    stored = member.values
-    for key, new in draft.values.items():
-        if new is None and not blanks_clear:
-            continue
-        old = stored.get(key)
-        if old != new:
-            changes[key] = (old, new)
-    if draft.source_id != member.source_id:
-        changes["source_id"] = (member.source_id, draft.source_id)
-    return changes
 
 
 def _created(status: MemberStatus) -> Changes:
@@ -390,7 +377,7 @@ class _Planner:
                 self.unchanged(draft, member)
             return
 
-        changes = _diff(member, draft, options.blanks_clear_values)
+        changes = field_changes(member, draft, options.blanks_clear_values)
         if status == MemberStatus.LEAVER:
             new_status = MemberStatus.ACTIVE if draft.lifecycle == Lifecycle.ACTIVE else MemberStatus.PENDING
             changes["status"] = (status.value, new_status.value)
@@ -444,8 +431,10 @@ def plan_sync(
     """Plan one import. ``issues`` are the record issues from :func:`build_draft`, carried into
     the plan. ``source_count`` defaults to the drafts plus the distinct people skipped by errors.
     """
-    planner = _Planner(current, issues, options)
-    incoming = list(drafts)
+    own, foreign = own_members(current)  # another door's members are never planned for, only guarded
+    owned = skip_owned_elsewhere(drafts, foreign)
+    planner = _Planner(own, [*issues, *owned.issues], options)
+    incoming = owned.drafts
 
     planner.skip_duplicate_ids(incoming)
     if options.match_by_record:
@@ -495,4 +484,5 @@ def plan_sync(
         ignored_count=ignored,
         unchanged_member_ids=planner.unchanged_ids,
         fingerprints=planner.fingerprints,
+        claims=owned.claims,
     )

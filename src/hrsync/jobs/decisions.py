@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.services.errors import ServiceError
 from hrsync.store import activity
+from hrsync.store.locks import hold_row
 from hrsync.store.models import ActivityLog, ImportRun, RunStatus
 from hrsync.store.types import utcnow
 
@@ -58,7 +59,7 @@ def request_decision(session: Session, run: ImportRun, decision: str, admin_id: 
     """Record the intent to approve or reject a held run; raises ``ServiceError`` (code ``state``)
     when the run is not held or a decision on it is already under way."""
     chosen = _decision_of(decision)
-    session.refresh(run, with_for_update=True)
+    hold_row(session, ImportRun, run.id)  # re-read under the lock: two decisions at once, one wins
     if run.status != RunStatus.HELD.value:
         raise ServiceError(f"Run {run.id} is {run.status}, not held: there is nothing to decide.", code="state")
     if run.decided_at is not None:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain import CurrentMember, SyncPlan
 from hrsync.errors import RunBlocked, ServiceError
+from hrsync.jobs.webhook_cap import full_import_instead, over_cap
 from hrsync.sources.base import Source, SourceError
 from hrsync.store.enums import RunTrigger
 from hrsync.store.models import Integration, IntegrationStatus, WebhookHint, WebhookSubscription
@@ -53,9 +54,11 @@ class HintReport:
     applied: list[int] = field(default_factory=list)  # run ids
     dropped: int = 0
     retried: int = 0
+    full_imports: list[int] = field(default_factory=list)  # run ids queued past the cap
 
     def to_dict(self) -> dict[str, Any]:
-        return {"applied": list(self.applied), "dropped": self.dropped, "retried": self.retried}
+        return {"applied": list(self.applied), "dropped": self.dropped, "retried": self.retried,
+                "full_imports": list(self.full_imports)}
 
 
 def _gone_only(plan: SyncPlan, current: list[CurrentMember], person_id: str) -> SyncPlan:
@@ -86,7 +89,7 @@ def apply_hint(factory: sessionmaker[Session], integration_id: int, person_id: s
 
     def open_source(integration: Integration) -> Source:
         with factory() as session:
-            members = compact_members(session, context.programme_id)
+            members = compact_members(session, context.programme_id, context.integration_id)
         jobs = _needs_jobs(context, context.compiled())
         holder["source"] = GatheredSource(
             context.open_source(), context, members,
@@ -178,6 +181,10 @@ def process_due(factory: sessionmaker[Session], now: datetime | None = None, *, 
             report.dropped += 1
             continue
         try:
+            if over_cap(factory, hint.integration_id, now):  # one full import instead (jobs.webhook_cap)
+                report.full_imports += [r for r in [full_import_instead(factory, hint.integration_id, now)] if r]
+                report.dropped += 1
+                continue
             person_id = _person_of(factory, hint.integration_id, hint.subject)
             if person_id is None or (hint.integration_id, person_id) in done:
                 report.dropped += 1

@@ -9,7 +9,8 @@ admin …``) and the JSON API call it:
   administrator change anything?) and :func:`may_manage_admins` are the two questions the
   interfaces ask.
 * **The last owner.** A programme always keeps at least one active owner who can sign in (has
-  accepted the invitation): demoting or deactivating the last one is refused, whoever asks.
+  accepted the invitation): demoting or deactivating the last one is refused, whoever asks, even
+  when two owners demote each other at the same moment (the programme row is held for the check).
 * **Deactivation** ends access at once: the account is refused at the next request, its open
   invitation and password-reset links are spent, its API tokens are revoked (a reactivated
   administrator makes new ones: a token copied into some system is not brought back to life), and
@@ -42,6 +43,7 @@ from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import admin_by_email
 from hrsync.services.roles import may_change, role_of
 from hrsync.store.enums import AdminRole
+from hrsync.store.locks import hold_row
 from hrsync.store.models import AdminUser, ApiToken, Integration, Programme
 from hrsync.store.types import is_row_id, utcnow
 
@@ -182,12 +184,8 @@ def _counts_as_owner(admin: AdminUser) -> bool:
 
 
 def _keep_an_owner(session: Session, target: AdminUser, *, role: AdminRole, active: bool, doing: str) -> None:
-    """Refuse a change that would leave the programme without an owner who can sign in.
-
-    The programme row is locked first (PostgreSQL), so two owners demoting each other at the same
-    moment cannot both succeed; SQLite serialises the writers anyway.
-    """
-    session.scalar(select(Programme.id).where(Programme.id == target.programme_id).with_for_update())
+    """Refuse a change that would leave the programme without an owner who can sign in (called
+    after :func:`_hold_programme`, so the owners it counts are the latest)."""
     if not _counts_as_owner(target) or (active and role == AdminRole.OWNER):
         return
     others = [a for a in active_owners(session, target.programme_id) if a.id != target.id and _counts_as_owner(a)]
@@ -197,6 +195,18 @@ def _keep_an_owner(session: Session, target: AdminUser, *, role: AdminRole, acti
             "Make another administrator an owner first.",
             code=LAST_OWNER,
         )
+
+
+def _hold_programme(session: Session, actor: Actor, target: AdminUser) -> None:
+    """Lock the programme's row until the change commits, then re-read who acts and whom it is
+    about: two owners demoting each other at the same moment are served one after the other, and
+    the second sees the first's change (and is refused if it would leave no owner, or if it made
+    them no longer an owner). One rule for SQLite and PostgreSQL (:func:`hrsync.store.locks.hold_row`)."""
+    hold_row(session, Programme, target.programme_id)
+    session.refresh(target)
+    if actor.admin is not None:
+        session.refresh(actor.admin)
+    _require_owner(actor)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,6 +262,7 @@ def resend_invitation(session: Session, actor: Actor, target: AdminUser) -> bool
 def set_role(session: Session, actor: Actor, target: AdminUser, role: AdminRole) -> bool:
     """Give ``target`` another role; ``False`` when it already had it. The last owner keeps theirs."""
     _require_owner(actor)
+    _hold_programme(session, actor, target)
     before = role_of(target)
     if before == role:
         return False
@@ -265,6 +276,7 @@ def set_role(session: Session, actor: Actor, target: AdminUser, role: AdminRole)
 def deactivate(session: Session, actor: Actor, target: AdminUser) -> bool:
     """End ``target``'s access at once; ``False`` if already deactivated. Never the last owner."""
     _require_owner(actor)
+    _hold_programme(session, actor, target)
     if not target.is_active:
         return False
     _keep_an_owner(session, target, role=role_of(target), active=False, doing="deactivated")

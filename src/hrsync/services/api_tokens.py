@@ -10,7 +10,7 @@ and never again; the first characters (``prefix``) identify it in the portal.
 every read into a write (which SQLite would serialise).
 
 Every token has an **owner** (the administrator who made it, ``created_by_id``), **scopes**
-(:class:`~hrsync.store.enums.TokenScope`: read, import, approve; stored comma-separated) and an
+(:class:`~hrsync.store.enums.TokenScope`: read, import, approve, members; stored comma-separated) and an
 **expiry** (30, 90, 180 or 365 days; 90 by default). A token works only while it is not revoked,
 not expired and its owner still exists and is active: deactivating an administrator stops their
 tokens at once, without anyone having to find and revoke them. A read-only administrator may make
@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import activity
 from hrsync.services.errors import NotFound, ServiceError
-from hrsync.services.roles import may_change
-from hrsync.store.enums import TokenScope
+from hrsync.services.roles import may_change, role_of
+from hrsync.store.enums import AdminRole, TokenScope
 from hrsync.store.models import AdminUser, ApiToken
 from hrsync.store.types import is_row_id, utcnow
 
@@ -42,7 +42,7 @@ NAME_MAX = 200
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 EXPIRY_DAYS = (30, 90, 180, 365)  # what the portal offers
 DEFAULT_EXPIRY_DAYS = 90
-SCOPE_ORDER = (TokenScope.READ, TokenScope.IMPORT, TokenScope.APPROVE)
+SCOPE_ORDER = (TokenScope.READ, TokenScope.IMPORT, TokenScope.APPROVE, TokenScope.MEMBERS)
 DEFAULT_SCOPES = (TokenScope.READ,)
 
 
@@ -66,7 +66,8 @@ def _clean_scopes(scopes: Iterable[TokenScope | str]) -> list[TokenScope]:
         try:
             chosen.add(TokenScope(str(value).strip()))
         except ValueError:
-            raise ServiceError(f"'{str(value)[:40]}' is not a token scope (read, import or approve).") from None
+            raise ServiceError(
+                f"'{str(value)[:40]}' is not a token scope (read, import, approve or members).") from None
     if not chosen:
         raise ServiceError("Choose at least one thing the token may do.")
     return [scope for scope in SCOPE_ORDER if scope in chosen]
@@ -165,6 +166,22 @@ def token_in_programme(session: Session, programme_id: int, token_id: int) -> Ap
     if token is None:
         raise NotFound(f"API token {token_id}")
     return token
+
+
+def may_revoke(admin: AdminUser, token: ApiToken) -> bool:
+    """Owners revoke any token of their programme; other administrators only their own (a token
+    another administrator made runs some system of theirs: stopping it is the owners' call)."""
+    return token.created_by_id == admin.id or (bool(admin.is_active) and role_of(admin) == AdminRole.OWNER)
+
+
+def revoke_as(session: Session, admin: AdminUser, token_id: int) -> ApiToken:
+    """``admin`` revokes a token of their programme from the portal (:func:`may_revoke`, else
+    ``ServiceError`` code ``forbidden``); another programme's token is not found."""
+    token = token_in_programme(session, admin.programme_id, token_id)
+    if not may_revoke(admin, token):
+        raise ServiceError(f"The token “{token.name}” belongs to another administrator: only they or an owner "
+                           "of the programme can revoke it.", code="forbidden")
+    return revoke_api_token(session, admin.programme_id, token_id, revoked_by_id=admin.id)
 
 
 def revoke_api_token(

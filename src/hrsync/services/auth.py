@@ -102,3 +102,21 @@ def authenticate(
         return SignIn(None, "locked" if throttle.locked(*keys) else "bad")
     throttle.success(keys[0])
     return SignIn(account)
+
+
+def check_current_password(
+    account: AdminUser | Member, password: str, *, who: Who, throttle: Throttle, address: str | None
+) -> Literal["ok", "bad", "locked"]:
+    """A signed-in person's current password (before a change), throttled like signing in: the
+    failures count against the same account and address keys, so a stolen session cannot guess
+    the password any faster than the sign-in form allows (and a lock from either stops both)."""
+    password = password[:MAX_PASSWORD_LENGTH]
+    keys = (account_key(account.email or "", who), address_key(address))
+    if throttle.locked(*keys):
+        verify_password(password, None)
+        return "locked"
+    if not verify_password(password, account.password_hash):
+        throttle.failure(*keys)
+        return "locked" if throttle.locked(*keys) else "bad"
+    throttle.success(keys[0])
+    return "ok"

@@ -216,6 +216,16 @@ def _subject(payload: Any) -> tuple[str, str] | None:
     return None
 
 
+def known_token(session: Session, token: str) -> bool:
+    """Is ``token`` a registered subscription's? Asked before a delivery's body is parsed, so a
+    stranger's body (however deep or broken) costs nothing and learns nothing but 404."""
+    if not token or len(token) > 200:
+        return False
+    return session.scalar(select(WebhookSubscription.id).where(
+        WebhookSubscription.token_hash == hash_token(token), WebhookSubscription.state == WebhookState.REGISTERED,
+    ).limit(1)) is not None
+
+
 def receive(session: Session, token: str, payload: Any, *, now: datetime | None = None) -> bool | None:
     """A delivery to ``/hooks/intellihr/<token>``. ``None``: unknown token (answer 404). ``True``: queued;
     ``False``: a known token but nothing to re-fetch (acknowledged, ignored)."""

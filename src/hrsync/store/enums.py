@@ -98,11 +98,12 @@ class AdminRole(StrEnum):
 
 
 class TokenScope(StrEnum):
-    """What an API token may do: read anything, start imports, approve or discard held runs."""
+    """What an API token may do: read anything, start imports, approve or discard held runs, manage members by hand."""
 
     READ = "read"
     IMPORT = "import"
     APPROVE = "approve"
+    MEMBERS = "members"  # add members by hand, edit them, mark them ineligible or eligible
 
 
 class SessionKind(StrEnum):

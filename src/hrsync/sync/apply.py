@@ -23,6 +23,7 @@ from hrsync.notify.outbox import queue_invitations
 from hrsync.store.bulk import insert_rows
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus, Member, MemberEvent, Programme, RunStatus
 from hrsync.store.types import IN_CHUNK, utcnow
+from hrsync.sync.claims import note_claims
 from hrsync.sync.context import mapping_of
 from hrsync.sync.finish import core_table, finish_run, record_counts, store_issues
 from hrsync.sync.runs import RunOutcome
@@ -55,6 +56,7 @@ def apply_plan(session: Session, run: ImportRun, plan: SyncPlan) -> RunOutcome:
 
     plan.issues.extend(_revoke_links_to_old_addresses(session, writer.readdressed, now))
     store_issues(session, run.id, plan.issues)
+    note_claims(session, run, plan.claims, now)  # the other door's side of each owned_elsewhere
     writer.invite_updated()
 
     record_counts(run, plan)

@@ -12,6 +12,7 @@ from hrsync.domain.vocabulary import programme_today
 from hrsync.errors import RunNotFound, ServiceError
 from hrsync.store import activity
 from hrsync.store.db import session_factory
+from hrsync.store.locks import hold_row
 from hrsync.store.models import ImportRun, Programme, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
@@ -21,7 +22,7 @@ from hrsync.sync.runs import RunOutcome, expire_held_runs
 
 def _held_run(session: Session, run_id: int) -> ImportRun:
     expire_held_runs(session)
-    run = session.get(ImportRun, run_id, with_for_update=True)
+    run = hold_row(session, ImportRun, run_id)  # two decisions at once: the second sees the first's
     if run is None:
         raise RunNotFound(run_id)
     if run.status != RunStatus.HELD:
@@ -51,7 +52,7 @@ def approve_run(
         assert programme is not None
         plan = recheck_held_plan(
             SyncPlan.from_json(run.plan or {}),
-            current_members(session, programme.id),
+            current_members(session, programme.id, run.integration_id),
             programme_today(programme.timezone),
         )
         run.status = RunStatus.RUNNING.value

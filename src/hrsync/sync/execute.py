@@ -53,6 +53,7 @@ from hrsync.logs import run_context
 from hrsync.sources.base import Source, SourceError, SourcePerson
 from hrsync.store.db import session_factory
 from hrsync.store.enums import RunTrigger
+from hrsync.store.locks import hold_row
 from hrsync.store.models import ImportRun, RunPhase, RunStatus
 from hrsync.store.types import utcnow
 from hrsync.sync.apply import apply_plan
@@ -189,8 +190,10 @@ def _plan_once(
     earlier: list[CurrentMember] = []
     if settle:
         with factory() as session:
-            earlier = compact_members(session, context.programme_id)
-    read = _read(source, context, compiled, context.fingerprinter(compiled), _by_record(earlier), progress)
+            earlier = compact_members(session, context.programme_id, context.integration_id)
+    own_earlier = [m for m in earlier if m.owner is None]  # only this integration's members may settle a person
+    read = _read(source, context, compiled, context.fingerprinter(compiled), _by_record(own_earlier), progress)
+    del own_earlier
     gc.freeze()
     log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
               extra={"settled": len(read.settled)})
@@ -199,7 +202,7 @@ def _plan_once(
         # Planned against the members as they are now, not as the read began; a member whose row
         # moved on meanwhile is not settled, so its values are loaded and it is planned in full.
         seen = {m.id: m for m in earlier}
-        current = compact_members(session, context.programme_id, reuse=seen)
+        current = compact_members(session, context.programme_id, context.integration_id, reuse=seen)
         del earlier
         settled = {m.id for m in current if m.id in read.settled and seen.get(m.id) is m}
         current = with_values(session, current, settled)
@@ -210,8 +213,9 @@ def _plan_once(
     if narrow is not None:
         plan = narrow(plan, current)
     scope = _scope_counts(context, read, plan)
-    active = sum(1 for m in current if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
-    brake = check_brake(plan, active_members=active, total_members=len(current),
+    own = [m for m in current if m.owner is None]  # the brake weighs what this import may change
+    active = sum(1 for m in own if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
+    brake = check_brake(plan, active_members=active, total_members=len(own),
                         threshold_pct=context.leaver_threshold_pct)
     return plan, brake, scope
 
@@ -344,7 +348,7 @@ def _finish(
     progress.phase(RunPhase.APPLYING)
     with factory() as session, session.begin():
         # Locked: stale-run recovery waits for this apply to commit instead of failing the run under it.
-        run = session.get(ImportRun, context.run_id, with_for_update=True)
+        run = hold_row(session, ImportRun, context.run_id)
         assert run is not None
         if run.status != RunStatus.RUNNING:
             raise ServiceError(

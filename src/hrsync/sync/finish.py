@@ -28,6 +28,7 @@ from hrsync.notify.outbox import queue_quarantine_notice, queue_run_summary
 from hrsync.store.activity import record as record_activity
 from hrsync.store.bulk import insert_rows
 from hrsync.store.enums import IntegrationStatus, RunTrigger
+from hrsync.store.locks import hold_row
 from hrsync.store.models import ImportIssue, ImportRun, Integration, Member, RunPhase, RunStatus
 from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.runs import RunOutcome
@@ -210,7 +211,7 @@ def record_health(session: Session, run: ImportRun, *, now: datetime | None = No
     """
     if run.dry_run or run.trigger not in HEALTH_TRIGGERS:
         return
-    integration = session.get(Integration, run.integration_id, with_for_update=True)
+    integration = hold_row(session, Integration, run.integration_id)  # counters: no lost update
     if integration is None:
         return
     now = now or utcnow()

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from hrsync.domain import CurrentMember, MemberStatus
 from hrsync.domain.plan_types import NOT_LOADED
+from hrsync.sources.registry import REGISTRY
 from hrsync.store.bulk import plain_rows
-from hrsync.store.models import Member
+from hrsync.store.models import Integration, Member, MemberDoor
 from hrsync.store.types import IN_CHUNK
 
 _MEMBER = Member.__table__
@@ -34,58 +35,100 @@ def _values(first: str | None, last: str | None, attributes: dict[str, Any] | No
     return values
 
 
-def current_members(session: Session, programme_id: int) -> list[CurrentMember]:
-    """Every member that is not a deleted tombstone, with the fields the planner diffs, in one query."""
+MANUAL_DOOR = "the administrators (added by hand)"
+DELETED_DOOR = "an integration that was deleted"
+
+
+def door_names(session: Session, programme_id: int) -> dict[int, str]:
+    """Integration id → how people are told which door owns a member ("the intelliHR integration #3")."""
+    rows = session.execute(select(Integration.id, Integration.kind).where(Integration.programme_id == programme_id))
+    return {iid: door_name(iid, kind) for iid, kind in rows}
+
+
+def door_name(integration_id: int, kind: str) -> str:
+    found = REGISTRY.get(kind)
+    return f"the {found.display_name if found else kind} integration #{integration_id}"
+
+
+class _Owners:
+    """Who owns a member, as seen by the import of ``integration_id`` (None: that import)."""
+
+    def __init__(self, session: Session, programme_id: int, integration_id: int) -> None:
+        self.integration_id = integration_id
+        self.names = door_names(session, programme_id)
+
+    def __call__(self, door: str | None, owner_id: int | None) -> str | None:
+        if door == MemberDoor.MANUAL.value:
+            return MANUAL_DOOR
+        if owner_id == self.integration_id:
+            return None
+        return DELETED_DOOR if owner_id is None else self.names.get(owner_id, DELETED_DOOR)
+
+
+def current_members(session: Session, programme_id: int, integration_id: int) -> list[CurrentMember]:
+    """Every member that is not a deleted tombstone, with the fields the planner diffs, in one query;
+    the members ``integration_id`` does not own come with their owner."""
+    owner = _Owners(session, programme_id, integration_id)
     rows = session.execute(
         select(
             Member.id, Member.employee_id, Member.email, Member.status, Member.first_name,
             Member.last_name, Member.attributes, Member.source_id, Member.leaver_since, Member.fingerprint,
+            Member.door, Member.integration_id,
         ).where(Member.programme_id == programme_id, Member.status != MemberStatus.DELETED.value)
     )
     return [
         CurrentMember(
             id=mid, employee_id=emp or "", email=email or "", status=MemberStatus(status),
             values=_values(first, last, attrs), source_id=source_id, leaver_since=leaver_since,
-            fingerprint=fingerprint,
+            fingerprint=fingerprint, owner=owner(door, owner_id),
         )
-        for mid, emp, email, status, first, last, attrs, source_id, leaver_since, fingerprint in rows
+        for mid, emp, email, status, first, last, attrs, source_id, leaver_since, fingerprint, door, owner_id in rows
     ]
 
 
 def compact_members(
-    session: Session, programme_id: int, reuse: dict[int, CurrentMember] | None = None
+    session: Session, programme_id: int, integration_id: int, reuse: dict[int, CurrentMember] | None = None
 ) -> list[CurrentMember]:
-    """Every member that is not a deleted tombstone, without values.
+    """Every member that is not a deleted tombstone, without values; the members ``integration_id``
+    does not own come with their owner.
 
     ``reuse`` (id → member, from an earlier call in the same run): a member whose row did not change
     since is that same object, so reading the members twice does not hold them twice.
     """
     t = _MEMBER
+    owner_of = _Owners(session, programme_id, integration_id)
     rows = plain_rows(  # the driver's own tuples: SQLAlchemy's row processing costs more than the query
         session,
-        select(t.c.id, t.c.employee_id, t.c.email, t.c.status, t.c.source_id, t.c.leaver_since, t.c.fingerprint)
+        select(t.c.id, t.c.employee_id, t.c.email, t.c.status, t.c.source_id, t.c.leaver_since, t.c.fingerprint,
+               t.c.door, t.c.integration_id)
         .where(t.c.programme_id == programme_id, t.c.status != MemberStatus.DELETED.value),
     )
     earlier = reuse or {}
     members = []
     status_of = _STATUS
-    for mid, emp, email, status, source_id, leaver_since, fingerprint in rows:
+    own_id = integration_id
+    for mid, emp, email, status, source_id, leaver_since, fingerprint, door, owner_id in rows:
         if leaver_since is not None and not isinstance(leaver_since, date):
             leaver_since = date.fromisoformat(leaver_since)  # SQLite's ISO text, unprocessed
+        owner = None if owner_id == own_id and door != _MANUAL else owner_of(door, owner_id)
         old = earlier.get(mid)
-        if old is not None and _same(old, emp, email, status, source_id, leaver_since, fingerprint):
+        if old is not None and _same(old, emp, email, status, source_id, leaver_since, fingerprint, owner):
             members.append(old)
             continue
-        # positional (id, employee_id, email, status, values, source_id, leaver_since, fingerprint)
+        # positional (id, employee_id, email, status, values, source_id, leaver_since, fingerprint, owner)
         members.append(CurrentMember(mid, emp or "", email or "", status_of[status], NOT_LOADED,
-                                     source_id, leaver_since, fingerprint))
+                                     source_id, leaver_since, fingerprint, owner))
     return members
 
 
+_MANUAL = MemberDoor.MANUAL.value
+
+
 def _same(m: CurrentMember, emp: str | None, email: str | None, status: str, source_id: str | None,
-          leaver_since: date | None, fingerprint: str | None) -> bool:
+          leaver_since: date | None, fingerprint: str | None, owner: str | None) -> bool:
     return (m.employee_id == (emp or "") and m.email == (email or "") and m.status.value == status
-            and m.source_id == source_id and m.leaver_since == leaver_since and m.fingerprint == fingerprint)
+            and m.source_id == source_id and m.leaver_since == leaver_since and m.fingerprint == fingerprint
+            and m.owner == owner)
 
 
 def with_values(

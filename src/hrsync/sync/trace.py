@@ -365,7 +365,7 @@ def plan_people(session: Session, context: RunContext, people: list[SourcePerson
     here is about are not reported vanished (a trace cannot know)."""
     compiled = context.compiled()
     drafts, issues, per_person = draft_people(people, context, compiled)
-    compact = compact_members(session, context.programme_id)
+    compact = compact_members(session, context.programme_id, context.integration_id)
     wanted = _relevant(compact, drafts)
     current = with_values(session, compact, {m.id for m in compact if m.id not in wanted})
     # Vanished members are never decided by a trace; as warnings they are dropped below.
@@ -638,7 +638,7 @@ def trace_person(
     """Trace the person with ``employee_id`` (see the module docstring). Changes nothing."""
     with factory() as session:
         context = trace_context(session, integration_id, source_factory)
-        members = compact_members(session, context.programme_id)
+        members = compact_members(session, context.programme_id, context.integration_id)
     today = context.today()
     with context.open_source() as source:
         first = find_person(source, context, members, employee_id)
@@ -710,7 +710,7 @@ def apply_person(
 
     def open_gathered(integration: Integration) -> Source:
         with factory() as session:
-            members = compact_members(session, context.programme_id)
+            members = compact_members(session, context.programme_id, context.integration_id)
         gathered = GatheredSource(context.open_source(), context, members,
                                   lambda lookup: find_person(lookup, context, members, employee_id))
         holder["source"] = gathered

@@ -52,6 +52,7 @@ from hrsync.domain.plan_types import Changes, member_basis
 from hrsync.domain.vocabulary import access_until_for, email_key, programme_today
 from hrsync.errors import RunBlocked, RunNotFound, ServiceError
 from hrsync.store import activity
+from hrsync.store.locks import hold_row
 from hrsync.store.models import (
     ImportRun,
     Integration,
@@ -330,8 +331,11 @@ def _member_counts(session: Session, programme_id: int) -> tuple[int, int]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _undoable(session: Session, run_id: int, programme_id: int | None) -> tuple[ImportRun, Integration, Programme]:
-    run = session.get(ImportRun, run_id, with_for_update=True)  # two undos of one run: one waits, then refuses
+def _undoable(session: Session, run_id: int, programme_id: int | None, *,
+              hold: bool = False) -> tuple[ImportRun, Integration, Programme]:
+    """The run, its integration and programme; ``hold`` (to undo it) locks the run's row first, on
+    SQLite too, so of two undos at the same moment one waits, then sees the other's and refuses."""
+    run = hold_row(session, ImportRun, run_id) if hold else session.get(ImportRun, run_id)
     if run is None or (programme_id is not None and run.programme_id != programme_id):
         raise RunNotFound(run_id)
     reason = undo_refusal(session, run)
@@ -355,7 +359,7 @@ def undo_run(
     """Undo ``run_id`` as a new run (trigger ``undo``) in the caller's transaction: applied, or held by
     the brake for approval. Raises ``ServiceError`` when it cannot be undone, ``RunBlocked`` while
     another run of the integration is active."""
-    run, integration, programme = _undoable(session, run_id, programme_id)
+    run, integration, programme = _undoable(session, run_id, programme_id, hold=True)
     expire_held_runs(session)
     current = active_run(session, integration.id)
     if current is not None:

@@ -6,9 +6,9 @@ path, the query and the body. So a caller without a valid token gets ``401`` wha
 malformed body, an id out of range), one without the scope ``403``, and nothing of the request is
 parsed on their behalf.
 
-An operation declares its scope by taking one of :data:`ReadToken`, :data:`ImportToken` or
-:data:`ApproveToken` as a parameter; an operation of the router that declares none is refused when
-the app is built (:class:`MissingScope`), so a new operation cannot forget to be guarded. The
+An operation declares its scope by taking one of :data:`ReadToken`, :data:`ImportToken`,
+:data:`ApproveToken` or :data:`MembersToken` as a parameter; an operation of the router that declares none
+is refused when the app is built (:class:`MissingScope`), so a new operation cannot forget to be guarded. The
 route class also documents what every operation can answer besides its own statuses: ``400`` for a
 body that is not JSON (operations with a body), ``404`` for an id that names nothing in the token's
 programme (operations with a path parameter), and ``413`` for a body over the limit
@@ -60,7 +60,7 @@ _ADMITTED = "hrsync_api_token_id"
 
 
 class MissingScope(TypeError):
-    """An API operation that declares no token scope (take ReadToken, ImportToken or ApproveToken)."""
+    """An API operation that declares no token scope (take ReadToken, ImportToken, ApproveToken or MembersToken)."""
 
 
 class MissingResponseModel(TypeError):
@@ -125,7 +125,7 @@ class ApiRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         scope = declared_scope(self.dependant)
         if scope is None:
-            raise MissingScope(f"{self.path}: take ReadToken, ImportToken or ApproveToken")
+            raise MissingScope(f"{self.path}: take ReadToken, ImportToken, ApproveToken or MembersToken")
         handler = super().get_route_handler()
 
         async def token_first(request: Request) -> Response:
@@ -155,9 +155,11 @@ def _needs(scope: TokenScope) -> Callable[[ApiToken], ApiToken]:
 ReadToken = Annotated[ApiToken, Depends(_needs(TokenScope.READ))]
 ImportToken = Annotated[ApiToken, Depends(_needs(TokenScope.IMPORT))]
 ApproveToken = Annotated[ApiToken, Depends(_needs(TokenScope.APPROVE))]
+MembersToken = Annotated[ApiToken, Depends(_needs(TokenScope.MEMBERS))]
 
 # The portal's session per request (committed before the response leaves).
 ApiSession = SessionDep
 
 __all__ = ["COMMON_RESPONSES", "NOT_FOUND", "ApiRoute", "ApiSession", "ApproveToken", "ImportToken",
-           "MissingResponseModel", "MissingScope", "ReadToken", "Responses", "api_token", "declared_scope"]
+           "MembersToken", "MissingResponseModel", "MissingScope", "ReadToken", "Responses", "api_token",
+           "declared_scope"]

@@ -42,7 +42,8 @@ class ErrorOut(BaseModel):
 
 class ConflictOut(BaseModel):
     detail: str
-    code: str = Field(description="blocked (another run is active or held), draft, no_access or state.")
+    code: str = Field(description="blocked (another run is active or held), draft, no_access or state; for the "
+                                  "members added by hand, the rule that refused (see each operation).")
     run_id: int | None = Field(default=None, description="The run that blocks this one, when there is one.")
 
 
@@ -182,6 +183,9 @@ class MemberOut(BaseModel):
     leaving_date: date | None
     access_until: date | None = Field(description="A leaver's first day without access.")
     attributes: dict[str, Any]
+    door: str = Field(description="Who owns the member: integration (integration_id; none if it was deleted) "
+                                  "or manual (added by hand).")
+    integration_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -191,8 +195,32 @@ class MemberOut(BaseModel):
             id=m.id, employee_id=m.employee_id, email=m.email, first_name=m.first_name,
             last_name=m.last_name, status=m.status, employment_status=m.employment_status,
             start_date=m.start_date, leaving_date=m.leaving_date, access_until=m.access_until,
-            attributes=dict(m.attributes or {}), created_at=m.created_at, updated_at=m.updated_at,
+            attributes=dict(m.attributes or {}), door=m.door, integration_id=m.integration_id,
+            created_at=m.created_at, updated_at=m.updated_at,
         )
+
+
+class ManualMemberIn(BaseModel):
+    """A member added by hand (the manual door): owned by no integration, never changed by an import."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    employee_id: str = Field(min_length=1, max_length=255)
+    email: str = Field(min_length=1, max_length=320)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    invite: bool = Field(default=True, description="Send the welcome e-mail (else: active at once, no e-mail).")
+
+
+class ManualMemberEditIn(BaseModel):
+    """Values to change on a member added by hand; the ones left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    employee_id: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
 
 
 class MemberPageOut(BaseModel):

@@ -65,7 +65,7 @@ API_DOCS_POLICY = (
 
 ROUTER_MODULES = [
     "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_mapping", "wizard_review", "dashboard", "runs",
-    "members", "tokens", "emails", "member_portal", "trace", "api", "hooks",
+    "members_manual", "members", "tokens", "emails", "member_portal", "trace", "api", "api_members", "hooks",
 ]
 
 

@@ -109,6 +109,13 @@ def _describe(entry: ActivityLog) -> str:
         return f"could not subscribe to intelliHR webhooks: {detail.get('reason', 'unknown reason')}"
     if action == "webhooks_removed":
         return f"removed the intelliHR webhook subscriptions ({detail.get('why', 'stopped')})"
+    if action == "webhook_full_import":
+        return (f"started a full import instead of more one-person runs: webhook deliveries passed "
+                f"{detail.get('cap', '?')} runs in an hour")
+    if action == "adopted_members":
+        return f"adopted {detail.get('count', '?')} members from {detail.get('from') or 'another integration'}"
+    if action == "members_handed_over":
+        return f"handed {detail.get('count', '?')} members over to {detail.get('to') or 'another integration'}"
     if action == "scheduled_import_skipped":
         reason = detail.get("reason")
         return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"

@@ -171,8 +171,10 @@ CurrentAdmin = Annotated[AdminUser, Depends(get_current_admin)]
 
 #: What a read-only administrator may still post: signing out, and their own account (password,
 #: signing out everywhere) under ``/account``. Creating an API token is allowed too: the token
-#: service gives a read-only administrator's tokens the read scope only.
-READ_ONLY_MAY_POST: tuple[str, ...] = ("/logout", "/logout/", "/account/", "/settings/api-tokens")
+#: service gives a read-only administrator's tokens the read scope only; and revoking one of their
+#: own (``/settings/api-tokens/<id>/revoke``: the service refuses another administrator's).
+READ_ONLY_MAY_POST: tuple[str, ...] = ("/logout", "/logout/", "/account/", "/settings/api-tokens",
+                                       "/settings/api-tokens/")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -2,7 +2,8 @@
 
 No session, no CSRF (intelliHR cannot have either), a small body limit. The token in the path is the
 only credential: unknown → 404 (the same answer as any missing page, so a guesser learns nothing);
-known → 202 at once, and the delivery is queued as a hint (:func:`hrsync.services.webhooks.receive`).
+known → the body is parsed only then (400 if it is not a JSON document), 202 at once, and the delivery
+is queued as a hint (:func:`hrsync.services.webhooks.receive`).
 The payload is never trusted: the worker re-fetches the person it names with the stored key. The
 token is redacted from the access log (:mod:`hrsync.web.logfilter`).
 """
@@ -37,9 +38,24 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-def _receive(token: str, payload: Any) -> bool | None:
+class BadBody(ValueError):
+    """The body is not a JSON document (broken, empty, or nested past what the parser allows)."""
+
+
+def parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise BadBody from None
+
+
+def _receive(token: str, body: bytes) -> bool | None:
+    """Check the token, then (only then) parse the body and queue the hint; ``None`` for an unknown
+    token. Raises :class:`BadBody` for a known token's unreadable body."""
     with session_scope() as session:  # committed before the answer leaves: the worker sees the hint
-        return webhooks.receive(session, token, payload)
+        if not webhooks.known_token(session, token):
+            return None
+        return webhooks.receive(session, token, parse(body))
 
 
 @router.post(webhooks.HOOK_PATH + "{token}")
@@ -48,10 +64,9 @@ async def delivery(token: str, request: Request) -> Response:
     if body is None:
         return JSONResponse({"error": "the body is too large"}, status_code=413)
     try:
-        payload: Any = json.loads(body) if body.strip() else None
-    except ValueError:
-        payload = None
-    queued = await run_in_threadpool(_receive, token, payload)
+        queued = await run_in_threadpool(_receive, token, body)
+    except BadBody:
+        return JSONResponse({"error": "the body is not a JSON document"}, status_code=400)
     if queued is None:
         return JSONResponse({"error": "not found"}, status_code=404)
     return JSONResponse({"queued": queued}, status_code=202)

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import copy
 import logging
+import posixpath
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from hrsync.config import Settings, get_settings
 from hrsync.notify import links
@@ -33,16 +35,47 @@ TOKEN_PATHS = (
 )
 REDACTED = "…"
 _PREFIXES = sorted({path.split("{token}", 1)[0] for path in TOKEN_PATHS}, key=len, reverse=True)
-# The token segment runs to the next "/", "?", "#", quote or blank (an encoded or over-long token too).
-_TOKEN_SEGMENT = re.compile("(" + "|".join(re.escape(p) for p in _PREFIXES) + r")[^/?#\s\"']+")
+# After a token path's prefix, everything to the end of the path is redacted (to the "?", "#", quote or
+# blank): the token's segment and whatever follows it, so "/hooks/intellihr/../<token>" hides it too.
+_TOKEN_SEGMENT = re.compile("(" + "|".join(re.escape(p) for p in _PREFIXES) + r")[^?#\s\"']+", re.IGNORECASE)
 # The query-string form of a link (``/member/set-password?token=...``).
 _TOKEN_QUERY = re.compile(r"([?&]token=)[^&#\s\"']+", re.IGNORECASE)
+# A path in a log line: from a "/" to the next blank or quote.
+_PATH = re.compile(r"/[^\s\"']*")
+
+
+def _redact_plain(text: str) -> str:
+    text = _TOKEN_SEGMENT.sub(lambda m: m.group(1) + REDACTED, text)
+    return _TOKEN_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+def _normalised(path: str) -> str:
+    """The path as a server or proxy would resolve it: percent-escapes decoded (twice over at most),
+    repeated slashes collapsed, ``.`` and ``..`` segments resolved."""
+    for _ in range(3):
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    head, sep, query = path.partition("?")
+    return posixpath.normpath("/" + head.lstrip("/")) + sep + query
+
+
+def _redact_path(raw: str) -> str:
+    """One path: redacted as written, or, when its normalised form is a token path (``//hooks/...``,
+    ``/x/../welcome/...``, ``/%77elcome/...``), logged as that form redacted (the raw spelling could hide
+    the token in ways no pattern follows)."""
+    normal = _normalised(raw)
+    redacted_normal = _redact_plain(normal)
+    if redacted_normal != normal:
+        return redacted_normal
+    return _redact_plain(raw)
 
 
 def redact_token_paths(text: str) -> str:
-    """``text`` with the token of every single-use link (in its path or its query) replaced by ``…``."""
-    text = _TOKEN_SEGMENT.sub(lambda m: m.group(1) + REDACTED, text)
-    return _TOKEN_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    """``text`` with the token of every single-use link (in its path or its query) replaced by ``…``,
+    in every path the text holds, whether written plainly or not (normalised first)."""
+    return _PATH.sub(lambda m: _redact_path(m.group(0)), _redact_plain(text))
 
 
 def _redact(value: Any) -> Any:

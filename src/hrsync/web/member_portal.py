@@ -35,8 +35,7 @@ from hrsync.lifecycle.sessions import CLOSED as SESSION_CLOSED
 from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_member
 from hrsync.lifecycle.tokens import MEMBER_LINK_PURPOSES, find_token
 from hrsync.notify import links
-from hrsync.security.passwords import verify_password
-from hrsync.services.auth import authenticate
+from hrsync.services.auth import authenticate, check_current_password
 from hrsync.services.throttle import SharedThrottle
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import Member, MemberEvent, Programme
@@ -51,6 +50,10 @@ BAD_CREDENTIALS = "The e-mail address or password is not right. Check both and t
 LOCKED = (
     "Too many unsuccessful attempts. Signing in is paused for 15 minutes; you can reset your password "
     "meanwhile."
+)
+CHANGE_LOCKED = (
+    "Too many wrong current passwords. Changing your password (and signing in) is paused for 15 minutes; "
+    "you can reset your password by e-mail meanwhile."
 )
 RESET_SENT = (
     "If that address belongs to a member account, we've sent it a link to choose a new password. "
@@ -340,8 +343,11 @@ def change_password(
         return _to_login(request)
     member, access = signed
     error: str | None = None
-    if not verify_password(current[:1024], member.password_hash):
-        error = "Your current password is not right."
+    status = 400
+    checked = check_current_password(member, current, who="member", throttle=request.app.state.login_throttle,
+                                     address=request.client.host if request.client else None)
+    if checked != "ok":
+        error, status = ((CHANGE_LOCKED, 429) if checked == "locked" else ("Your current password is not right.", 400))
     else:
         try:
             check_password_policy(password)
@@ -352,7 +358,7 @@ def change_password(
                 error = "The two new passwords are not the same."
     if error:
         return _member_page(request, session, member, access, "member/account.html",
-                            {"page": "security", "title": "Security", "error": error}, status_code=400)
+                            {"page": "security", "title": "Security", "error": error}, status_code=status)
     # also ends the member's open invitation/reset links and every session of theirs, this one included
     replace_password(session, member, password)
     session.add(MemberEvent(programme_id=member.programme_id, member_id=member.id, kind="password_changed",

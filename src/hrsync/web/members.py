@@ -8,7 +8,7 @@ formula-safe for spreadsheets.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -18,6 +18,7 @@ from hrsync.domain.display import member_name
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
+from hrsync.services.manual_members import owner_of
 from hrsync.services.member_view import change_rows, date_format_of, member_fields, member_title, run_numbers
 from hrsync.services.queries import (
     MEMBER_STATUSES,
@@ -26,7 +27,7 @@ from hrsync.services.queries import (
     member_status_counts,
     members_page,
 )
-from hrsync.store.models import MemberEvent, Programme
+from hrsync.store.models import ImportRun, MemberEvent, Programme
 from hrsync.web.deps import CurrentAdmin, SessionDep, not_found, render
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +49,28 @@ EVENT_LABELS = {
     "password_set": "Set a password",
     "invited": "Invited",
     "deleted": "Personal data deleted",
+    "added_by_hand": "Added by hand",
+    "edited_by_hand": "Edited by hand",
+    "made_ineligible": "Marked ineligible (a leaver)",
+    "made_eligible": "Eligible again",
+    "owned_elsewhere": "Another integration's import met this member",
+    "adopted": "Handed to another integration",
 }
+
+
+def _event_note(kind: str, changes: Any) -> str | None:
+    """The sentence under an ownership event (the details it keeps, in words)."""
+    detail = changes if isinstance(changes, dict) else {}
+    if not detail:  # scrubbed with the member's personal data
+        return None
+    if kind == "owned_elsewhere":
+        return (f"Import #{detail.get('run_number')} of {detail.get('door') or 'another integration'} found a "
+                f"person with employee ID {detail.get('employee_id')} or this member's address, and skipped "
+                "them: a member is changed only by the door that owns it.")
+    if kind == "adopted":
+        return f"From {detail.get('from') or 'another integration'} to {detail.get('to') or 'this integration'}, " \
+               "when that integration was published."
+    return None
 
 
 @router.get("/members")
@@ -109,10 +131,17 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         .limit(50)
     ).all()
     date_format = date_format_of(session, admin.programme_id)
+    owner = owner_of(session, member)
     return render(request, "members/detail.html", {
+        "owner": owner[0].upper() + owner[1:] if owner.startswith("the ") else owner,
+        "owner_link": f"/integrations/{member.integration_id}" if member.integration_id else None,
+        "notes": {e.id: note for e in events if (note := _event_note(e.kind, e.changes))},
         "nav": "members", "member": member, "name": member_title(member), "status_labels": STATUS_LABELS,
         "fields": member_fields(member, date_format), "date_format": date_format,
         "events": [(e, change_rows(e.changes, date_format)) for e in events],
         "run_numbers": run_numbers(session, (e.run_id for e in events)),
+        # each import's own integration: an adopted member's older imports belong to its former door
+        "run_doors": dict(session.execute(select(ImportRun.id, ImportRun.integration_id).where(
+            ImportRun.id.in_({e.run_id for e in events if e.run_id is not None}))).all()),
         "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })

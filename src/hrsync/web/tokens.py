@@ -1,6 +1,6 @@
 """Settings → API tokens: create (the token is shown once), list, revoke.
 
-A token is created with its scopes (checkboxes: read, import, approve; read by default) and its
+A token is created with its scopes (checkboxes: read, import, approve, members; read by default) and its
 expiry (30, 90, 180 or 365 days; 90 by default); the list shows each token's owner, scopes,
 expiry and last use. A read-only administrator is offered read tokens only (the service refuses
 anything else, whatever the form sends).
@@ -24,7 +24,8 @@ from hrsync.services.api_tokens import (
     EXPIRY_DAYS,
     SCOPE_ORDER,
     create_api_token,
-    revoke_api_token,
+    may_revoke,
+    revoke_as,
     token_views,
 )
 from hrsync.services.errors import NotFound, ServiceError
@@ -41,12 +42,15 @@ SCOPE_LABELS = {
     TokenScope.READ: ("Read", "integrations, runs, their error files and members"),
     TokenScope.IMPORT: ("Import", "start imports and dry runs"),
     TokenScope.APPROVE: ("Approve", "apply or discard an import held by the mass-change brake"),
+    TokenScope.MEMBERS: ("Members", "add members by hand, edit them, mark them ineligible or eligible again"),
 }
 
 
 def _page(request: Request, session: Any, admin: AdminUser, status_code: int = 200, **extra: Any) -> Response:
+    views = token_views(session, admin.programme_id)
     context: dict[str, Any] = {
-        "nav": "tokens", "tokens": token_views(session, admin.programme_id), "scope_order": SCOPE_ORDER,
+        "nav": "tokens", "tokens": views, "scope_order": SCOPE_ORDER,
+        "revocable": {v.token.id for v in views if may_revoke(admin, v.token)},
         "scope_labels": SCOPE_LABELS, "expiry_days": EXPIRY_DAYS, "may_change": may_change(admin),
         "chosen_scopes": [s.value for s in DEFAULT_SCOPES], "chosen_days": DEFAULT_EXPIRY_DAYS,
     }
@@ -90,9 +94,11 @@ def create_token(
 @router.post(TOKENS_PATH + "/{token_id}/revoke", dependencies=[CsrfForm])
 def revoke_token(request: Request, session: SessionDep, admin: CurrentAdmin, token_id: int) -> Response:
     try:
-        token = revoke_api_token(session, admin.programme_id, token_id, revoked_by_id=admin.id)
+        token = revoke_as(session, admin, token_id)
     except NotFound:
         not_found("This API token")
+    except ServiceError as exc:
+        return _page(request, session, admin, status_code=403, error=exc.reason)
     flash(request, f"The token “{token.name}” was revoked: requests using it are refused from now on.",
           "info")
     return RedirectResponse(TOKENS_PATH, status_code=303)

@@ -9,17 +9,18 @@ person read and shows examples with human labels and dates in the integration's 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrsync.domain import validate_mapping
 from hrsync.services import imports, uploads
+from hrsync.services.adoption import adoption_offers, publish_adopting
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
-from hrsync.services.integrations import kind_for, mapping_of, publish, status_map_of
+from hrsync.services.integrations import kind_for, mapping_of, status_map_of
 from hrsync.services.queries import latest_preview
 from hrsync.services.review import describe_changes, mapping_rows, people_read, scope_lines, source_field_labels
 from hrsync.store.enums import is_finished
@@ -85,6 +86,7 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "ready": kind_for(integration).not_ready(integration) is None, "file_kind": integration.kind in FILE_KINDS,
         "waiting": uploads.waiting_file(integration)[0], "drop_folder": uploads.drop_folder(integration),
         "second_step": second_step(integration.kind),
+        "adoption": adoption_offers(session, integration) if finished else [],
     })
 
 
@@ -104,11 +106,13 @@ def preview(request: Request, session: SessionDep, admin: CurrentAdmin, integrat
 
 
 @router.post("/integrations/{integration_id}/setup/publish", dependencies=[CsrfForm])
-def publish_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+def publish_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int,
+                        adopt_from: Annotated[str, Form(max_length=12)] = "") -> Response:
     integration = integration_of(session, admin, integration_id)
     try:
         with session.begin_nested():
-            publish(session, integration, admin)
+            adopted = publish_adopting(session, integration, admin,
+                                       int(adopt_from) if adopt_from.strip().isdigit() else None)
     except ServiceError as exc:
         flash(request, exc.reason, "error")
         return RedirectResponse(f"/integrations/{integration.id}/setup/review", status_code=303)
@@ -116,5 +120,6 @@ def publish_integration(request: Request, session: SessionDep, admin: CurrentAdm
         when = "Imports run when you choose Import data now."
     else:
         when = "Imports now run on the schedule you chose."
-    flash(request, f"{source_name(integration)} is live. {when}")
+    took = f" It adopted {adopted:,} member{'s' if adopted != 1 else ''}." if adopted else ""
+    flash(request, f"{source_name(integration)} is live. {when}{took}")
     return RedirectResponse(f"/integrations/{integration.id}", status_code=303)

@@ -254,6 +254,11 @@ def _exists(name: str, dir_fd: int) -> bool:
     return True
 
 
+#: The longest name an upload keeps (after :func:`safe_name`, ASCII only): file systems allow 255 bytes,
+#: and a name already taken gets a time stamp added.
+MAX_NAME_CHARS = 200
+
+
 def safe_name(filename: str) -> str:
     """An uploaded file's name fit for the folder: its last path part, plain characters only."""
     base = _SAFE_NAME.sub("_", filename.replace("\\", "/").rsplit("/", 1)[-1]).strip(" .")
@@ -272,6 +277,10 @@ def drop_upload(integration: FolderIntegration, filename: str, stream: IO[bytes]
     name = safe_name(filename)
     if not name.lower().endswith(EXTENSION) or name.startswith("."):
         raise SourceError(f"'{filename[:80]}' is not a CSV file: upload a file whose name ends in .csv.",
+                          code="bad_file")
+    if len(name) > MAX_NAME_CHARS:  # the folder's file system stops at 255 bytes a name (safe names are ASCII)
+        raise SourceError(f"The file name '{filename[:40]}…' is too long ({len(name):,} characters): "
+                          f"rename the file to at most {MAX_NAME_CHARS} characters and upload it again.",
                           code="bad_file")
     settings = get_settings()
     folder = folder_of(integration)
