@@ -30,6 +30,7 @@ from hrsync.scim.patch import apply_patch
 from hrsync.scim.resources import DEFAULT_MAPPING, flatten, mapped, project, to_scim, truthy
 from hrsync.services import scim as svc
 from hrsync.services import scim_members as writes
+from hrsync.services.errors import ServiceError
 from hrsync.store import session_scope
 from hrsync.store.models import Integration
 
@@ -256,9 +257,10 @@ def _write(integration_id: int, action: Callable[[Session, Integration], Any], r
     try:
         with session_scope() as session:
             return action(session, _lock(session, integration_id))
-    except writes.Refused as refused:
-        error = conflict(refused.reason) if refused.conflict else bad_request(refused.reason)
-        reason, code = refused.reason, refused.code
+    except ServiceError as refused:  # the rules of every door (manual_members), or a userName taken
+        code = refused.code or "refused"
+        error = conflict(refused.reason) if code in writes.CONFLICTS else bad_request(refused.reason)
+        reason = refused.reason
     except IntegrityError:  # a concurrent write took the same employee ID, address or userName first
         error = conflict("Another request created this user at the same moment.")
         reason, code = error.detail, "uniqueness"
