@@ -146,3 +146,31 @@ def test_a_burst_of_concurrent_creates_of_one_person_makes_one_member(scim: Scim
     assert [m["employee_id"] for m in scim.members().values()] == ["E7"]
     with scim.client() as client:
         assert client.get("/Users", params={"filter": 'userName eq "user7@acme.test"'}).json()["totalResults"] == 1
+
+
+@SQLITE_ONLY
+def test_another_doors_member_is_never_taken_over_and_the_manual_door_cannot_edit_a_scim_member(scim: Scim) -> None:
+    hand = scim.install.cli_json("members", "add", "--programme", "Acme", "--employee-id", "H1",
+                                 "--email", "hand@acme.test", "--first-name", "Hana")
+    with scim.client() as client:
+        same_address = client.post("/Users", json=_user("x", emails=[{"value": "HAND@acme.test", "type": "work"}]))
+        assert same_address.status_code == 409 and same_address.json()["scimType"] == "uniqueness"
+        assert "owned by the administrators (added by hand)" in same_address.json()["detail"]
+        same_id = client.post("/Users", json=_user("y", **{ENTERPRISE: {"employeeNumber": "H1"}}))
+        assert same_id.status_code == 409
+        # the SCIM door lists only its own members
+        assert client.get("/Users", params={"filter": 'emails[type eq "work"].value eq "hand@acme.test"'}).json()[
+            "totalResults"] == 0
+        created = client.post("/Users", json=_user(8, active=False))  # created inactive: pending, no e-mail
+        assert created.status_code == 201 and created.json()["active"] is False
+    members = scim.members()
+    assert members["H1"]["first_name"] == "Hana" and members["H1"]["email"] == "hand@acme.test"
+    assert members["E8"]["status"] == "pending"
+    refused = scim.install.cli("members", "edit", str(members["E8"]["id"]), "--first-name", "Someone", "--json")
+    assert refused.returncode == 2 and "owned by" in refused.stderr
+    with scim.client() as client:
+        started = client.patch(f"/Users/{created.json()['id']}", json={
+            "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": True}]})
+        assert started.status_code == 200 and started.json()["active"] is True
+    assert scim.members()["E8"]["status"] == "invited"
+    assert hand["id"] != members["E8"]["id"]
