@@ -20,8 +20,8 @@ import msgspec
 
 from hrsync.simulator import Simulator
 from hrsync.sources.intellihr.decode import people_decoder
-from hrsync.sources.intellihr.envelope import read_list_page
 from hrsync.sources.intellihr.normalise import StatusMapper, normalise_person
+from hrsync.sources.rest.envelope import read_list_page
 
 DEFAULT = frozenset({"employeeNumber", "primaryEmailAddress", "firstName", "lastName"})
 MORE = DEFAULT | {"job.startDate", "custom.costCentre", "address.country"}

@@ -63,7 +63,7 @@ def seed_programme(
         integration = Integration(
             programme=programme,
             owner=admin,
-            subdomain="acme",
+            settings={"subdomain": "acme"},
             status=integration_status,
             welcome_email=welcome_email,
             date_format=date_format,

@@ -53,15 +53,15 @@ def _store_integrations(data_dir: Path, settings: Settings, count: int, url: str
         admin = AdminUser(programme=programme, email="admin@acme.example")
         session.add_all([programme, admin])
         for n in range(count):
-            session.add(Integration(programme=programme, owner=admin, subdomain=f"acme{n}",
-                                    api_key_encrypted=encrypt_secret(API_KEYS[n], settings)))
-        session.add(Integration(programme=programme, owner=admin, subdomain="draft"))  # no key yet
+            session.add(Integration(programme=programme, owner=admin, settings={"subdomain": f"acme{n}"},
+                                    secret_encrypted=encrypt_secret(API_KEYS[n], settings)))
+        session.add(Integration(programme=programme, owner=admin, settings={"subdomain": "draft"}))  # no key yet
     dispose_engines()
 
 
 def _stored(data_dir: Path, url: str | None = None) -> list[str]:
     with session_scope(url or _url(data_dir)) as session:
-        values = [i.api_key_encrypted for i in session.query(Integration).order_by(Integration.id)]
+        values = [i.secret_encrypted for i in session.query(Integration).order_by(Integration.id)]
     dispose_engines()
     return [v for v in values if v is not None]
 
@@ -125,8 +125,8 @@ def test_keys_from_the_environment_rotate_and_add_is_refused(data_dir: Path) -> 
     _store_integrations(data_dir, Settings(data_dir=data_dir, secret_key=old), 3)
     with session_scope(_url(data_dir)) as session:  # one key encrypted with a key nobody has any more
         programme = session.query(Programme).one()
-        session.add(Integration(programme=programme, subdomain="lost",
-                                api_key_encrypted=Fernet(lost.encode()).encrypt(b"gone").decode()))
+        session.add(Integration(programme=programme, settings={"subdomain": "lost"},
+                                secret_encrypted=Fernet(lost.encode()).encrypt(b"gone").decode()))
     dispose_engines()
     env = {"HRSYNC_SECRET_KEY": f"{new},{old}"}
 

@@ -82,7 +82,8 @@ def _rename_integrations(data_dir: Path) -> None:
     """Each integration's address edited, as the portal or the CLI would, through hrsync's own engine."""
     with session_scope(_url(data_dir)) as session:
         for integration in session.scalars(select(Integration)):
-            integration.subdomain = f"{integration.subdomain}-renamed-after-a-merger"
+            old = (integration.settings or {}).get("subdomain")
+            integration.settings = {"subdomain": f"{old}-renamed-after-a-merger"}
     dispose_engines()
 
 
@@ -95,7 +96,7 @@ def test_db_scrub_rewrites_an_older_installations_files(tmp_path: Path) -> None:
     older = sqlite3.connect(data_dir / "hrsync.db", isolation_level=None)  # as an older hrsync wrote
     try:
         older.execute("PRAGMA secure_delete=OFF")
-        older.execute("UPDATE integration SET api_key_encrypted = NULL")
+        older.execute("UPDATE integration SET secret_encrypted = NULL")
         assert len(_readable_with(key, _raw_files(data_dir))) == 3  # cleared, yet still in the files
 
         scrubbed = _ok(data_dir, "db", "scrub")

@@ -12,7 +12,7 @@ import pytest
 from hrsync.sources.base import SourceError
 from hrsync.sources.intellihr import IntelliHRSource
 from hrsync.sources.intellihr.client import MAX_RESPONSE_BYTES
-from hrsync.sources.intellihr.pager import MAX_PASSES, page_cap
+from hrsync.sources.rest.pager import MAX_PASSES, page_cap
 
 from .conftest import KEY, TENANT
 

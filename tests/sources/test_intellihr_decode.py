@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hrsync.sources.base import SourceError
-from hrsync.sources.intellihr.client import _loads
 from hrsync.sources.intellihr.decode import UNDECODED, people_decoder
-from hrsync.sources.intellihr.envelope import read_list_page
 from hrsync.sources.intellihr.normalise import StatusMapper, normalise_person
+from hrsync.sources.rest.client import _loads
+from hrsync.sources.rest.envelope import read_list_page
 
 from .test_intellihr_custom_field_properties import from_schema, value_schemas
 

@@ -22,7 +22,7 @@ class _Integration:
     """Stands for a stored integration: the attributes the folder functions read."""
 
     id: int
-    source_settings: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
     mapping: dict[str, Any] = field(default_factory=dict)
 
 

@@ -34,7 +34,7 @@ def integration_ids(migrated_url: str) -> tuple[int, int]:
     with session_scope(migrated_url) as session:
         programme = Programme(name="Acme")
         admin = AdminUser(programme=programme, email="Admin@Acme.example")
-        integration = Integration(programme=programme, owner=admin, subdomain="acme")
+        integration = Integration(programme=programme, owner=admin, settings={"subdomain": "acme"})
         session.add_all([programme, admin, integration])
         session.flush()
         return programme.id, integration.id

@@ -114,7 +114,7 @@ def test_runs_of_different_integrations_do_not_block_each_other(
 ) -> None:
     programme_id, integration_id = integration_ids
     with session_scope(migrated_url) as session:
-        second = Integration(programme_id=programme_id, subdomain="acme2")
+        second = Integration(programme_id=programme_id, settings={"subdomain": "acme2"})
         session.add(second)
         session.flush()
         session.add_all(

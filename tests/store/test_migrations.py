@@ -193,6 +193,50 @@ def test_0011_gives_every_member_the_integration_that_imported_it_and_downgrades
     assert schema_differences(db_url) == []
 
 
+def test_0012_folds_each_kinds_settings_into_settings_and_one_secret_and_downgrades(db_url: str) -> None:
+    """intelliHR's subdomain and every other kind's source settings become ``settings``; the encrypted key
+    becomes the one ``secret`` unchanged (the keyring still reads it); the downgrade puts them back."""
+    from alembic import command
+
+    from hrsync.store.db import alembic_config
+
+    upgrade(db_url, "0011")
+    with make_engine(db_url).begin() as c:
+        c.execute(text("INSERT INTO programme (id, name) VALUES (1, 'Acme')"))
+        c.execute(text(
+            "INSERT INTO integration (id, programme_id, kind, subdomain, api_key_encrypted, api_key_last4, "
+            "source_settings) VALUES (1, 1, 'intellihr', 'acme', 'gAAAA-cipher', '1234', NULL), "
+            "(2, 1, 'membership_file', NULL, NULL, NULL, :file), (3, 1, 'intellihr', NULL, NULL, NULL, NULL)"),
+            {"file": '{"path": "/srv/sftp/acme", "status_column": "State"}'})
+    upgrade(db_url, "0012")
+    assert schema_differences(db_url) == []
+    with make_engine(db_url).connect() as c:
+        rows = {r[0]: tuple(r[1:]) for r in c.execute(text(
+            "SELECT id, settings, secret_encrypted, secret_last4 FROM integration ORDER BY id"))}
+    import json
+
+    def loaded(value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    assert {k: (loaded(v[0]), v[1], v[2]) for k, v in rows.items()} == {
+        1: ({"subdomain": "acme"}, "gAAAA-cipher", "1234"),
+        2: ({"path": "/srv/sftp/acme", "status_column": "State"}, None, None),
+        3: (None, None, None),
+    }
+    command.downgrade(alembic_config(db_url), "0011")
+    assert current_revision(db_url) == "0011"
+    with make_engine(db_url).connect() as c:
+        columns = {col["name"] for col in inspect(c).get_columns("integration")}
+        back = {r[0]: (r[1], r[2], r[3], loaded(r[4])) for r in c.execute(text(
+            "SELECT id, subdomain, api_key_encrypted, api_key_last4, source_settings FROM integration ORDER BY id"))}
+    assert not {"settings", "secret_encrypted", "secret_last4"} & columns
+    assert back == {1: ("acme", "gAAAA-cipher", "1234", None),
+                    2: (None, None, None, {"path": "/srv/sftp/acme", "status_column": "State"}),
+                    3: (None, None, None, None)}
+    upgrade(db_url)
+    assert schema_differences(db_url) == []
+
+
 def test_0013_adds_the_scim_user_table_and_downgrades(db_url: str) -> None:
     """A SCIM client's names for the members it created: userName unique per integration, ignoring case
     (the lower-cased key); the downgrade drops the table and keeps the members."""
@@ -212,7 +256,7 @@ def test_0013_adds_the_scim_user_table_and_downgrades(db_url: str) -> None:
     with pytest.raises(IntegrityError), make_engine(db_url).begin() as c:
         c.execute(text("INSERT INTO scim_user (member_id, integration_id, user_name, user_name_key) "
                        "VALUES (2, 10, 'ANN@x', 'ann@x')"))
-    command.downgrade(alembic_config(db_url), "0011")
+    command.downgrade(alembic_config(db_url), "0012")
     with make_engine(db_url).connect() as c:
         assert "scim_user" not in inspect(c).get_table_names()
         assert c.execute(text("SELECT COUNT(*) FROM member")).scalar() == 2

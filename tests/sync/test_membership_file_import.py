@@ -43,7 +43,7 @@ def _setup(install: Install, folder: Path) -> int:
     created = install.cli_json("integration", "add", "--programme", "Acme", "--source", "file",
                                "--path", str(folder))
     shown = install.cli_json("integration", "show", str(created["id"]))
-    assert shown["kind"] == "membership_file" and shown["source_settings"] == {"path": str(folder)}
+    assert shown["kind"] == "membership_file" and shown["settings"] == {"path": str(folder)}
     assert shown["mapping"] == {"employee_id": "Employee Number", "email": "Work E-mail",
                                 "first_name": "Given name", "last_name": "Surname",
                                 "date_of_birth": "Date of birth"}

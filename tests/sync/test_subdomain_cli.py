@@ -22,7 +22,7 @@ def test_the_articles_url_form_connects_and_stores_the_bare_tenant(install: Inst
                                stdin=API_KEY + "\n")
     assert install.sim.stats.count(path_prefix="/v1") > before  # the key was checked with the simulator
     shown = install.cli_json("integration", "show", str(created["id"]))
-    assert shown["subdomain"] == TENANT == "acme"
+    assert shown["settings"] == {"subdomain": TENANT} and TENANT == "acme"
     # another spelling of the same account is that account: connected once per programme
     again = install.cli("integration", "add", "--programme", "Acme",
                         "--subdomain", "ACME.intellihr.net", "--api-key", API_KEY)
@@ -31,7 +31,7 @@ def test_the_articles_url_form_connects_and_stores_the_bare_tenant(install: Inst
     install.cli_json("programme", "add", "Beta", "--admin-email", "owner@beta.test")
     other = install.cli_json("integration", "add", "--programme", "Beta",
                              "--subdomain", "ACME.intellihr.net", "--api-key", API_KEY)
-    assert install.cli_json("integration", "show", str(other["id"]))["subdomain"] == "acme"
+    assert install.cli_json("integration", "show", str(other["id"]))["settings"]["subdomain"] == "acme"
 
 
 HOSTILE = [

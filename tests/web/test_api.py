@@ -63,7 +63,7 @@ def test_integrations_are_listed_for_the_tokens_programme_only(world: World) -> 
     body = answer.json()
     assert [i["id"] for i in body] == [world.acme.integration_id]
     assert body[0]["status"] == "live" and body[0]["api_key_last4"] == "-key"
-    assert "api_key" not in body[0] and "api_key_encrypted" not in body[0]
+    assert "api_key" not in body[0] and "secret_encrypted" not in body[0] and "api_key_encrypted" not in body[0]
     assert body[0]["last_run"]["id"] == world.acme.run_ids[-1]
     one = world.api(world.acme).get(f"/api/v1/integrations/{world.acme.integration_id}")
     assert one.status_code == 200 and one.json()["id"] == world.acme.integration_id

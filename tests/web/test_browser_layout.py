@@ -26,7 +26,8 @@ from tests.web.conftest_b import PASSWORD, World, post_form, wait_for_run, world
 from hrsync.notify.catcher import MailCatcher
 from hrsync.notify.delivery import send_due
 from hrsync.services.integrations import create_integration
-from hrsync.sources.registry import MEMBERSHIP_FILE, REGISTRY
+from hrsync.sources.membership_file.kind import KIND as MEMBERSHIP_FILE
+from hrsync.sources.registry import REGISTRY
 from hrsync.store import session_factory, session_scope
 from hrsync.store.models import AdminUser, ImportRun, Member, OutboxEmail, Programme
 from hrsync.web.member_portal import ACCOUNT_PAGES, PROGRAMME_PAGES

@@ -99,7 +99,7 @@ def test_another_programmes_admin_gets_404_on_every_integration_page(
         assert response.status_code == 404, path
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        assert integration.status == "live" and integration.api_key_encrypted and integration.frequency == "daily"
+        assert integration.status == "live" and integration.secret_encrypted and integration.frequency == "daily"
         assert session.scalar(select(ImportRun.id).where(ImportRun.integration_id == integration_id)) is None
         actions = session.scalars(select(ActivityLog.action).where(ActivityLog.integration_id == integration_id))
         assert set(actions) == {"created", "published", "webhooks_registered"}  # the owner publishing

@@ -119,7 +119,7 @@ def test_a_second_integration_for_a_connected_intellihr_account_is_refused_with_
     assert body["code"] == "already_connected" and body["link"] == f"/integrations/{existing}"
     assert "demo.intellihr.net is already connected in this programme" in body["reason"]
     assert portal.sim.stats.count(path_prefix="/v1") == before  # refused before intelliHR is asked
-    assert _integration(draft).api_key_encrypted is None
+    assert _integration(draft).secret_encrypted is None
     page = portal.post_form(client, f"/integrations/{draft}/authorize", f"/integrations/{draft}/authorize",
                             {"subdomain": "demo", "api_key": API_KEY})
     assert page.status_code == 400

@@ -96,7 +96,7 @@ def test_wrong_key_shows_intellihrs_reason_and_stores_nothing(portal: Portal, ad
     body = response.json()
     assert body["ok"] is False and body["code"] == "bad_key"
     assert body["reason"]
-    assert _integration(integration_id).api_key_encrypted is None
+    assert _integration(integration_id).secret_encrypted is None
     # Without script: the fallback page shows the same reason next to the form.
     page = portal.post_form(client, f"/integrations/{integration_id}/authorize",
                             f"/integrations/{integration_id}/authorize",
@@ -131,12 +131,12 @@ def test_the_articles_url_form_authorizes_and_stores_the_bare_tenant(portal: Por
     ok = _authorize(portal, client, integration_id, subdomain=ARTICLE_FORM)
     assert ok.status_code == 200, ok.text
     assert ok.json()["url"] == f"https://{TENANT}.intellihr.net"
-    assert _integration(integration_id).subdomain == TENANT == "demo"
+    assert _integration(integration_id).settings == {"subdomain": TENANT} and TENANT == "demo"
     again = portal.post_form(client, f"/integrations/{integration_id}/reauthorize",
                              f"/integrations/{integration_id}/authorize",
                              {"subdomain": "DEMO.intellihr.net", "api_key": API_KEY, "mode": "reauthorize"},
                              headers={"Accept": "application/json"})
-    assert again.json()["ok"] is True and _integration(integration_id).subdomain == "demo"
+    assert again.json()["ok"] is True and _integration(integration_id).settings == {"subdomain": "demo"}
     page = client.get(f"/integrations/{integration_id}/setup/authorize")
     assert 'id="m-url-preview" aria-live="polite">https://demo.intellihr.net</div>' in page.text
 
@@ -162,7 +162,7 @@ def test_another_host_is_refused_at_once_before_the_key_is_asked_for_or_checked(
         assert refused.json() == {"ok": False, "reason": check["reason"], "code": "invalid_subdomain"}
     assert portal.sim.stats.count() == before  # intelliHR (the simulator) was never contacted
     stored = _integration(integration_id)
-    assert stored.subdomain is None and stored.api_key_encrypted is None
+    assert stored.settings is None and stored.secret_encrypted is None
     page = portal.post_form(client, f"/integrations/{integration_id}/authorize",
                             f"/integrations/{integration_id}/authorize", {"subdomain": typed, "api_key": API_KEY})
     assert page.status_code == 400
@@ -189,7 +189,7 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, 
     assert ok.status_code == 200, ok.text
     assert ok.json() == {"ok": True, "url": f"https://{TENANT}.intellihr.net", "last4": API_KEY[-4:]}
     stored = _integration(integration_id)
-    assert stored.api_key_encrypted and API_KEY not in stored.api_key_encrypted
+    assert stored.secret_encrypted and API_KEY not in stored.secret_encrypted
     page = client.get(f"/integrations/{integration_id}/setup/authorize")
     assert "Your intelliHR account is authorized" in page.text
     assert API_KEY not in page.text
@@ -261,7 +261,7 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, 
     revoked = client.post(f"/integrations/{integration_id}/revoke", data={"csrf_token": csrf_of(confirm.text)})
     assert revoked.status_code == 303
     gone = _integration(integration_id)
-    assert gone.api_key_encrypted is None and gone.status == "revoked" and gone.next_run_at is None
+    assert gone.secret_encrypted is None and gone.status == "revoked" and gone.next_run_at is None
     assert gone.mapping["email"] == "primaryEmailAddress"
     dashboard = client.get(f"/integrations/{integration_id}")
     assert "Access is revoked" in dashboard.text
@@ -274,7 +274,7 @@ def test_the_whole_wizard_to_live_then_revoke(portal: Portal, admin_email: str, 
                              {"subdomain": TENANT, "api_key": API_KEY, "mode": "reauthorize"})
     assert again.headers["location"] == f"/integrations/{integration_id}/reauthorize"
     back = _integration(integration_id)
-    assert back.status == "live" and back.api_key_encrypted  # live before the revoke: live again
+    assert back.status == "live" and back.secret_encrypted  # live before the revoke: live again
     assert back.next_run_at is not None and back.status_before_revoke is None
     assert back.mapping == gone.mapping  # re-authorizing keeps the mapping
     page = client.get(f"/integrations/{integration_id}/reauthorize").text

@@ -55,7 +55,7 @@ def test_mapping_step_warns_offers_the_intellihr_id_and_publishing_waits_for_it(
 
     # one click: the intelliHR ID becomes the key; the warning is gone and publishing works
     page = client.get(f"{base}/setup/mapping")  # type: ignore[attr-defined]
-    used = client.post(f"{base}/setup/mapping/intellihr-id",  # type: ignore[attr-defined]
+    used = client.post(f"{base}/setup/mapping/fallback-key",  # type: ignore[attr-defined]
                        data={"csrf_token": csrf_of(page.text)})
     assert used.status_code == 303
     assert _integration(integration_id).mapping["employee_id"] == "autoIncrementIntellihrId"
@@ -98,7 +98,7 @@ def test_screenshots_of_the_mapping_step_without_employee_numbers(portal: Portal
         page.wait_for_url("**/integrations**")
         page.goto(f"{portal.base_url}/integrations/{integration_id}/setup/mapping")
         assert page.locator("[data-key-warning]").is_visible()
-        assert page.locator("[data-use-intellihr-id]").is_visible()
+        assert page.locator("[data-use-fallback-key]").is_visible()
         scroll = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert scroll <= 0, f"sideways scroll of {scroll}px at {width}px"
         assert "None" not in page.inner_text("main")

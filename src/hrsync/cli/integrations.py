@@ -1,4 +1,4 @@
-"""``hrsync integration ...``: connect an HR source (intelliHR, a membership file) to a programme, publish, revoke."""
+"""``hrsync integration ...``: connect a source (any kind in the registry) to a programme, publish, revoke."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hrsync.services.adoption import adoption_offers, publish_adopting
 from hrsync.services.errors import ServiceError
 from hrsync.services.programmes import first_admin, programme_by_name
 from hrsync.sources.base import SourceError
-from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
+from hrsync.sources.registry import DEFAULT_KIND
 from hrsync.store.models import Frequency, Integration
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,8 +57,8 @@ def _with_alternative(exc: ServiceError, how: str) -> ServiceError:
 def _describe(integration: Integration) -> dict[str, Any]:
     return {
         "id": integration.id, "programme_id": integration.programme_id, "status": integration.status,
-        "kind": integration.kind, "source_settings": integration.source_settings,
-        "subdomain": integration.subdomain, "api_key_last4": integration.api_key_last4,
+        "kind": integration.kind, "settings": svc.stored_settings(integration),
+        "api_key_last4": integration.secret_last4,
         "frequency": integration.frequency, "schedule_time": integration.schedule_time,
         "schedule_day": integration.schedule_day, "date_format": integration.date_format,
         "welcome_email": integration.welcome_email, "mapping": integration.mapping,
@@ -73,7 +73,7 @@ def _describe(integration: Integration) -> dict[str, Any]:
 
 @cli.group("integration")
 def integration() -> None:
-    """Integrations with an HR source (intelliHR, or a membership file)."""
+    """Integrations with a source (an HR system, a membership file, ...)."""
 
 
 schedule_options: list[Callable[[F], F]] = [
@@ -91,21 +91,29 @@ def _with(options: list[Callable[[F], F]]) -> Callable[[F], F]:
     return wrap
 
 
-# Every kind in the registry, plus "file" as the short name of a membership file.
-SOURCES = {**{kind: kind for kind in REGISTRY}, "file": "membership_file"}
+#: Short names kept working for --source.
+SOURCE_ALIASES = {"file": "membership_file"}
+
+
+def _alias_help(option: str) -> str:
+    """``--subdomain``'s help, in the words of the kind whose setting it stands for."""
+    for kind in svc.kinds():
+        for f in kind.settings_fields:
+            if option in f.cli_aliases:
+                return f"Alias of --setting {f.name}=VALUE ({kind.display_name}: {f.label}). {f.help}"
+    return "An alias no kind declares."
 
 
 @integration.command("add")
 @click.option("--programme", "programme_name", required=True)
-@click.option("--source", "source", type=click.Choice(list(SOURCES)), default=DEFAULT_KIND, show_default=True,
-              help="intelliHR (--subdomain, --api-key) or a membership file (--path).")
-@click.option("--subdomain", default=None,
-              help="intelliHR: the intelliHR account's subdomain, 'your-company', or its address "
-                   "https://your-company.intellihr.net")
-@click.option("--api-key", default=None, help="intelliHR: the API key, or - to read it from standard input.")
-@click.option("--path", "path", default=None,
-              help="Membership file: the absolute folder files are dropped into (default: one under "
-                   "HRSYNC_FILE_DROP_ROOT). Without --map, its newest file's headers are matched by name.")
+@click.option("--source", "source", default=DEFAULT_KIND, show_default=True, metavar="KIND",
+              help="The kind of source (hrsync integration kinds lists them with their settings).")
+@click.option("--setting", "setting_pairs", multiple=True, metavar="NAME=VALUE",
+              help="One of the kind's settings (repeatable); a secret one is better given with --api-key -.")
+@click.option("--api-key", default=None, help="The kind's secret setting (an API key), or - to read it from "
+                                              "standard input.")
+@click.option("--subdomain", default=None, help=_alias_help("--subdomain"))
+@click.option("--path", "path", default=None, help=_alias_help("--path"))
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="manual", show_default=True)
 @_with(schedule_options)
 @click.option("--date-format", type=click.Choice(DATE_FORMATS), default=None, help="Default: the programme's.")
@@ -114,17 +122,19 @@ SOURCES = {**{kind: kind for kind in REGISTRY}, "file": "membership_file"}
 @click.option("--leaver-threshold", type=float, default=10.0, show_default=True,
               help="Hold an import that would make more than this % of active members leavers.")
 @json_option
-def add(programme_name: str, source: str, subdomain: str | None, api_key: str | None, path: str | None,
-        frequency: str, at: str | None, day: str | None, date_format: str | None, welcome_email: bool,
-        maps: tuple[str, ...], leaver_threshold: float, as_json: bool) -> None:
-    """Connect an HR source to a programme (its settings are verified before anything is saved)."""
-    kind = SOURCES[source]
-    mapping = _parse_map(maps, as_json)
+def add(programme_name: str, source: str, setting_pairs: tuple[str, ...], api_key: str | None,
+        subdomain: str | None, path: str | None, frequency: str, at: str | None, day: str | None,
+        date_format: str | None, welcome_email: bool, maps: tuple[str, ...],
+        leaver_threshold: float, as_json: bool) -> None:
+    """Connect a source to a programme (its settings are verified before anything is saved)."""
+    kind = SOURCE_ALIASES.get(source, source)
     if kind == "scim":  # a push door: no settings to check, a token to print once
         from hrsync.cli.scim import add_scim
 
-        return add_scim(programme_name, welcome_email, leaver_threshold, mapping, as_json)
-    settings = _settings(kind, subdomain, api_key, path, as_json)
+        return add_scim(programme_name, welcome_email, leaver_threshold, _parse_map(maps, as_json), as_json)
+    aliases = {"--subdomain": subdomain, "--path": path}
+    settings = _settings(kind, setting_pairs, aliases, api_key, as_json)
+    mapping = _parse_map(maps, as_json)
     with data_session(as_json) as session:
         prog = programme_by_name(session, programme_name)
         owner = first_admin(session, prog.id)
@@ -140,29 +150,65 @@ def add(programme_name: str, source: str, subdomain: str | None, api_key: str | 
     emit(payload, as_json, f"integration {payload['id']} created as a draft; publish it to go live")
 
 
-def _settings(kind: str, subdomain: str | None, api_key: str | None, path: str | None,
+def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None], api_key: str | None,
               as_json: bool) -> dict[str, Any]:
-    """The settings the chosen kind asks for (``SourceKind.settings_fields``), from the options."""
-    given = {"subdomain": subdomain, "api_key": api_key, "path": path}
-    fields = svc.kind_of(kind).settings_fields
-    names = {f.name for f in fields}
-    for name, value in given.items():
-        if value is not None and name not in names:
-            fail(f"--{name.replace('_', '-')} does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
+    """The settings the chosen kind asks for (``SourceKind.settings_fields``), from ``--setting NAME=VALUE``,
+    the old options that are aliases of one (``--subdomain``, ``--path``) and ``--api-key`` (the secret)."""
+    try:
+        fields = svc.kind_of(kind).settings_fields
+    except ServiceError as exc:
+        fail(exc.reason, EXIT_BAD_INPUT, payload={"error": exc.reason, "code": exc.code}, as_json=as_json)
+    by_name = {f.name: f for f in fields}
+    given: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name.strip() not in by_name:
+            known = ", ".join(by_name) or "none"
+            fail(f"--setting expects NAME=VALUE with a setting of --source {kind} ({known}), got '{pair}'",
+                 EXIT_BAD_INPUT, as_json=as_json)
+        given[name.strip()] = value
+    for option, value in aliases.items():
+        if value is None:
+            continue
+        field = next((f for f in fields if option in f.cli_aliases), None)
+        if field is None:
+            fail(f"{option} does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
+        given[field.name] = value
+    secret = next((f for f in fields if f.secret), None)
+    if api_key is not None and secret is None:
+        fail(f"--api-key does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
     for f in fields:
-        if f.required and given.get(f.name) is None:
-            fail(f"--{f.name.replace('_', '-')} is required: {f.help}", EXIT_BAD_INPUT, as_json=as_json)
+        if f.required and f.name not in given and not (f.secret and api_key is not None):
+            how = "--api-key" if f.secret else f"--setting {f.name}=..."
+            fail(f"{how} is required ({f.label}): {f.help}", EXIT_BAD_INPUT, as_json=as_json)
     for f in fields:  # before a key is read or checked: another host is refused at once
-        value = given.get(f.name)
-        if value is None or f.secret:
+        if f.name not in given or f.secret:
             continue
         try:
-            given[f.name] = f.cleaned(value)
+            given[f.name] = f.cleaned(given[f.name])
         except SourceError as exc:
             fail(exc.reason, EXIT_BAD_INPUT, payload={"error": exc.reason, "code": exc.code}, as_json=as_json)
-    if api_key is not None:
-        given["api_key"] = _read_key(api_key, as_json)
-    return {k: v for k, v in given.items() if v is not None}
+    if secret is not None:
+        typed = api_key if api_key is not None else given.get(secret.name)
+        if typed is not None:
+            given[secret.name] = _read_key(typed, as_json)
+    return given
+
+
+@integration.command("kinds")
+@json_option
+def list_kinds(as_json: bool) -> None:
+    """The kinds of source hrsync can connect to, with the settings each asks for."""
+    payload = [{"kind": k.kind, "name": k.display_name,
+                "settings": [{"name": f.name, "label": f.label, "help": f.help, "secret": f.secret,
+                              "required": f.required} for f in k.settings_fields]}
+               for k in svc.kinds()]
+    lines = []
+    for k in payload:
+        lines.append(f"{k['kind']}: {k['name']}")
+        lines.extend(f"  --setting {f['name']}=...  {f['label']}{'' if f['required'] else ' (optional)'}"
+                     f"{' (secret: use --api-key -)' if f['secret'] else ''}" for f in k["settings"])
+    emit({"kinds": payload}, as_json, "\n".join(lines))
 
 
 @integration.command("edit")

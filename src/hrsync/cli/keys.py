@@ -1,4 +1,4 @@
-"""``hrsync keys``: the keyring that encrypts stored secrets (intelliHR API keys).
+"""``hrsync keys``: the keyring that encrypts stored secrets (sources' API keys).
 
 Rotating a key is three commands (``docs/security.md``, "Rotating the encryption key"):
 ``hrsync keys add`` puts a new key in front (it encrypts from then on, older keys still decrypt),

@@ -3,7 +3,7 @@
 Values travel and are stored as ``YYYY-MM-DD`` so comparisons and sorting never depend on a
 display preference; :func:`format_date` is the only place a display format is applied.
 
-intelliHR stores a job's end date **exclusively** (a last day of 2025-04-23 is stored as
+An HR system may store a job's end date **exclusively** (a last day of 2025-04-23 is stored as
 2025-04-24), so the member's leaving date is the day before: :func:`last_day_from_exclusive_end`.
 """
 
@@ -57,5 +57,5 @@ def display_iso(s: str | None, fmt: str) -> str:
 
 
 def last_day_from_exclusive_end(end: date | None) -> date | None:
-    """The last working day for an exclusive end date (intelliHR's ``companyEndDate``)."""
+    """The last working day for an exclusive end date (such as ``companyEndDate``)."""
     return None if end is None else end - _ONE_DAY

@@ -92,7 +92,7 @@ def member_name(first: object, last: object, attributes: Mapping[str, object] | 
 def field_label(key: str) -> str:
     """The human label of a member field or extra attribute.
 
-    ``custom.cost_centre`` and ``custom.costCentre`` (an intelliHR api name) → "Cost centre";
+    ``custom.cost_centre`` and ``custom.costCentre`` (an HR system's api name) → "Cost centre";
     acronyms stay as they are (``custom.payrollID`` → "Payroll ID").
     """
     known = MEMBER_FIELDS.get(key)

@@ -12,7 +12,7 @@ Kinds, in the spirit of Airbyte's error resolution:
 * ``transient`` - the HR system or network misbehaved; the next import usually succeeds;
 * ``internal`` - hrsync itself failed; support should look.
 
-``{source}`` in advice is replaced by the source's display name ("intelliHR", "Membership file").
+``{source}`` in advice is replaced by the source's display name ("Membership file (CSV / SFTP)", ...).
 """
 
 from __future__ import annotations
@@ -42,10 +42,6 @@ _REAUTHORIZE = (
     "Re-authorize the integration: open it, choose Authorize, and enter a new {source} API key "
     "(in {source}: Settings → Public API Access Keys). Then run Import data now."
 )
-_CHECK_ADDRESS = (
-    "Check the intelliHR account's address in the integration's Authorize step (type it as you see it in your "
-    "browser, for example acme or acme.intellihr.net), then run Import data now."
-)
 _TEMPORARY = (
     "{source} could not be read just now. This is usually temporary: the next scheduled import will "
     "try again, or run Import data now later."
@@ -59,10 +55,6 @@ _STATUS_TABLE = (
     "Open the integration's settings and say what the new employment status means (active, pre-hire "
     "or leaver), then run Import data now."
 )
-_FILE = (
-    "Fix the file as the reason above says and upload it again (or drop it in the folder again); "
-    "no member was changed."
-)
 _SUPPORT = (
     "Open the import for the details and run Import data now once the cause is fixed. "
     "If it keeps failing, contact support with the link below."
@@ -70,16 +62,14 @@ _SUPPORT = (
 
 _C, _T, _I = FailureKind.CONFIGURATION, FailureKind.TRANSIENT, FailureKind.INTERNAL
 
-#: Every code a run can fail with. Sources add their codes here; an unknown code reads as ``internal``.
+#: Every code a run can fail with. Each kind of source adds its own rows (``SourceKind.failures``,
+#: through :func:`add_failures` when the registry lists it); an unknown code reads as ``internal``.
 FAILURES: Final[dict[str, Failure]] = {
     f.code: f
     for f in (
         # credentials and tenant
         Failure("bad_key", _C, _REAUTHORIZE),
         Failure("bad_credentials", _C, _REAUTHORIZE),
-        Failure("unknown_tenant", _C, _CHECK_ADDRESS),
-        Failure("invalid_subdomain", _C, _CHECK_ADDRESS),
-        Failure("not_intellihr", _C, _CHECK_ADDRESS),
         Failure("invalid_settings", _C, "Open the integration's settings, correct them, then run Import data now."),
         # mapping and statuses
         Failure("invalid_mapping", _C, _MAPPING),
@@ -97,18 +87,6 @@ FAILURES: Final[dict[str, Failure]] = {
         Failure("unexpected_shape", _T, _ODD_ANSWER),
         Failure("response_too_large", _T, _ODD_ANSWER),
         Failure("too_deeply_nested", _T, _ODD_ANSWER),
-        # membership files
-        Failure("no_file", _C, "Upload a membership file (or drop one in the integration's folder), then import."),
-        Failure("bad_file", _C, _FILE),
-        Failure("file_too_large", _C, _FILE),
-        Failure("bad_encoding", _C, _FILE),
-        Failure("missing_column", _C, _FILE),
-        Failure("duplicate_header", _C, _FILE),
-        Failure("link_in_drop_folder", _C,
-                "Someone with access to the drop folder put a symbolic link where hrsync expects a folder "
-                "(processed, failed, superseded) or a file. hrsync never follows links there, so no file "
-                "moved and no member was changed. Remove the link named above (or ask whoever runs the "
-                "SFTP server), check how it got there, then run Import data now."),
         # hrsync itself
         Failure("cancelled", _I, _SUPPORT),
         Failure("time_limit", _I, _SUPPORT),
@@ -119,6 +97,12 @@ FAILURES: Final[dict[str, Failure]] = {
 }
 
 UNKNOWN: Final = Failure("internal", _I, _SUPPORT)
+
+
+def add_failures(rows: tuple[Failure, ...]) -> None:
+    """A kind of source's own rows; a code already in the table keeps its first meaning."""
+    for row in rows:
+        FAILURES.setdefault(row.code, row)
 
 
 def failure(code: str | None) -> Failure:

@@ -5,7 +5,7 @@ and its CLI, for every role. A value is shown only when :meth:`Masking.hidden_be
 reason to hide it; otherwise it is replaced by a word: :data:`PRESENT`, :data:`BLANK` or
 :data:`INVALID`. A value is hidden when
 
-* the source marks its field **sensitive** (intelliHR's ``isSensitive``) or **personal** (phone,
+* the source marks its field **sensitive** (an HR system's own flag, such as ``isSensitive``) or **personal** (phone,
   address, date of birth), whatever it is mapped to;
 * it feeds a **personal member field** (:data:`PERSONAL_FIELDS`: phone, address, postcode, date of
   birth), whatever the source calls it;

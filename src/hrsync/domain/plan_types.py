@@ -65,7 +65,7 @@ class CurrentMember:
     leaver_since: date | None = None
     fingerprint: str | None = None  # see hrsync.domain.fingerprint
     #: None: owned by the integration importing now; else the door that owns it, for people
-    #: ("the intelliHR integration #3"): the import leaves it alone (hrsync.domain.ownership).
+    #: ("the <kind name> integration #3"): the import leaves it alone (hrsync.domain.ownership).
     owner: str | None = None
 
 
@@ -130,7 +130,7 @@ class PlanOptions:
     blanks_clear_values: bool = False
     vanished_are_leavers: bool = False
     leaver_window_days: int = LEAVER_WINDOW_DAYS
-    #: The key's source field changed since the last import (say employee number → intelliHR ID):
+    #: The key's source field changed since the last import (say employee number → the HR system's own ID):
     #: people are matched to members by their HR record, never by the new key values.
     match_by_record: bool = False
 

@@ -226,7 +226,7 @@ class _Planner:
     def match_by_record(self, drafts: list[MemberDraft]) -> None:
         """After a change of the key's source field, the stored employee IDs are values of the old
         field: matching the new values against them would pair people with strangers (employee
-        number 17 is not intelliHR ID 17). Each person is matched to the member of their own HR
+        number 17 is not HR record number 17). Each person is matched to the member of their own HR
         record instead, and takes the new key; a person no member's record matches is new. A new
         key still held by a member that keeps it is a conflict (:meth:`skip_taken_ids`).
         """

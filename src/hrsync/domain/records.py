@@ -17,7 +17,7 @@ The rules (domain.md §4):
   :func:`hrsync.domain.dates.format_date`'s job.
 * **Start and leaving dates** come from the person's primary job: ``start_date`` is the job's
   start (or, without one, a mapped ``start_date`` value); ``leaving_date`` is the job's end
-  date minus one day, because intelliHR's end date is exclusive.
+  date minus one day, because the source's end date is exclusive.
 
 Issue codes are stable strings (they are stored and exported): ``missing_employee_id``,
 ``missing_email`` and the value codes of :mod:`hrsync.domain.validation` (``invalid_email``,

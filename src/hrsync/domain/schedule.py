@@ -14,7 +14,7 @@ exhaustively. The rules, in one place:
   clock (02:30): the run is late, never skipped. A wall time that happens twice when the clocks go
   back runs once, at its first occurrence. Hourly imports are the exception by design: they
   follow real hours, so the repeated hour still gets its import and the skipped hour loses its one.
-* **Spread.** Thousands of programmes must not hit intelliHR and the workers in the same minute.
+* **Spread.** Thousands of programmes must not hit an HR system and the workers in the same minute.
   Every integration gets a *deterministic* offset derived from its id (a hash, not ``random``),
   so its runs stay evenly spaced (exactly 24 h apart for a daily import) and the next due time
   shown in the portal is the time it will really run:

@@ -79,7 +79,7 @@ _NAME_JOINERS: Final = frozenset("\u200c\u200d")
 # Digits with the usual separators, an optional leading + and extension; at least 3 digits.
 _PHONE = re.compile(r"(?=(?:[^0-9]*[0-9]){3})\+?[0-9 ()./-]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
 
-#: Lower-cased spellings → the platform's gender. intelliHR's ``Other`` and ``Undisclosed`` become
+#: Lower-cased spellings → the platform's gender. HR systems' ``Other`` and ``Undisclosed`` become
 #: ``Not specified``: the platform has no "other" value, and guessing ``Non-binary`` for "Other"
 #: would record something the person never said.
 GENDER_SYNONYMS: Final[dict[str, str]] = {

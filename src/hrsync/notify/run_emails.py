@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hrsync.domain.failures import FailureKind, failure
 from hrsync.domain.vocabulary import COUNT_KEYS, programme_zone
 from hrsync.notify import links
-from hrsync.sources.registry import REGISTRY
+from hrsync.sources.registry import display_name
 from hrsync.store.enums import AdminRole, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration, Programme, RunStatus
 
@@ -66,8 +66,7 @@ class RunEmail:
 
 def source_name(integration: Integration) -> str:
     """The display name of the integration's source kind, from the source registry; its stored kind if unknown."""
-    known = REGISTRY.get(integration.kind)
-    return known.display_name if known is not None else integration.kind
+    return display_name(integration.kind)
 
 
 def failed_run_action(failure_code: str | None, source: str) -> str:

@@ -1,6 +1,6 @@
-"""Encryption of stored secrets (intelliHR API keys) with Fernet, keys outside the database.
+"""Encryption of stored secrets (a source's API key) with Fernet, keys outside the database.
 
-An intelliHR key has no scopes: whoever holds it administers the tenant's HR data. So the key
+An HR system's key often has no scopes: whoever holds it administers the tenant's HR data. So the key
 that encrypts it never lives next to the ciphertext: it comes from ``HRSYNC_SECRET_KEY`` (one or
 more Fernet keys, comma-separated, newest first, so keys can be rotated with
 :class:`~cryptography.fernet.MultiFernet`) or from ``<data_dir>/secret.key``, generated once with

@@ -46,7 +46,7 @@ class AdoptionOffer:
     """Members of another integration that publishing ``integration`` could adopt."""
 
     integration_id: int
-    door: str  # "the intelliHR integration #3"
+    door: str  # "the <kind name> integration #3"
     members: int
 
 

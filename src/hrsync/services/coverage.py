@@ -8,8 +8,8 @@ Two findings stop a publish (and ``hrsync integration add``):
 
 * **The unique key is (almost) never filled.** Fewer than :data:`KEY_COVERAGE_MIN` (5 %) of the sampled
   people have a value in the field mapped to Employee ID, as in a tenant that hides employee numbers.
-  A kind of source's fallback key (:attr:`hrsync.sources.registry.SourceKind.fallback_key`, a field
-  every person has, such as intelliHR's own ID) is offered instead where the sample has it.
+  A kind of source's fallback key (:attr:`hrsync.sources.kind.SourceKind.fallback_key`, a field
+  every person has, such as the HR system's own record number) is offered instead where the sample has it.
 * **Nobody would be imported.** Every sampled person would be skipped for any other reason (Email
   mapped to a field that never holds an e-mail address, for example).
 
@@ -29,19 +29,19 @@ from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, 
 from hrsync.domain.records import build_draft, compile_mapping
 from hrsync.services.errors import ServiceError
 from hrsync.sources.base import Source, SourcePerson
-from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
+from hrsync.sources.registry import kinds
 
 SAMPLE_PEOPLE: Final = 200
 """Two pages of an HR API's people list (100 a page)."""
 KEY_COVERAGE_MIN: Final = 0.05
 """Below this share of sampled people with a unique key, the key is reported as missing."""
-#: Every kind's fallback key, (source key, label); a sample is measured for each.
-FALLBACK_KEYS: Final = tuple(k.fallback_key for k in REGISTRY.values() if k.fallback_key is not None)
-_DEFAULT_FALLBACK = REGISTRY[DEFAULT_KIND].fallback_key
-assert _DEFAULT_FALLBACK is not None
-#: The default kind's fallback key, for the wizard's "use it as Employee ID" button.
-INTELLIHR_ID, INTELLIHR_ID_LABEL = _DEFAULT_FALLBACK
-ALTERNATIVE_MAP: Final = f"--map {EMPLOYEE_ID}={INTELLIHR_ID}"
+
+
+def fallback_keys() -> tuple[tuple[str, str], ...]:
+    """Every kind's fallback key, (source key, label); a sample is measured for each."""
+    return tuple(k.fallback_key for k in kinds() if k.fallback_key is not None)
+
+
 MASK: Final = "•••"
 
 # what an issue code of build_draft means, in words, without the person's value
@@ -93,7 +93,7 @@ class Coverage:
         key = self.key
         if not self.key_missing or key is None:
             return None
-        for source_key, label in FALLBACK_KEYS:
+        for source_key, label in fallback_keys():
             share = self.fallback_filled.get(source_key, 0) / self.sampled
             if source_key != key.source_key and share >= KEY_COVERAGE_MIN:
                 return source_key, label
@@ -105,14 +105,11 @@ class Coverage:
         fallback = self.fallback
         return None if fallback is None else f"--map {EMPLOYEE_ID}={fallback[0]}"
 
-    # the wizard's names for the default kind's fallback key
     @property
-    def offer_intellihr_id(self) -> bool:
-        return self.fallback is not None and self.fallback[0] == INTELLIHR_ID
-
-    @property
-    def intellihr_id_filled(self) -> int:
-        return self.fallback_filled.get(INTELLIHR_ID, 0)
+    def fallback_count(self) -> int:
+        """How many sampled people have the offered fallback key."""
+        fallback = self.fallback
+        return 0 if fallback is None else self.fallback_filled.get(fallback[0], 0)
 
     @property
     def skips_everyone(self) -> bool:
@@ -158,7 +155,7 @@ def mask(target: str, value: str) -> str:
 
 def sample(source: Source, mapping: Mapping[str, str], limit: int = SAMPLE_PEOPLE) -> list[SourcePerson]:
     """The first ``limit`` people of the directory, with the mapped fields (and the fallback keys)."""
-    wanted = {*mapping.values(), *(key for key, _label in FALLBACK_KEYS)}
+    wanted = {*mapping.values(), *(key for key, _label in fallback_keys())}
     details = any(needs_job_details(mapping[k]) for k in KEY_FIELDS if mapping.get(k))
     people: list[SourcePerson] = []
     stream = source.people(fields=wanted, include_job_details=details)
@@ -200,7 +197,7 @@ def measure(people: list[SourcePerson], mapping: Mapping[str, str]) -> Coverage:
         for issue in issues:
             if issue.field in (EMPLOYEE_ID, EMAIL):
                 skips[(issue.field, issue.code)] += 1
-    fallbacks = {key: sum(1 for p in people if (p.values.get(key) or "").strip()) for key, _label in FALLBACK_KEYS}
+    fallbacks = {key: sum(1 for p in people if (p.values.get(key) or "").strip()) for key, _label in fallback_keys()}
     return Coverage(len(people), importable, fields, skips, fallbacks)
 
 

@@ -33,8 +33,9 @@ from hrsync.store.models import ImportIssue, ImportRun, Integration, Member
 
 #: The byte-order mark a CSV document starts with: spreadsheets then read it as UTF-8.
 BOM = "\ufeff"
-_SOURCE_ID_HEADER = "{source} ID"  # "intelliHR ID": the person's id in the system they came from
-ISSUES_CSV_HEADER = ("Employee ID", "Name", _SOURCE_ID_HEADER.format(source="intelliHR"), "Field", "Code", "Message")
+#: The third column is the person's id in the system they came from, named by the run's kind (its words' ``id_label``).
+SOURCE_ID_HEADER = "Source record ID"
+ISSUES_CSV_HEADER = ("Employee ID", "Name", SOURCE_ID_HEADER, "Field", "Code", "Message")
 _CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "employment_status",
              "start_date", "leaving_date", "access_until")
 _CSV_BATCH = 2000
@@ -87,14 +88,14 @@ def _issue_rows(session: Session, run_id: int, severity: str) -> Iterator[tuple[
 
 
 def _issues_header(session: Session, run_id: int) -> tuple[str, ...]:
-    """The header; the third column names the run's source ("intelliHR ID", "Membership file ID")."""
+    """The header; the third column is named by the run's kind (its words' ``id_label``)."""
     kind = session.scalar(
         select(Integration.kind).join(ImportRun, ImportRun.integration_id == Integration.id)
         .where(ImportRun.id == run_id)
     )
     known = REGISTRY.get(kind or "")
-    source = known.display_name.split(" (")[0] if known is not None else "Source record"
-    return (*ISSUES_CSV_HEADER[:2], _SOURCE_ID_HEADER.format(source=source), *ISSUES_CSV_HEADER[3:])
+    source_id = known.words.id_label if known is not None else SOURCE_ID_HEADER
+    return (*ISSUES_CSV_HEADER[:2], source_id, *ISSUES_CSV_HEADER[3:])
 
 
 def csv_lines(header: Sequence[str], rows: Iterable[tuple[str | None, ...]]) -> Iterator[str]:

@@ -29,7 +29,7 @@ from hrsync.services import activity
 from hrsync.services.errors import RunBlocked, RunNotFound
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.queries import RunProgress, active_run, run_in_programme, run_progress
-from hrsync.sources.registry import REGISTRY
+from hrsync.sources.registry import REGISTRY, display_name
 from hrsync.store.enums import RunPhase, RunStatus, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration
 from hrsync.sync.decisions import approve_run, reject_run
@@ -141,18 +141,24 @@ class FailureAdvice:
 
 
 def source_name(integration: Integration) -> str:
-    """The source's display name ("intelliHR"), or its kind when the registry does not know it."""
-    kind = REGISTRY.get(integration.kind)
-    return kind.display_name if kind is not None else integration.kind
+    """The source's display name, or its kind when the registry does not know it."""
+    return display_name(integration.kind)
 
 
 def source_address(integration: Integration) -> str | None:
-    """Where the integration's data comes from, as a URL people recognise (``https://acme.intellihr.net``)."""
+    """Where the integration's data comes from, as people recognise it: a URL (``https://`` and the
+    kind's tenant address) or a folder."""
     kind = REGISTRY.get(integration.kind)
     address = kind.tenant_address(integration) if kind is not None else None
     if address and address.startswith("/"):  # a folder (a membership file's), not a host
         return address
     return f"https://{address}" if address else None
+
+
+def source_account(integration: Integration) -> str | None:
+    """The external account the integration reads ("acme"), as its kind names it; None when none."""
+    kind = REGISTRY.get(integration.kind)
+    return kind.connection_key(kind.stored_settings(integration)) if kind is not None else None
 
 
 def failure_advice(run: ImportRun, integration: Integration | None = None) -> FailureAdvice | None:

@@ -1,8 +1,8 @@
 """Integrations: verify and store a source's settings, mapping, publish, pause, resume, revoke.
 
-Every kind of source (intelliHR, a membership file, ...) is reached through
-:mod:`hrsync.sources.registry`: its settings are validated and checked with the source *before*
-anything is saved, and stored by the kind itself (an API key encrypted with
+Every kind of source is reached through :mod:`hrsync.sources.registry`: its settings are validated
+and checked with the source *before* anything is saved (:mod:`hrsync.services.connections`), and
+stored by the kind itself (an API key encrypted with
 :mod:`hrsync.security.secrets`, never shown again except for its last four characters).
 Every change an administrator makes is written to the activity log in the same transaction.
 """
@@ -21,12 +21,21 @@ from hrsync.domain.scoping import validate_rules
 from hrsync.domain.transforms import ABSENT, compile_one, validate_transforms
 from hrsync.domain.transforms import inputs as transform_inputs
 from hrsync.services import activity, webhooks
+from hrsync.services.connections import (  # re-exported: the portal and CLI read them from here
+    AlreadyConnected as AlreadyConnected,
+)
+from hrsync.services.connections import check_settings as check_settings
+from hrsync.services.connections import kind_for as kind_for
+from hrsync.services.connections import kind_of as kind_of
+from hrsync.services.connections import kinds as kinds
+from hrsync.services.connections import stored_settings as stored_settings
+from hrsync.services.connections import verified_settings
 from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
-from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
-from hrsync.sources.registry import DEFAULT_KIND, SourceKind
+from hrsync.sources.base import Lifecycle, Source, SourceError, status_table
+from hrsync.sources.registry import DEFAULT_KIND
 from hrsync.store.models import (
     AdminUser,
     Frequency,
@@ -42,14 +51,6 @@ from hrsync.sync.runs import active_run
 RESTORABLE_STATUSES = (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
 
 
-class AlreadyConnected(ServiceError):
-    """Another integration of the programme already reads the same intelliHR account."""
-
-    def __init__(self, reason: str, existing_id: int) -> None:
-        super().__init__(reason, code="already_connected")
-        self.existing_id = existing_id
-
-
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -57,97 +58,6 @@ def _log(session: Session, integration: Integration, actor: AdminUser | None, ac
          detail: Mapping[str, Any] | None = None) -> None:
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     admin_id=None if actor is None else actor.id, action=action, detail=detail)
-
-
-def kind_of(kind: str) -> SourceKind:
-    """The registry's entry for ``kind``; :class:`ServiceError` for a kind hrsync does not have."""
-    try:
-        return registry.kind_of(kind)
-    except SourceError as exc:
-        raise ServiceError(exc.reason, code=exc.code) from None
-
-
-def kind_for(integration: Integration) -> SourceKind:
-    return kind_of(integration.kind)
-
-
-def check_settings(kind: str, settings: Mapping[str, Any]) -> CheckResult:
-    """Settings of a kind of source, checked with the source; never raises for the expected failures."""
-    source_kind = kind_of(kind)
-    try:
-        clean = source_kind.validate_settings(settings)
-    except SourceError as exc:
-        return CheckResult(ok=False, reason=exc.reason, code=exc.code)
-    return source_kind.check_settings(clean)
-
-
-def check_credentials(subdomain: str, api_key: str, *, base_url: str | None = None) -> CheckResult:
-    """A tenant and an API key, checked by the default kind of source (one cheap call)."""
-    settings: dict[str, Any] = {"subdomain": subdomain, "api_key": api_key}
-    if base_url:
-        settings["base_url"] = base_url
-    return check_settings(DEFAULT_KIND, settings)
-
-
-def connected_elsewhere(
-    session: Session, programme_id: int, kind: str, subdomain: str, *, exclude_id: int | None = None
-) -> Integration | None:
-    """The programme's other integration holding access to this intelliHR account, if any.
-
-    The account is the normalised subdomain. An integration holds access when it has a stored key,
-    whatever its status: an authorized draft counts (publishing it would import the same people
-    twice); a revoked integration does not (it has no key), but re-authorizing it meets this rule too.
-    """
-    stmt = select(Integration).where(
-        Integration.programme_id == programme_id, Integration.kind == kind,
-        Integration.subdomain == subdomain, Integration.api_key_encrypted.is_not(None),
-    )
-    if exclude_id is not None:
-        stmt = stmt.where(Integration.id != exclude_id)
-    return session.scalars(stmt.order_by(Integration.id).limit(1)).first()
-
-
-def refuse_second_connection(
-    session: Session, programme_id: int, source_kind: SourceKind, clean: Mapping[str, Any],
-    *, exclude_id: int | None = None,
-) -> None:
-    """One connected integration per intelliHR account in a programme: :class:`AlreadyConnected` otherwise."""
-    subdomain = clean.get("subdomain")
-    if not subdomain:
-        return
-    existing = connected_elsewhere(session, programme_id, source_kind.kind, str(subdomain), exclude_id=exclude_id)
-    if existing is None:
-        return
-    state = {"draft": "a draft not yet published", "live": "live", "paused": "paused"}.get(existing.status,
-                                                                                          existing.status)
-    raise AlreadyConnected(
-        f"The intelliHR account {source_kind.tenant_address(existing)} is already connected in this programme "
-        f"(integration {existing.id}, {state}). Use that integration"
-        + (", or delete that draft first." if existing.status == IntegrationStatus.DRAFT.value else "."),
-        existing.id,
-    )
-
-
-def _clean_settings(source_kind: SourceKind, settings: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return source_kind.validate_settings(settings)
-    except SourceError as exc:
-        raise ServiceError(exc.reason, code=exc.code) from None
-
-
-def _verified_settings(source_kind: SourceKind, settings: Mapping[str, Any], *, session: Session,
-                       programme_id: int, integration_id: int | None = None) -> dict[str, Any]:
-    """Clean settings, checked with the source; :class:`ServiceError` with the source's reason otherwise.
-
-    An account already connected in the programme is refused before the source is asked.
-    """
-    clean = _clean_settings(source_kind, settings)
-    refuse_second_connection(session, programme_id, source_kind, clean, exclude_id=integration_id)
-    result = source_kind.check_settings(clean)
-    if not result.ok:
-        raise ServiceError(result.reason or f"{source_kind.display_name} refused the settings.",
-                           code=result.code or "check")
-    return clean
 
 
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
@@ -237,7 +147,7 @@ def create_integration(
     """A draft integration of ``kind``, created only after its settings were checked with the source.
 
     ``settings`` are the kind's :attr:`SourceKind.settings_fields`; ``subdomain`` and ``api_key`` are
-    shorthands for the two settings of the default kind (intelliHR). The mapping starts from the
+    shorthands for the two settings of the default kind. The mapping starts from the
     kind's suggestion (:attr:`SourceKind.default_mapping`), overridden by ``mapping``. Without any
     settings (the setup wizard's first step) the draft has no access until :func:`set_credentials`
     or :func:`set_source_settings` stores checked ones.
@@ -246,7 +156,7 @@ def create_integration(
     _validate_schedule(frequency, schedule_time, schedule_day)
     given = dict(settings or {})
     given.update({k: v for k, v in (("subdomain", subdomain), ("api_key", api_key)) if v is not None})
-    clean = _verified_settings(source_kind, given, session=session, programme_id=programme.id) if given else None
+    clean = verified_settings(source_kind, given, session=session, programme_id=programme.id) if given else None
     integration = Integration(
         programme_id=programme.id,
         owner_id=owner.id,
@@ -262,7 +172,7 @@ def create_integration(
         status=IntegrationStatus.DRAFT.value,
     )
     if clean is not None:
-        source_kind.apply_settings(integration, clean)
+        source_kind.apply(integration, clean)
     full_mapping = {**source_kind.default_mapping(integration), **(mapping or {})}
     # a draft without settings nor mapping (a membership file not uploaded yet) is mapped later
     problems = validate_mapping(full_mapping) if full_mapping or clean is not None else []
@@ -274,7 +184,7 @@ def create_integration(
     session.add(integration)
     session.flush()
     detail = None if clean is None else (
-        {"subdomain": integration.subdomain} if integration.subdomain
+        {"subdomain": integration.settings["subdomain"]} if (integration.settings or {}).get("subdomain")
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
     _log(session, integration, owner, "created", detail)
     return integration
@@ -318,9 +228,9 @@ def set_source_settings(
     remembered comes back paused (or a draft, if it was never published).
     """
     source_kind = kind_for(integration)
-    source_kind.apply_settings(integration, _verified_settings(
+    source_kind.apply(integration, verified_settings(
         source_kind, settings, session=session, programme_id=integration.programme_id, integration_id=integration.id))
-    detail: dict[str, Any] = ({"key_last4": integration.api_key_last4} if integration.api_key_encrypted
+    detail: dict[str, Any] = ({"key_last4": integration.secret_last4} if integration.secret_encrypted
                               else {"address": source_kind.tenant_address(integration)})
     if integration.status == IntegrationStatus.REVOKED.value:
         before = integration.status_before_revoke
@@ -440,7 +350,7 @@ def preview_transforms(
 ) -> list[dict[str, Any]]:
     """A few people's values before and after each (valid) transform, read from the source now:
     ``[{"name", "rows": [{"target", "label", "before", "after"}]}]``; empty when the source cannot be
-    read. Sensitive source fields are not shown (their values stay in intelliHR's hands)."""
+    read. Sensitive source fields are not shown (their values stay in the HR system's hands)."""
     if not transforms:
         return []
     compiled = {t: compile_one(spec, mapping.get(t, "")) for t, spec in transforms.items()}
@@ -550,7 +460,7 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     if integration.status in RESTORABLE_STATUSES:
         integration.status_before_revoke = integration.status
     webhooks.unsubscribe(session, integration, actor, why="revoked")  # while the key is still there
-    integration.api_key_encrypted = None
+    integration.secret_encrypted = None
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,

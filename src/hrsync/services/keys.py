@@ -1,7 +1,7 @@
 """Key rotation for stored secrets: which key reads each one, and re-encryption under the newest key.
 
 The keyring (``HRSYNC_SECRET_KEY`` or ``<data_dir>/secret.key``, newest key first) encrypts every
-stored secret. Today those are the integrations' HR API keys (``integration.api_key_encrypted``);
+stored secret. Today those are the integrations' secrets, their API keys (``integration.secret_encrypted``);
 :data:`ENCRYPTED_COLUMNS` lists them, so a new encrypted column is added there once and rotation,
 status and retirement all cover it.
 
@@ -41,7 +41,7 @@ from hrsync.store.scrub import erase_removed
 
 #: Every column holding a value encrypted with the keyring: (label for people, primary key, column).
 ENCRYPTED_COLUMNS: tuple[tuple[str, InstrumentedAttribute[int], InstrumentedAttribute[Any]], ...] = (
-    ("integration.api_key_encrypted", Integration.id, Integration.api_key_encrypted),
+    ("integration.secret_encrypted", Integration.id, Integration.secret_encrypted),
 )
 
 DEFAULT_BATCH_SIZE = 500

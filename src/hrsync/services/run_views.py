@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrsync.domain.vocabulary import COUNT_KEYS
+from hrsync.sources.registry import REGISTRY, display_name
 from hrsync.store.enums import is_finished
 from hrsync.store.models import ImportRun, RunPhase, RunStatus, RunTrigger
 
@@ -22,13 +23,13 @@ TRIGGER_LABELS = {
     RunTrigger.API.value: "API",
     RunTrigger.PREVIEW.value: "Preview",
     RunTrigger.UNDO.value: "Undo",
-    RunTrigger.WEBHOOK.value: "intelliHR webhook",
+    RunTrigger.WEBHOOK.value: "Webhook",
     RunTrigger.SCIM.value: "SCIM (changes sent by the identity provider in one hour)",
 }
 
 PHASE_LABELS = {
     RunPhase.QUEUED.value: "Waiting for a worker…",
-    RunPhase.FETCHING.value: "Reading the intelliHR directory…",
+    RunPhase.FETCHING.value: "Reading the source…",  # a known kind says it in its own words
     RunPhase.PLANNING.value: "Working out the changes…",
     RunPhase.APPLYING.value: "Updating members…",
     RunPhase.DONE.value: "Finished",
@@ -75,6 +76,9 @@ def run_chip(run: ImportRun) -> str | None:
 
 
 def trigger_label(run: ImportRun) -> str:
+    """How the run was started; a webhook names its source ("<kind name> webhook")."""
+    if run.trigger == RunTrigger.WEBHOOK.value and run.integration is not None:
+        return f"{display_name(run.integration.kind)} webhook"
     return TRIGGER_LABELS.get(run.trigger, run.trigger)
 
 
@@ -117,9 +121,12 @@ class RunProgress:
     dry_run: bool
     reason: str | None
     counts: dict[str, int]
+    reading: str | None = None  # the kind's words for its reading phase (``Words.reading``)
 
     @property
     def label(self) -> str:
+        if self.reading and not (self.finished or self.held) and self.phase == RunPhase.FETCHING.value:
+            return self.reading
         return PHASE_LABELS.get(self.status if self.finished or self.held else self.phase, self.phase)
 
     def to_json(self) -> dict[str, Any]:
@@ -146,4 +153,11 @@ def run_progress(run: ImportRun) -> RunProgress:
         run_id=run.id, integration_id=run.integration_id, status=run.status, phase=run.phase,
         processed=processed, total=total, percent=percent, count_text=count_text, finished=finished,
         held=held, dry_run=bool(run.dry_run), reason=run.reason, counts=run_counts(run),
+        reading=_reading_words(run),
     )
+
+
+def _reading_words(run: ImportRun) -> str | None:
+    integration = run.integration
+    kind = REGISTRY.get(integration.kind) if integration is not None else None
+    return kind.words.reading if kind is not None else None

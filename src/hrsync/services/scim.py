@@ -44,7 +44,7 @@ def _digest(raw: str) -> str:
 
 def _new_token(integration: Integration) -> str:
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    integration.source_settings = {**(integration.source_settings or {}), "token_sha256": _digest(raw),
+    integration.settings = {**(integration.settings or {}), "token_sha256": _digest(raw),
                                    "token_prefix": raw[:12], "token_made_at": utcnow().isoformat()}
     return raw
 
@@ -86,7 +86,7 @@ def authenticate(session: Session, raw: str | None) -> Integration | None:
     candidates = session.scalars(select(Integration).where(
         Integration.kind == KIND, Integration.status == IntegrationStatus.LIVE.value))
     for integration in candidates:
-        stored = (integration.source_settings or {}).get("token_sha256")
+        stored = (integration.settings or {}).get("token_sha256")
         if isinstance(stored, str) and hmac.compare_digest(stored, digest):
             return integration
     return None

@@ -19,6 +19,7 @@ from hrsync.errors import ServiceError
 from hrsync.services import activity
 from hrsync.services.member_view import date_format_of
 from hrsync.services.queries import MemberFilter, members_page
+from hrsync.sources import registry
 from hrsync.sources.base import PersonLookup, SourceError, can_find
 from hrsync.sources.registry import source_for
 from hrsync.store.db import session_factory
@@ -63,7 +64,8 @@ def trace(session: Session, integration: Integration, employee_id: str) -> Trace
     except TraceUnavailable:
         raise
     except SourceError as exc:
-        raise ServiceError(f"intelliHR could not be read: {exc.reason}", code=exc.code) from exc
+        name = registry.display_name(integration.kind)
+        raise ServiceError(f"{name} could not be read: {exc.reason}", code=exc.code) from exc
 
 
 def apply(session: Session, integration: Integration, actor: AdminUser | None, employee_id: str,
@@ -87,7 +89,7 @@ def apply(session: Session, integration: Integration, actor: AdminUser | None, e
 
 
 def search(session: Session, integration: Integration, text: str) -> list[Found]:
-    """Members whose employee ID, e-mail or name matches ``text``, and the people intelliHR finds live
+    """Members whose employee ID, e-mail or name matches ``text``, and the people its source finds live
     by employee number, e-mail or name (each person once, a member first)."""
     text = (text or "").strip()[:200]
     if not text:
@@ -120,5 +122,6 @@ def search(session: Session, integration: Integration, text: str) -> list[Found]
                                        known.member_id if known else None,
                                        known.member_status if known else None, True)
     except SourceError as exc:
-        raise ServiceError(f"intelliHR could not be searched: {exc.reason}", code=exc.code) from exc
+        name = registry.display_name(integration.kind)
+        raise ServiceError(f"{name} could not be searched: {exc.reason}", code=exc.code) from exc
     return list(found.values())

@@ -21,7 +21,7 @@ from hrsync.sources.base import SourceError
 from hrsync.sources.membership_file import drop_upload, folder_of, newest_file
 from hrsync.sources.membership_file.kind import file_source
 from hrsync.sources.membership_file.reader import CsvTable
-from hrsync.sources.registry import MEMBERSHIP_FILE
+from hrsync.sources.registry import file_kinds
 from hrsync.store.models import Integration, IntegrationStatus
 
 PREVIEW_ROWS: Final = 5
@@ -44,7 +44,7 @@ class WaitingFile:
 
 def takes_files(integration: Integration) -> bool:
     """Whether the integration's source reads uploaded files."""
-    return integration.kind == MEMBERSHIP_FILE.kind
+    return integration.kind in file_kinds()
 
 
 def drop_folder(integration: Integration) -> str | None:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.config import get_settings
 from hrsync.services import activity
+from hrsync.sources import registry
 from hrsync.sources.base import SourceError
 from hrsync.store.models import AdminUser, Integration, IntegrationStatus, WebhookHint, WebhookSubscription
 from hrsync.store.tokens import hash_token
@@ -51,6 +52,12 @@ class WebhookState:
 
 
 # -- whether webhooks are on ---------------------------------------------------------------------------
+
+
+def _has_webhooks(integration: Integration) -> bool:
+    """Whether the integration's kind declares the ``webhooks`` capability."""
+    kind = registry.REGISTRY.get(integration.kind)
+    return kind is not None and kind.can("webhooks")
 
 
 def _unreachable_host(host: str) -> bool:
@@ -130,7 +137,7 @@ def subscribe(session: Session, integration: Integration, actor: AdminUser | Non
     subscriptions and token). Best effort; returns the state recorded."""
     from hrsync.sources.intellihr.webhooks import EVENTS, WebhookError
 
-    if integration.kind != "intellihr" or integration.status != IntegrationStatus.LIVE.value:
+    if not _has_webhooks(integration) or integration.status != IntegrationStatus.LIVE.value:
         return WebhookState.OFF
     on, _why = mode()
     row = _row(session, integration)
@@ -277,7 +284,7 @@ class WebhookView:
 
 def view(session: Session, integration: Integration) -> WebhookView | None:
     """What the dashboard shows for an intelliHR integration (None for other kinds)."""
-    if integration.kind != "intellihr":
+    if not _has_webhooks(integration):
         return None
     row = session.scalars(select(WebhookSubscription).where(WebhookSubscription.integration_id == integration.id)
                           ).one_or_none()

@@ -52,7 +52,7 @@ class SourceField:
 class CheckResult:
     ok: bool
     reason: str | None = None  # for people: what went wrong and what to do
-    code: str | None = None  # machine-readable: bad_key | unknown_tenant | unreachable | not_intellihr | ...
+    code: str | None = None  # machine-readable: bad_key | unknown_tenant | unreachable | ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ class SourcePerson:
     lifecycle: Lifecycle
     values: Mapping[str, str | None]
     job_start_date: date | None = None  # primary job's start
-    job_end_date: date | None = None  # primary job's end, EXCLUSIVE as intelliHR stores it
+    job_end_date: date | None = None  # primary job's end, EXCLUSIVE, as HR systems store it
     updated_at: str | None = None
     extras: Mapping[str, object] = field(default_factory=dict)
     #: Fields the source sent in a shape it could not read (source key → why), left out of ``values``;

@@ -50,7 +50,7 @@ class RunTrigger(StrEnum):
     PREVIEW = "preview"  # the wizard's review step: a dry run, one per integration (a new one replaces it)
     SINGLE = "single"  # one person traced and applied (issue 15)
     UNDO = "undo"  # reverses an earlier import (issue 15; import_run.undo_of_id)
-    WEBHOOK = "webhook"  # one person re-fetched after an intelliHR webhook delivery (issue 16)
+    WEBHOOK = "webhook"  # one person re-fetched after a source's webhook delivery (issue 16)
     SCIM = "scim"  # an hour of one SCIM integration's writes (issue 24; hrsync.services.scim_members)
 
 

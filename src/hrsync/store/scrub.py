@@ -46,7 +46,7 @@ _lock = threading.Lock()
 #: Columns whose old value is a secret: overwriting one erases it from the files at commit. (A link
 #: lives in an e-mail's body until it is sent or fails for good, then is redacted.)
 SECRET_COLUMNS: Final = (
-    Integration.api_key_encrypted, AdminUser.password_hash, Member.password_hash,
+    Integration.secret_encrypted, AdminUser.password_hash, Member.password_hash,
     OutboxEmail.body_text, OutboxEmail.body_html,
 )
 

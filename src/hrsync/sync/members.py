@@ -40,7 +40,7 @@ DELETED_DOOR = "an integration that was deleted"
 
 
 def door_names(session: Session, programme_id: int) -> dict[int, str]:
-    """Integration id → how people are told which door owns a member ("the intelliHR integration #3")."""
+    """Integration id → how people are told which door owns a member ("the <kind name> integration #3")."""
     rows = session.execute(select(Integration.id, Integration.kind).where(Integration.programme_id == programme_id))
     return {iid: door_name(iid, kind) for iid, kind in rows}
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.errors import RunBlocked, ServiceError
-from hrsync.sources.registry import INTELLIHR, REGISTRY
+from hrsync.sources.registry import REGISTRY
 from hrsync.store.enums import ACTIVE_RUN_STATUSES, FINISHED_RUN_STATUSES
 from hrsync.store.models import ImportIssue, ImportRun, Integration, IntegrationStatus, RunPhase, RunStatus, RunTrigger
 from hrsync.store.types import utcnow
@@ -82,11 +82,12 @@ def _blocked_reason(run: ImportRun) -> str:
 def _refuse_unless_importable(integration: Integration, dry_run: bool) -> None:
     """Real imports need a published integration with access; a dry run also works on a draft.
 
-    A revoked integration has no access, whatever its source; an intelliHR one also needs its key."""
+    A revoked integration has no access, whatever its source; one whose kind has a secret setting
+    (an API key) also needs it stored."""
+    kind = REGISTRY.get(integration.kind)
     if integration.status == IntegrationStatus.REVOKED or (
-        integration.kind == INTELLIHR.kind and not integration.api_key_encrypted
+        kind is not None and kind.secret_field() is not None and not integration.secret_encrypted
     ):
-        kind = REGISTRY.get(integration.kind)
         name = kind.display_name if kind else integration.kind
         raise ServiceError(
             f"This integration has no {name} access: re-authorize it with a new API key.", code="no_access"

@@ -165,7 +165,7 @@ def start_run(
 
 @router.get(
     "/integrations/{integration_id}/trace", response_model=TraceOut,
-    responses={409: {"model": ConflictOut, "description": "The person could not be traced (intelliHR could not be "
+    responses={409: {"model": ConflictOut, "description": "The person could not be traced (its source could not be "
                      "read, or the source cannot look one person up)."}},
     summary="Explain one person: fetched live, each stage of their import, the planned outcome and why",
 )

@@ -144,7 +144,7 @@ class IntegrationOut(BaseModel):
     api_key_last4: str | None = Field(description="The last four characters of the stored key.")
     has_access: bool = Field(
         description="Whether the integration can reach its source: not revoked, and its credentials "
-        "(an intelliHR API key) stored or its membership-file folder usable."
+        "(an API key) stored or its membership-file folder usable."
     )
     frequency: str
     schedule_time: str | None
@@ -161,7 +161,7 @@ class IntegrationOut(BaseModel):
     def of(cls, integration: Integration, last_run: RunOut | None = None) -> IntegrationOut:
         return cls(
             id=integration.id, kind=integration.kind, status=integration.status,
-            subdomain=integration.subdomain, api_key_last4=integration.api_key_last4,
+            subdomain=(integration.settings or {}).get("subdomain"), api_key_last4=integration.secret_last4,
             has_access=has_access(integration), frequency=integration.frequency,
             schedule_time=integration.schedule_time, schedule_day=integration.schedule_day,
             date_format=integration.date_format, welcome_email=integration.welcome_email,

@@ -64,8 +64,9 @@ API_DOCS_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_mapping", "wizard_review", "dashboard", "runs",
-    "members_manual", "members", "tokens", "emails", "member_portal", "trace", "api", "api_members", "hooks",
+    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_settings", "wizard_mapping", "wizard_review",
+    "dashboard", "runs", "members_manual", "members", "tokens", "emails", "member_portal", "trace", "api",
+    "api_members", "hooks",
 ]
 
 
@@ -165,7 +166,7 @@ def create_app() -> FastAPI:
     """The portal and the JSON API, ready for uvicorn."""
     app = FastAPI(
         title="hrsync",
-        summary="Imports an intelliHR directory into a rewards programme's members.",
+        summary="Imports HR directories and membership files into a rewards programme's members.",
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_PATH,

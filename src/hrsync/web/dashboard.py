@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services import webhooks
 from hrsync.services.errors import ServiceError
-from hrsync.services.imports import active_run
-from hrsync.services.integrations import integration_in_programme, pause, resume, revoke
+from hrsync.services.imports import active_run, source_name
+from hrsync.services.integrations import integration_in_programme, kind_for, pause, resume, revoke
 from hrsync.services.quarantine import quarantine_of, retry_now
 from hrsync.services.queries import latest_run
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FILE_KINDS
+from hrsync.web.wizard_common import takes_files
 from hrsync.web.wizard_file import file_context
 
 router = APIRouter(include_in_schema=False)
@@ -53,7 +53,7 @@ def schedule_text(integration: Integration) -> str:
     return frequency
 
 
-def _describe(entry: ActivityLog) -> str:
+def _describe(entry: ActivityLog, source: str) -> str:
     """One sentence per activity, in the words of the dashboard."""
     detail: dict[str, Any] = entry.detail if isinstance(entry.detail, dict) else {}
     action = entry.action
@@ -67,7 +67,7 @@ def _describe(entry: ActivityLog) -> str:
         return f"edited the mapping ({len(mapping)} fields mapped)" if mapping else "edited the mapping"
     if action == "reauthorized":
         last4 = detail.get("key_last4")
-        text = f"authorized intelliHR with an API key ending …{last4}" if last4 else "authorized intelliHR"
+        text = f"authorized {source} with an API key ending …{last4}" if last4 else f"authorized {source}"
         restored = {"live": ": live again, scheduled imports resumed",
                     "paused": ": paused, as before access was revoked"}.get(str(detail.get("restored")), "")
         return text + restored
@@ -104,11 +104,11 @@ def _describe(entry: ActivityLog) -> str:
         return (f"brought the next import forward after a temporary failure "
                 f"({detail.get('failures', '?')} in a row)")
     if action == "webhooks_registered":
-        return f"subscribed to {detail.get('events', '?')} intelliHR webhook events"
+        return f"subscribed to {detail.get('events', '?')} {source} webhook events"
     if action == "webhooks_failed":
-        return f"could not subscribe to intelliHR webhooks: {detail.get('reason', 'unknown reason')}"
+        return f"could not subscribe to {source} webhooks: {detail.get('reason', 'unknown reason')}"
     if action == "webhooks_removed":
-        return f"removed the intelliHR webhook subscriptions ({detail.get('why', 'stopped')})"
+        return f"removed the {source} webhook subscriptions ({detail.get('why', 'stopped')})"
     if action == "webhook_full_import":
         return (f"started a full import instead of more one-person runs: webhook deliveries passed "
                 f"{detail.get('cap', '?')} runs in an hour")
@@ -131,9 +131,10 @@ def _activity(session: Session, integration: Integration) -> list[dict[str, Any]
         .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
         .limit(ACTIVITY_LIMIT)
     ).all()
+    source = source_name(integration)
     return [
         {"who": (admin.name or admin.email) if admin is not None else "Reward Manager",
-         "what": _describe(entry), "when": entry.created_at, "action": entry.action}
+         "what": _describe(entry, source), "when": entry.created_at, "action": entry.action}
         for entry, admin in rows
     ]
 
@@ -147,7 +148,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
     integration = _integration(session, admin, integration_id)
     last_run = latest_run(session, integration.id, dry_run=False)
     mapping = integration.mapping or {}
-    file_kind = integration.kind in FILE_KINDS
+    file_kind = takes_files(integration.kind)
     return render(request, "dashboard/dashboard.html", {
         "file_kind": file_kind, **(file_context(integration) if file_kind else {}),
         "nav": "integrations", "integration": integration, "last_run": last_run,
@@ -192,12 +193,13 @@ def revoke_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
 @router.post("/integrations/{integration_id}/revoke", dependencies=[CsrfForm])
 def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = _integration(session, admin, integration_id)
-    if integration.status == IntegrationStatus.REVOKED.value and not integration.api_key_encrypted:
+    if integration.status == IntegrationStatus.REVOKED.value and not integration.secret_encrypted:
         flash(request, "Access was already revoked.", "info")
         return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    name, place = source_name(integration), kind_for(integration).words.key_place
     return _act(request, session, admin, integration_id, revoke,
-                "Access revoked: the intelliHR API key was deleted and no import runs until you re-authorize. "
-                "Delete the key in intelliHR too (Settings → Public API Access Keys).")
+                f"Access revoked: the {name} API key was deleted and no import runs until you re-authorize. "
+                f"Delete the key in {name} too" + (f" ({place})." if place else "."))
 
 
 @router.post("/integrations/{integration_id}/retry", dependencies=[CsrfForm])

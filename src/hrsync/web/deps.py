@@ -28,7 +28,7 @@ from hrsync.domain.wording import possessive
 from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
-from hrsync.services.imports import source_address, source_name
+from hrsync.services.imports import source_account, source_address, source_name
 from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
@@ -304,6 +304,7 @@ templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
 templates.env.globals["source_name"] = source_name
+templates.env.globals["source_account"] = source_account
 templates.env.globals["format_date"] = format_date
 # how a run is named and labelled (hrsync.services.run_views), the same on every page
 templates.env.globals.update(run_title=run_title, run_number=run_number, run_chip=run_chip, trigger_label=trigger_label)

@@ -1,8 +1,8 @@
 """The Integrations page: "My integrations" and "Explore integrations", with a search box.
 
-The catalogue is built from the source registry (:data:`hrsync.sources.registry.REGISTRY`): one card
-per kind of source, named by the registry, presented (logo, category, summary, search words) by
-:data:`PRESENTATION`. Its card opens the setup wizard (or resumes the programme's unfinished draft).
+The catalogue is built from the source registry: one card per kind of source, as the kind presents
+itself (:attr:`hrsync.sources.kind.SourceKind.catalogue`: logo, category, summary, search words).
+Its card opens the setup wizard (or resumes the programme's unfinished draft).
 A draft can be deleted here, after a confirmation page (only drafts: a published integration is revoked).
 """
 
@@ -15,9 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from hrsync.services.errors import ServiceError
-from hrsync.services.integrations import delete_draft, integration_in_programme
+from hrsync.services.integrations import delete_draft, integration_in_programme, kinds
 from hrsync.services.queries import latest_run
-from hrsync.sources.registry import INTELLIHR, MEMBERSHIP_FILE, REGISTRY
 from hrsync.store.models import ImportRun, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 
@@ -34,48 +33,24 @@ class CatalogueEntry:
     keywords: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Presentation:
-    logo: str
-    category: str
-    summary: str
-    keywords: tuple[str, ...]
-
-
-#: How each kind of source looks in the catalogue; a kind without an entry gets :data:`PLAIN`.
-PRESENTATION: dict[str, Presentation] = {
-    INTELLIHR.kind: Presentation(
-        logo="iHR", category="HR system",
-        summary="Provision and de-provision members from your intelliHR people directory, on a schedule "
-                "or on demand.",
-        keywords=(INTELLIHR.kind, "intelli hr", "hris", "hr", "people", "directory", "employees", "humanforce"),
-    ),
-    MEMBERSHIP_FILE.kind: Presentation(
-        logo="CSV", category="File upload or SFTP",
-        summary="No HR system with an API? Upload a CSV export of your staff list here, or have it dropped "
-                "in a folder over SFTP, and members are provisioned from the newest file.",
-        keywords=("csv", "file", "upload", "sftp", "spreadsheet", "excel", "membership", "staff list",
-                  "export", "semicolon"),
-    ),
-}
-PLAIN = Presentation(logo="HR", category="Source", summary="Provision members from this source.", keywords=())
-
-
-def _entry(kind: str) -> CatalogueEntry:
-    look = PRESENTATION.get(kind, PLAIN)
-    return CatalogueEntry(kind=kind, name=REGISTRY[kind].display_name, logo=look.logo, category=look.category,
-                          summary=look.summary, keywords=(kind, *look.keywords))
-
-
-CATALOGUE: tuple[CatalogueEntry, ...] = tuple(_entry(kind) for kind in REGISTRY)
-BY_KIND: dict[str, CatalogueEntry] = {entry.kind: entry for entry in CATALOGUE}
+def catalogue() -> list[CatalogueEntry]:
+    """One card per kind of source in the registry, as the kind presents itself."""
+    return [CatalogueEntry(kind=k.kind, name=k.display_name, logo=k.catalogue.logo, category=k.catalogue.category,
+                           summary=k.catalogue.summary, keywords=(k.kind, *k.catalogue.keywords))
+            for k in kinds()]
 
 
 def search_catalogue(query: str) -> list[CatalogueEntry]:
-    """Entries whose name, category or keywords contain every word of ``query`` (any case)."""
+    """Entries whose name, category or keywords contain every word of ``query`` (any case).
+
+    A push door (SCIM) is set up by ``hrsync integration add --source scim``, not by the import wizard
+    its card would start: it has no card until the portal has its own set-up page (docs/scim.md)."""
     words = query.lower().split()
     found = []
-    for entry in CATALOGUE:
+    push = {k.kind for k in kinds() if k.can("push")}
+    for entry in catalogue():
+        if entry.kind in push:
+            continue
         haystack = " ".join((entry.name, entry.category, entry.summary, *entry.keywords)).lower()
         if all(word in haystack for word in words):
             found.append(entry)
@@ -126,7 +101,8 @@ def integrations_page(
     ]
     return render(request, "integrations/index.html", {
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
-        "last_runs": last_runs, "integration_url": integration_url, "catalogue": BY_KIND,
+        "last_runs": last_runs, "integration_url": integration_url, "catalogue": {e.kind: e for e in catalogue()},
+        "example_search": kinds()[0].display_name,
     })
 
 

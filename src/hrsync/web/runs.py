@@ -253,6 +253,7 @@ def import_page(
         **_common(integration, admin),
         "run": watched,
         "not_ready": not_ready, "file_kind": uploads.takes_files(integration),
+        "words": kind_for(integration).words,
         "waiting": uploads.waiting_file(integration)[0] if watched is None else None,
         "can_start": integration.status in (IntegrationStatus.LIVE.value, IntegrationStatus.PAUSED.value)
         and not_ready is None,

@@ -23,12 +23,10 @@ from hrsync.services.integrations import (
     set_credentials,
     update_settings,
 )
-from hrsync.sources.intellihr.subdomain import preview as subdomain_preview
-from hrsync.sources.registry import INTELLIHR, REGISTRY
+from hrsync.sources.registry import DEFAULT_KIND, REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 from hrsync.web.wizard_common import (
-    FILE_KINDS,
     FREQUENCIES,
     advance,
     after_save,
@@ -37,12 +35,12 @@ from hrsync.web.wizard_common import (
     read_form,
     second_step,
     steps_of,
+    takes_files,
     wants_json,
 )
 
 router = APIRouter(include_in_schema=False)
 
-WIZARD_KINDS = tuple(REGISTRY)  # every source; the second step is Authorize (intelliHR) or File
 DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
 
 
@@ -94,14 +92,14 @@ class SettingsForm:
 
 
 def _settings_page(request: Request, admin: AdminUser, integration: Integration | None, form: SettingsForm,
-                   error: str | None = None, status_code: int = 200, integration_kind: str = INTELLIHR.kind
+                   error: str | None = None, status_code: int = 200, integration_kind: str = DEFAULT_KIND
                    ) -> Response:
     action = (f"/integrations/{integration.id}/setup/initial" if integration is not None
               else f"/integrations/new/{integration_kind}")
     kind = integration.kind if integration is not None else integration_kind
     return render(request, "wizard/initial.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "initial", kind),
-        "kind_name": REGISTRY[kind].display_name, "file_kind": kind in FILE_KINDS,
+        "kind_name": REGISTRY[kind].display_name, "file_kind": takes_files(kind),
         "form": form, "error": error, "action": action, "frequencies": FREQUENCIES,
         "weekdays": WEEKDAYS, "date_formats": [(f, DATE_FORMAT_EXAMPLES.get(f, "")) for f in DATE_FORMATS],
         "timezone": admin.programme.timezone,
@@ -116,7 +114,7 @@ def _apply_settings(session: Session, integration: Integration, admin: AdminUser
 
 @router.get("/integrations/new/{kind}")
 def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in WIZARD_KINDS:
+    if kind not in REGISTRY:  # every kind of source has the wizard
         not_found("This integration")
     form = SettingsForm(date_format=admin.programme.date_format)
     return _settings_page(request, admin, None, form, integration_kind=kind)
@@ -124,7 +122,7 @@ def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, 
 
 @router.post("/integrations/new/{kind}", dependencies=[CsrfForm])
 async def create_draft(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in WIZARD_KINDS:
+    if kind not in REGISTRY:  # every kind of source has the wizard
         not_found("This integration")
     form = SettingsForm.parse(await read_form(request))
     try:
@@ -174,23 +172,31 @@ async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmi
 def _authorize_page(request: Request, integration: Integration, *, mode: str, fallback: bool = False,
                     error: str | None = None, subdomain: str | None = None, status_code: int = 200,
                     existing_url: str | None = None) -> Response:
-    typed = subdomain if subdomain is not None else (integration.subdomain or "")
+    typed = subdomain if subdomain is not None else str((integration.settings or {}).get("subdomain") or "")
     return render(request, "wizard/authorize_form.html" if fallback else "wizard/authorize.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "authorize"),
         "mode": mode, "error": error, "existing_url": existing_url,
-        "subdomain": typed, "subdomain_preview": subdomain_preview(typed),
-        "authorized": bool(integration.api_key_encrypted),
+        "subdomain": typed, "subdomain_preview": _subdomain_preview(integration.kind, typed),
+        "authorized": bool(integration.secret_encrypted),
     }, status_code=status_code)
+
+
+def _subdomain_preview(kind: str, typed: str) -> Any:
+    """The kind's live preview of its ``subdomain`` setting (the Authorize modal shows it as typed)."""
+    field = next((f for f in REGISTRY[kind].settings_fields if f.name == "subdomain" and f.preview), None)
+    if field is None or field.preview is None:
+        not_found("This page")
+    return field.preview(typed)
 
 
 @router.get("/integrations/{integration_id}/authorize/subdomain")
 def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: int, subdomain: str = "") -> Response:
     """The subdomain as typed, normalised (the live preview and the modal's *Next* ask this).
 
-    Answers at once, before any key is asked for; nothing is stored and intelliHR is not contacted.
+    Answers at once, before any key is asked for; nothing is stored and the source is not contacted.
     """
-    integration_of(session, admin, integration_id)
-    result = subdomain_preview(subdomain)
+    integration = integration_of(session, admin, integration_id)
+    result = _subdomain_preview(integration.kind, subdomain)
     return JSONResponse({"ok": result.ok, "subdomain": result.subdomain, "url": result.url,
                          "reason": result.reason, "code": None if result.ok else "invalid_subdomain"})
 
@@ -198,16 +204,18 @@ def check_subdomain(session: SessionDep, admin: CurrentAdmin, integration_id: in
 @router.get("/integrations/{integration_id}/setup/authorize")
 def authorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if integration.kind in FILE_KINDS:
-        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
+    if second_step(integration.kind) != "authorize":  # the kind's own step: File, Connect
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(integration.kind)}",
+                                status_code=303)
     return _authorize_page(request, integration, mode="wizard")
 
 
 @router.get("/integrations/{integration_id}/reauthorize")
 def reauthorize_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if integration.kind in FILE_KINDS:
-        return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
+    if second_step(integration.kind) != "authorize":  # the kind's own step: File, Connect
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(integration.kind)}",
+                                status_code=303)
     return _authorize_page(request, integration, mode="reauthorize")
 
 
@@ -231,7 +239,7 @@ def _restored_text(integration: Integration) -> str:
 
 @router.post("/integrations/{integration_id}/authorize", dependencies=[CsrfForm])
 async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
-    """Check the key with intelliHR and store it encrypted; answers JSON to the modal's script."""
+    """Check the key with the source and store it encrypted; answers JSON to the modal's script."""
     integration = integration_of(session, admin, integration_id)
     data = await read_form(request)
     subdomain = str(data.get("subdomain") or "").strip()
@@ -249,11 +257,12 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
         return _authorize_page(request, integration, mode=mode, fallback=True, error=exc.reason,
                                subdomain=subdomain, status_code=400, existing_url=existing_url)
     url = f"https://{REGISTRY[integration.kind].tenant_address(integration)}"
-    message = f"intelliHR account {url} is authorized." + (_restored_text(integration) if was_revoked else "")
+    message = (f"{REGISTRY[integration.kind].display_name} account {url} is authorized."
+               + (_restored_text(integration) if was_revoked else ""))
     if wants_json(request):
         if was_revoked:
             flash(request, message)  # the dashboard the modal leads back to says what was restored
-        return JSONResponse({"ok": True, "url": url, "last4": integration.api_key_last4 or ""})
+        return JSONResponse({"ok": True, "url": url, "last4": integration.secret_last4 or ""})
     flash(request, message)
     target = "reauthorize" if mode == "reauthorize" else "setup/authorize"
     return RedirectResponse(f"/integrations/{integration.id}/{target}", status_code=303)
@@ -263,8 +272,9 @@ async def authorize(request: Request, session: SessionDep, admin: CurrentAdmin, 
 def save_authorize(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     """*Save* after *Finish setup*: the draft moves on to the mapping."""
     integration = integration_of(session, admin, integration_id)
-    if not integration.api_key_encrypted:
-        flash(request, "Authorize intelliHR first: click Authorize and enter your subdomain and API key.", "error")
+    if not integration.secret_encrypted:
+        flash(request, f"Authorize {REGISTRY[integration.kind].display_name} first: click Authorize and enter your "
+                       "subdomain and API key.", "error")
         return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
     advance(integration, "mapping")
     return RedirectResponse(f"/integrations/{integration.id}/setup/mapping"

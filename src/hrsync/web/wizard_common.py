@@ -1,11 +1,14 @@
 """What the setup wizard's steps share: the step list, the draft's progress, form reading.
 
-The wizard (Initial setup → Authorize → Mapping → Review and publish) is one page per step, each
+The wizard (Initial setup → the kind's own step → Mapping → Review and publish) is one page per
+step, each
 saved as soon as it is submitted, so an administrator who leaves halfway finds the draft where
 they stopped (``Integration.wizard_step``). The same pages edit a live integration (the
-dashboard's *Edit* and *Re-authorize*); then they return to the dashboard. The steps live in
-:mod:`hrsync.web.wizard` (initial setup, authorize), :mod:`hrsync.web.wizard_mapping` and
-:mod:`hrsync.web.wizard_review`.
+dashboard's *Edit* and *Re-authorize*); then they return to the dashboard. The second step is the
+kind's (:attr:`hrsync.sources.kind.SourceKind.wizard_step`): *Authorize* (an API key in a modal),
+*File* (an upload) or *Connect*, the page built from the kind's settings. The steps live in
+:mod:`hrsync.web.wizard` (initial setup, authorize), :mod:`hrsync.web.wizard_settings`,
+:mod:`hrsync.web.wizard_file`, :mod:`hrsync.web.wizard_mapping` and :mod:`hrsync.web.wizard_review`.
 """
 
 from __future__ import annotations
@@ -17,19 +20,11 @@ from sqlalchemy.orm import Session
 
 from hrsync.services.integrations import integration_in_programme
 from hrsync.sources.base import Lifecycle
-from hrsync.sources.registry import MEMBERSHIP_FILE
+from hrsync.sources.registry import REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration, IntegrationStatus
 
-STEPS: tuple[tuple[str, str], ...] = (
-    ("initial", "Initial setup"),
-    ("authorize", "Authorize"),
-    ("mapping", "Mapping"),
-    ("review", "Review and publish"),
-)
-STEP_KEYS = tuple(key for key, _ in STEPS)
-#: Sources that read uploaded files: their second step is *File* (upload a CSV) instead of *Authorize*.
-FILE_KINDS = frozenset({MEMBERSHIP_FILE.kind})
-FILE_STEPS: tuple[tuple[str, str], ...] = (STEPS[0], ("file", "File"), *STEPS[2:])
+FIRST_STEP = ("initial", "Initial setup")
+LAST_STEPS: tuple[tuple[str, str], ...] = (("mapping", "Mapping"), ("review", "Review and publish"))
 FREQUENCIES: tuple[tuple[str, str], ...] = (
     (Frequency.HOURLY.value, "Hourly"),
     (Frequency.DAILY.value, "Daily"),
@@ -53,11 +48,18 @@ def is_draft(integration: Integration) -> bool:
 
 
 def steps_for(kind: str | None) -> tuple[tuple[str, str], ...]:
-    return FILE_STEPS if kind in FILE_KINDS else STEPS
+    known = REGISTRY.get(kind or "")
+    own = (known.wizard_step.key, known.wizard_step.label) if known is not None else ("settings", "Connect")
+    return (FIRST_STEP, own, *LAST_STEPS)
+
+
+def takes_files(kind: str | None) -> bool:
+    known = REGISTRY.get(kind or "")
+    return known is not None and known.takes_files
 
 
 def second_step(kind: str | None) -> str:
-    """The step after Initial setup: ``authorize`` (an HR system's API) or ``file`` (an uploaded file)."""
+    """The step after Initial setup: the kind's own (``authorize``, ``file``, ``settings``)."""
     return steps_for(kind)[1][0]
 
 

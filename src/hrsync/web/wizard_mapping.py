@@ -15,9 +15,10 @@ from hrsync.domain.scoping import EFFECTS, OP_LABELS
 from hrsync.domain.transforms import DATE_INPUTS, MULTI, TYPE_LABELS
 from hrsync.domain.transforms import describe as describe_transform
 from hrsync.services import uploads
-from hrsync.services.coverage import INTELLIHR_ID, INTELLIHR_ID_LABEL, KEY_COVERAGE_MIN, Coverage, coverage
+from hrsync.services.coverage import KEY_COVERAGE_MIN, Coverage, coverage
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import (
+    kind_for,
     mapping_of,
     preview_transforms,
     source_for,
@@ -28,9 +29,8 @@ from hrsync.services.integrations import (
 )
 from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, SourceError, SourceField
 from hrsync.store.models import Integration
-from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
+from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 from hrsync.web.wizard_common import (
-    FILE_KINDS,
     LIFECYCLE_LABELS,
     advance,
     after_save,
@@ -180,7 +180,8 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
     known_keys = {f.key for f in fields or []}
     unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
     sampled = _coverage(integration, mapping) if fields is not None else None
-    file_kind = integration.kind in FILE_KINDS
+    source_kind = kind_for(integration)
+    file_kind = source_kind.takes_files
     preview = uploads.waiting_file(integration)[0] if file_kind else None
     if file_kind and groups:
         groups = [(f"Columns of {preview.name}" if preview else "Columns", [f for _, fs in groups for f in fs])]
@@ -201,13 +202,13 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
         "transform_preview": transform_preview, "shape_errors": shape_errors or [],
         "mapped_targets": [(t, next((f.label for f in MEMBER_FIELDS.values() if f.key == t), t)) for t in mapping],
         "file_kind": file_kind, "preview": preview,
-        "back_step": "file" if file_kind else "authorize",
+        "back_step": source_kind.wizard_step.key, "words": source_kind.words,
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "mapping"),
         "member_fields": list(MEMBER_FIELDS.values()), "groups": groups, "custom_fields": custom,
         "extras": extras, "extra_name": _extra_name, "mapping": mapping, "statuses": statuses,
         "status_map": status_map, "lifecycles": LIFECYCLE_LABELS, "errors": errors or {},
         "general": general or [], "discover_error": discover_error, "unknown": unknown,
-        "unique_key": EMPLOYEE_ID, "coverage": sampled, "intellihr_id_label": INTELLIHR_ID_LABEL,
+        "unique_key": EMPLOYEE_ID, "coverage": sampled,
         "key_threshold_pct": round(KEY_COVERAGE_MIN * 100),
         "key_source_label": next((f.label for f in fields or [] if f.key == mapping.get(EMPLOYEE_ID)),
                                  mapping.get(EMPLOYEE_ID, "")),
@@ -217,14 +218,17 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
 @router.get("/integrations/{integration_id}/setup/mapping")
 def mapping_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
-    if integration.kind in FILE_KINDS:
+    source_kind = kind_for(integration)
+    if source_kind.takes_files:
         waiting, problem = uploads.waiting_file(integration)
         if waiting is None:
             flash(request, problem or "Upload a membership file first, so its columns can be matched.", "warning")
             return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
-    elif not integration.api_key_encrypted:
-        flash(request, "Authorize intelliHR first, so the fields of your directory can be read.", "warning")
-        return RedirectResponse(f"/integrations/{integration.id}/setup/authorize", status_code=303)
+    elif source_kind.not_ready(integration) is not None:
+        step = source_kind.wizard_step
+        flash(request, f"{step.label} {source_kind.display_name} first, so the fields of {source_kind.words.directory} "
+                       "can be read.", "warning")
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{step.key}", status_code=303)
     fields, error = _discover(integration)
     return _mapping_page(request, integration, fields=fields, discover_error=error,
                          mapping=mapping_of(integration),
@@ -283,16 +287,20 @@ async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmi
     return RedirectResponse(after_save(integration, "review"), status_code=303)
 
 
-@router.post("/integrations/{integration_id}/setup/mapping/intellihr-id", dependencies=[CsrfForm])
-def use_intellihr_id(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
-    """The one-click fix offered when the unique key is empty for (almost) everyone sampled."""
+@router.post("/integrations/{integration_id}/setup/mapping/fallback-key", dependencies=[CsrfForm])
+def use_fallback_key(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    """The one-click fix offered when the unique key is empty for (almost) everyone sampled: the
+    kind's fallback key (a field every person has) as Employee ID."""
     integration = integration_of(session, admin, integration_id)
-    mapping = {**mapping_of(integration), EMPLOYEE_ID: INTELLIHR_ID}
+    fallback = kind_for(integration).fallback_key
+    if fallback is None:
+        not_found("This choice")
+    mapping = {**mapping_of(integration), EMPLOYEE_ID: fallback[0]}
     try:
         with session.begin_nested():
             update_mapping(session, integration, admin, mapping)
     except ServiceError as exc:
         flash(request, exc.reason, "error")
     else:
-        flash(request, f"Employee ID now comes from the {INTELLIHR_ID_LABEL}, which every person has.")
+        flash(request, f"Employee ID now comes from the {fallback[1]}, which every person has.")
     return RedirectResponse(f"/integrations/{integration.id}/setup/mapping", status_code=303)

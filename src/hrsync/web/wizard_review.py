@@ -26,7 +26,7 @@ from hrsync.services.review import describe_changes, mapping_rows, people_read, 
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FILE_KINDS, FREQUENCIES, LIFECYCLE_LABELS, integration_of, second_step, steps_of
+from hrsync.web.wizard_common import FREQUENCIES, LIFECYCLE_LABELS, integration_of, second_step, steps_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,6 +71,7 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
     date_format = integration.date_format or admin.programme.date_format
     labels = source_field_labels(integration)
     mapped = mapping_rows(integration, labels)
+    source_kind = kind_for(integration)
     return render(request, "wizard/review.html", {
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "review"),
         "run": run, "finished": finished,
@@ -83,7 +84,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
-        "ready": kind_for(integration).not_ready(integration) is None, "file_kind": integration.kind in FILE_KINDS,
+        "ready": source_kind.not_ready(integration) is None, "file_kind": source_kind.takes_files,
+        "words": source_kind.words,
         "waiting": uploads.waiting_file(integration)[0], "drop_folder": uploads.drop_folder(integration),
         "second_step": second_step(integration.kind),
         "adoption": adoption_offers(session, integration) if finished else [],

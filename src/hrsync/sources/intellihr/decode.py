@@ -28,9 +28,7 @@ from typing import Any, Final, TypedDict, Union
 import msgspec
 
 from hrsync.sources.intellihr.normalise import ADDRESS_FIELDS, EMPLOYEE_NUMBER_SUFFIX, TEXT_FIELDS
-
-UNDECODED: Final = object()
-"""What a decoder answers for a body it will not vouch for: read it with the general decoder."""
+from hrsync.sources.rest.client import UNDECODED
 
 _PLAIN_KEYS: Final = frozenset({*TEXT_FIELDS, "dateOfBirth", "autoIncrementIntellihrId", "isSupervisor"})
 

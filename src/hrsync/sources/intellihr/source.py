@@ -19,11 +19,9 @@ from hrsync.sources.base import (
     SourceField,
     SourcePerson,
 )
-from hrsync.sources.intellihr.budget import Deadline, RetryBudget
 from hrsync.sources.intellihr.catalogue import STANDARD_FIELDS, custom_fields, definition_fields
-from hrsync.sources.intellihr.client import IntelliHRClient
+from hrsync.sources.intellihr.client import SERVICE, IntelliHRClient
 from hrsync.sources.intellihr.decode import PeopleDecoder, people_decoder
-from hrsync.sources.intellihr.envelope import Page, read_list_page, read_single
 from hrsync.sources.intellihr.normalise import (
     NO_JOB_DETAILS,
     JobDetails,
@@ -32,8 +30,10 @@ from hrsync.sources.intellihr.normalise import (
     normalise_person,
     primary_job,
 )
-from hrsync.sources.intellihr.pager import read_exactly_once
 from hrsync.sources.intellihr.subdomain import validate_subdomain
+from hrsync.sources.rest.budget import Deadline, RetryBudget
+from hrsync.sources.rest.envelope import Page, read_list_page, read_single
+from hrsync.sources.rest.pager import read_exactly_once
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class IntelliHRSource(Closing):
             body = self._http().get_json(
                 "people", params={"limit": 1, "page": 1}, budget=budget, label=label, retry_connect=False
             )
-            read_list_page(body, label)
+            read_list_page(body, label, service=SERVICE)
         except SourceError as exc:
             code = "not_intellihr" if exc.code == "unexpected_shape" else exc.code
             reason = exc.reason
@@ -144,7 +144,7 @@ class IntelliHRSource(Closing):
         page(s) of people are offered instead (person fields only), and a log line says so.
         """
         self._raise_if_invalid()
-        deadline = Deadline(self.read_deadline)
+        deadline = Deadline(self.read_deadline, service=SERVICE)
         try:
             definitions = self._custom_definitions(RetryBudget(min(DEFINITIONS_BUDGET, self.time_budget),
                                                                deadline=deadline))
@@ -181,7 +181,7 @@ class IntelliHRSource(Closing):
         included, ends ``read_deadline`` seconds after it started at the latest (``HRSYNC_IMPORT_READ_DEADLINE``).
         """
         self._raise_if_invalid()
-        deadline = Deadline(self.read_deadline)
+        deadline = Deadline(self.read_deadline, service=SERVICE)
         budget = RetryBudget(self.time_budget, deadline=deadline)
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="intellihr")
         try:
@@ -196,6 +196,7 @@ class IntelliHRSource(Closing):
             for batch in read_exactly_once(
                 lambda n: self._people_page(n, budget, decode),
                 executor=executor,
+                service=SERVICE,
                 window=self.concurrency * 2,
                 what="people",
                 deadline=deadline,
@@ -229,14 +230,15 @@ class IntelliHRSource(Closing):
         value = value.strip()
         if not value:
             return []
-        budget = RetryBudget(min(CHECK_BUDGET, self.time_budget), deadline=Deadline(self.read_deadline))
+        deadline = Deadline(self.read_deadline, service=SERVICE)
+        budget = RetryBudget(min(CHECK_BUDGET, self.time_budget), deadline=deadline)
         if field == "id":
             if not _UUID_RE.fullmatch(value):
                 return []
             label = f"GET /people/{value}"
             try:
                 raws = [read_single(self._http().get_json(f"people/{value.lower()}", budget=budget, label=label),
-                                    label)]
+                                    label, service=SERVICE)]
             except SourceError as exc:
                 if exc.code == "bad_response" and "HTTP 404" in exc.reason:
                     return []
@@ -257,7 +259,7 @@ class IntelliHRSource(Closing):
             return NO_JOB_DETAILS
         label = f"GET /jobs/{job_id}"
         return job_details_values(read_single(self._http().get_json(f"jobs/{job_id}", budget=budget, label=label),
-                                              label))
+                                              label, service=SERVICE))
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -286,7 +288,7 @@ class IntelliHRSource(Closing):
         body = self._http().get_json(
             path, params={"page": number, "limit": PAGE_SIZE, **params}, budget=budget, label=label, decode=decode
         )
-        return read_list_page(body, label)
+        return read_list_page(body, label, service=SERVICE)
 
     def _people_page(self, number: int, budget: RetryBudget, decode: PeopleDecoder | None = None) -> Page:
         """A page of people; with ``decode``, each holding only the keys its decoder keeps."""
@@ -323,6 +325,7 @@ class IntelliHRSource(Closing):
         for batch in read_exactly_once(
             lambda n: self._jobs_page(n, budget),
             executor=executor,
+            service=SERVICE,
             window=self.concurrency * 2,
             what="jobs",
             deadline=budget.deadline,
@@ -360,7 +363,7 @@ class IntelliHRSource(Closing):
             return NO_JOB_DETAILS, 0
         label = f"GET /jobs/{job_id}"
         body = self._http().get_json(f"jobs/{job_id}", budget=budget, label=label)
-        details = job_details_values(read_single(body, label))
+        details = job_details_values(read_single(body, label, service=SERVICE))
         jobs[job_id] = details
         return details, 1
 

@@ -16,9 +16,10 @@ from typing import Any, Final
 import httpx
 
 from hrsync.sources.base import SourceError
-from hrsync.sources.intellihr.budget import Deadline, RetryBudget
-from hrsync.sources.intellihr.envelope import read_single
+from hrsync.sources.intellihr.client import SERVICE
 from hrsync.sources.intellihr.source import IntelliHRSource
+from hrsync.sources.rest.budget import Deadline, RetryBudget
+from hrsync.sources.rest.envelope import read_single
 
 #: The events hrsync subscribes to: everything that can change who is a member and what they hold.
 EVENTS: Final = (
@@ -112,9 +113,10 @@ def person_of_job(source: IntelliHRSource, job_id: str) -> str | None:
     if not is_uuid(job_id):
         return None
     label = "GET /jobs/{id}"
-    budget = RetryBudget(min(10.0, source.time_budget), deadline=Deadline(source.read_deadline))
+    budget = RetryBudget(min(10.0, source.time_budget), deadline=Deadline(source.read_deadline, service=SERVICE))
     try:
-        job = read_single(source._http().get_json(f"jobs/{job_id.lower()}", budget=budget, label=label), label)
+        body = source._http().get_json(f"jobs/{job_id.lower()}", budget=budget, label=label)
+        job = read_single(body, label, service=SERVICE)
     except SourceError as exc:
         if exc.code == "bad_response" and "HTTP 404" in exc.reason:
             return None

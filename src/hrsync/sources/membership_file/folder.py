@@ -1,6 +1,6 @@
 """The drop folder of a membership-file integration: where files arrive, and where they go after.
 
-* **Where.** ``source_settings["path"]`` (an absolute directory an SFTP server writes into), or
+* **Where.** ``settings["path"]`` (an absolute directory an SFTP server writes into), or
   ``<HRSYNC_FILE_DROP_ROOT>/<integration id>/`` (default root ``<HRSYNC_DATA_DIR>/drop``) when the
   integration has none; portal uploads (:func:`drop_upload`) land in the same folder.
 * **Which file.** The newest (by modification time, then name) ``*.csv`` file directly in the
@@ -51,12 +51,12 @@ _LINK_ADVICE = ("hrsync never follows links there, so nothing was imported or mo
 
 class FolderIntegration(Protocol):
     id: int
-    source_settings: dict[str, Any] | None
+    settings: dict[str, Any] | None
 
 
 def folder_of(integration: FolderIntegration) -> Path:
     """The integration's drop folder (see the module doc)."""
-    path = (integration.source_settings or {}).get("path")
+    path = (integration.settings or {}).get("path")
     if path:
         return Path(path)
     if integration.id is None:  # not saved yet: it has no folder of its own

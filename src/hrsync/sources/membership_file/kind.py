@@ -1,6 +1,7 @@
-"""What the registry needs of the membership-file kind: open, settings, suggested mapping, readiness.
+"""The membership file as a kind of source (:data:`KIND`): open, settings, suggested mapping, readiness,
+its catalogue card, words and failure rows.
 
-Settings (``integration.source_settings``): ``{"path": "/srv/sftp/acme"}``, an absolute directory
+Settings (``integration.settings``): ``{"path": "/srv/sftp/acme"}``, an absolute directory
 hrsync can write to; without ``path`` the folder is ``<HRSYNC_FILE_DROP_ROOT>/<integration id>/``.
 An optional ``status_column`` names the employment-status column when its header is not one of
 :data:`hrsync.sources.membership_file.columns.STATUS_SYNONYMS`.
@@ -11,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from hrsync.domain.failures import Failure, FailureKind
 from hrsync.sources.base import CheckResult, SourceError
+from hrsync.sources.kind import Catalogue, OpenOptions, SettingField, SourceKind, WizardStep, Words
 from hrsync.sources.membership_file.columns import match_columns
 from hrsync.sources.membership_file.folder import folder_of, validate_folder
 from hrsync.sources.membership_file.source import MembershipFileSource
@@ -22,7 +25,7 @@ class FileIntegration(Protocol):
     mapping: dict[str, Any]
     status_map: dict[str, Any]
     date_format: str
-    source_settings: dict[str, Any] | None
+    settings: dict[str, Any] | None
 
 
 def validate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,7 +71,7 @@ def _required(mapping: Mapping[str, str], status_column: str | None) -> dict[str
 def file_source(integration: FileIntegration, *, consume: bool = False) -> MembershipFileSource:
     """The source for a stored membership-file integration."""
     mapping = {k: v for k, v in (integration.mapping or {}).items() if isinstance(v, str)}
-    settings = integration.source_settings or {}
+    settings = integration.settings or {}
     status_column = settings.get("status_column") or None
     return MembershipFileSource(
         folder_of(integration),
@@ -132,7 +135,7 @@ def address(integration: FileIntegration) -> str | None:
 
 def not_ready(integration: FileIntegration) -> str | None:
     """Why the integration cannot import now (its folder is gone), or None."""
-    path = (integration.source_settings or {}).get("path")
+    path = (integration.settings or {}).get("path")
     if not path:
         return None  # the default folder is created by the first upload
     try:
@@ -140,3 +143,52 @@ def not_ready(integration: FileIntegration) -> str | None:
     except SourceError as exc:
         return exc.reason
     return None
+
+
+def _open(integration: FileIntegration, options: OpenOptions) -> MembershipFileSource:
+    consume = options.consume if options.consume is not None else running_import_consumes(integration)
+    return file_source(integration, consume=consume)
+
+
+_FILE = (
+    "Fix the file as the reason above says and upload it again (or drop it in the folder again); "
+    "no member was changed."
+)
+_C = FailureKind.CONFIGURATION
+
+KIND = SourceKind(
+    "membership_file", "Membership file (CSV / SFTP)", _open, address,  # type: ignore[arg-type]
+    catalogue=Catalogue(
+        logo="CSV", category="File upload or SFTP",
+        summary="No HR system with an API? Upload a CSV export of your staff list here, or have it dropped "
+                "in a folder over SFTP, and members are provisioned from the newest file.",
+        keywords=("csv", "file", "upload", "sftp", "spreadsheet", "excel", "membership", "staff list",
+                  "export", "semicolon"),
+    ),
+    words=Words(reading="Reading the membership file…", id_label="Membership file ID",
+                field_label="Column in your file", directory="your membership file"),
+    settings_fields=(
+        SettingField("path", "Drop folder",
+                     "The absolute folder your SFTP server writes membership files into; leave it empty to "
+                     "upload files in the portal only.", required=False, cli_aliases=("--path",)),
+    ),
+    validate_settings=validate_settings,
+    check_settings=check_settings,
+    default_mapping=suggested_mapping,  # type: ignore[arg-type]
+    not_ready=not_ready,  # type: ignore[arg-type]
+    failures=(
+        Failure("no_file", _C, "Upload a membership file (or drop one in the integration's folder), then import."),
+        Failure("bad_file", _C, _FILE),
+        Failure("file_too_large", _C, _FILE),
+        Failure("bad_encoding", _C, _FILE),
+        Failure("missing_column", _C, _FILE),
+        Failure("duplicate_header", _C, _FILE),
+        Failure("link_in_drop_folder", _C,
+                "Someone with access to the drop folder put a symbolic link where hrsync expects a folder "
+                "(processed, failed, superseded) or a file. hrsync never follows links there, so no file "
+                "moved and no member was changed. Remove the link named above (or ask whoever runs the "
+                "SFTP server), check how it got there, then run Import data now."),
+    ),
+    wizard_step=WizardStep("file", "File"),
+    takes_files=True,
+)

@@ -13,7 +13,7 @@
   table (:func:`hrsync.sources.base.status_table`: ``Current Staff`` active, ...), and the plain words
   of :data:`PLAIN_STATUSES` are understood too, all compared without regard to case. A blank cell
   is active (the person is in the list). Any other word stops the import (``unknown_status``),
-  as for intelliHR: guessing would hide a leaver or make a mass of them. Without a status column
+  as for an HR system: guessing would hide a leaver or make a mass of them. Without a status column
   everyone in the file is active; people missing from the file are handled by the integration's
   "vanished are leavers" choice.
 """

@@ -1,4 +1,4 @@
-"""Reading a paged intelliHR list so that each record is handed out exactly once.
+"""Reading a paged REST list (:mod:`.envelope` pages) so that each record is handed out exactly once.
 
 Offset paging over a directory that changes while it is read duplicates records (someone joined
 before the offset) or skips them (someone left before it). Three rules make the stream exact:
@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hrsync.sources.base import SourceError
-from hrsync.sources.intellihr.budget import Deadline
-from hrsync.sources.intellihr.envelope import Page
+from hrsync.sources.rest.budget import Deadline
+from hrsync.sources.rest.envelope import Page
 
 MAX_PASSES = 5
 PAGE_MARGIN_SHARE = 0.25
@@ -65,9 +65,12 @@ def read_exactly_once(
     what: str = "records",
     max_passes: int = MAX_PASSES,
     deadline: Deadline | None = None,
+    service: str = "the source",
 ) -> Iterator[Batch]:
-    """Yield batches of never-before-seen records until a whole pass was stable."""
-    deadline = deadline or Deadline(None)
+    """Yield batches of never-before-seen records until a whole pass was stable.
+
+    ``service`` names the system read in the errors ("<service> kept sending pages ...")."""
+    deadline = deadline or Deadline(None, service=service)
     seen: set[str] = set()
     cap: int | None = None
     repeated_pages = 0
@@ -75,7 +78,7 @@ def read_exactly_once(
         first = _wait(executor.submit(fetch, 1), deadline)
         if cap is None:
             cap = page_cap(first.total_pages)
-        _check_cap(first, cap, what)
+        _check_cap(first, cap, what, service)
         totals = {first.total}
         in_pass: set[str] = set()
         last_total = first.total
@@ -92,7 +95,7 @@ def read_exactly_once(
                 if not pending:
                     break
                 page = _wait(pending.popleft(), deadline)
-                _check_cap(page, cap, what)
+                _check_cap(page, cap, what, service)
                 totals.add(page.total)
                 last_total = page.total
                 # The list grew while we read: its new last pages belong to this pass too.
@@ -101,7 +104,7 @@ def read_exactly_once(
                     repeated_pages += 1
                     if repeated_pages >= MAX_REPEATED_PAGES:
                         raise SourceError(
-                            f"intelliHR kept sending pages of {what} it had already sent "
+                            f"{service} kept sending pages of {what} it had already sent "
                             f"({repeated_pages} pages); the import stopped without changing anything, "
                             "try again later",
                             code="repeating_pages",
@@ -114,7 +117,7 @@ def read_exactly_once(
         if len(totals) == 1 and len(in_pass) == last_total:
             return
     raise SourceError(
-        f"intelliHR's list of {what} kept changing while it was read ({max_passes} passes); "
+        f"{service}'s list of {what} kept changing while it was read ({max_passes} passes); "
         "nothing was imported, try again in a few minutes",
         code="unstable_directory",
     )
@@ -128,10 +131,10 @@ def _wait(future: Future[Page], deadline: Deadline) -> Page:
         raise deadline.error() from None
 
 
-def _check_cap(page: Page, cap: int, what: str) -> None:
+def _check_cap(page: Page, cap: int, what: str, service: str) -> None:
     if page.total_pages > cap:
         raise SourceError(
-            f"intelliHR's list of {what} kept getting longer while it was read (now {page.total_pages} pages, "
+            f"{service}'s list of {what} kept getting longer while it was read (now {page.total_pages} pages, "
             f"more than the {cap} this import allows); the import stopped without changing anything, "
             "try again later",
             code="runaway_paging",

@@ -1,4 +1,5 @@
-"""Reading ``Retry-After``: intelliHR does not document it, so both RFC 9110 forms are accepted."""
+"""Reading ``Retry-After``: APIs seldom say which form they send, so both RFC 9110 forms
+are accepted."""
 
 from __future__ import annotations
 

@@ -74,8 +74,9 @@ class Deadline:
     request's timeout is clipped to what is left, so nothing in flight outlives it.
     """
 
-    def __init__(self, seconds: float | None) -> None:
+    def __init__(self, seconds: float | None, *, service: str = "the source") -> None:
         self.seconds = None if seconds is None else max(0.0, float(seconds))
+        self.service = service  # named in the error: "reading <service> took longer than ..."
         self._at = float("inf") if self.seconds is None else time.monotonic() + self.seconds
 
     def left(self) -> float:
@@ -88,7 +89,7 @@ class Deadline:
     def error(self, request: str | None = None) -> SourceError:
         limit = _duration(self.seconds or 0.0)
         return SourceError(
-            f"reading intelliHR took longer than the {limit} an import may spend reading "
+            f"reading {self.service} took longer than the {limit} an import may spend reading "
             "(HRSYNC_IMPORT_READ_DEADLINE); nothing was imported, try again later",
             code="read_deadline",
             request=request,

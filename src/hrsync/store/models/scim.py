@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hrsync.store.models import Base
+from hrsync.store.models.base import Base
 from hrsync.store.types import BigId
 
 

@@ -1,0 +1,198 @@
+"""The contract between hrsync and a kind of source: one :class:`SourceKind` object per kind.
+
+A kind lives in its own folder (``hrsync/sources/<kind>/kind.py`` defines ``KIND``) and declares
+everything the rest of hrsync may ask of it without naming it: its settings (which the wizard's
+settings step and ``hrsync integration add --setting NAME=VALUE`` are built from), its catalogue
+entry, the external account it connects to (one integration per account in a programme), its
+failure rows, its words (what its reading phase is called, what an ID is called in exports), its
+default mapping and key suggestion, and its optional capabilities (webhooks, one-person look-up,
+field discovery). :mod:`hrsync.sources.registry` lists the kinds; adding one is described in
+``docs/architecture.md`` ("Adding a source").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hrsync.domain.failures import Failure
+from hrsync.sources.base import CheckResult, Source, SourceError
+
+
+class StoredIntegration(Protocol):
+    """What a kind reads of a stored integration (``hrsync.store.models.Integration``)."""
+
+    id: int
+    kind: str
+    status: str
+    settings: dict[str, Any] | None  # the kind's settings that are not secret
+    secret_encrypted: str | None  # its one secret setting, encrypted
+    secret_last4: str | None
+    mapping: dict[str, Any]
+    status_map: dict[str, Any]
+    date_format: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOptions:
+    time_budget: float | None = None  # seconds the whole read may take (None: no limit)
+    concurrency: int = 4  # parallel requests, where the source makes any
+    #: The read is an import that consumes what it reads (a membership file is moved afterwards).
+    #: None: the source finds out from the integration's running run (dry runs consume nothing).
+    consume: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettingField:
+    """One thing the setup (wizard, CLI) asks for this kind; ``name`` is its key in the settings dict."""
+
+    name: str
+    label: str
+    help: str = ""
+    secret: bool = False  # never shown again once stored (an API key); at most one per kind
+    required: bool = True
+    #: Normalises one value on its own (raising SourceError), so a setup can refuse it at once,
+    #: before it asks for the others (the CLI checks the address before reading a key).
+    clean: Callable[[str], str] | None = None
+    #: Older CLI options that set this field (``--subdomain``), kept working.
+    cli_aliases: tuple[str, ...] = ()
+    #: What a page shows live as the value is typed (an account's address), never raising; the
+    #: result has ``ok``, ``url``, ``reason`` and the normalised value's own attribute.
+    preview: Callable[[str], Any] | None = None
+
+    def cleaned(self, value: str) -> str:
+        return self.clean(value) if self.clean is not None else value
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The kind's card on the Integrations page."""
+
+    logo: str  # two or three letters on the card
+    category: str  # "HR system", "File upload or SFTP"
+    summary: str
+    keywords: tuple[str, ...] = ()  # search words besides the name
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """How pages, e-mails and exports speak of this kind's data."""
+
+    reading: str  # the run's reading phase: "Reading the membership file…"
+    id_label: str  # a person's own id in this source, as an export's column: "Membership file ID"
+    field_label: str  # what a mapping picks from: "Column in your file"
+    directory: str  # where people are read from, in a sentence: "your membership file"
+    key_place: str = ""  # where the secret is managed in the source, for "delete it there too"
+
+
+@dataclass(frozen=True, slots=True)
+class WizardStep:
+    """The wizard step after Initial setup, where the kind's settings are entered."""
+
+    key: str  # "settings" (the page built from settings_fields), "authorize", "file"
+    label: str
+
+
+SETTINGS_STEP = WizardStep("settings", "Connect")
+
+
+def _no_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(settings)
+
+
+def _always_ok(settings: Mapping[str, Any]) -> CheckResult:
+    return CheckResult(ok=True)
+
+
+def _stored_settings(integration: StoredIntegration) -> dict[str, Any]:
+    return dict(integration.settings or {})
+
+
+def _no_mapping(integration: StoredIntegration) -> dict[str, str]:
+    return {}
+
+
+def _always_ready(integration: StoredIntegration) -> str | None:
+    return None
+
+
+def _no_account(settings: Mapping[str, Any]) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceKind:
+    """A kind of source and everything the rest of hrsync may ask of it without naming it.
+
+    Settings travel as one dict whose keys are the ``settings_fields`` names: ``validate_settings``
+    returns the clean dict to keep or raises :class:`SourceError` (its ``reason`` is for people);
+    ``check_settings`` verifies them with the source itself (never raises for expected failures);
+    ``apply_settings`` stores clean settings on an integration (encrypting what is secret) and
+    ``stored_settings`` reads back the ones that are not secret.
+    """
+
+    kind: str  # stored in integration.kind
+    display_name: str  # shown in pages, e-mails and the CLI
+    open: Callable[[StoredIntegration, OpenOptions], Source]
+    tenant_address: Callable[[StoredIntegration], str | None]  # where the data comes from, for people
+    catalogue: Catalogue
+    words: Words
+    settings_fields: tuple[SettingField, ...] = ()
+    validate_settings: Callable[[Mapping[str, Any]], dict[str, Any]] = _no_settings
+    check_settings: Callable[[Mapping[str, Any]], CheckResult] = _always_ok
+    #: Stores clean settings on an integration; None: the generic way (:meth:`apply`).
+    apply_settings: Callable[[StoredIntegration, Mapping[str, Any]], None] | None = None
+    stored_settings: Callable[[StoredIntegration], dict[str, Any]] = _stored_settings
+    #: The external account clean settings connect to (an HR system's tenant), or None when
+    #: the kind has no such thing: a programme holds one integration with access per account.
+    connection_key: Callable[[Mapping[str, Any]], str | None] = _no_account
+    #: The mapping a new integration starts from (before the administrator's own choices).
+    default_mapping: Callable[[StoredIntegration], dict[str, str]] = _no_mapping
+    #: Why an integration cannot import (publish, resume) right now, or None.
+    not_ready: Callable[[StoredIntegration], str | None] = _always_ready
+    #: A field every person has, offered as the unique key when the mapped one is blank: (key, label).
+    fallback_key: tuple[str, str] | None = None
+    #: Failure codes only this kind raises, with their advice (see :mod:`hrsync.domain.failures`).
+    failures: tuple[Failure, ...] = ()
+    wizard_step: WizardStep = SETTINGS_STEP
+    #: The kind reads files an administrator uploads (the File step, the dashboard's upload).
+    takes_files: bool = False
+    #: Optional capabilities: "webhooks" (hrsync.services.webhooks subscribes a live integration),
+    #: "lookup" (its source can find one person, :class:`hrsync.sources.base.PersonLookup`),
+    #: "discovery" (its source lists fields beyond a fixed set).
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+
+    def can(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def secret_field(self) -> SettingField | None:
+        return next((f for f in self.settings_fields if f.secret), None)
+
+    def apply(self, integration: StoredIntegration, clean: Mapping[str, Any]) -> None:
+        """Store clean settings: the kind's own way, or the generic one (the secret setting encrypted
+        with :mod:`hrsync.security.secrets`, only its last four characters kept in clear; the
+        others as the integration's settings)."""
+        if self.apply_settings is not None:
+            self.apply_settings(integration, clean)
+            return
+        from hrsync.security.secrets import encrypt_secret, last4
+
+        secret = self.secret_field()
+        if secret is not None and clean.get(secret.name):
+            value = str(clean[secret.name])
+            integration.secret_encrypted = encrypt_secret(value)
+            integration.secret_last4 = last4(value)
+        integration.settings = {k: v for k, v in clean.items() if secret is None or k != secret.name}
+
+
+def stored_secret(integration: StoredIntegration) -> str | None:
+    """The integration's secret setting, decrypted (for a kind's ``open`` only: never shown or logged)."""
+    from hrsync.security.secrets import decrypt_secret
+
+    return decrypt_secret(integration.secret_encrypted) if integration.secret_encrypted else None
+
+
+def settings_error(exc: SourceError) -> CheckResult:
+    """A refused setting as the failed check a setup shows."""
+    return CheckResult(ok=False, reason=exc.reason, code=exc.code)
