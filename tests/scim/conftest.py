@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.sync.conftest import Install, database_url, install  # noqa: F401 - fixtures used here
+from tests.web.conftest import PASSWORD, browser  # noqa: F401 - browser: a fixture for the portal tests
 from tests.web.serve_process import ServeProcess, hrsync_serve
 
 SCIM_JSON = "application/scim+json"
@@ -37,7 +38,7 @@ class Scim:
 
 def start_scim(install: Install, tmp_path: Path, *add: str, **env: str) -> Iterator[Scim]:  # noqa: F811
     """``add``: more options of ``hrsync integration add``; ``env``: more settings of ``hrsync serve``."""
-    install.cli_json("programme", "add", "Acme", "--admin-email", "owner@acme.test")
+    install.cli_json("programme", "add", "Acme", "--admin-email", "owner@acme.test", "--password", PASSWORD)
     created = install.cli_json("integration", "add", "--programme", "Acme", "--source", "scim", *add)
     logs = tmp_path / "logs"
     logs.mkdir()

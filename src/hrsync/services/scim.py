@@ -65,6 +65,15 @@ def create_scim_integration(session: Session, programme: Programme, owner: Admin
     return integration, raw
 
 
+def token_view(integration: Integration) -> dict[str, str] | None:
+    """What a page shows of a SCIM integration: where clients point, and how its token starts."""
+    if integration.kind != KIND:
+        return None
+    settings = integration.settings or {}
+    return {"base_url": base_url(), "prefix": str(settings.get("token_prefix") or ""),
+            "made_at": str(settings.get("token_made_at") or "")[:10]}
+
+
 def rotate_token(session: Session, integration: Integration, actor: AdminUser | None) -> str:
     """A new token for a SCIM integration; the old one stops at once."""
     if integration.kind != KIND:
