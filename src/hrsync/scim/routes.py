@@ -125,15 +125,16 @@ def resource_types(request: Request) -> Response:
     return _discovered(request, lambda: _list(discovery.resource_types(svc.base_url())))
 
 
+def _one(items: list[dict[str, Any]], wanted: str, what: str) -> dict[str, Any]:
+    found = [item for item in items if item["id"] == wanted]
+    if not found:
+        raise not_found(f"{what} {wanted[:80]!r}")
+    return found[0]
+
+
 @router.get("/ResourceTypes/{name}")
 def resource_type(request: Request, name: str) -> Response:
-    def handle() -> Response:
-        _integration(request)
-        found = [r for r in discovery.resource_types(svc.base_url()) if r["id"] == name]
-        if not found:
-            raise not_found(f"Resource type {name!r}")
-        return _answer(found[0])
-    return _scim(handle)()
+    return _discovered(request, lambda: _one(discovery.resource_types(svc.base_url()), name, "Resource type"))
 
 
 @router.get("/Schemas")
@@ -143,13 +144,7 @@ def schemas(request: Request) -> Response:
 
 @router.get("/Schemas/{urn}")
 def schema(request: Request, urn: str) -> Response:
-    def handle() -> Response:
-        _integration(request)
-        found = [s for s in discovery.schemas(svc.base_url()) if s["id"] == urn]
-        if not found:
-            raise not_found(f"Schema {urn!r}")
-        return _answer(found[0])
-    return _scim(handle)()
+    return _discovered(request, lambda: _one(discovery.schemas(svc.base_url()), urn, "Schema"))
 
 
 # -- reading Users -----------------------------------------------------------------------------
@@ -208,6 +203,12 @@ def _current(session: Session, integration: Integration, user_id: str) -> tuple[
     return member, scim, to_scim(svc.stored_user(member, scim), svc.base_url())
 
 
+def _user_body(integration_id: int, user_id: str) -> dict[str, Any]:
+    """The stored User as the client sees it (404 for one it does not have)."""
+    with session_scope() as session:
+        return _current(session, session.get_one(Integration, integration_id), user_id)[2]
+
+
 def _with_etag(body: dict[str, Any], status: int = 200, extra: dict[str, str] | None = None) -> Response:
     return _answer(body, status, {"ETag": body["meta"]["version"], **(extra or {})})
 
@@ -216,8 +217,7 @@ def _with_etag(body: dict[str, Any], status: int = 200, extra: dict[str, str] | 
 def get_user(request: Request, user_id: str) -> Response:
     def handle() -> Response:
         integration_id = _integration(request)
-        with session_scope() as session:
-            _m, _s, body = _current(session, session.get_one(Integration, integration_id), user_id)
+        body = _user_body(integration_id, user_id)
         if request.headers.get("if-none-match") == body["meta"]["version"]:
             return Response(status_code=304, headers={"ETag": body["meta"]["version"]})
         shown = project(body, request.query_params.get("attributes"), request.query_params.get("excludedAttributes"))
@@ -291,8 +291,7 @@ async def create_user(request: Request) -> Response:
             return writes.create(session, integration, values).id
 
         member_id = _write(integration_id, create, values.fields)
-        with session_scope() as session:
-            _m, _s, body = _current(session, session.get_one(Integration, integration_id), str(member_id))
+        body = _user_body(integration_id, str(member_id))
         return _with_etag(body, 201, {"Location": body["meta"]["location"]})
     return _scim(handle)()
 
@@ -311,8 +310,7 @@ def _change(request: Request, user_id: str, new_body: Callable[[dict[str, Any]],
         return writes.replace(session, integration, member, scim, values)
 
     held = _write(integration_id, replace, values.fields)
-    with session_scope() as session:
-        _m, _s, body = _current(session, session.get_one(Integration, integration_id), user_id)
+    body = _user_body(integration_id, user_id)
     return _with_etag(body, HELD if held else 200)
 
 
@@ -338,9 +336,8 @@ async def patch_user(request: Request, user_id: str) -> Response:
 def delete_user(request: Request, user_id: str) -> Response:
     def handle() -> Response:
         integration_id = _integration(request)
-        with session_scope() as session:
-            _m, _s, current = _current(session, session.get_one(Integration, integration_id), user_id)
-            _if_match(request, current)
+        current = _user_body(integration_id, user_id)
+        _if_match(request, current)
 
         def deactivate(session: Session, integration: Integration) -> bool:
             member, scim, _body = _current(session, integration, user_id)
