@@ -21,7 +21,8 @@ def _members(programme_id: int, n: int, prefix: str) -> list[dict[str, Any]]:
     rows = []
     for i in range(n):
         rows.append({
-            "programme_id": programme_id, "employee_id": f"{prefix}{i:05d}", "email": f"{prefix}{i}@example.com",
+            "programme_id": programme_id, "door": "integration" if i % 2 else "manual",
+            "employee_id": f"{prefix}{i:05d}", "email": f"{prefix}{i}@example.com",
             "email_lower": f"{prefix}{i}@example.com", "status": "invited", "employment_status": "Current Staff",
             "source_id": None if i % 7 == 0 else f"src-{prefix}-{i}",
             "start_date": date(2024, 1 + i % 12, 1 + i % 28) if i % 5 else None,
@@ -34,7 +35,7 @@ def _members(programme_id: int, n: int, prefix: str) -> list[dict[str, Any]]:
     return rows
 
 
-_COLUMNS = ("employee_id", "email", "email_lower", "status", "employment_status", "source_id", "start_date",
+_COLUMNS = ("door", "employee_id", "email", "email_lower", "status", "employment_status", "source_id", "start_date",
             "attributes", "first_name", "last_name", "fingerprint", "invited_at", "created_at", "updated_at")
 
 

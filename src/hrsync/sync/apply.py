@@ -21,7 +21,16 @@ from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.notify.outbox import queue_invitations
 from hrsync.store.bulk import insert_rows
-from hrsync.store.models import ImportRun, Integration, IntegrationStatus, Member, MemberEvent, Programme, RunStatus
+from hrsync.store.models import (
+    ImportRun,
+    Integration,
+    IntegrationStatus,
+    Member,
+    MemberDoor,
+    MemberEvent,
+    Programme,
+    RunStatus,
+)
 from hrsync.store.types import IN_CHUNK, utcnow
 from hrsync.sync.claims import note_claims
 from hrsync.sync.context import mapping_of
@@ -221,6 +230,7 @@ class _MemberWriter:
             rows.append(
                 {
                     "programme_id": self.programme_id, "integration_id": self.integration_id,
+                    "door": MemberDoor.INTEGRATION.value,  # every column with a Python default, so COPY applies
                     "employee_id": draft.employee_id, "email": draft.email,
                     "email_lower": email_key(draft.email), "status": change.new_status.value,
                     "employment_status": draft.employment_status, "source_id": draft.source_id,
