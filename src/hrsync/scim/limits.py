@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 
 
 class RateLimiter:
-    def __init__(self, per_minute: int, clock: object = time.monotonic) -> None:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = per_minute / 60.0  # requests per second
         self.capacity = max(1.0, per_minute / 10.0)
         self._clock = clock
@@ -22,7 +23,7 @@ class RateLimiter:
 
     def take(self, key: int) -> float | None:
         """None when the request may go ahead; else the seconds to wait."""
-        now = self._clock()  # type: ignore[operator]
+        now = self._clock()
         with self._lock:
             tokens, at = self._buckets.get(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - at) * self.rate)

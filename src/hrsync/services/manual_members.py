@@ -98,8 +98,11 @@ def _checked(values: ManualValues, *, new: bool) -> dict[str, str | None]:
     for key, raw in values.extra.items():
         if key not in MEMBER_FIELDS or key in EDITABLE:
             raise ServiceError(f"{key!r} is not a member field.", code="unknown_field")
+        if raw is None:
+            clean[key] = None
+            continue
         try:
-            clean[key] = None if raw is None else check_field(key, raw)
+            clean[key] = check_field(key, raw)
         except InvalidValue as bad:
             raise ServiceError(f"{MEMBER_FIELDS[key].label} {raw[:60]!r} {bad.reason}.", code=bad.code) from None
     if new and not (clean.get("employee_id") and clean.get("email")):

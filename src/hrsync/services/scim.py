@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -103,7 +102,7 @@ def authenticate(session: Session, raw: str | None) -> Integration | None:
 
 # -- reads ---------------------------------------------------------------------------------------
 
-def _users(integration: Integration) -> Select[Any]:
+def _users(integration: Integration) -> Select[Member, ScimUser]:
     return (select(Member, ScimUser).join(ScimUser, ScimUser.member_id == Member.id)
             .where(ScimUser.integration_id == integration.id, ScimUser.deleted_at.is_(None),
                    Member.programme_id == integration.programme_id,
