@@ -30,6 +30,13 @@ class NotFound(ServiceError):
         super().__init__(f"{what} was not found.", code="not_found")
 
 
+class PersonNotFound(ServiceError):
+    """Nobody to apply: the HR system knows no one by what was asked (the API answers 404)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, code="person_not_found")
+
+
 class RunBlocked(ServiceError):
     """Another run of the integration is queued, running or held: this one cannot start."""
 

@@ -86,3 +86,14 @@ def test_leavers_with_no_active_members_are_held() -> None:
 def test_negative_settings_are_refused() -> None:
     with pytest.raises(ValueError):
         check_brake(plan_with_leavers(1), active_members=1, total_members=1, threshold_pct=-1)
+
+
+def test_a_one_person_run_is_judged_by_its_own_change_not_as_an_empty_directory() -> None:
+    nobody = SyncPlan(changes=[], unchanged_count=0, issues=[], source_count=0)
+    assert check_brake(nobody, active_members=255, total_members=255).hold  # a whole import: held
+    assert not check_brake(nobody, active_members=255, total_members=255, whole_directory=False).hold
+    # its own leavers still count against the threshold and the minimum
+    assert check_brake(plan_with_leavers(6, source_count=6), active_members=10, total_members=10,
+                       whole_directory=False).hold
+    assert not check_brake(plan_with_leavers(1, source_count=1), active_members=2, total_members=2,
+                           whole_directory=False).hold

@@ -181,3 +181,24 @@ def test_pausing_removes_the_subscriptions_and_the_old_url_is_404(world: HookWor
         resume(session, session.get(Integration, world.integration_id), session.get(AdminUser, world.admin_id))  # type: ignore[arg-type]
     new = world.hook_url()
     assert new != old and len(world.sim.webhooks.subscriptions()) == len(EVENTS)
+
+
+def test_a_delivery_for_nobody_holds_nothing_and_emails_nobody(world: HookWorld) -> None:
+    """Issue 22: a one-person run for somebody the HR system does not know is judged by that person's
+    change alone (none), never as "the HR system returned nobody" for the whole programme."""
+    before = {k: (m.status, m.updated_at) for k, m in world.members().items()}
+    assert before
+    with session_scope() as session:
+        mails = session.query(OutboxEmail).count()
+    nobody = {"id": "0badc0de-0000-4000-8000-000000000000", "event": "person.updated",
+              "timestamp": "2026-01-01T00:00:00+00:00"}
+    assert httpx.post(world.hook_url(), json=nobody).status_code == 202
+    report = drain(world)
+    assert len(report["applied"]) == 1, report  # type: ignore[arg-type]
+    run = world.runs("webhook")[-1]
+    assert run.status == "succeeded", run.reason
+    assert (run.created, run.updated, run.leavers, run.warnings) == (0, 0, 0, 0)
+    assert {k: (m.status, m.updated_at) for k, m in world.members().items()} == before
+    assert not [r for r in world.runs() if r.status == "held"]
+    with session_scope() as session:
+        assert session.query(OutboxEmail).count() == mails

@@ -37,10 +37,12 @@ def trace_command(integration_id: int, employee_id: str, apply_: bool, as_json: 
     with data_session(as_json) as session:
         integration = get_integration(session, integration_id)
         result = tracing.trace(session, integration, employee_id)
+        if not result.found:  # nobody to apply either: refused, no run (issue 22)
+            if not apply_:
+                emit(result.to_json(), as_json, _human(result))
+            fail(result.reason + (" Nothing was applied." if apply_ else ""), payload=None)
         if not apply_:
             emit(result.to_json(), as_json, _human(result))
-            if not result.found:
-                fail(result.reason, payload=None)
             return
         outcome = tracing.apply(session, integration, None, employee_id, via="cli")
     payload = {"trace": result.to_json(), "run": {**outcome.to_json(), "trigger": "single"}}

@@ -11,6 +11,9 @@ it) when either
   the threshold is not held. With no active members, any ``minimum`` leavers (pending members
   withdrawn en masse) is held.
 
+A one-person run (a trace applied, a webhook delivery) is judged by that person's change alone
+(``whole_directory=False``): the leaver rule on its few changes, never the empty-directory rule.
+
 Percentages are compared exactly (decimal arithmetic), so "exactly at the threshold" means it.
 """
 
@@ -38,12 +41,16 @@ def check_brake(
     total_members: int,
     threshold_pct: float = DEFAULT_THRESHOLD_PCT,
     minimum: int = DEFAULT_MINIMUM,
+    whole_directory: bool = True,
 ) -> BrakeDecision:
     """Whether to hold ``plan``. ``active_members``/``total_members`` are counted before the import
-    (the caller decides what "active" means; hrsync counts active and invited members)."""
+    (the caller decides what "active" means; hrsync counts active and invited members).
+    ``whole_directory=False``: ``plan`` is one person's part of a read of a few people (a one-person
+    run), judged by its own changes alone; an empty read then means "this person is not there", not
+    "the HR system answered nobody", so the empty-directory rule is not for it."""
     if threshold_pct < 0 or minimum < 0 or active_members < 0 or total_members < 0:
         raise ValueError("Brake thresholds and member counts cannot be negative.")
-    if plan.source_count == 0 and total_members > 0:
+    if whole_directory and plan.source_count == 0 and total_members > 0:
         return BrakeDecision(
             True,
             f"The HR system returned nobody while the programme has {total_members} members, which is "

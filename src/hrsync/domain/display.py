@@ -3,7 +3,8 @@
 Pages, e-mails and CSV files call these; templates never join name parts themselves, so a missing
 part can never show as ``None``. Member values are stored as text (dates as ISO ``YYYY-MM-DD``);
 :func:`field_text` is the one place a stored value becomes what a person reads, in the date format
-of the programme (:func:`shown_date_format` decides which format that is).
+of the programme (:func:`shown_date_format` decides which format that is). :func:`change_lines` is the
+one place a member's changes are worded (the member page's history, the review, a run's page, the trace).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final, NamedTuple
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT, display_iso, format_date
 from hrsync.domain.fields import EXTRA_PREFIX, MEMBER_FIELDS, FieldKind
@@ -140,3 +141,42 @@ def shown_date_format(programme_format: str | None, integration_formats: Iterabl
     if len(chosen) == 1:
         return chosen.pop()
     return programme_format or DEFAULT_DATE_FORMAT
+
+
+#: A value that is blank before or after a change.
+BLANK: Final = "—"
+
+
+class ChangeLine(NamedTuple):
+    """One changed member field as people read it: its label, the value before and after."""
+
+    label: str
+    old: str
+    new: str
+
+    def words(self) -> str:
+        """In a sentence: "last name Smith → Jones" (the label's first letter lower-case unless an acronym)."""
+        label = self.label if self.label[1:2].isupper() else self.label[:1].lower() + self.label[1:]
+        return f"{label} {self.old} → {self.new}"
+
+
+def _change_text(key: str, value: Any, date_format: str) -> str:
+    text = field_text(key, value, date_format)
+    return BLANK if not text else text.capitalize() if key == "status" else text
+
+
+def change_lines(changes: Mapping[str, Any] | None, date_format: str) -> list[ChangeLine]:
+    """A member's changes (``{field: [old, new]}``, as plans, member events and previews hold them) as
+    labelled lines: dates in ``date_format``, a status capitalised, a blank value as "—". A value that is
+    not a pair is shown as the new value."""
+    lines = []
+    for key, pair in (changes or {}).items():
+        old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
+        lines.append(ChangeLine(field_label(key), _change_text(key, old, date_format),
+                                _change_text(key, new, date_format)))
+    return lines
+
+
+def change_words(changes: Mapping[str, Any] | None, date_format: str) -> str:
+    """:func:`change_lines` in one sentence: "last name Smith → Jones; status Invited → Leaver"."""
+    return "; ".join(line.words() for line in change_lines(changes, date_format))

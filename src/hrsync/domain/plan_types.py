@@ -133,6 +133,9 @@ class PlanOptions:
     #: The key's source field changed since the last import (say employee number → the HR system's own ID):
     #: people are matched to members by their HR record, never by the new key values.
     match_by_record: bool = False
+    #: Whose vanishing is decided: ``None`` every member's (a whole import); otherwise only the members
+    #: holding these HR records (a one-person run read a few people, so nobody else is known to be gone).
+    vanished_records: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if self.leaver_window_days < 0:

@@ -407,6 +407,8 @@ class _Planner:
                 continue
             if member.employee_id in self.protected_ids or member.source_id in self.protected_sources:
                 continue  # a record error points at this member: it is not known to be gone
+            if options.vanished_records is not None and member.source_id not in options.vanished_records:
+                continue  # a one-person run: only its own HR record can be known to be gone
             if options.vanished_are_leavers:
                 self.add(ChangeKind.LEAVER, member.employee_id, None, member,
                          {"status": (member.status.value, MemberStatus.LEAVER.value)},

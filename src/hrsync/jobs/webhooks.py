@@ -6,11 +6,11 @@ workers never take the same one):
 
 1. a ``job:<id>`` subject is resolved to its person (``GET /jobs/{id}``); a vanished job is dropped (the
    next scheduled import reconciles);
-2. the person is applied as a run with trigger ``webhook`` through the runner, exactly as a trace's
-   apply (:func:`hrsync.sync.trace.apply_person`) does it: the person read live (``GET /people/{id}``)
+2. the person is applied as a run with trigger ``webhook``: an ordinary run narrowed to that HR record
+   (:mod:`hrsync.sync.one_person`), as a trace's apply is: the person read live (``GET /people/{id}``)
    with the people their outcome depends on, planned against every member by the same planner with the
-   integration's scoping rules and transforms, narrowed to that person, braked, applied in one
-   transaction, recorded in the history, invitations and e-mails queued by the runner;
+   integration's scoping rules and transforms, narrowed to that person, braked on that change alone,
+   applied in one transaction, recorded in the history, invitations and e-mails queued by the runner;
 3. a person intelliHR answers 404 for (deleted, or an id nobody has) follows the vanished-person rule for
    the member holding that HR record (``vanished_are_leavers``: a leaver; otherwise a warning), and
    nobody else.
@@ -33,13 +33,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hrsync.domain import CurrentMember, SyncPlan
 from hrsync.errors import RunBlocked, ServiceError
 from hrsync.jobs.webhook_cap import full_import_instead, over_cap
-from hrsync.sources.base import Source, SourceError
+from hrsync.sources.base import SourceError
 from hrsync.store.enums import RunTrigger
 from hrsync.store.models import Integration, IntegrationStatus, WebhookHint, WebhookSubscription
 from hrsync.store.types import utcnow
+from hrsync.sync.execute import run_one_person
+from hrsync.sync.one_person import OnePerson
+from hrsync.sync.runs import RunOutcome
 
 log = logging.getLogger(__name__)
 
@@ -61,50 +63,11 @@ class HintReport:
                 "full_imports": list(self.full_imports)}
 
 
-def _gone_only(plan: SyncPlan, current: list[CurrentMember], person_id: str) -> SyncPlan:
-    """intelliHR says the person is gone: keep only what the plan decided for the member(s) holding
-    that HR record (a leaver when vanished people are leavers, otherwise the "vanished" warning)."""
-    holders = {m.id for m in current if m.source_id == person_id}
-    ids = {m.employee_id for m in current if m.id in holders}
-    changes = [c for c in plan.changes if c.member_id in holders]
-    issues = [i for i in plan.issues if i.source_id == person_id or (i.source_id is None and i.employee_id in ids)]
-    # The directory answered for one person ("gone"), not "nobody": the brake's empty-source rule is not for this.
-    return SyncPlan(changes=changes, unchanged_count=0, issues=issues, source_count=1, ignored_count=0,
-                    unchanged_member_ids=[], fingerprints={})
-
-
-def apply_hint(factory: sessionmaker[Session], integration_id: int, person_id: str) -> Any:
-    """Re-fetch one person and apply them as a ``webhook`` run (see the module docstring). Returns the
-    runner's outcome; raises ``RunBlocked`` while another run of the integration is active."""
-    from hrsync.sync.execute import execute_run
-    from hrsync.sync.members import compact_members
-    from hrsync.sync.runs import request_run
-    from hrsync.sync.trace import GatheredSource, _needs_jobs, narrow_plan, trace_context
-
-    with factory() as session, session.begin():
-        context = trace_context(session, integration_id)
-        run = request_run(session, integration_id, trigger=RunTrigger.WEBHOOK.value)
-        run_id = run.id
-    holder: dict[str, GatheredSource] = {}
-
-    def open_source(integration: Integration) -> Source:
-        with factory() as session:
-            members = compact_members(session, context.programme_id, context.integration_id)
-        jobs = _needs_jobs(context, context.compiled())
-        holder["source"] = GatheredSource(
-            context.open_source(), context, members,
-            lambda lookup: lookup.find_people("id", person_id, include_job_details=jobs))
-        return holder["source"]
-
-    def narrow(plan: SyncPlan, current: list[CurrentMember]) -> SyncPlan:
-        if holder["source"].found:
-            return narrow_plan(plan, current, {person_id})
-        return _gone_only(plan, current, person_id)
-
-    outcome = execute_run(run_id, factory=factory, source_factory=open_source, narrow=narrow)
-    if outcome is None:  # a scheduler pass handed the queued run to a worker first; it fails it (no narrower)
-        raise ServiceError(f"Run {run_id} was taken by another worker before it started.", code="worker_lost")
-    return outcome
+def apply_hint(factory: sessionmaker[Session], integration_id: int, person_id: str) -> RunOutcome:
+    """Re-fetch one person and apply them as a ``webhook`` run: an ordinary run narrowed to that HR record
+    (:func:`hrsync.sync.execute.run_one_person`). Raises ``RunBlocked`` while another run of the
+    integration is active."""
+    return run_one_person(factory, integration_id, OnePerson(record=person_id), trigger=RunTrigger.WEBHOOK)
 
 
 def _claim(factory: sessionmaker[Session], now: datetime, limit: int) -> list[WebhookHint]:

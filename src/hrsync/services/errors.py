@@ -6,6 +6,6 @@ this module is where the portal, the API and the CLI import them from.
 
 from __future__ import annotations
 
-from hrsync.errors import HrsyncError, NotFound, RunBlocked, RunNotFound, ServiceError
+from hrsync.errors import HrsyncError, NotFound, PersonNotFound, RunBlocked, RunNotFound, ServiceError
 
-__all__ = ["HrsyncError", "NotFound", "RunBlocked", "RunNotFound", "ServiceError"]
+__all__ = ["HrsyncError", "NotFound", "PersonNotFound", "RunBlocked", "RunNotFound", "ServiceError"]

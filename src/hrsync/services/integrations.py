@@ -34,7 +34,7 @@ from hrsync.services.coverage import refuse_if_unreachable
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.programmes import validate_date_format
 from hrsync.sources import registry
-from hrsync.sources.base import Lifecycle, Source, SourceError, status_table
+from hrsync.sources.base import Lifecycle, Source, SourceError
 from hrsync.sources.registry import DEFAULT_KIND
 from hrsync.store.models import (
     AdminUser,
@@ -62,7 +62,7 @@ def _log(session: Session, integration: Integration, actor: AdminUser | None, ac
 
 def status_map_of(integration: Integration) -> dict[str, Lifecycle]:
     """The integration's employment-status table: the default, overridden where it says so."""
-    return status_table(integration.status_map)
+    return kind_for(integration).status_table(integration.status_map)
 
 
 def source_for(
@@ -167,7 +167,7 @@ def create_integration(
         date_format=validate_date_format(date_format or programme.date_format),
         welcome_email=welcome_email,
         mapping={},
-        status_map={k: v.value for k, v in status_table().items()},
+        status_map={k: v.value for k, v in source_kind.status_table().items()},
         leaver_threshold_pct=_validate_threshold(leaver_threshold_pct),
         status=IntegrationStatus.DRAFT.value,
     )

@@ -12,7 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import NAME_FIELDS, field_label, field_text, member_name, shown_date_format
+from hrsync.domain.display import (
+    NAME_FIELDS,
+    field_label,
+    field_text,
+    member_name,
+    shown_date_format,
+)
 from hrsync.domain.fields import KEY_FIELDS, MEMBER_FIELDS
 from hrsync.store.models import ImportRun, Integration, Member, Programme
 from hrsync.sync.context import mapping_of
@@ -65,17 +71,6 @@ def member_fields(member: Member, date_format: str) -> list[ShownField]:
         values.append(("preferred_name", attributes["preferred_name"]))
     values += [(k, attributes[k]) for k in attribute_order(attributes)]
     return [ShownField(field_label(k), field_text(k, v, date_format) or "—") for k, v in values]
-
-
-def change_rows(changes: Mapping[str, Any] | None, date_format: str) -> list[tuple[str, str, str]]:
-    """A member event's changes as (label, before, after) for people; blank values as "—"."""
-    rows = []
-    for key, pair in (changes or {}).items():
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            continue
-        before, after = (field_text(key, v, date_format) or "—" for v in pair)
-        rows.append((field_label(key), before, after))
-    return rows
 
 
 def run_numbers(session: Session, run_ids: Iterable[int | None]) -> dict[int, int]:

@@ -1,12 +1,11 @@
 """What the setup wizard's Review step explains: the mapping in human words, every person read, and
-examples of the changes with their values shown as people read them.
+examples of the changes (worded by :func:`hrsync.domain.display.change_lines`, as every page words them).
 
 * :func:`mapping_rows`: each member field's label (:func:`hrsync.domain.display.field_label`) next
   to the label the Mapping step shows for its source field (the source's own field list).
 * :func:`people_read`: the people the preview read, each counted once by what would happen to them
   (new, updated, …, not imported because inactive and never a member, skipped because of errors),
   adding up to the number read.
-* :func:`describe_changes`: an example's field changes, labelled, dates in the integration's format.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hrsync.domain.display import field_label, field_text
+from hrsync.domain.display import field_label
 from hrsync.domain.scoping import ScopeRule
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
@@ -123,28 +122,6 @@ def people_read(run: ImportRun) -> PeopleRead:
         counts["skipped"] = int(run.errors or 0)
         read, vanished = int(run.total or 0), 0
     return PeopleRead(read=read, lines=[PeopleLine(k, counts[k]) for k in PEOPLE_LABELS], vanished_leavers=vanished)
-
-
-@dataclass(frozen=True)
-class ChangeLine:
-    label: str
-    old: str
-    new: str
-
-
-def _shown(key: str, value: Any, date_format: str) -> str:
-    text = field_text(key, value, date_format)
-    return text.capitalize() if key == "status" else text
-
-
-def describe_changes(changes: Mapping[str, Any], date_format: str) -> list[ChangeLine]:
-    """An example's ``{field: [old, new]}`` as labelled lines, dates in ``date_format``."""
-    lines = []
-    for key, pair in changes.items():
-        old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else (None, pair)
-        lines.append(ChangeLine(label=field_label(key),
-                                old=_shown(key, old, date_format), new=_shown(key, new, date_format)))
-    return lines
 
 
 @dataclass(frozen=True)

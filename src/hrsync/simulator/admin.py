@@ -30,7 +30,7 @@ from typing import Any
 
 from hrsync.simulator.api import Reply, dumps
 from hrsync.simulator.directory import Directory
-from hrsync.simulator.faults import Faults, Stats
+from hrsync.simulator.faults import FaultRule, Faults, Stats
 from hrsync.simulator.webhooks import WebhookHub
 
 _HIRE_KEYS = {"first_name", "last_name", "email", "employee_number", "status", "start_date", "custom"}
@@ -57,6 +57,17 @@ def _retry_after(value: Any) -> int | datetime | None:
         except (TypeError, ValueError):
             pass
     raise ValueError("retry_after must be seconds, an HTTP date or an ISO 8601 date-time")
+
+
+def add_fault(faults: Faults, payload: dict[str, Any]) -> FaultRule:
+    """Arm the fault a back door's ``POST /_sim/faults`` body describes (``ValueError`` naming what is wrong)."""
+    unknown = set(payload) - _FAULT_KEYS
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    options = {k: v for k, v in payload.items() if k != "kind"}
+    if "retry_after" in options:
+        options["retry_after"] = _retry_after(options["retry_after"])
+    return faults.add(str(payload.get("kind")), **options)
 
 
 class AdminApi:
@@ -112,14 +123,7 @@ class AdminApi:
             if method == "GET":
                 return Reply(200, dumps({"faults": [r.to_json() for r in self.faults.rules]}))
             if method == "POST":
-                unknown = set(payload) - _FAULT_KEYS
-                if unknown:
-                    raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
-                options = {k: v for k, v in payload.items() if k != "kind"}
-                if "retry_after" in options:
-                    options["retry_after"] = _retry_after(options["retry_after"])
-                rule = self.faults.add(str(payload.get("kind")), **options)
-                return Reply(201, dumps(rule.to_json()))
+                return Reply(201, dumps(add_fault(self.faults, payload).to_json()))
             if method == "DELETE":
                 self.faults.clear()
                 return Reply(204, b"")

@@ -12,11 +12,12 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from hrsync.simulator.admin import AdminApi
@@ -56,7 +57,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], simulator: Served) -> None:
         self.simulator = simulator
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -136,8 +137,90 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
-class Simulator:
+class Served:
+    """The lifecycle every simulator shares: listen on ``host:port`` (0 picks a free port), answer on a
+    daemon thread through the subclass's ``_answer`` (and ``stats``), stop; usable as a context manager.
+    Subclasses hook in with :meth:`_on_start` (the port is known, nothing is served yet) and :meth:`_on_stop`."""
+
+    thread_name = "simulator"
+    host: str
+    _port: int
+    stats: Stats
+    _server: _Server | None = None
+    _thread: threading.Thread | None = None
+
+    def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
+        raise NotImplementedError
+
+    def _on_start(self) -> None:
+        """Called once the port is bound, before the first request is served."""
+
+    def _on_stop(self) -> None:
+        """Called after the server stopped."""
+
+    def start(self) -> Self:
+        if self._server is not None:
+            return self
+        server = _Server((self.host, self._port), self)
+        self._server = server
+        self._port = server.server_address[1]
+        self._on_start()
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"{self.thread_name}:{self._port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.drop_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._on_stop()
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted (for the CLI)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def base_url(self) -> str:
+        """Where the simulated API's requests go (a subclass's own root under :attr:`url`)."""
+        raise NotImplementedError
+
+
+class Simulator(Served):
     """A running intelliHR stand-in. ``port=0`` picks a free port; usable as a context manager."""
+
+    thread_name = "intellihr-simulator"
 
     def __init__(
         self,
@@ -178,70 +261,21 @@ class Simulator:
             self.directory, self.faults, self.stats, {"tenant": tenant, "seed": seed, "generated": people},
             webhooks=self.webhooks,
         )
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:  # the API key stays out of reprs and logs
         return f"Simulator(tenant={self.tenant!r}, people={self.directory.total}, url={self.url!r})"
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    def start(self) -> Simulator:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self._port), self)
-        self._server = server
-        self._port = server.server_address[1]
+    def _on_start(self) -> None:
         self._api.url = self.url
         self.webhooks.url = self.base_url
         self.webhooks.start()
         self._admin.info["baseUrl"] = self.base_url
         self.directory.set_link_base(self.base_url)
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"intellihr-simulator:{self._port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
 
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        server.drop_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def _on_stop(self) -> None:
         self.webhooks.stop()
-
-    def serve_forever(self) -> None:
-        """Serve on the calling thread until interrupted (for the CLI)."""
-        self.start()
-        try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
-        finally:
-            self.stop()
-
-    def __enter__(self) -> Simulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
 
     @property
     def base_url(self) -> str:
@@ -252,25 +286,15 @@ class Simulator:
     def _answer(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
         if path == "/_sim" or path.startswith("/_sim/"):
             return self._admin.handle(method, path, body)
-        firing = self.faults.match(path)
-        replacement: FaultRule | None = None
-        truncate = False
-        body_faults: list[FaultRule] = []
-        for rule in firing:
-            if rule.kind in _BODY_FAULTS:
-                body_faults.append(rule)
-            elif rule.kind == "same_page":
+        firing = Firing.of(self.faults.match(path), _DIRECTORY_FAULTS)
+        for rule in firing.own:
+            if rule.kind == "same_page":
                 query = _first_page(query)
-            elif rule.kind == "slow" and rule.delay:
-                time.sleep(rule.delay)
             elif rule.kind == "grow" and rule.count:
                 self.directory.grow(rule.count)
             elif rule.kind == "shrink" and rule.count:
                 self.directory.shrink(rule.count)
-            elif rule.kind == "truncated":
-                truncate = True
-            elif replacement is None:
-                replacement = rule
+        replacement = firing.replacement
         if replacement is not None:
             if replacement.kind == "rate_limit":
                 return error_reply(
@@ -288,12 +312,7 @@ class Simulator:
             reply = self._api.handle(method, path, query, headers)
         else:
             reply = error_reply(404, "NotFound", f"No route matches {path}")
-        if truncate and reply.status == 200:
-            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
-        for rule in body_faults:
-            if reply.status == 200:
-                reply = _misbehave(rule, reply)
-        return reply
+        return firing.spoil(reply)
 
 
     def _webhooks(self, method: str, path: str, query: str, headers: Any, body: bytes) -> Reply:
@@ -321,6 +340,44 @@ class Simulator:
 
 
 _BODY_FAULTS = frozenset({"runaway", "nested", "oversized", "not_json"})
+_DIRECTORY_FAULTS = frozenset({"same_page", "grow", "shrink"})
+
+
+@dataclass(slots=True)
+class Firing:
+    """The faults firing for one request, sorted: ``slow`` has slept already; ``replacement`` answers
+    instead of the API (the first of rate_limit, server_error, refused); ``own`` are a simulator's own
+    kinds (left to it); :meth:`spoil` applies ``truncated`` and the body faults to a successful answer."""
+
+    replacement: FaultRule | None = None
+    truncate: bool = False
+    body_faults: list[FaultRule] = field(default_factory=list)
+    own: list[FaultRule] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rules: list[FaultRule], own_kinds: frozenset[str] = frozenset()) -> Firing:
+        firing = cls()
+        for rule in rules:
+            if rule.kind in _BODY_FAULTS:
+                firing.body_faults.append(rule)
+            elif rule.kind in own_kinds:
+                firing.own.append(rule)
+            elif rule.kind == "slow":
+                if rule.delay:
+                    time.sleep(rule.delay)
+            elif rule.kind == "truncated":
+                firing.truncate = True
+            elif firing.replacement is None:
+                firing.replacement = rule
+        return firing
+
+    def spoil(self, reply: Reply) -> Reply:
+        if self.truncate and reply.status == 200:
+            reply = Reply(reply.status, _truncate(reply.body), reply.headers)
+        for rule in self.body_faults:
+            if reply.status == 200:
+                reply = _misbehave(rule, reply)
+        return reply
 _NOT_JSON = b"<!doctype html><html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
 
 

@@ -166,12 +166,15 @@ DEFAULT_STATUS_MAP: Mapping[str, Lifecycle] = {
 }
 
 
-def status_table(overrides: Mapping[str, str] | None = None) -> dict[str, Lifecycle]:
-    """An integration's employment-status table: the default, overridden where it says so.
+def status_table(
+    overrides: Mapping[str, str] | None = None, defaults: Mapping[str, Lifecycle] | None = None
+) -> dict[str, Lifecycle]:
+    """An integration's employment-status table: its kind's ``defaults`` (the HR statuses of
+    :data:`DEFAULT_STATUS_MAP` when None), overridden where the integration says so.
 
     The one place the default table is combined with an integration's own choices.
     """
-    table = dict(DEFAULT_STATUS_MAP)
+    table = dict(DEFAULT_STATUS_MAP if defaults is None else defaults)
     for status, lifecycle in (overrides or {}).items():
         table[status] = Lifecycle(lifecycle)
     return table

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hrsync.domain.failures import Failure
-from hrsync.sources.base import CheckResult, Source, SourceError
+from hrsync.sources.base import CheckResult, Lifecycle, Source, SourceError, status_table
 
 
 class StoredIntegration(Protocol):
@@ -162,9 +162,17 @@ class SourceKind:
     #: "lookup" (its source can find one person, :class:`hrsync.sources.base.PersonLookup`),
     #: "discovery" (its source lists fields beyond a fixed set).
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    #: The employment statuses this kind's people come with and what each means by default (the status
+    #: table the mapping step shows and a new integration starts from); None: the HR statuses of
+    #: :data:`hrsync.sources.base.DEFAULT_STATUS_MAP`.
+    statuses: Mapping[str, Lifecycle] | None = None
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def status_table(self, overrides: Mapping[str, str] | None = None) -> dict[str, Lifecycle]:
+        """An integration's status table: this kind's statuses, overridden where the integration says so."""
+        return status_table(overrides, self.statuses)
 
     def secret_field(self) -> SettingField | None:
         return next((f for f in self.settings_fields if f.secret), None)
@@ -196,3 +204,43 @@ def stored_secret(integration: StoredIntegration) -> str | None:
 def settings_error(exc: SourceError) -> CheckResult:
     """A refused setting as the failed check a setup shows."""
     return CheckResult(ok=False, reason=exc.reason, code=exc.code)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAndKey:
+    """The settings of a kind read with an account's address and an API key (most HR systems): the
+    address setting ``field`` (normalised by ``normalise``, which raises ``ValueError`` saying what to type;
+    refused as ``invalid_code``) and ``api_key``, the secret. Its methods are the kind's
+    ``SettingField.clean``, ``validate_settings``, ``check_settings`` and ``connection_key``; ``check``
+    makes the one cheap call with a clean (address, key)."""
+
+    field: str
+    service: str
+    normalise: Callable[[str], str]
+    invalid_code: str
+    check: Callable[[str, str], CheckResult]
+
+    def clean(self, value: str) -> str:
+        try:
+            return self.normalise(value)
+        except ValueError as exc:
+            raise SourceError(str(exc), code=self.invalid_code) from None
+
+    def validate(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        address = self.clean(str(settings.get(self.field) or ""))
+        key = settings.get("api_key")
+        if not isinstance(key, str) or not key.strip():
+            raise SourceError(f"Enter the API key created in {self.service}.", code="bad_key")
+        return {self.field: address, "api_key": key.strip()}
+
+    def check_settings(self, settings: Mapping[str, Any]) -> CheckResult:
+        """One cheap call to the service; never raises for the expected failures."""
+        try:
+            clean = self.validate(settings)
+        except SourceError as exc:
+            return settings_error(exc)
+        return self.check(clean[self.field], clean["api_key"])
+
+    def account(self, settings: Mapping[str, Any]) -> str | None:
+        value = settings.get(self.field)
+        return str(value) if value else None

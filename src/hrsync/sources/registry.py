@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 from hrsync.domain.failures import add_failures
+from hrsync.sources.bamboohr.kind import KIND as BAMBOOHR
 from hrsync.sources.base import Source, SourceError
 from hrsync.sources.intellihr.kind import KIND as INTELLIHR
 from hrsync.sources.kind import OpenOptions, SourceKind, StoredIntegration
@@ -48,7 +49,7 @@ def _installed() -> list[SourceKind]:
     return found
 
 
-for _kind in (INTELLIHR, MEMBERSHIP_FILE, SCIM, *_installed()):
+for _kind in (INTELLIHR, BAMBOOHR, MEMBERSHIP_FILE, SCIM, *_installed()):
     register(_kind)
 
 

@@ -22,7 +22,7 @@ from hrsync.domain.fingerprint import Fingerprinter
 from hrsync.domain.scoping import Scope
 from hrsync.domain.vocabulary import programme_today
 from hrsync.sources import registry
-from hrsync.sources.base import Lifecycle, Source, status_table
+from hrsync.sources.base import Lifecycle, Source
 from hrsync.sources.registry import source_for
 from hrsync.store.db import head_revision
 from hrsync.store.models import ImportRun, Integration, Programme
@@ -99,7 +99,7 @@ class RunContext:
             dry_run=dry_run,
             timezone=programme.timezone,
             mapping=mapping_of(integration),
-            status_table=status_table(integration.status_map),
+            status_table=registry.kind_of(integration.kind).status_table(integration.status_map),
             welcome_email=integration.welcome_email,
             blanks_clear_values=integration.blanks_clear_values,
             vanished_are_leavers=integration.vanished_are_leavers,

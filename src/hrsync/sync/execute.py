@@ -13,6 +13,11 @@ The order is the safety:
    A crash before the commit leaves the database as it was; the run is then marked failed by
    whoever notices (this process, or the stale-run recovery of :mod:`hrsync.jobs`).
 
+A **one-person run** (a trace applied, a webhook delivery: ``only=``) is this same run narrowed to
+one person's people (:mod:`hrsync.sync.one_person`): its source reads only them, its plan keeps only
+their part before the brake, and the brake judges that part alone. A trace explains the same read and
+plan (:func:`read_and_plan`) without a run.
+
 A run that fails stores why twice: a sentence for people (``reason``) and a code from the failure
 table (``failure_code``, :mod:`hrsync.domain.failures`).
 """
@@ -21,8 +26,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -60,8 +64,9 @@ from hrsync.sync.apply import apply_plan
 from hrsync.sync.context import RunContext, SourceFactory
 from hrsync.sync.finish import finish_run, name_issues, people_read, record_counts, store_issues
 from hrsync.sync.members import compact_members, with_values
-from hrsync.sync.progress import Heartbeat, Progress
-from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, worker_name
+from hrsync.sync.one_person import Narrowed, OnePerson
+from hrsync.sync.progress import Heartbeat, NoProgress, Progress
+from hrsync.sync.runs import HELD_PLAN_LIFETIME, RunOutcome, claim, request_run, worker_name
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +81,6 @@ SINGLE_ORPHAN_REASON = (
     "A one-person import runs only from the trace that started it; trace the person again to apply it."
 )
 
-#: Narrows a plan to part of it before the brake (a ``single`` run: :mod:`hrsync.sync.trace`), given the
-#: members it was planned against.
-PlanNarrower = Callable[[SyncPlan, list[CurrentMember]], SyncPlan]
-
 
 def execute_run(
     run_id: int,
@@ -88,7 +89,7 @@ def execute_run(
     worker_id: str | None = None,
     source_factory: SourceFactory | None = None,
     skip_unchanged: bool = True,
-    narrow: PlanNarrower | None = None,
+    only: OnePerson | None = None,
 ) -> RunOutcome | None:
     """Run a queued import to its end. ``None`` when another worker already took it.
 
@@ -96,9 +97,9 @@ def execute_run(
     ``source_factory`` opens the source for the integration (default:
     :func:`hrsync.sources.registry.source_for`). ``skip_unchanged=False`` drafts every person in full
     instead of leaving those whose fingerprint matches unchanged (:mod:`hrsync.domain.fingerprint`);
-    the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``). ``narrow``
-    keeps part of the plan before the brake (one person's: :func:`hrsync.sync.trace.apply_person`); a
-    ``single`` run without one fails, so a recovered or re-queued one never becomes a whole import.
+    the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``). ``only``
+    narrows the run to one person (:mod:`hrsync.sync.one_person`, :func:`run_one_person`); a ``single``
+    or ``webhook`` run without it fails, so a recovered or re-queued one never becomes a whole import.
     """
     factory = factory or session_factory()
     if not claim(factory, run_id, worker_id or worker_name()):
@@ -108,19 +109,19 @@ def execute_run(
     heartbeat.start()
     try:
         with run_context(run_id):
-            return _execute_logged(factory, run_id, progress, source_factory, skip_unchanged, narrow)
+            return _execute_logged(factory, run_id, progress, source_factory, skip_unchanged, only)
     finally:
         heartbeat.stop()
 
 
 def _execute_logged(
     factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
-    skip_unchanged: bool, narrow: PlanNarrower | None = None,
+    skip_unchanged: bool, only: OnePerson | None = None,
 ) -> RunOutcome:
     """Execute, and turn every way a run can stop short into a failed run with a reason and a code."""
     log.info("run %s started", run_id)
     try:
-        outcome = _execute(factory, run_id, progress, source_factory, skip_unchanged, narrow)
+        outcome = _execute(factory, run_id, progress, source_factory, skip_unchanged, only)
         log.info("run %s finished: %s", run_id, outcome.status)
         return outcome
     except SourceError as exc:
@@ -147,45 +148,66 @@ def _fail(factory: sessionmaker[Session], run_id: int, reason: str, code: str) -
 
 def _execute(
     factory: sessionmaker[Session], run_id: int, progress: Progress, source_factory: SourceFactory | None,
-    skip_unchanged: bool, narrow: PlanNarrower | None = None,
+    skip_unchanged: bool, only: OnePerson | None = None,
 ) -> RunOutcome:
     with factory() as session:
         context = RunContext.load(session, run_id, source_factory, skip_unchanged=skip_unchanged)
         run = session.get(ImportRun, run_id)
-        if narrow is None and run is not None and run.trigger in (RunTrigger.SINGLE.value, RunTrigger.WEBHOOK.value):
+        if only is None and run is not None and run.trigger in (RunTrigger.SINGLE.value, RunTrigger.WEBHOOK.value):
             raise ServiceError(SINGLE_ORPHAN_REASON, code="internal")
     # Hundreds of thousands of long-lived drafts: the cyclic garbage collector would re-scan them
     # over and over while they pile up and while the plan is built (a third of the time
     # otherwise), so what is kept is moved out of its sight as it accumulates (see _read).
     try:
         source = context.open_source()
-        try:  # closed after planning: a second read (see _read_and_plan) reads the same source
-            plan, brake, scope = _read_and_plan(factory, context, progress, source, narrow)
+        narrowed = None
+        try:  # closed after planning: a second read (see read_and_plan) reads the same source
+            if only is not None:
+                with factory() as session:
+                    members = compact_members(session, context.programme_id, context.integration_id)
+                narrowed = Narrowed.of(source, context, members, only)
+                source = narrowed.source
+            planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
             source.close()
-        return _finish(factory, context, progress, plan, brake, scope)
+        return _finish(factory, context, progress, planned.plan, planned.brake, planned.scope)
     finally:
         gc.unfreeze()
 
 
-def _read_and_plan(
-    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source,
-    narrow: PlanNarrower | None = None,
-) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
-    """Read and plan, leaving people whose fingerprint matches unchanged (unless turned off). A
-    member that moved on during the read (a close-down, another import) can make a stand-in outdated:
-    then everyone is read and drafted again, in full, so the plan is the one without the shortcut."""
+@dataclass
+class Planned:
+    """A read and its plan: what the brake said, what each scoping rule did, and (for a trace to explain
+    it) the drafts, the record issues and the members it was planned against."""
+
+    plan: SyncPlan
+    brake: BrakeDecision
+    scope: list[dict[str, Any]]
+    read: _Read
+    current: list[CurrentMember]
+
+
+def read_and_plan(
+    factory: sessionmaker[Session], context: RunContext, source: Source, *, progress: Progress | None = None,
+    narrowed: Narrowed | None = None, settle: bool | None = None,
+) -> Planned:
+    """Read and plan, leaving people whose fingerprint matches unchanged (unless turned off: ``settle``,
+    by default the context's choice). A member that moved on during the read (a close-down, another
+    import) can make a stand-in outdated: then everyone is read and drafted again, in full, so the plan
+    is the one without the shortcut. ``narrowed``: one person's run (the plan kept is theirs)."""
+    progress = progress or NoProgress()
     try:
-        return _plan_once(factory, context, progress, source, settle=context.skip_unchanged, narrow=narrow)
+        return _plan_once(factory, context, progress, source, narrowed,
+                          settle=context.skip_unchanged if settle is None else settle)
     except StandInOutdated as exc:
         log.warning("run %s: %s; reading everyone again in full", context.run_id, exc)
-        return _plan_once(factory, context, progress, source, settle=False, narrow=narrow)
+        return _plan_once(factory, context, progress, source, narrowed, settle=False)
 
 
 def _plan_once(
-    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source, *, settle: bool,
-    narrow: PlanNarrower | None = None,
-) -> tuple[SyncPlan, BrakeDecision, list[dict[str, Any]]]:
+    factory: sessionmaker[Session], context: RunContext, progress: Progress, source: Source,
+    narrowed: Narrowed | None, *, settle: bool,
+) -> Planned:
     compiled = context.compiled()
     earlier: list[CurrentMember] = []
     if settle:
@@ -205,19 +227,24 @@ def _plan_once(
         current = compact_members(session, context.programme_id, context.integration_id, reuse=seen)
         del earlier
         settled = {m.id for m in current if m.id in read.settled and seen.get(m.id) is m}
+        if narrowed is not None:  # one person's people: values only for the members they meet
+            touched = narrowed.touched(current, read.drafts)
+            settled |= {m.id for m in current if m.id not in touched}
         current = with_values(session, current, settled)
         del seen
-    plan = plan_sync(current, read.drafts, read.issues, context.plan_options(context.today()),
-                     source_count=read.count)
+    options = context.plan_options(context.today())
+    if narrowed is not None:  # one person's people: nobody else is known to have vanished
+        options = replace(options, vanished_records=narrowed.who.gone)
+    plan = plan_sync(current, read.drafts, read.issues, options, source_count=read.count)
     plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
-    if narrow is not None:
-        plan = narrow(plan, current)
+    if narrowed is not None:
+        plan = narrowed.narrow(plan, current)
     scope = _scope_counts(context, read, plan)
     own = [m for m in current if m.owner is None]  # the brake weighs what this import may change
     active = sum(1 for m in own if m.status in (MemberStatus.ACTIVE, MemberStatus.INVITED))
     brake = check_brake(plan, active_members=active, total_members=len(own),
-                        threshold_pct=context.leaver_threshold_pct)
-    return plan, brake, scope
+                        threshold_pct=context.leaver_threshold_pct, whole_directory=narrowed is None)
+    return Planned(plan, brake, scope, read, current)
 
 
 def _by_record(members: list[CurrentMember]) -> dict[str, CurrentMember]:
@@ -397,3 +424,17 @@ def _preview(plan: SyncPlan, scope: list[dict[str, Any]] | None = None) -> dict[
     if scope:  # per scoping rule: people it decided, members it makes leavers, a few names
         preview["scope"] = scope
     return preview
+
+
+def run_one_person(
+    factory: sessionmaker[Session], integration_id: int, who: OnePerson, *, trigger: RunTrigger,
+    triggered_by_id: int | None = None, source_factory: SourceFactory | None = None,
+) -> RunOutcome:
+    """Queue a run with ``trigger`` (``single``, ``webhook``) and execute it narrowed to ``who``, here and
+    now. Raises ``RunBlocked`` while another run of the integration is active."""
+    with factory() as session, session.begin():
+        run_id = request_run(session, integration_id, trigger=trigger.value, triggered_by_id=triggered_by_id).id
+    outcome = execute_run(run_id, factory=factory, source_factory=source_factory, only=who)
+    if outcome is None:  # a scheduler pass claimed the queued run first: it fails it (it has no ``only``)
+        raise ServiceError(f"Run {run_id} was taken by a worker before it started; try again.", code="worker_lost")
+    return outcome

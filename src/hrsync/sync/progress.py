@@ -53,6 +53,16 @@ class Progress:
         self.write(processed=processed, total=total)
 
 
+class NoProgress(Progress):
+    """The progress of a read that is no run (a trace explaining one person): nothing is written."""
+
+    def __init__(self) -> None:
+        pass
+
+    def write(self, *, force: bool = False, **values: Any) -> None:
+        return None
+
+
 class Heartbeat(threading.Thread):
     """Keeps ``heartbeat_at`` fresh while the run works, even through a long wait on the HR system or
     a long apply, so stale-run recovery only ever takes over runs whose worker really died."""

@@ -1,75 +1,63 @@
-"""Explain and apply one person ("trace"): fetch them live, draft, plan, say why in words.
+"""Explain one person ("trace"): why was this person (not) invited?
 
-A trace answers "why was this person (not) invited?" without a whole import:
+A trace is the plan of a one-person run, explained instead of applied. The run is the runner's own
+(:mod:`hrsync.sync.one_person`, :func:`hrsync.sync.execute.read_and_plan`): the person is read live
+through the source's one-person look-up, by the key's source field (employee number) and by the HR
+record of the member holding that employee ID (a renumbered person), with the people their outcome
+depends on; drafted and planned by the import's own code against every current member; narrowed to
+the person's part, exactly as applying it would. The one rule that needs the whole directory,
+*vanished members*, is not decided here (said on the page).
 
-1. **Fetch** the person live through the source's one-person look-up (:class:`~hrsync.sources.base.PersonLookup`),
-   by the key's source field (employee number) and by the HR record of the member holding that
-   employee ID, so a renumbered person is found too.
-2. **Gather the people the decision depends on** (:func:`gather`): the planner's rules are cross-record
-   (two people with one employee ID or one address, an address another member holds and may be
-   releasing in the same import, a member relinked by its HR record). Each of those is looked up live
-   as well, up to :data:`MAX_PEOPLE`, until no new person turns up.
-3. **Plan** them with :func:`hrsync.domain.planner.plan_sync` against the programme's current members
-   (every one of them, as a full import does), then read the person's outcome off the plan. The one
-   rule that needs the whole directory, *vanished members*, is not decided here: a trace reads the
-   person and their neighbours only (said on the page).
-4. **Explain**: a list of :class:`TraceStage` (the raw record, masked; the mapped values; each
-   validation result; scoping; the planned outcome and why; the close-down clock for leavers). Each
-   stage is made by one function of :data:`STAGES` from the same :class:`_Facts`, so a stage is added
-   by adding a function there.
-
-**Apply** (:func:`apply_person`) queues a run with the ``single`` trigger and executes it with the
-runner (:func:`hrsync.sync.execute.execute_run`), whose source reads only the gathered people and
-whose plan is narrowed (:func:`narrow_plan`) to the person's own change, plus the changes of members
-whose address or employee ID that change takes over (an address swap is applied whole, as a full import
-would): the brake, the apply in one transaction, the history, the e-mails are the runner's own. No
-other member is treated as vanished.
+This module only words it: a list of :class:`TraceStage` (the raw record, masked; the mapped values;
+each validation result; scoping; the planned outcome and why; the close-down clock for leavers), each
+made by one function of :data:`STAGES` from the same :class:`_Facts`, so a stage is added by adding a
+function there. **Apply** (:func:`apply_person`) runs that same one-person run for real, with the
+``single`` trigger (:func:`hrsync.sync.execute.run_one_person`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from functools import partial
 from typing import Any, Final
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.domain import (
     ChangeKind,
-    CompiledMapping,
     CurrentMember,
     MemberDraft,
     MemberStatus,
     PlannedChange,
     RecordIssue,
     SyncPlan,
-    build_draft,
-    plan_sync,
 )
 from hrsync.domain.dates import format_date
-from hrsync.domain.display import field_label, name_of, source_name
-from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, needs_job_details
-from hrsync.domain.fingerprint import Fingerprinter
+from hrsync.domain.display import change_lines, change_words, field_label, name_of, source_name
+from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS
 from hrsync.domain.masking import INVALID, Masking
 from hrsync.domain.records import Severity
-from hrsync.domain.scoping import NO_INCLUDE, scoped
-from hrsync.domain.vocabulary import email_key
-from hrsync.errors import ServiceError
-from hrsync.sources.base import Lifecycle, ProgressCallback, Source, SourceError, SourcePerson, can_find
-from hrsync.sources.registry import source_for
+from hrsync.domain.scoping import NO_INCLUDE
+from hrsync.errors import PersonNotFound
+from hrsync.sources.base import Lifecycle, Source, SourceError, SourcePerson
 from hrsync.store.enums import RunTrigger
-from hrsync.store.models import Integration
 from hrsync.sync.context import RunContext, SourceFactory
-from hrsync.sync.execute import execute_run
-from hrsync.sync.finish import name_issues
-from hrsync.sync.members import compact_members, with_values
-from hrsync.sync.runs import RunOutcome, request_run
+from hrsync.sync.execute import read_and_plan, run_one_person
+from hrsync.sync.members import compact_members
+from hrsync.sync.one_person import (
+    MAX_PEOPLE,
+    Narrowed,
+    OnePerson,
+    TraceUnavailable,
+    find_person,
+    trace_context,
+)
+from hrsync.sync.runs import RunOutcome
 
-#: People one trace may read: the person and whoever their outcome depends on. Past it the trace says
-#: the outcome may differ from a full import's.
-MAX_PEOPLE: Final = 25
+__all__ = ["MAX_PEOPLE", "VANISHED_NOTE", "Trace", "TraceRow", "TraceStage", "TraceUnavailable",
+           "apply_person", "explain", "trace_person"]
+
 VANISHED_NOTE: Final = (
     "A trace reads this person (and the few people their outcome depends on), not the whole directory, "
     "so it cannot tell which other members vanished from the HR system: a full import decides that."
@@ -84,8 +72,9 @@ _IDENTITY_LABELS: Final = {
 }
 
 
-class TraceUnavailable(ServiceError):
-    """The trace cannot be made (the source cannot look one person up, nothing to trace by)."""
+def nobody_found(employee_id: str) -> str:
+    return (f"Nobody with employee ID {employee_id!r} is in intelliHR now, and no member's HR record "
+            "was found.")
 
 
 # -- what a trace returns ----------------------------------------------------------------------------
@@ -154,262 +143,6 @@ class Trace:
         }
 
 
-# -- the integration's settings, without a run -------------------------------------------------------
-
-
-def trace_context(session: Session, integration_id: int, source_factory: SourceFactory | None = None) -> RunContext:
-    """The settings a run of this integration would read (:class:`RunContext`), for a trace (run id 0)."""
-    integration = session.get(Integration, integration_id)
-    if integration is None:
-        raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
-    return RunContext.of_integration(
-        session, integration, run_id=0, dry_run=True,
-        source_factory=source_factory or (lambda i: source_for(i, consume=False)),
-    )
-
-
-# -- fetching the person and whoever their outcome depends on ------------------------------------------
-
-
-def _lookup(source: object) -> Any:
-    if not can_find(source):
-        raise TraceUnavailable(
-            "This integration's source cannot look one person up (a membership file is read whole): "
-            "run a dry run of the whole import instead.", code="trace_unsupported",
-        )
-    return source
-
-
-def find_person(source: object, context: RunContext, members: Iterable[CurrentMember], employee_id: str
-                ) -> list[SourcePerson]:
-    """The people an employee ID names: those the HR system files under it (the key's source field),
-    and the HR record of the member that holds it (a renumbered person)."""
-    lookup = _lookup(source)
-    compiled = context.compiled()
-    jobs = _needs_jobs(context, compiled)
-    found: dict[str, SourcePerson] = {}
-    wanted = employee_id.strip()
-    if compiled.employee_id_source in lookup.findable:
-        for p in lookup.find_people(compiled.employee_id_source, wanted, include_job_details=jobs):
-            found.setdefault(p.source_id, p)
-    else:  # a key intelliHR cannot filter on: the record id itself, if that is what was typed
-        for p in lookup.find_people("id", wanted, include_job_details=jobs):
-            found.setdefault(p.source_id, p)
-    for m in members:
-        if m.employee_id == wanted and m.source_id and m.source_id not in found:
-            for p in lookup.find_people("id", m.source_id, include_job_details=jobs):
-                found.setdefault(p.source_id, p)
-    return list(found.values())
-
-
-def gather(source: object, context: RunContext, members: list[CurrentMember], first: Iterable[SourcePerson]
-           ) -> tuple[list[SourcePerson], bool]:
-    """``first`` and every person the planner's cross-record rules tie them to, read live: people with
-    the same employee ID or address, the people of the members holding their employee ID, address or
-    HR record, and so on until nobody new turns up. Returns them and whether :data:`MAX_PEOPLE` cut it short."""
-    lookup = _lookup(source)
-    compiled = context.compiled()
-    jobs = _needs_jobs(context, compiled)
-    people: dict[str, SourcePerson] = {}
-    queue: list[SourcePerson] = []
-    for p in first:
-        if p.source_id not in people:
-            people[p.source_id] = p
-            queue.append(p)
-    by_id = {m.employee_id: m for m in members}
-    by_email = {email_key(m.email): m for m in members if m.email}
-    by_record: dict[str, list[CurrentMember]] = {}
-    for m in members:
-        if m.source_id:
-            by_record.setdefault(m.source_id, []).append(m)
-    asked: set[tuple[str, str]] = set()
-    cut = False
-
-    def ask(key: str, value: str | None) -> None:
-        nonlocal cut
-        if not value or not value.strip() or key not in lookup.findable or (key, value) in asked:
-            return
-        if len(people) >= MAX_PEOPLE:
-            cut = True
-            return
-        asked.add((key, value))
-        for p in lookup.find_people(key, value, include_job_details=jobs):
-            if p.source_id not in people:
-                people[p.source_id] = p
-                queue.append(p)
-
-    while queue:
-        p = queue.pop(0)
-        emp = p.values.get(compiled.employee_id_source)
-        email = p.values.get(compiled.email_source)
-        ask(compiled.employee_id_source, emp)  # others filed under the same employee ID
-        ask(compiled.email_source, email)  # others with the same address
-        related: list[CurrentMember | None] = [*by_record.get(p.source_id, [])]
-        if emp:
-            related.append(by_id.get(emp.strip()))
-        if email:
-            related.append(by_email.get(email_key(email)))
-        for holder in related:
-            if holder is None:
-                continue
-            if holder.source_id:
-                ask("id", holder.source_id)
-            ask(compiled.employee_id_source, holder.employee_id)
-    return list(people.values()), cut
-
-
-class _Remembering:
-    """A source whose look-ups are asked once per read: the person read first is not fetched again when
-    the planner's neighbours (:func:`gather`) lead back to their HR record."""
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-        self.findable: frozenset[str] = source.findable
-        self._found: dict[tuple[str, str, bool], list[SourcePerson]] = {}
-
-    def find_people(self, field: str, value: str, *, include_job_details: bool = False) -> list[SourcePerson]:
-        key = (field, value.strip().lower() if field == "id" else value, include_job_details)
-        if key not in self._found:
-            self._found[key] = self._source.find_people(field, value, include_job_details=include_job_details)
-        return self._found[key]
-
-
-class GatheredSource:
-    """The integration's source, reading only one person and the people their outcome depends on: the
-    source of a ``single`` run (:func:`apply_person`: the person an employee ID names) and of a
-    ``webhook`` run (:func:`hrsync.jobs.webhooks.apply_hint`: the person of one HR record). ``first``
-    finds that person with the (remembering) look-up; ``targets`` are their HR records once read."""
-
-    def __init__(self, source: Source, context: RunContext, members: list[CurrentMember],
-                 first: Callable[[Any], list[SourcePerson]]) -> None:
-        self._source = source
-        self._context = context
-        self._members = members
-        self._first = first
-        self.targets: set[str] = set()
-
-    @property
-    def found(self) -> bool:
-        return bool(self.targets)
-
-    def __enter__(self) -> GatheredSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._source.close()
-
-    def check(self) -> Any:
-        return self._source.check()
-
-    def fields(self) -> Any:
-        return self._source.fields()
-
-    def people(self, *, include_job_details: bool = False, on_progress: ProgressCallback | None = None,
-               fields: Collection[str] | None = None) -> Iterator[SourcePerson]:
-        lookup = _Remembering(_lookup(self._source))
-        first = self._first(lookup)
-        self.targets = {p.source_id for p in first}
-        people, _cut = gather(lookup, self._context, self._members, first) if first else ([], False)
-        if on_progress is not None:
-            on_progress(len(people), len(people))
-        yield from people
-
-
-# -- planning -----------------------------------------------------------------------------------------
-
-
-def _relevant(members: Iterable[CurrentMember], drafts: Iterable[MemberDraft]) -> set[int]:
-    drafts = list(drafts)
-    ids = {d.employee_id for d in drafts}
-    sources = {d.source_id for d in drafts}
-    keys = {d.email_key for d in drafts}
-    return {m.id for m in members if m.employee_id in ids or m.source_id in sources or email_key(m.email) in keys}
-
-
-def _needs_jobs(context: RunContext, compiled: CompiledMapping) -> bool:
-    """Whether the people must be read with their job details: as the import asks (fields read by the
-    mapping, its transforms and the scoping rules)."""
-    return any(needs_job_details(key) for key in context.fields_read(compiled))
-
-
-def _fingerprint(fingerprinter: Fingerprinter, basis: str, employee_id: str, email: str) -> str:
-    return fingerprinter.of(basis, employee_id, email)
-
-
-def draft_people(people: Iterable[SourcePerson], context: RunContext, compiled: CompiledMapping
-                 ) -> tuple[list[MemberDraft], list[RecordIssue], dict[str, list[RecordIssue]]]:
-    """Each person drafted exactly as an import drafts them (fingerprint included)."""
-    fingerprinter = context.fingerprinter(compiled)
-    drafts: list[MemberDraft] = []
-    issues: list[RecordIssue] = []
-    per_person: dict[str, list[RecordIssue]] = {}
-    for person in people:
-        if context.scope:  # out of scope: seen as inactive, exactly as the import sees them
-            person, _decision = scoped(person, context.scope)
-        basis = fingerprinter.basis(person)
-        draft, found = build_draft(person, compiled, partial(_fingerprint, fingerprinter, basis))
-        if draft is not None:
-            drafts.append(draft)
-        found = name_issues(found, source_name(person.values, context.mapping))
-        issues.extend(found)
-        per_person[person.source_id] = found
-    return drafts, issues, per_person
-
-
-def plan_people(session: Session, context: RunContext, people: list[SourcePerson], today: date
-                ) -> tuple[SyncPlan, list[CurrentMember], list[MemberDraft], dict[str, list[RecordIssue]]]:
-    """The plan a full import would make of ``people``, against every current member; members nobody
-    here is about are not reported vanished (a trace cannot know)."""
-    compiled = context.compiled()
-    drafts, issues, per_person = draft_people(people, context, compiled)
-    compact = compact_members(session, context.programme_id, context.integration_id)
-    wanted = _relevant(compact, drafts)
-    current = with_values(session, compact, {m.id for m in compact if m.id not in wanted})
-    # Vanished members are never decided by a trace; as warnings they are dropped below.
-    options = replace(context.plan_options(today), vanished_are_leavers=False)
-    plan = plan_sync(current, drafts, issues, options, source_count=len(people))
-    plan.issues = name_issues(plan.issues, drafts=drafts, current=current)
-    return plan, current, drafts, per_person
-
-
-def narrow_plan(plan: SyncPlan, current: list[CurrentMember], targets: Collection[str]) -> SyncPlan:
-    """Only the traced person's part of ``plan`` (``targets``: their HR records): their change, the changes
-    of members whose address or employee ID their change takes over (transitively, so a swap or a
-    rotation is applied whole), their issues, their member if it stays unchanged. Nobody else."""
-    by_member = {c.member_id: c for c in plan.changes if c.member_id is not None}
-    by_email = {email_key(m.email): m.id for m in current if m.email}
-    by_id = {m.employee_id: m.id for m in current}
-    kept: list[PlannedChange] = []
-    queue = [c for c in plan.changes if c.draft is not None and c.draft.source_id in targets]
-    while queue:
-        change = queue.pop(0)
-        if any(change is k for k in kept):
-            continue
-        kept.append(change)
-        if change.draft is None:
-            continue
-        for holder in (by_email.get(change.draft.email_key), by_id.get(change.draft.employee_id)):
-            other = None if holder is None else by_member.get(holder)
-            if holder != change.member_id and other is not None:
-                queue.append(other)
-    kept_sources = {c.draft.source_id for c in kept if c.draft is not None}
-    kept_members = {c.member_id for c in kept if c.member_id is not None}
-    mine = set(targets) | kept_sources
-    target_ids = {c.employee_id for c in kept}
-    member_of_target = {m.id for m in current if m.source_id in targets}
-    unchanged = [i for i in plan.unchanged_member_ids if i in member_of_target]
-    issues = [i for i in plan.issues if (i.source_id in mine) or (i.source_id is None and i.employee_id in target_ids)]
-    ordered = [c for c in plan.changes if any(c is k for k in kept)]
-    return SyncPlan(
-        changes=ordered, unchanged_count=len(unchanged), issues=issues,
-        source_count=len(mine), ignored_count=0, unchanged_member_ids=unchanged,
-        fingerprints={k: v for k, v in plan.fingerprints.items() if k in set(unchanged) | kept_members},
-    )
-
-
 # -- the outcome, in words ----------------------------------------------------------------------------
 
 
@@ -434,19 +167,6 @@ class _Facts:
 
 def _fmt(d: date | None, fmt: str) -> str:
     return "—" if d is None else format_date(d, fmt)
-
-
-def _shown(value: str | None) -> str:
-    return "(blank)" if value is None else value
-
-
-def _change_words(changes: Mapping[str, tuple[str | None, str | None]]) -> str:
-    parts = []
-    for key, (old, new) in changes.items():
-        label = "status" if key == "status" else "HR record" if key == "source_id" else field_label(key).lower() \
-            if key not in ("email", "employee_id") else {"email": "email", "employee_id": "employee ID"}[key]
-        parts.append(f"{label} {_shown(old)} → {_shown(new)}")
-    return "; ".join(parts)
 
 
 def _explain(f: _Facts) -> tuple[str, str]:
@@ -475,10 +195,10 @@ def _explain(f: _Facts) -> tuple[str, str]:
             return "leaver", f"leaver: {status}; {why}."
         if kind == ChangeKind.REINSTATE:
             since = member.leaver_since if member is not None else None
-            words = _change_words(f.mask.changes(change.changes))
             return "reinstate", (f"reinstate: a leaver since {_fmt(since, fmt)}, {status} again"
-                                 + (f"; {words}" if change.changes else "") + ".")
-        return "update", f"update: {_change_words(f.mask.changes(change.changes))}."
+                                 + (f"; {change_words(f.mask.changes(change.changes), fmt)}" if change.changes else "")
+                                 + ".")
+        return "update", f"update: {change_words(f.mask.changes(change.changes), fmt)}."
     if draft is None:
         return "skipped", "skipped: the record could not be drafted."
     if member is None:
@@ -587,9 +307,8 @@ def _outcome_stage(f: _Facts) -> TraceStage:
     for issue in f.plan_issues:
         rows.append(TraceRow(issue.code.replace("_", " "), issue.severity.value, issue.severity.value, issue.message))
     if f.change is not None:
-        for key, (old, new) in f.mask.changes(f.change.changes).items():
-            rows.append(TraceRow(field_label(key) if key not in ("status", "source_id") else key.replace("_", " "),
-                                 f"{_shown(old)} → {_shown(new)}"))
+        rows.extend(TraceRow(line.label, f"{line.old} → {line.new}")
+                    for line in change_lines(f.mask.changes(f.change.changes), f.date_format))
     return TraceStage("outcome", "Planned outcome", status, f.reason, tuple(rows))
 
 
@@ -641,25 +360,24 @@ def trace_person(
         members = compact_members(session, context.programme_id, context.integration_id)
     today = context.today()
     with context.open_source() as source:
-        first = find_person(source, context, members, employee_id)
-        if not first:
-            return Trace(integration_id, employee_id, False, "not_found",
-                         f"Nobody with employee ID {employee_id!r} is in intelliHR now, and no member's HR record "
-                         "was found.", notes=(VANISHED_NOTE,))
-        people, cut = gather(source, context, members, first)
+        narrowed = Narrowed.of(source, context, members, OnePerson(employee_id=employee_id))
+        planned = read_and_plan(factory, context, narrowed.source, narrowed=narrowed, settle=False)
+        gathered = narrowed.source
+        if not gathered.found:
+            return Trace(integration_id, employee_id, False, "not_found", nobody_found(employee_id),
+                         notes=(VANISHED_NOTE,))
         labels, marks = _labels(source)
-    with factory() as session:
-        plan, current, drafts, per_person = plan_people(session, context, people, today)
-    targets = {p.source_id for p in first}
-    person = first[0]
     notes = [VANISHED_NOTE]
-    if len(first) > 1:
-        notes.append(f"{len(first)} HR records carry this employee ID; the first is shown.")
-    if cut:
+    if len(gathered.first) > 1:
+        notes.append(f"{len(gathered.first)} HR records carry this employee ID; the first is shown.")
+    if gathered.cut:
         notes.append(f"More than {MAX_PEOPLE} people are tied to this person's employee ID or address; "
                      "a full import may decide differently.")
-    return explain(context, plan, current, drafts, per_person, person, targets, labels, marks,
-                   date_format, today, employee_id, len(people), notes)
+    person = gathered.first[0]
+    record_issues = [i for i in planned.read.issues if i.source_id == person.source_id]
+    return explain(context, planned.plan, planned.current, planned.read.drafts, {person.source_id: record_issues},
+                   person, gathered.targets, labels, marks, date_format, today, employee_id,
+                   planned.read.count, notes)
 
 
 def explain(
@@ -699,28 +417,15 @@ def apply_person(
     factory: sessionmaker[Session], integration_id: int, employee_id: str, *,
     triggered_by_id: int | None = None, source_factory: SourceFactory | None = None,
 ) -> RunOutcome:
-    """Apply one person's change as a ``single`` run through the runner: fetched again live, planned
-    against every member, narrowed to the person (:func:`narrow_plan`), braked, applied in one
-    transaction, recorded in the history. Raises ``RunBlocked`` while another run of the integration is active."""
-    with factory() as session, session.begin():
+    """Apply one person's change: the one-person run a trace explains, run for real with the ``single``
+    trigger (:func:`hrsync.sync.execute.run_one_person`: braked on that change alone, applied in one
+    transaction, recorded in the history). Raises ``PersonNotFound`` (and makes no run) when the HR
+    system knows nobody by ``employee_id``, ``RunBlocked`` while another run of the integration is active."""
+    with factory() as session:
         context = trace_context(session, integration_id, source_factory)
-        run = request_run(session, integration_id, trigger=RunTrigger.SINGLE.value, triggered_by_id=triggered_by_id)
-        run_id = run.id
-    holder: dict[str, GatheredSource] = {}
-
-    def open_gathered(integration: Integration) -> Source:
-        with factory() as session:
-            members = compact_members(session, context.programme_id, context.integration_id)
-        gathered = GatheredSource(context.open_source(), context, members,
-                                  lambda lookup: find_person(lookup, context, members, employee_id))
-        holder["source"] = gathered
-        return gathered
-
-    def narrow(plan: SyncPlan, current: list[CurrentMember]) -> SyncPlan:
-        return narrow_plan(plan, current, holder["source"].targets)
-
-    outcome = execute_run(run_id, factory=factory, source_factory=open_gathered, narrow=narrow)
-    if outcome is None:  # a scheduler pass claimed the queued run first: it fails it (no narrower)
-        raise ServiceError(f"Run {run_id} was taken by a worker before it started; apply the person again.",
-                           code="worker_lost")
-    return outcome
+        members = compact_members(session, context.programme_id, context.integration_id)
+    with context.open_source() as source:  # nobody there: refused before a run is made (issue 22)
+        if not find_person(source, context, members, employee_id):
+            raise PersonNotFound(nobody_found(employee_id) + " Nothing was applied.")
+    return run_one_person(factory, integration_id, OnePerson(employee_id=employee_id), trigger=RunTrigger.SINGLE,
+                          triggered_by_id=triggered_by_id, source_factory=source_factory)

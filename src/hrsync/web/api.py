@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from hrsync.services import imports
 from hrsync.services import trace as tracing
-from hrsync.services.errors import NotFound, RunBlocked, RunNotFound, ServiceError
+from hrsync.services.errors import NotFound, PersonNotFound, RunBlocked, RunNotFound, ServiceError
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.integrations import integration_in_programme
 from hrsync.services.queries import (
@@ -57,6 +57,7 @@ from hrsync.web.api_models import (
     API_PREFIX,
     ConflictOut,
     EmployeeId,
+    ErrorOut,
     IntegrationId,
     IntegrationOut,
     MemberId,
@@ -182,8 +183,10 @@ def trace_person(
 
 @router.post(
     "/integrations/{integration_id}/trace/apply", response_model=RunOut,
-    responses={409: {"model": ConflictOut, "description": "A run is already active or held, or the "
-               "person could not be traced."}},
+    responses={404: {"model": ErrorOut, "description": "Nothing with this id in the token's programme, or the HR "
+                     "system knows nobody by this employee ID (nothing is run); detail names which."},
+               409: {"model": ConflictOut, "description": "A run is already active or held, or the "
+                     "person could not be traced."}},
     summary="Apply one person's planned change now, as a one-person import (trigger 'single')",
 )
 def apply_person(
@@ -195,6 +198,10 @@ def apply_person(
     except RunBlocked as exc:
         session.rollback()
         return _conflict(exc.reason, "blocked", exc.run_id)
+    except PersonNotFound as exc:
+        session.rollback()
+        # the sentence says who was not found and that nothing ran; not_found() words only "X was not found."
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content=ErrorOut(detail=exc.reason).model_dump())
     except ServiceError as exc:
         session.rollback()
         return _conflict(exc.reason, exc.code)

@@ -152,6 +152,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
     file_kind = takes_files(integration.kind)
     return render(request, "dashboard/dashboard.html", {
         "file_kind": file_kind, **(file_context(integration) if file_kind else {}),
+        "logo": kind_for(integration).catalogue.logo,
         "nav": "integrations", "integration": integration, "last_run": last_run,
         "current_run": active_run(session, integration.id), "activity": _activity(session, integration),
         "schedule": schedule_text(integration), "mapped_count": len(mapping),

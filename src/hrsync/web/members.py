@@ -14,12 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from hrsync.domain.display import member_name
+from hrsync.domain.display import change_lines, member_name
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
 from hrsync.services.manual_members import owner_of
-from hrsync.services.member_view import change_rows, date_format_of, member_fields, member_title, run_numbers
+from hrsync.services.member_view import date_format_of, member_fields, member_title, run_numbers
 from hrsync.services.queries import (
     MEMBER_STATUSES,
     MemberFilter,
@@ -138,7 +138,7 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         "notes": {e.id: note for e in events if (note := _event_note(e.kind, e.changes))},
         "nav": "members", "member": member, "name": member_title(member), "status_labels": STATUS_LABELS,
         "fields": member_fields(member, date_format), "date_format": date_format,
-        "events": [(e, change_rows(e.changes, date_format)) for e in events],
+        "events": [(e, change_lines(e.changes, date_format)) for e in events],
         "run_numbers": run_numbers(session, (e.run_id for e in events)),
         # each import's own integration: an adopted member's older imports belong to its former door
         "run_doors": dict(session.execute(select(ImportRun.id, ImportRun.integration_id).where(

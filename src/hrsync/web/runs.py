@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import change_lines
 from hrsync.services import imports, undo, uploads
 from hrsync.services.errors import RunBlocked, ServiceError
 from hrsync.services.imports import failure_advice, progress_of
@@ -35,7 +36,6 @@ from hrsync.services.queries import (
     run_rows,
     runs_page,
 )
-from hrsync.services.review import describe_changes
 from hrsync.services.run_views import (
     STATUS_LABELS,
     is_preview,
@@ -67,7 +67,7 @@ def _common(integration: Integration, admin: AdminUser) -> dict[str, Any]:
         "nav": "integrations", "integration": integration, "status_labels": STATUS_LABELS,
         "format_duration": format_duration,
         "impact_kinds": IMPACT_KINDS, "impact_labels": IMPACT_LABELS, "change_labels": CHANGE_LABELS,
-        "is_preview": is_preview, "describe_changes": describe_changes,
+        "is_preview": is_preview, "change_lines": change_lines,
         "shown_date_format": integration.date_format or admin.programme.date_format,
     }
 

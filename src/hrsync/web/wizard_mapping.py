@@ -27,7 +27,7 @@ from hrsync.services.integrations import (
     update_shape,
     validate_shape,
 )
-from hrsync.sources.base import DEFAULT_STATUS_MAP, FieldGroup, SourceError, SourceField
+from hrsync.sources.base import FieldGroup, SourceError, SourceField
 from hrsync.store.models import Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 from hrsync.web.wizard_common import (
@@ -176,7 +176,7 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
                 groups.append((GROUP_LABELS[group], members))
     custom = [(label, members) for label, members in groups if label in {GROUP_LABELS[g] for g in CUSTOM_GROUPS}]
     extras = {source for target, source in mapping.items() if is_extra_attribute(target)}
-    statuses = list(dict.fromkeys([*DEFAULT_STATUS_MAP, *status_map]))
+    statuses = list(dict.fromkeys([*kind_for(integration).status_table(), *status_map]))
     known_keys = {f.key for f in fields or []}
     unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
     sampled = _coverage(integration, mapping) if fields is not None else None

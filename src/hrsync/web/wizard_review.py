@@ -16,13 +16,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from hrsync.domain import validate_mapping
+from hrsync.domain.display import change_lines
 from hrsync.services import imports, uploads
 from hrsync.services.adoption import adoption_offers, publish_adopting
 from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, status_map_of
 from hrsync.services.queries import latest_preview
-from hrsync.services.review import describe_changes, mapping_rows, people_read, scope_lines, source_field_labels
+from hrsync.services.review import mapping_rows, people_read, scope_lines, source_field_labels
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -54,7 +55,7 @@ def _preview_examples(run: ImportRun, date_format: str) -> list[dict[str, Any]]:
             continue
         shown = [
             {"employee_id": ex.get("employee_id"), "name": ex.get("name") or "",
-             "changes": describe_changes(ex.get("changes") or {}, date_format)}
+             "changes": change_lines(ex.get("changes") or {}, date_format)}
             for ex in examples
         ]
         out.append({"kind": kind, "label": KIND_LABELS.get(kind, kind.replace("_", " ").capitalize()),

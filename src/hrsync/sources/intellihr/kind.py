@@ -3,13 +3,13 @@ card, its words, its failure rows and its capabilities (webhooks, one-person loo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from hrsync.domain.failures import Failure, FailureKind
 from hrsync.security.secrets import decrypt_secret
 from hrsync.sources.base import CheckResult, Source, SourceError, status_table
 from hrsync.sources.kind import (
+    AccountAndKey,
     Catalogue,
     OpenOptions,
     SettingField,
@@ -17,7 +17,6 @@ from hrsync.sources.kind import (
     StoredIntegration,
     WizardStep,
     Words,
-    settings_error,
 )
 
 NAME = "intelliHR"
@@ -47,13 +46,10 @@ def _address(integration: StoredIntegration) -> str | None:
     return None if not subdomain else f"{subdomain}.{DOMAIN}"
 
 
-def _subdomain(value: str) -> str:
+def _normalise(value: str) -> str:
     from hrsync.sources.intellihr.subdomain import validate_subdomain
 
-    try:
-        return validate_subdomain(value)
-    except ValueError as exc:
-        raise SourceError(str(exc), code="invalid_subdomain") from None
+    return validate_subdomain(value)
 
 
 def _preview(value: str) -> Any:
@@ -62,29 +58,14 @@ def _preview(value: str) -> Any:
     return preview(value)
 
 
-def _validate(settings: Mapping[str, Any]) -> dict[str, Any]:
-    subdomain = _subdomain(str(settings.get("subdomain") or ""))
-    key = settings.get("api_key")
-    if not isinstance(key, str) or not key.strip():
-        raise SourceError("Enter the API key created in intelliHR.", code="bad_key")
-    return {"subdomain": subdomain, "api_key": key.strip()}
-
-
-def _check(settings: Mapping[str, Any]) -> CheckResult:
-    """One cheap call to intelliHR; never raises for the expected failures."""
+def _check(subdomain: str, api_key: str) -> CheckResult:
     from hrsync.sources.intellihr.source import IntelliHRSource
 
-    try:
-        clean = _validate(settings)
-    except SourceError as exc:
-        return settings_error(exc)
-    with IntelliHRSource(clean["subdomain"], clean["api_key"]) as source:
+    with IntelliHRSource(subdomain, api_key) as source:
         return source.check()
 
 
-def _account(settings: Mapping[str, Any]) -> str | None:
-    subdomain = settings.get("subdomain")
-    return str(subdomain) if subdomain else None
+_SETTINGS = AccountAndKey("subdomain", NAME, _normalise, "invalid_subdomain", _check)
 
 
 def _mapping(integration: StoredIntegration) -> dict[str, str]:
@@ -118,13 +99,13 @@ KIND = SourceKind(
     settings_fields=(
         SettingField("subdomain", "intelliHR account address",
                      "Your intelliHR address as you see it in the browser: acme or https://acme.intellihr.net",
-                     clean=_subdomain, cli_aliases=("--subdomain",), preview=_preview),
+                     clean=_SETTINGS.clean, cli_aliases=("--subdomain",), preview=_preview),
         SettingField("api_key", "API key", "Created in intelliHR under Settings → Public API Access Keys.",
                      secret=True),
     ),
-    validate_settings=_validate,
-    check_settings=_check,
-    connection_key=_account,
+    validate_settings=_SETTINGS.validate,
+    check_settings=_SETTINGS.check_settings,
+    connection_key=_SETTINGS.account,
     default_mapping=_mapping,
     not_ready=_not_ready,
     fallback_key=(ID_KEY, ID_LABEL),

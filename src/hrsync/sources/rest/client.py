@@ -121,7 +121,39 @@ class RestClient:
         retry_connect: bool = True,
         decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
-        """GET ``path`` (relative to the base URL) and return the parsed JSON body.
+        """GET ``path`` (relative to the base URL) and return the parsed JSON body (see :meth:`request_json`)."""
+        return self.request_json("GET", path, budget=budget, params=params, label=label,
+                                 retry_connect=retry_connect, decode=decode)
+
+    def post_json(
+        self,
+        path: str,
+        body: Any,
+        *,
+        budget: RetryBudget,
+        params: dict[str, str | int] | None = None,
+        label: str | None = None,
+        retry_connect: bool = True,
+    ) -> Any:
+        """POST ``body`` as JSON (``Content-Type: application/json``) to ``path`` and return the parsed JSON
+        answer: for APIs that take a read's definition in the body (a report of chosen fields). Only for
+        reads: it is retried like a GET."""
+        return self.request_json("POST", path, budget=budget, params=params, label=label,
+                                 retry_connect=retry_connect, json_body=body)
+
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        budget: RetryBudget,
+        params: dict[str, str | int] | None = None,
+        label: str | None = None,
+        retry_connect: bool = True,
+        decode: Callable[[bytes], Any] | None = None,
+        json_body: Any = None,
+    ) -> Any:
+        """Send ``method`` to ``path`` (relative to the base URL) and return the parsed JSON body.
 
         Retries transient failures while ``budget`` lasts; raises :class:`AuthError` for a refused
         key or account and :class:`SourceError` for everything else that cannot be read.
@@ -129,7 +161,7 @@ class RestClient:
         ``decode`` is a fast decoder for a successful body (a source's own); a body
         it answers :data:`UNDECODED` for is parsed the general way, which judges it.
         """
-        name = label or f"GET /{path.lstrip('/')}"
+        name = label or f"{method} /{path.lstrip('/')}"
         state = _CallState()
 
         deadline = budget.deadline
@@ -140,7 +172,7 @@ class RestClient:
             if budget.cancelled:
                 raise SourceError("the read was cancelled", code="cancelled", request=name)
             state.attempt_started = time.monotonic()
-            return self._attempt(path.lstrip("/"), params, name, state, budget, decode)
+            return self._attempt(path.lstrip("/"), params, name, state, budget, decode, method, json_body)
 
         def should_retry(exc: BaseException) -> bool:
             return isinstance(exc, Transient) and (retry_connect or exc.kind != "connect")
@@ -213,11 +245,14 @@ class RestClient:
         state: _CallState,
         budget: RetryBudget,
         decode: Callable[[bytes], Any] | None = None,
+        method: str = "GET",
+        json_body: Any = None,
     ) -> Any:
         deadline = budget.deadline
         timeout = min(self.timeout, max(0.001, deadline.left()))
         try:
-            with self._http.stream("GET", path, params=params, timeout=httpx.Timeout(timeout)) as response:
+            with self._http.stream(method, path, params=params, json=json_body,
+                                   timeout=httpx.Timeout(timeout)) as response:
                 content = self._read_capped(response, name, budget)
         except httpx.ConnectTimeout:
             if deadline.passed:
