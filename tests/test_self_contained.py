@@ -18,7 +18,8 @@ OUTSIDE = re.compile(r"""(?x)
     parents\[\d+\]\s*/\s*["']\.\.["']     # Path(__file__).parents[N] / ".."
   | ["']\.\./shared                       # "../shared/..."
   | ["']/work/                            # a machine path
-  | ["']/(?:home|root|Users)/[^"']+       # someone's home folder
+  | ["']/(?:home|root)/[^"']+             # someone's home folder
+  | ["']/Users/[A-Za-z][^"']*             # a macOS one (not SCIM's "/Users/{id}" nor "/Users/.search")
 """)
 
 

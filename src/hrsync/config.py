@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         "administrator is e-mailed once. Transient failures never count; they retry sooner instead.",
     )
 
+    scim_rate_per_minute: int = Field(
+        default=1200, ge=1,
+        description="Requests one SCIM token may make per minute (bursts of a tenth of it); past it the SCIM "
+        "door answers 429 with Retry-After. Counted per process.",
+    )
+
     admin_session_idle_minutes: float = Field(
         default=30, gt=0,
         description="An administrator's portal session ends after this many minutes without a request.",

@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "auth_token",
     "webhook_subscription",
     "webhook_hint",
+    "scim_user",
 }
 
 
@@ -146,7 +147,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0012"
+    assert current_revision(db_url) == head_revision() == "0013"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
@@ -207,8 +208,7 @@ def test_0012_folds_each_kinds_settings_into_settings_and_one_secret_and_downgra
             "source_settings) VALUES (1, 1, 'intellihr', 'acme', 'gAAAA-cipher', '1234', NULL), "
             "(2, 1, 'membership_file', NULL, NULL, NULL, :file), (3, 1, 'intellihr', NULL, NULL, NULL, NULL)"),
             {"file": '{"path": "/srv/sftp/acme", "status_column": "State"}'})
-    upgrade(db_url, "0012")
-    assert schema_differences(db_url) == []
+    upgrade(db_url, "0012")  # the models are at head (0013): the schema is compared after the last upgrade
     with make_engine(db_url).connect() as c:
         rows = {r[0]: tuple(r[1:]) for r in c.execute(text(
             "SELECT id, settings, secret_encrypted, secret_last4 FROM integration ORDER BY id"))}
@@ -232,5 +232,32 @@ def test_0012_folds_each_kinds_settings_into_settings_and_one_secret_and_downgra
     assert back == {1: ("acme", "gAAAA-cipher", "1234", None),
                     2: (None, None, None, {"path": "/srv/sftp/acme", "status_column": "State"}),
                     3: (None, None, None, None)}
+    upgrade(db_url)
+    assert schema_differences(db_url) == []
+
+
+def test_0013_adds_the_scim_user_table_and_downgrades(db_url: str) -> None:
+    """A SCIM client's names for the members it created: userName unique per integration, ignoring case
+    (the lower-cased key); the downgrade drops the table and keeps the members."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from hrsync.store.db import alembic_config
+
+    upgrade(db_url, "0013")
+    with make_engine(db_url).begin() as c:
+        c.execute(text("INSERT INTO programme (id, name) VALUES (1, 'P')"))
+        c.execute(text("INSERT INTO integration (id, programme_id, kind) VALUES (10, 1, 'scim')"))
+        c.execute(text("INSERT INTO member (id, programme_id, integration_id, employee_id, status) VALUES "
+                       "(1, 1, 10, 'E1', 'active'), (2, 1, 10, 'E2', 'active')"))
+        c.execute(text("INSERT INTO scim_user (member_id, integration_id, user_name, user_name_key) "
+                       "VALUES (1, 10, 'Ann@X', 'ann@x')"))
+    with pytest.raises(IntegrityError), make_engine(db_url).begin() as c:
+        c.execute(text("INSERT INTO scim_user (member_id, integration_id, user_name, user_name_key) "
+                       "VALUES (2, 10, 'ANN@x', 'ann@x')"))
+    command.downgrade(alembic_config(db_url), "0012")
+    with make_engine(db_url).connect() as c:
+        assert "scim_user" not in inspect(c).get_table_names()
+        assert c.execute(text("SELECT COUNT(*) FROM member")).scalar() == 2
     upgrade(db_url)
     assert schema_differences(db_url) == []

@@ -128,6 +128,10 @@ def add(programme_name: str, source: str, setting_pairs: tuple[str, ...], api_ke
         leaver_threshold: float, as_json: bool) -> None:
     """Connect a source to a programme (its settings are verified before anything is saved)."""
     kind = SOURCE_ALIASES.get(source, source)
+    if kind == "scim":  # a push door: no settings to check, a token to print once
+        from hrsync.cli.scim import add_scim
+
+        return add_scim(programme_name, welcome_email, leaver_threshold, _parse_map(maps, as_json), as_json)
     aliases = {"--subdomain": subdomain, "--path": path}
     settings = _settings(kind, setting_pairs, aliases, api_key, as_json)
     mapping = _parse_map(maps, as_json)

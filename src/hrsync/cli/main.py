@@ -60,7 +60,7 @@ def fail(reason: str, code: int = EXIT_BAD_INPUT, payload: Any = None, as_json: 
 # Sub-command modules; each one adds its commands to ``cli`` when imported.
 _COMMAND_MODULES = [
     "simulator", "db", "programmes", "admins", "integrations", "imports", "members", "outbox", "serve", "demo",
-    "worker", "keys", "trace",
+    "worker", "keys", "trace", "scim",
 ]
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"hrsync.cli.{_name}")

@@ -56,7 +56,12 @@ def check_brake(
             f"The HR system returned nobody while the programme has {total_members} members, which is "
             "more likely a fault than a fact; approve the import only if everyone has really left.",
         )
-    leavers = plan.counts()["leavers"]
+    return too_many_leavers(plan.counts()["leavers"], active_members, threshold_pct, minimum, "This import")
+
+
+def too_many_leavers(leavers: int, active_members: int, threshold_pct: float, minimum: int = DEFAULT_MINIMUM,
+                     what: str = "This import") -> BrakeDecision:
+    """The leavers rule on its own (a SCIM door counts an hour's deactivations with it)."""
     if leavers == 0 or leavers < minimum:
         return BrakeDecision(False)
     limit = Decimal(repr(threshold_pct))
@@ -64,7 +69,7 @@ def check_brake(
         share = f"{leavers * 100 / active_members:.1f}%" if active_members else "all"
         return BrakeDecision(
             True,
-            f"This import would make {leavers} of {active_members} active members leavers ({share}), "
+            f"{what} would make {leavers} of {active_members} active members leavers ({share}), "
             f"more than the {limit.normalize():f}% limit; approve or reject it.",
         )
     return BrakeDecision(False)

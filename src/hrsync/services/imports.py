@@ -150,7 +150,7 @@ def source_address(integration: Integration) -> str | None:
     kind's tenant address) or a folder."""
     kind = REGISTRY.get(integration.kind)
     address = kind.tenant_address(integration) if kind is not None else None
-    if address and address.startswith("/"):  # a folder (a membership file's), not a host
+    if address and (address.startswith("/") or "://" in address):  # a folder, or a whole URL (SCIM's)
         return address
     return f"https://{address}" if address else None
 

@@ -16,11 +16,17 @@ The rules are the imports' own, from the same places:
   import member (no e-mail: their account simply works again).
 
 Every change is a member event (actor: the administrator) and an activity row.
+
+A door that pushes its members one at a time (the SCIM door, docs/scim.md) writes through these same
+functions with a :class:`Writer` naming its integration: what it adds it owns
+(``member.door = 'integration'``), its events carry its history entry and name it as the actor, and
+its changes are counted in that history rather than in the activity log.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,11 +37,11 @@ from hrsync.domain.validation import InvalidValue, check_field
 from hrsync.domain.vocabulary import MemberStatus, access_until_for, email_key, programme_today
 from hrsync.lifecycle.closedown import close_down_leaver
 from hrsync.lifecycle.tokens import revoke_member_links
-from hrsync.notify.outbox import queue_invitation
+from hrsync.notify.outbox import cancel_link_emails, queue_invitation
 from hrsync.services import activity
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.services.queries import member_in_programme
-from hrsync.store.models import AdminUser, Member, MemberDoor, MemberEvent, Programme
+from hrsync.store.models import AdminUser, Integration, Member, MemberDoor, MemberEvent, Programme
 from hrsync.store.types import utcnow
 from hrsync.sync.members import MANUAL_DOOR, door_names
 
@@ -51,6 +57,28 @@ class ManualValues:
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    #: Other member fields (job title, department …), kept in the member's attributes; "" clears one.
+    extra: Mapping[str, str | None] = field(default_factory=dict)
+
+
+#: The member events of each change: (added, edited, made a leaver, made eligible again).
+MANUAL_EVENTS = ("added_by_hand", "edited_by_hand", "made_ineligible", "made_eligible")
+PUSHED_EVENTS = ("created", "updated", "leaver", "reinstated")
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes: the manual door (``integration`` None: an administrator, or the CLI), or an
+    integration that pushes its members (it owns what it adds)."""
+
+    actor: AdminUser | None = None
+    integration: Integration | None = None
+    label: str | None = None  # the events' actor when no administrator writes ("SCIM")
+    run_id: int | None = None  # the history entry the events belong to
+
+    @property
+    def events(self) -> tuple[str, str, str, str]:
+        return MANUAL_EVENTS if self.integration is None else PUSHED_EVENTS
 
 
 def _checked(values: ManualValues, *, new: bool) -> dict[str, str | None]:
@@ -67,6 +95,16 @@ def _checked(values: ManualValues, *, new: bool) -> dict[str, str | None]:
             raise ServiceError(f"{label} {raw[:60]!r} {bad.reason}.", code=bad.code) from None
         if clean[key] is None and key in ("employee_id", "email"):
             raise ServiceError(f"{label} is required.", code=f"missing_{key}")
+    for key, raw in values.extra.items():
+        if key not in MEMBER_FIELDS or key in EDITABLE:
+            raise ServiceError(f"{key!r} is not a member field.", code="unknown_field")
+        if raw is None:
+            clean[key] = None
+            continue
+        try:
+            clean[key] = check_field(key, raw)
+        except InvalidValue as bad:
+            raise ServiceError(f"{MEMBER_FIELDS[key].label} {raw[:60]!r} {bad.reason}.", code=bad.code) from None
     if new and not (clean.get("employee_id") and clean.get("email")):
         missing = "employee_id" if not clean.get("employee_id") else "email"
         raise ServiceError(f"{MEMBER_FIELDS[missing].label} is required.", code=f"missing_{missing}")
@@ -111,60 +149,99 @@ def manual_member(session: Session, programme_id: int, member_id: int) -> Member
     return member
 
 
-def _event(session: Session, member: Member, kind: str, actor: AdminUser | None, changes: dict[str, Any]) -> None:
-    session.add(MemberEvent(programme_id=member.programme_id, member_id=member.id, kind=kind,
-                            actor=_who(actor), changes=changes or None, created_at=utcnow()))
+def _event(session: Session, member: Member, which: int, by: Writer, changes: dict[str, Any]) -> None:
+    session.add(MemberEvent(programme_id=member.programme_id, member_id=member.id, kind=by.events[which],
+                            run_id=by.run_id, actor=_who(by), changes=changes or None, created_at=utcnow()))
 
 
-def _who(actor: AdminUser | None) -> str:
-    return (actor.email if actor is not None else None) or "cli"
+def _who(by: Writer) -> str:
+    return (by.actor.email if by.actor is not None else None) or by.label or "cli"
 
 
-def _log(session: Session, member: Member, action: str, actor: AdminUser | None, **detail: Any) -> None:
+def _log(session: Session, member: Member, action: str, by: Writer, **detail: Any) -> None:
+    if by.integration is not None:  # a pushing door's changes are counted in its own history
+        return
     activity.record(session, programme_id=member.programme_id, action=action,
-                    admin_id=actor.id if actor is not None else None,
+                    admin_id=by.actor.id if by.actor is not None else None,
                     detail={"member_id": member.id, "employee_id": member.employee_id, **detail})
 
 
+def _columns_and_attributes(clean: Mapping[str, str | None]) -> tuple[dict[str, str | None], dict[str, str]]:
+    return ({k: v for k, v in clean.items() if k in EDITABLE},
+            {k: v for k, v in clean.items() if k not in EDITABLE and v is not None})
+
+
 def add_member(session: Session, programme: Programme, values: ManualValues, actor: AdminUser | None, *,
-               invite: bool = True) -> Member:
-    """Add a member by hand: invited (or, with ``invite=False``, active without an e-mail)."""
+               invite: bool = True, active: bool = True, by: Writer | None = None) -> Member:
+    """Add a member by hand: invited (or, with ``invite=False``, active without an e-mail); with
+    ``active=False`` pending (known, no access, no e-mail) until :func:`start_member`."""
+    by = by or Writer(actor)
     clean = _checked(values, new=True)
     _refuse_taken(session, programme.id, clean, None)
-    status = MemberStatus.INVITED if invite else MemberStatus.ACTIVE
-    member = Member(programme_id=programme.id, door=MemberDoor.MANUAL.value, integration_id=None,
-                    status=status.value, attributes={}, **clean)
+    status = MemberStatus.PENDING if not active else MemberStatus.INVITED if invite else MemberStatus.ACTIVE
+    columns, attributes = _columns_and_attributes(clean)
+    owner = by.integration
+    member = Member(programme_id=programme.id, status=status.value, attributes=attributes, **columns,
+                    door=MemberDoor.MANUAL.value if owner is None else MemberDoor.INTEGRATION.value,
+                    integration_id=None if owner is None else owner.id)
     session.add(member)
     session.flush()
-    if invite:
+    if status == MemberStatus.INVITED:
         queue_invitation(session, member, programme)
-    _event(session, member, "added_by_hand", actor, {k: [None, v] for k, v in clean.items() if v is not None})
-    _log(session, member, "member_added", actor, invited=invite)
+    _event(session, member, 0, by, {k: [None, v] for k, v in clean.items() if v is not None})
+    _log(session, member, "member_added", by, invited=invite)
     return member
 
 
+def start_member(session: Session, programme: Programme, member: Member, *, invite: bool, by: Writer) -> None:
+    """A pending member gets access: invited (or active without an e-mail), as when added."""
+    status = MemberStatus.INVITED if invite else MemberStatus.ACTIVE
+    changes: dict[str, list[Any]] = {"status": [member.status, status.value]}
+    member.status = status.value
+    if invite:
+        session.flush()
+        queue_invitation(session, member, programme)
+    _event(session, member, 1, by, changes)
+
+
 def edit_member(session: Session, programme: Programme, member: Member, values: ManualValues,
-                actor: AdminUser | None) -> dict[str, list[Any]]:
-    """Change a manual member's values; returns what changed (field → [old, new])."""
+                actor: AdminUser | None, *, by: Writer | None = None) -> dict[str, list[Any]]:
+    """Change a member's values; returns what changed (field → [old, new])."""
+    by = by or Writer(actor)
     clean = _checked(values, new=False)
-    changes = {k: [getattr(member, k), v] for k, v in clean.items() if getattr(member, k) != v}
+    attributes = dict(member.attributes or {})
+
+    def now(key: str) -> Any:
+        return getattr(member, key) if key in EDITABLE else attributes.get(key)
+
+    changes = {k: [now(k), v] for k, v in clean.items() if now(k) != v}
     if not changes:
         return {}
-    _refuse_taken(session, programme.id, {k: v for k, (_old, v) in changes.items()}, member.id)
+    _refuse_taken(session, programme.id, {k: v for k, (_old, v) in changes.items() if k in EDITABLE}, member.id)
     for key, (_old, new) in changes.items():
-        setattr(member, key, new)
+        if key in EDITABLE:
+            setattr(member, key, new)
+        elif new is None:
+            attributes.pop(key, None)
+        else:
+            attributes[key] = new
+    member.attributes = attributes
     if "email" in changes:
         revoke_member_links(session, [member.id])  # a link sent to the old address must not open the account
+        # an invitation not sent yet would still go to the old address: it goes, and a new one to the new
+        cancel_link_emails(session, member_id=member.id, reason="the e-mail address changed")
         if member.status == MemberStatus.INVITED.value:
             session.flush()
             queue_invitation(session, member, programme, resend=True)
-    _event(session, member, "edited_by_hand", actor, changes)
-    _log(session, member, "member_edited", actor, fields=sorted(changes))
+    _event(session, member, 1, by, changes)
+    _log(session, member, "member_edited", by, fields=sorted(changes))
     return changes
 
 
-def mark_ineligible(session: Session, programme: Programme, member: Member, actor: AdminUser | None) -> None:
+def mark_ineligible(session: Session, programme: Programme, member: Member, actor: AdminUser | None, *,
+                    by: Writer | None = None) -> None:
     """A leaver today, following the close-down (the day-1 reminder is queued at once)."""
+    by = by or Writer(actor)
     if member.status not in _ACTIVE_STATUSES:
         raise ServiceError("This member is already a leaver.", code="not_eligible")
     today = programme_today(programme.timezone)
@@ -176,12 +253,14 @@ def mark_ineligible(session: Session, programme: Programme, member: Member, acto
     revoke_member_links(session, [member.id])  # an unused invitation must not open a leaver's account
     session.flush()
     close_down_leaver(session, member, programme, today=today, now=utcnow())
-    _event(session, member, "made_ineligible", actor, {"status": [old, MemberStatus.LEAVER.value]})
-    _log(session, member, "member_ineligible", actor)
+    _event(session, member, 2, by, {"status": [old, MemberStatus.LEAVER.value]})
+    _log(session, member, "member_ineligible", by)
 
 
-def mark_eligible(session: Session, programme: Programme, member: Member, actor: AdminUser | None) -> None:
-    """End a manual member's leaver period within its 60 days: active again."""
+def mark_eligible(session: Session, programme: Programme, member: Member, actor: AdminUser | None, *,
+                  by: Writer | None = None) -> None:
+    """End a member's leaver period within its 60 days: active again."""
+    by = by or Writer(actor)
     today = programme_today(programme.timezone)
     if member.status != MemberStatus.LEAVER.value:
         raise ServiceError("Only a member marked ineligible can be made eligible again.", code="not_a_leaver")
@@ -193,5 +272,5 @@ def mark_eligible(session: Session, programme: Programme, member: Member, actor:
         changes[column] = [value.isoformat() if value else None, None]
         setattr(member, column, None)
     member.status = MemberStatus.ACTIVE.value
-    _event(session, member, "made_eligible", actor, changes)
-    _log(session, member, "member_eligible", actor)
+    _event(session, member, 3, by, changes)
+    _log(session, member, "member_eligible", by)

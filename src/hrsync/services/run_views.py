@@ -24,6 +24,7 @@ TRIGGER_LABELS = {
     RunTrigger.PREVIEW.value: "Preview",
     RunTrigger.UNDO.value: "Undo",
     RunTrigger.WEBHOOK.value: "Webhook",
+    RunTrigger.SCIM.value: "SCIM (changes sent by the identity provider in one hour)",
 }
 
 PHASE_LABELS = {

@@ -16,6 +16,7 @@ from hrsync.sources.base import Source, SourceError
 from hrsync.sources.intellihr.kind import KIND as INTELLIHR
 from hrsync.sources.kind import OpenOptions, SourceKind, StoredIntegration
 from hrsync.sources.membership_file.kind import KIND as MEMBERSHIP_FILE
+from hrsync.sources.scim.kind import KIND as SCIM
 
 ENTRY_POINT_GROUP = "hrsync.sources"
 
@@ -48,7 +49,7 @@ def _installed() -> list[SourceKind]:
     return found
 
 
-for _kind in (INTELLIHR, BAMBOOHR, MEMBERSHIP_FILE, *_installed()):
+for _kind in (INTELLIHR, BAMBOOHR, MEMBERSHIP_FILE, SCIM, *_installed()):
     register(_kind)
 
 

@@ -51,6 +51,7 @@ class RunTrigger(StrEnum):
     SINGLE = "single"  # one person traced and applied (issue 15)
     UNDO = "undo"  # reverses an earlier import (issue 15; import_run.undo_of_id)
     WEBHOOK = "webhook"  # one person re-fetched after a source's webhook delivery (issue 16)
+    SCIM = "scim"  # an hour of one SCIM integration's writes (issue 24; hrsync.services.scim_members)
 
 
 class IntegrationStatus(StrEnum):

@@ -88,6 +88,9 @@ def undo_refusal(session: Session, run: ImportRun, now: datetime | None = None) 
     if run.trigger == RunTrigger.UNDO.value:
         return (f"{title} is itself an undo, and an undo cannot be undone: run an import to bring the "
                 "HR system's values back.")
+    if run.trigger == RunTrigger.SCIM.value:
+        return (f"{title} holds the changes your identity provider sent over SCIM: change the users there, "
+                "and it sends the changes again.")
     if run.dry_run:
         what = "preview" if run.trigger == RunTrigger.PREVIEW.value else "dry run"
         return f"{title} was a {what}: it changed no member, so there is nothing to undo."

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from hrsync.config import get_settings
+from hrsync.scim.routes import router as scim_router
 from hrsync.services.errors import NotFound
 from hrsync.services.imports import RunNotFound
 from hrsync.services.throttle import SharedThrottle
@@ -173,6 +174,7 @@ def create_app() -> FastAPI:
     _install_api_docs(app)
     app.state.login_throttle = SharedThrottle()
     app.state.routers = _include_routers(app)
+    app.include_router(scim_router)  # /scim/v2: identity providers' SCIM clients (docs/scim.md)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.state.session_clock = utcnow  # what "now" is for portal sessions (tests move it)
     app.add_middleware(SessionMiddleware, secret=session_signing_key())

@@ -21,6 +21,7 @@ from hrsync.services.imports import active_run, source_name
 from hrsync.services.integrations import integration_in_programme, kind_for, pause, resume, revoke
 from hrsync.services.quarantine import quarantine_of, retry_now
 from hrsync.services.queries import latest_run
+from hrsync.services.scim import token_view as scim_token_view
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
 from hrsync.web.wizard_common import takes_files
@@ -157,7 +158,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
         "member_fields": MEMBER_FIELDS, "quarantine": quarantine_of(session, integration),
-        "webhooks": webhooks.view(session, integration),
+        "webhooks": webhooks.view(session, integration), "scim": scim_token_view(integration),
     })
 
 

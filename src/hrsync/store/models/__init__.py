@@ -30,6 +30,7 @@ from hrsync.store.models.base import NAMING_CONVENTION, Base
 from hrsync.store.models.integration import Integration, WebhookHint, WebhookSubscription
 from hrsync.store.models.members import Member, MemberEvent, member_search_condition, member_search_expression
 from hrsync.store.models.runs import ActivityLog, ImportIssue, ImportRun, OutboxEmail
+from hrsync.store.models.scim import ScimUser
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -54,6 +55,7 @@ __all__ = [
     "RunPhase",
     "RunStatus",
     "RunTrigger",
+    "ScimUser",
     "ThrottleBucket",
     "WebhookHint",
     "WebhookSubscription",

@@ -1,0 +1,72 @@
+"""A SCIM integration in the portal an administrator already has: the integrations list, its page, its
+history (one SCIM entry per hour, its error file) and a member's history, with no "None", no raw code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tests.scim.conftest import ENTERPRISE, USER, Scim
+from tests.web.conftest import PASSWORD, csrf_of
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: Scim) -> None:
+    with scim.client() as client:
+        created = client.post("/Users", json={
+            "schemas": [USER, ENTERPRISE], "userName": "lee@acme.test",
+            "name": {"givenName": "Lee", "familyName": "Ho"},
+            "emails": [{"value": "lee@acme.test", "type": "work"}], ENTERPRISE: {"employeeNumber": "L1"}})
+        assert created.status_code == 201
+        assert client.post("/Users", json={"schemas": [USER], "userName": "x@acme.test",
+                                           "emails": [{"value": "lee@acme.test", "type": "work"}],
+                                           "externalId": "X9"}).status_code == 409
+    member_id = scim.members()["L1"]["id"]
+    run = scim.install.cli_json("runs", str(scim.integration_id))[0]
+    with httpx.Client(base_url=scim.served.base_url, timeout=60.0) as web:
+        page = web.get("/login")
+        signed = web.post("/login", data={"email": "owner@acme.test", "password": PASSWORD,
+                                              "csrf_token": csrf_of(page.text), "next": "/integrations"})
+        assert signed.status_code == 303
+        pages = {
+            "list": web.get("/integrations", params={"tab": "mine"}),
+            "integration": web.get(f"/integrations/{scim.integration_id}"),
+            "history": web.get(f"/integrations/{scim.integration_id}/runs"),
+            "run": web.get(f"/integrations/{scim.integration_id}/runs/{run['id']}"),
+            "member": web.get(f"/members/{member_id}"),
+        }
+        errors = web.get(f"/integrations/{scim.integration_id}/runs/{run['id']}/errors.csv")
+        explore = web.get("/integrations", params={"q": "scim"})
+    for name, answer in pages.items():
+        assert answer.status_code == 200, (name, answer.text[:500])
+        assert ">None<" not in answer.text and "None " not in answer.text, name
+    assert "SCIM 2.0 (Entra ID, Okta)" in pages["list"].text
+    assert "SCIM (changes sent by the identity provider in one hour)" in pages["history"].text
+    assert errors.status_code == 200 and "lee@acme.test" in errors.text and "already belongs" in errors.text
+    assert "/integrations/new/scim" not in explore.text  # no wizard card for a push door (docs/scim.md)
+
+
+@SQLITE_ONLY
+def test_the_scim_integration_page_at_a_laptop_and_a_phone_size(scim: Scim, browser: Any, artifacts_dir: Path) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.goto(f"{scim.served.base_url}/login?next=/integrations/{scim.integration_id}")
+    page.get_by_label("E-mail address").fill("owner@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**/integrations/{scim.integration_id}")
+    assert page.locator("[data-scim-base]").inner_text().endswith("/scim/v2")
+    text = page.inner_text("body")
+    assert scim.token[:12] in text and scim.token not in text  # the token's start, never the token
+    assert "None" not in text
+    assert page.locator(f'a.btn[href="/integrations/{scim.integration_id}/import"]').count() == 0
+    for name, (width, height) in {"laptop": (1366, 900), "phone": (390, 844)}.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(artifacts_dir / f"scim-integration-{name}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, (name, overflow)
+    context.close()
