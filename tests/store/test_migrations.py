@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from hrsync.store import current_revision, head_revision, make_engine, normalise_url, session_scope, upgrade
-from hrsync.store.db import schema_differences
+from hrsync.store.db import dispose_engines, schema_differences
 from hrsync.store.models import Base, Programme
 
 EXPECTED_TABLES = {
@@ -261,3 +261,41 @@ def test_0013_adds_the_scim_user_table_and_downgrades(db_url: str) -> None:
         assert c.execute(text("SELECT COUNT(*) FROM member")).scalar() == 2
     upgrade(db_url)
     assert schema_differences(db_url) == []
+
+
+def test_migrations_that_rebuild_a_table_keep_every_row_that_refers_to_it(db_url: str) -> None:
+    """SQLite alters ``integration`` by rebuilding it; with foreign keys on, the rebuild's DROP would delete
+    every import run (ON DELETE CASCADE) and detach every member (SET NULL). An upgrade through 0012 and a
+    downgrade to 0005 and back keep the history, the members' owners and the runs' issues."""
+    from alembic import command
+
+    from hrsync.store.db import alembic_config
+
+    upgrade(db_url, "0011")
+    with make_engine(db_url).begin() as c:
+        c.execute(text("INSERT INTO programme (id, name) VALUES (1, 'Acme')"))
+        c.execute(text("INSERT INTO integration (id, programme_id, kind, status, subdomain) "
+                       "VALUES (1, 1, 'intellihr', 'live', 'acme')"))
+        c.execute(text("INSERT INTO import_run (id, integration_id, programme_id, trigger, status, phase) "
+                       "VALUES (1, 1, 1, 'cli', 'succeeded', 'done'), (2, 1, 1, 'schedule', 'held', 'done')"))
+        c.execute(text("INSERT INTO import_issue (id, run_id, severity, code, message) "
+                       "VALUES (1, 1, 'warning', 'invalid_phone', 'x')"))
+        c.execute(text("INSERT INTO member (id, programme_id, integration_id, employee_id, status, door) "
+                       "VALUES (1, 1, 1, 'E1', 'active', 'integration')"))
+
+    def kept() -> tuple[int, int, list[int | None]]:
+        with make_engine(db_url).connect() as c:
+            runs = c.execute(text("SELECT count(*) FROM import_run")).scalar_one()
+            issues = c.execute(text("SELECT count(*) FROM import_issue")).scalar_one()
+            owners = list(c.execute(text("SELECT integration_id FROM member ORDER BY id")).scalars())
+        return runs, issues, owners
+
+    upgrade(db_url)
+    assert kept() == (2, 1, [1])
+    dispose_engines()
+    command.downgrade(alembic_config(db_url), "0005")
+    upgrade(db_url)
+    assert kept() == (2, 1, [1])
+    if db_url.startswith("sqlite"):
+        with make_engine(db_url).connect() as c:  # the pooled connection has its foreign keys back
+            assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -33,6 +33,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from tests.sync.run_by_url import approve_run, execute_run, reject_run
 from tests.sync.test_history_model import (
+    EMAILS,
+    EMPS,
     EXAMPLES,
     PASSWORD,
     Histories,
@@ -47,9 +49,12 @@ from hrsync.domain import DEFAULT_MAPPING, fingerprint
 from hrsync.lifecycle.closedown import run_closedown
 from hrsync.lifecycle.passwords import set_member_password
 from hrsync.lifecycle.tokens import TokenPurpose
+from hrsync.services import manual_members as manual_door
+from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import get_integration, update_mapping, update_settings
+from hrsync.services.manual_members import ManualValues, add_member
 from hrsync.store.db import alembic_config, dispose_engines, session_factory, upgrade
-from hrsync.store.models import ImportIssue, ImportRun, Member, MemberEvent, OutboxEmail
+from hrsync.store.models import ImportIssue, ImportRun, Member, MemberEvent, OutboxEmail, Programme
 from hrsync.store.tokens import issue_token
 from hrsync.store.types import utcnow
 from hrsync.sync.runs import RunBlocked, request_run
@@ -220,6 +225,43 @@ class Twins(Histories):
                 session.flush()
                 assert set_member_password(session, raw, PASSWORD) is not None
 
+    # -- the manual door, in both ----------------------------------------------------------------------
+    # The model's own manual-door rules check the model's members, which the twins do not keep: here the
+    # same hand-added member goes into both databases (or is refused in both), and the directory now and
+    # then lists someone with its ID or address, so the shortcut meets members it does not own.
+
+    @rule(data=st.data(), clash=st.sampled_from(["employee ID", "e-mail", "none"]))
+    def add_by_hand(self, data: st.DataObject, clash: str) -> None:
+        emp = data.draw(st.sampled_from(EMPS))
+        email = data.draw(st.sampled_from(EMAILS))
+        added = {_add_by_hand(factory, emp, email) for factory in (self.factory, self.twin)}
+        assert len(added) == 1, f"{emp} / {email}: added in one twin, refused in the other"
+        TALLY["added by hand" if added == {True} else "refused by hand"] += 1
+        if added == {True} and clash != "none":
+            self.hire(emp=emp if clash == "employee ID" else None, email=email if clash == "e-mail" else None,
+                      first=None, start=0, then_import=False)
+        self.import_now(twice=False)
+
+    @rule(data=st.data(), eligible=st.booleans())
+    def decide_by_hand(self, data: st.DataObject, eligible: bool) -> None:
+        statuses = ("leaver",) if eligible else ("invited", "active")
+        with self.factory() as session:
+            emps = sorted(session.scalars(select(Member.employee_id).where(
+                Member.door == "manual", Member.status.in_(statuses))))
+        if not emps:
+            return
+        emp = data.draw(st.sampled_from(emps))
+        decide = manual_door.mark_eligible if eligible else manual_door.mark_ineligible
+        outcomes = {_decide_by_hand(factory, emp, decide) for factory in (self.factory, self.twin)}
+        assert len(outcomes) == 1, outcomes
+        self.both_agree()
+
+    def mark_ineligible(self, data: st.DataObject) -> None:  # type: ignore[override]
+        pass
+
+    def mark_eligible(self, data: st.DataObject) -> None:  # type: ignore[override]
+        pass
+
     # The model's own mail and password rules are not mirrored (tokens differ between the twins).
     def deliver_mail(self) -> None:  # type: ignore[override]
         pass
@@ -242,6 +284,28 @@ class Twins(Histories):
         with self.factory() as session:
             TALLY["members with a fingerprint"] += session.scalar(
                 text("SELECT count(*) FROM member WHERE fingerprint IS NOT NULL")) or 0
+
+
+def _add_by_hand(factory: sessionmaker[Session], emp: str, email: str) -> bool:
+    with factory() as session, session.begin():
+        programme = session.scalars(select(Programme)).one()
+        try:
+            add_member(session, programme, ManualValues(emp, email), None)
+        except ServiceError as exc:
+            assert exc.code == "owned_elsewhere", exc
+            return False
+    return True
+
+
+def _decide_by_hand(factory: sessionmaker[Session], emp: str, decide: Any) -> str:
+    with factory() as session, session.begin():
+        programme = session.scalars(select(Programme)).one()
+        member = session.scalars(select(Member).where(Member.door == "manual", Member.employee_id == emp)).one()
+        try:
+            decide(session, programme, member, None)
+        except ServiceError as exc:
+            return exc.code or "refused"
+    return "done"
 
 
 def _state(factory: sessionmaker[Session]) -> dict[str, Any]:

@@ -151,11 +151,40 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+@contextmanager
+def migrating(connection: Any) -> Iterator[None]:
+    """Run migrations on ``connection`` with SQLite's foreign keys off, checked before the commit.
+
+    SQLite alters a table by rebuilding it (copy, ``DROP``, rename). With foreign keys on, that ``DROP``
+    first deletes every row, and ``ON DELETE CASCADE`` / ``SET NULL`` then delete every import run of
+    every integration and detach every member from it: an upgrade that touches ``integration`` would
+    empty the history. The pragma must be set outside a transaction, so this comes first; what the
+    migrations leave is checked with ``foreign_key_check`` inside their transaction (a violation rolls
+    them back), and the pragma is restored for the pooled connection.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def check_foreign_keys(connection: Any) -> None:
+    """Refuse to commit migrations that left a row pointing at nothing (SQLite; PostgreSQL checks as it goes)."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left {len(broken)} rows pointing at nothing, first {broken[0]}")
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest migration)."""
     config = alembic_config(url)
     engine = make_engine(config.attributes["database_url"])
-    with engine.connect() as connection:
+    with engine.connect() as connection, migrating(connection):
         # Concurrent upgrades (several workers starting at once) queue up here; the ones after the
         # first find the database already at head. On SQLite the explicit BEGIN also makes the DDL
         # atomic (the driver would otherwise run CREATE TABLE outside any transaction).
@@ -165,6 +194,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        check_foreign_keys(connection)
         connection.commit()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hrsync.store.db import include_object, make_engine, resolve_url
+from hrsync.store.db import check_foreign_keys, include_object, make_engine, migrating, resolve_url
 from hrsync.store.models import Base
 
 config = context.config
@@ -34,8 +34,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    with make_engine(config.attributes.get("database_url")).connect() as connection:
+    with make_engine(config.attributes.get("database_url")).connect() as connection, migrating(connection):
         _run(connection)
+        check_foreign_keys(connection)
         connection.commit()
 
 
