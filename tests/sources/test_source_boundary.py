@@ -25,7 +25,6 @@ ALLOWED = {
     "src/hrsync/cli/demo.py": "the demo starts the intelliHR simulator and says so",
     "src/hrsync/store/models/integration.py": "the kind column's schema default, from migration 0001",
     # Not yet moved behind the kind (see docs/decisions/0032-source-kind-contract.md, "Not done yet"):
-    "src/hrsync/sync/trace.py": "trace wording (wt-runner reworks this module)",
 }
 
 

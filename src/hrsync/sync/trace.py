@@ -40,6 +40,7 @@ from hrsync.domain.masking import INVALID, Masking
 from hrsync.domain.records import Severity
 from hrsync.domain.scoping import NO_INCLUDE
 from hrsync.errors import PersonNotFound
+from hrsync.sources import registry
 from hrsync.sources.base import Lifecycle, Source, SourceError, SourcePerson
 from hrsync.store.enums import RunTrigger
 from hrsync.sync.context import RunContext, SourceFactory
@@ -65,15 +66,19 @@ VANISHED_NOTE: Final = (
 NO_SCOPING: Final = "no scoping rules"
 #: Source fields whose values are shown whether mapped or not: what every draft reads.
 _IDENTITY_LABELS: Final = {
-    "id": "intelliHR record ID",
     "employmentStatus": "Employment status",
     "job.startDate": "Primary job start date",
     "job.endDate": "Primary job end date (exclusive)",
 }
 
 
-def nobody_found(employee_id: str) -> str:
-    return (f"Nobody with employee ID {employee_id!r} is in intelliHR now, and no member's HR record "
+def _source(context: RunContext) -> str:
+    """The integration's source as people call it, from its kind (its display name)."""
+    return registry.display_name(context.integration.kind)
+
+
+def nobody_found(employee_id: str, source: str) -> str:
+    return (f"Nobody with employee ID {employee_id!r} is in {source} now, and no member's HR record "
             "was found.")
 
 
@@ -217,7 +222,7 @@ def _record_stage(f: _Facts) -> TraceStage:
     mapped = {source: target for target, source in f.context.mapping.items()}
     person = f.person
     rows = [
-        TraceRow(_IDENTITY_LABELS["id"], person.source_id),
+        TraceRow(registry.kind_of(f.context.integration.kind).words.id_label, person.source_id),
         TraceRow(_IDENTITY_LABELS["employmentStatus"], f"{person.employment_status} ({person.lifecycle.value})"),
         TraceRow(_IDENTITY_LABELS["job.startDate"], _iso(person.job_start_date)),
         TraceRow(_IDENTITY_LABELS["job.endDate"], _iso(person.job_end_date)),
@@ -231,7 +236,7 @@ def _record_stage(f: _Facts) -> TraceStage:
     for key, why in person.field_problems.items():
         rows.append(TraceRow(f.labels.get(key) or key, INVALID, "warning", why))
     masked = sum(1 for r in rows if r.status == "masked")
-    return TraceStage("record", "Record in intelliHR", "info",
+    return TraceStage("record", f"Record in {_source(f.context)}", "info",
                       f"Read live; {masked} field(s) masked, each saying why.", tuple(rows))
 
 
@@ -276,7 +281,7 @@ def _validation_stage(f: _Facts) -> TraceStage:
     worst = "error" if any(r.status == "error" for r in rows) else "warning" if any(
         r.status == "warning" for r in rows) else "ok"
     summary = {"ok": "Every mapped value is valid.", "warning": "Imported without the values marked.",
-               "error": "The record is skipped until it is fixed in intelliHR."}[worst]
+               "error": f"The record is skipped until it is fixed in {_source(f.context)}."}[worst]
     return TraceStage("validation", "Validation", worst, summary, tuple(rows))
 
 
@@ -364,7 +369,7 @@ def trace_person(
         planned = read_and_plan(factory, context, narrowed.source, narrowed=narrowed, settle=False)
         gathered = narrowed.source
         if not gathered.found:
-            return Trace(integration_id, employee_id, False, "not_found", nobody_found(employee_id),
+            return Trace(integration_id, employee_id, False, "not_found", nobody_found(employee_id, _source(context)),
                          notes=(VANISHED_NOTE,))
         labels, marks = _labels(source)
     notes = [VANISHED_NOTE]
@@ -426,6 +431,6 @@ def apply_person(
         members = compact_members(session, context.programme_id, context.integration_id)
     with context.open_source() as source:  # nobody there: refused before a run is made (issue 22)
         if not find_person(source, context, members, employee_id):
-            raise PersonNotFound(nobody_found(employee_id) + " Nothing was applied.")
+            raise PersonNotFound(nobody_found(employee_id, _source(context)) + " Nothing was applied.")
     return run_one_person(factory, integration_id, OnePerson(employee_id=employee_id), trigger=RunTrigger.SINGLE,
                           triggered_by_id=triggered_by_id, source_factory=source_factory)
