@@ -18,7 +18,9 @@ from hrsync.domain import dates, fields, fingerprint, records, scoping, transfor
 #: RULES_VERSION → the digest of the rules' source it was set for.
 #: Version 1's digest was recorded again for issue 15 (transforms, scoping): without either configured a
 #: person's draft is what it was, and both are part of the fingerprint's key (decision 0026).
-RULES_DIGESTS = {1: "2807b244e9a45b93"}
+#: Recorded again for issue 23: the rules' modules only stopped naming intelliHR in their comments and
+#: docstrings (an HR system's exclusive end date, HR systems' gender spellings); no rule changed.
+RULES_DIGESTS = {1: "d732a0036ff1f4c7"}
 
 _RECORD_RULES = ("_compile", "CompiledMapping", "_shown", "_required", "_unreadable", "build_draft")
 

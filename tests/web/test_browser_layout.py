@@ -47,6 +47,14 @@ SIGN_IN_SIZES = (PHONE, LAPTOP, DESKTOP)
 SKIPPED: dict[str, str] = {
     # the JSON API, its schema and its documentation (a third-party UI, tested on its own)
     "/api/v1/openapi.json": "API schema (JSON)",
+    "/scim/v2/ResourceTypes": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/ResourceTypes/{name}": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/Schemas": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/Schemas/{urn}": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/ServiceProviderConfig": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/Users": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/Users/{user_id}": "SCIM JSON for identity providers (tests/scim)",
+    "/scim/v2/{rest:path}": "SCIM JSON for identity providers (tests/scim)",
     "/api/docs": "Swagger UI of the JSON API (tests/web/test_browser_api_docs.py)",
     "/docs": "redirects to /api/docs",
     "/api/v1/integrations": "API JSON",
