@@ -30,6 +30,7 @@ from hrsync.sources.base import (
     status_table,
 )
 from hrsync.sources.rest.budget import Deadline, RetryBudget
+from hrsync.sources.rest.client import plausible_key
 
 BASE_URL: Final = "https://api.bamboohr.com/api/gateway.php"
 """BambooHR's documented API root; the company domain follows it in the path."""
@@ -65,7 +66,7 @@ class BambooHRSource(Closing):
         except ValueError as exc:
             self._invalid = CheckResult(ok=False, reason=str(exc), code="invalid_company_domain")
         key = api_key.strip() if isinstance(api_key, str) else ""
-        if self._invalid is None and not (key and key.isascii() and key.isprintable() and " " not in key):
+        if self._invalid is None and not plausible_key(key):
             self._invalid = CheckResult(ok=False, code="bad_key",
                                         reason="The BambooHR API key is empty or has spaces or unusual characters: "
                                         "paste the key exactly as BambooHR showed it.")

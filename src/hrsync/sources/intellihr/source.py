@@ -32,6 +32,7 @@ from hrsync.sources.intellihr.normalise import (
 )
 from hrsync.sources.intellihr.subdomain import validate_subdomain
 from hrsync.sources.rest.budget import Deadline, RetryBudget
+from hrsync.sources.rest.client import plausible_key
 from hrsync.sources.rest.envelope import Page, read_list_page, read_single
 from hrsync.sources.rest.pager import read_exactly_once
 
@@ -92,7 +93,7 @@ class IntelliHRSource(Closing):
         except ValueError as exc:
             self._invalid = CheckResult(ok=False, reason=str(exc), code="invalid_subdomain")
         key = api_key.strip() if isinstance(api_key, str) else ""
-        if self._invalid is None and not _plausible_key(key):
+        if self._invalid is None and not plausible_key(key):
             self._invalid = CheckResult(
                 ok=False,
                 reason="The intelliHR API key is empty or contains spaces or unusual characters: "
@@ -367,6 +368,3 @@ class IntelliHRSource(Closing):
         jobs[job_id] = details
         return details, 1
 
-
-def _plausible_key(key: str) -> bool:
-    return bool(key) and key.isascii() and key.isprintable() and not any(c.isspace() for c in key)

@@ -405,6 +405,12 @@ _TLS_LOCK = threading.Lock()
 _TLS: ssl.SSLContext | None = None
 
 
+def plausible_key(key: str) -> bool:
+    """Whether an API key as pasted could be one: printable ASCII without spaces (checked before any
+    request, so a key pasted with a line break or a stray word is refused with advice, not a 401)."""
+    return bool(key) and key.isascii() and key.isprintable() and not any(c.isspace() for c in key)
+
+
 def _tls_context() -> ssl.SSLContext:
     """One certificate store per process: loading it costs a quarter of a second on every client."""
     global _TLS
