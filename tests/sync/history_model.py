@@ -1,7 +1,7 @@
 """A small reference model of the membership rules, for the model-based tests of the import.
 
-It is written from the rules (``shared/docs/domain.md`` and the outcome table in
-:mod:`hrsync.domain.planner`'s docstring) for clarity, not speed, and shares no code with hrsync:
+It is written from the rules (the README's features, the decision notes in ``docs/decisions/`` and the
+outcome table in :mod:`hrsync.domain.planner`'s docstring) for clarity, not speed, and shares no code with hrsync:
 people and members are plain records, each rule is a few lines. The stateful test
 (``test_history_model.py``) drives the simulator, hrsync and this model through the same history
 and compares them after every step.

@@ -362,7 +362,7 @@ def job_details_values(job: Mapping[str, Any]) -> JobDetails:
 
 
 class _Unreadable:
-    """A custom value in a shape no published type has (see ``shared/specs/README.md``)."""
+    """A custom value in a shape no published type has (see ``tests/data/intellihr/README.md``)."""
 
     def __repr__(self) -> str:
         return "UNREADABLE"
