@@ -26,7 +26,7 @@ __all__ = ["browser", "named"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BOM = b"\xef\xbb\xbf"
-ISSUES_HEADER = ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+ISSUES_HEADER = ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -71,7 +71,7 @@ def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
         row = next(r for r in errors[1:] if r[2] == person["id"])
         assert row[0] == person["employeeNumber"] and row[0]
         assert row[1] == display_name(person["firstName"], person["lastName"], person.get("preferredName"))
-        assert row[1] and row[3] == "Email" and row[4] == "missing_email"
+        assert row[1] and row[3] == "Email" and (row[4], row[6]) == ("No e-mail address", "missing_email")
 
     warnings = _spreadsheet_rows(
         _download(page, page.locator(f'a[href$="{run_path}/warnings.csv"]').first, artifacts_dir))

@@ -18,13 +18,15 @@ from sqlalchemy import select
 from hrsync.config import get_settings
 from hrsync.notify.catcher import read_caught_page
 from hrsync.notify.delivery import outbox_backlog
-from hrsync.notify.outbox import prehire_invitations
+from hrsync.notify.outbox import cancelled_reason, prehire_invitations
 from hrsync.store.models import OutboxEmail, OutboxStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 
 router = APIRouter(include_in_schema=False)
 
 SHOWN = 50
+OUTBOX_LABELS = {OutboxStatus.QUEUED.value: "Waiting", OutboxStatus.SENDING.value: "Sending",
+                 OutboxStatus.SENT.value: "Sent", OutboxStatus.FAILED.value: "Failed"}
 CAUGHT_PAGE = 20  # received messages per page (each is parsed and its text rendered)
 
 
@@ -49,7 +51,7 @@ def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin, page
         "nav": "emails",
         "backlog": outbox_backlog(session, programme_id=admin.programme_id),
         "prehires": prehires, "first_start": first_start,
-        "waiting": waiting,
+        "waiting": waiting, "cancelled_reason": cancelled_reason, "outbox_labels": OUTBOX_LABELS,
         "smtp_configured": bool(get_settings().smtp_url),
         "caught": [], "page": 1, "more": False,
     }
