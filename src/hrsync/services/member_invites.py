@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hrsync.domain.vocabulary import MemberStatus
 from hrsync.notify.outbox import queue_invitation
 from hrsync.services import activity
 from hrsync.services.errors import ServiceError
-from hrsync.store.enums import MemberStatus
 from hrsync.store.models import AdminUser, Member, Programme
 
 ACTION = "reinvited_member"
