@@ -25,6 +25,10 @@ RICH = {"run_id": 7, "undo_of": 5, "failed_run_id": 6, "attempt": 2, "dry_run": 
         "invited": True, "name": "Payroll", "address": "acme.intellihr.net", "frequency": "daily"}
 
 
+def _action_name(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(re.fullmatch(r"[a-z_]+", node.value))
+
+
 def _written_actions() -> dict[str, str]:
     """Every action name the source code writes, with where: string constants given to a writer, and
     the ``*_ACTION`` / ``*_ACTIONS`` constants the writers are given."""
@@ -39,7 +43,7 @@ def _written_actions() -> dict[str, str]:
                 given = [kw.value for kw in node.keywords if kw.arg == "action"]  # action="x" or a choice of two
                 given = [c for v in given for c in ast.walk(v)] + list(node.args)  # or the positional "x"
                 for c in given:
-                    if isinstance(c, ast.Constant) and isinstance(c.value, str) and re.fullmatch(r"[a-z_]+", c.value):
+                    if _action_name(c):
                         found[c.value] = where
             elif isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -47,7 +51,7 @@ def _written_actions() -> dict[str, str]:
                 if node.value is not None and any(re.fullmatch(r"[A-Z_]*ACTIONS?", n) for n in names):
                     value = node.value
                     for c in value.values if isinstance(value, ast.Dict) else [value]:  # a dict's values
-                        if isinstance(c, ast.Constant) and isinstance(c.value, str) and re.fullmatch(r"[a-z_]+", c.value):
+                        if _action_name(c):
                             found[c.value] = where
     return found
 

@@ -91,7 +91,7 @@ def run_number_words(session: Session, details: Iterable[Any]) -> Callable[[Any]
 
 
 def no_issues_sentence(run: ImportRun) -> str:
-    """What a run without errors or warnings says, in its kind's words ("your intelliHR directory",
+    """What a run without errors or warnings says, in its kind's words ("your HR directory",
     "your membership file"): an undo skipped nobody, a dry run would import everyone, an import did."""
     if run.trigger == RunTrigger.UNDO.value:
         return "No warnings: no member had changed since, so every change was undone."
