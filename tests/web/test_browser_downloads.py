@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BOM = b"\xef\xbb\xbf"
 ISSUES_HEADER = ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -59,6 +61,23 @@ def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
     page = context.new_page()
     run_path = f"/integrations/{named.integration_id}/runs/{named.run_id}"
     sign_in_page(page, base_url, named.admin_email, run_path)
+    # the run page's error lines name the person and say the problem in words: no raw codes or record ids
+    errors_card = page.locator("section[aria-labelledby='errors-title']")
+    lines = errors_card.locator("[data-issue]").all_inner_texts()
+    sim = named.portal.sim.directory
+    for person in (p for p in sim.people() if p["id"] in sim.bad_records["missing_email"]):
+        name = display_name(person["firstName"], person["lastName"], person.get("preferredName"))
+        assert any(line.startswith(name) and "No e-mail address" in line for line in lines), (name, lines)
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        text = page.locator("main").inner_text()
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", errors_card.inner_text()), "a raw code on the run page"
+        assert not UUID.search(text) and not re.search(r"\bNone\b", text)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the run page scrolls sideways at {size} ({overflow}px)"
+        page.locator("#errors-title").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / f"run-errors-{size}.png"))
+    page.set_viewport_size(SIZES["laptop"])
 
     errors = _spreadsheet_rows(_download(page, page.locator(f'a[href$="{run_path}/errors.csv"]').first, artifacts_dir))
     assert errors[0] == ISSUES_HEADER
