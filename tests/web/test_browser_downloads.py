@@ -81,13 +81,15 @@ def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
 
     errors = _spreadsheet_rows(_download(page, page.locator(f'a[href$="{run_path}/errors.csv"]').first, artifacts_dir))
     assert errors[0] == ISSUES_HEADER
+    assert not [r for r in errors[1:] if UUID.fullmatch(r[2])], "a record UUID in the intelliHR ID column"
     # The simulator's person without an e-mail address: skipped, and named in the file.
     sim = named.portal.sim.directory
     people = {p["id"]: p for p in sim.people()}
     missing = [people[i] for i in sim.bad_records["missing_email"]]
     assert missing
     for person in missing:
-        row = next(r for r in errors[1:] if r[2] == person["id"])
+        # the intelliHR ID column holds intelliHR's own number for the person, never its record UUID
+        row = next(r for r in errors[1:] if r[2] == str(person["autoIncrementIntellihrId"]))
         assert row[0] == person["employeeNumber"] and row[0]
         assert row[1] == display_name(person["firstName"], person["lastName"], person.get("preferredName"))
         assert row[1] and row[3] == "Email" and (row[4], row[6]) == ("No e-mail address", "missing_email")

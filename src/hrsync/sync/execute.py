@@ -170,7 +170,11 @@ def _execute(
             planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
             source.close()
-        return _finish(factory, context, progress, planned.plan, planned.brake, planned.scope)
+        plan = planned.plan
+        own_ids = planned.read.own_ids
+        if own_ids:  # stored issues name each person by their own ID in the source, not its record id
+            plan.issues = [replace(i, source_id=own_ids.get(i.source_id or "", i.source_id)) for i in plan.issues]
+        return _finish(factory, context, progress, plan, planned.brake, planned.scope)
     finally:
         gc.unfreeze()
 
@@ -278,6 +282,8 @@ class _Read:
     count: int  # people read
     settled: set[int]  # the members of the stand-ins
     scope: dict[int, _RuleCount] = field(default_factory=dict)  # rule index (or NO_INCLUDE) → count
+    #: record id → the person's own ID in the source, where they differ (the error file shows the latter)
+    own_ids: dict[str, str] = field(default_factory=dict)
 
 
 def _read(
@@ -291,6 +297,7 @@ def _read(
     basis_of, fingerprint_of = fingerprinter.basis, fingerprinter.of
     mapping, scope = context.mapping, context.scope
     fields_read = context.fields_read(compiled)
+    own_key, own_ids = context.own_id_key(), read.own_ids
     count = 0
     for person in source.people(
         include_job_details=any(needs_job_details(key) for key in fields_read),
@@ -305,6 +312,8 @@ def _read(
             person, decision = scoped(person, scope)
             if decision.rule is not None:
                 _count_rule(read.scope, decision, person, mapping)
+        if own_key is not None and (own := person.values.get(own_key)) and own != person.source_id:
+            own_ids[person.source_id] = own
         basis = basis_of(person)
         member = known.get(person.source_id)
         if member is not None:
