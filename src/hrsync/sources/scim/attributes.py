@@ -19,9 +19,9 @@ NOT_IMPORTED = ("A SCIM integration is not imported: your identity provider send
 
 #: How the mapping step names each SCIM source key (and the default chains of several keys).
 LABELS: dict[str, str] = {
-    "employeeNumber|externalId": "Enterprise employeeNumber, else externalId",
-    "emails.work|emails.primary|emails.first|userName": "Work e-mail, else primary, else first, else userName",
-    "manager.displayName|manager.value": "Enterprise manager (name, else id)",
+    "employeeNumber|externalId": "employeeNumber, else externalId",
+    "emails.work|emails.primary|emails.first|userName": "Work e-mail, else userName",
+    "manager.displayName|manager.value": "Manager (name, else id)",
     "userName": "userName", "externalId": "externalId", "displayName": "displayName", "nickName": "nickName",
     "title": "title", "name.givenName": "name.givenName", "name.familyName": "name.familyName",
     "name.formatted": "name.formatted", "emails.work": "emails (work)", "emails.primary": "emails (primary)",
