@@ -100,6 +100,7 @@ def integrations_page(
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
         "last_runs": last_runs, "integration_url": integration_url, "catalogue": {e.kind: e for e in catalogue()},
         "example_search": kinds()[0].display_name,
+        "push_kinds": {k.kind for k in kinds() if k.can("push")},
     })
 
 
