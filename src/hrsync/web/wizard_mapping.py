@@ -283,7 +283,9 @@ async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmi
                              rules=rules, transforms=transforms, shape_errors=shape_problems)
     advance(integration, "review")
     if not is_draft(integration):
-        flash(request, "Mapping saved. The next import uses it.")
+        push = kind_for(integration).can("push")
+        flash(request, "Mapping saved. The identity provider's next change uses it." if push
+              else "Mapping saved. The next import uses it.")
     return RedirectResponse(after_save(integration, "review"), status_code=303)
 
 
