@@ -3,11 +3,12 @@
 An identity provider's real requests against a live ``hrsync serve``, then the scheduler's own pass
 (:class:`hrsync.jobs.loop.PeriodicLoop`, as embedded mode and ``hrsync scheduler`` run it) over a
 real SMTP server: two passes within 24 hours send one e-mail, with the counts of what happened; a
-pass a day later, with nothing new, sends none.
+pass a day later, with nothing new, sends none; two schedulers passing at the same moment send one.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from hrsync.jobs.loop import PeriodicLoop
 from hrsync.notify.catcher import MailCatcher
 from hrsync.store import session_factory
 from hrsync.store.db import session_scope
-from hrsync.store.models import Integration
+from hrsync.store.models import ImportRun, Integration, RunStatus, RunTrigger
+from hrsync.sync.runs import next_run_number
 
 
 def _user(n: int) -> dict[str, Any]:
@@ -55,12 +57,23 @@ def test_one_summary_a_day_with_the_counts_and_none_when_nothing_happened(
 
     monkeypatch.setenv("HRSYNC_SMTP_URL", mail.url)
     reset_settings_cache()
-    loop = PeriodicLoop(session_factory(), lambda run_id: True, closedown=False, webhook_hints=False)
+    loops = [PeriodicLoop(session_factory(), lambda run_id: True, closedown=False, webhook_hints=False)
+             for _ in range(2)]  # two schedulers (two serve processes, or serve and `hrsync scheduler`)
     hour_later = datetime.now(UTC) + timedelta(hours=1)  # the hour of these changes is over
-    first = loop.run_once(hour_later)
-    second = loop.run_once(hour_later + timedelta(hours=2))  # within 24 hours: nothing more
-    assert first.errors == {} and second.errors == {}
-    assert first.steps["push_summaries"]["sent"] == 1 and second.steps["push_summaries"]["sent"] == 0
+    with ThreadPoolExecutor(2) as pool:  # their passes at the same moment
+        first = list(pool.map(lambda loop: loop.run_once(hour_later), loops))
+    assert sorted(r.steps["push_summaries"]["sent"] for r in first) == [0, 1]
+    # the next hour's changes (the clock of this test runs ahead of the server's, so they are written
+    # as the door's hourly history entry of that hour): within 24 hours of the summary, not sent yet
+    with session_scope() as session:
+        programme_id = session.get_one(Integration, scim.integration_id).programme_id
+        session.add(ImportRun(integration_id=scim.integration_id, programme_id=programme_id,
+                              trigger=RunTrigger.SCIM.value, status=RunStatus.SUCCEEDED.value, phase="done",
+                              created_at=hour_later + timedelta(minutes=5), created=2, processed=2, total=2,
+                              number=next_run_number(session, scim.integration_id)))
+    second = loops[0].run_once(hour_later + timedelta(hours=2))
+    assert [r.errors for r in (*first, second)] == [{}, {}, {}]
+    assert second.steps["push_summaries"]["sent"] == 0
     sent = _summaries(mail)
     assert len(sent) == 1 and sent[0].recipients == ("owner@acme.test",)  # who set the integration up
     text = sent[0].text()
@@ -72,8 +85,13 @@ def test_one_summary_a_day_with_the_counts_and_none_when_nothing_happened(
         integration = session.get_one(Integration, scim.integration_id)
         assert integration.summary_sent_at is not None and integration.summary_until is not None
 
-    # a day later, nothing new happened: no e-mail (and a restarted scheduler changes nothing)
+    # a day later, a restarted scheduler sends the next hour's changes, once
     again = PeriodicLoop(session_factory(), lambda run_id: True, closedown=False, webhook_hints=False)
     later = again.run_once(hour_later + timedelta(hours=25))
-    assert later.errors == {} and later.steps["push_summaries"] == {"sent": 0, "nothing_to_say": 1}
-    assert len(_summaries(mail)) == 1
+    assert later.errors == {} and later.steps["push_summaries"]["sent"] == 1
+    assert len(_summaries(mail)) == 2
+    assert f"{'Created:':<34}2" in _summaries(mail)[1].text() and f"{'Updated:':<34}0" in _summaries(mail)[1].text()
+    # and when nothing happened since: none
+    last = again.run_once(hour_later + timedelta(hours=50))
+    assert last.errors == {} and last.steps["push_summaries"] == {"sent": 0, "nothing_to_say": 1}
+    assert len(_summaries(mail)) == 2
