@@ -179,9 +179,10 @@ def _act(request: Request, session: Session, admin: AdminUser, integration_id: i
 
 @router.post("/integrations/{integration_id}/pause", dependencies=[CsrfForm])
 def pause_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
-    paused = ("Paused: the SCIM token is refused until you resume." if _integration(
-        session, admin, integration_id).kind == "scim" else "Imports are paused. Nothing is imported until you resume.")
-    return _act(request, session, admin, integration_id, pause, paused)
+    push = kind_for(_integration(session, admin, integration_id)).can("push")
+    return _act(request, session, admin, integration_id, pause,
+                "Paused: the SCIM token is refused until you resume." if push
+                else "Imports are paused. Nothing is imported until you resume.")
 
 
 @router.post("/integrations/{integration_id}/resume", dependencies=[CsrfForm])
