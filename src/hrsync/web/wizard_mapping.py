@@ -202,7 +202,7 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
         "transform_preview": transform_preview, "shape_errors": shape_errors or [],
         "mapped_targets": [(t, next((f.label for f in MEMBER_FIELDS.values() if f.key == t), t)) for t in mapping],
         "file_kind": file_kind, "preview": preview,
-        "back_step": source_kind.wizard_step.key, "words": source_kind.words,
+        "back_step": source_kind.wizard_step.key, "words": source_kind.words, "push": source_kind.can("push"),
         "nav": "integrations", "integration": integration, "steps": steps_of(integration, "mapping"),
         "member_fields": list(MEMBER_FIELDS.values()), "groups": groups, "custom_fields": custom,
         "extras": extras, "extra_name": _extra_name, "mapping": mapping, "statuses": statuses,
@@ -224,7 +224,7 @@ def mapping_page(request: Request, session: SessionDep, admin: CurrentAdmin, int
         if waiting is None:
             flash(request, problem or "Upload a membership file first, so its columns can be matched.", "warning")
             return RedirectResponse(f"/integrations/{integration.id}/setup/file", status_code=303)
-    elif source_kind.not_ready(integration) is not None:
+    elif source_kind.not_ready(integration) is not None and not source_kind.can("push"):  # SCIM: no token yet
         step = source_kind.wizard_step
         flash(request, f"{step.label} {source_kind.display_name} first, so the fields of {source_kind.words.directory} "
                        "can be read.", "warning")
@@ -283,7 +283,9 @@ async def save_mapping(request: Request, session: SessionDep, admin: CurrentAdmi
                              rules=rules, transforms=transforms, shape_errors=shape_problems)
     advance(integration, "review")
     if not is_draft(integration):
-        flash(request, "Mapping saved. The next import uses it.")
+        push = kind_for(integration).can("push")
+        flash(request, "Mapping saved. The identity provider's next change uses it." if push
+              else "Mapping saved. The next import uses it.")
     return RedirectResponse(after_save(integration, "review"), status_code=303)
 
 

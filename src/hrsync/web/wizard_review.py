@@ -27,7 +27,14 @@ from hrsync.services.review import mapping_rows, people_read, scope_lines, sourc
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FREQUENCIES, LIFECYCLE_LABELS, integration_of, second_step, steps_of
+from hrsync.web.wizard_common import (
+    FREQUENCIES,
+    LIFECYCLE_LABELS,
+    integration_of,
+    is_push,
+    second_step,
+    steps_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,6 +73,8 @@ def _preview_examples(run: ImportRun, date_format: str) -> list[dict[str, Any]]:
 @router.get("/integrations/{integration_id}/setup/review")
 def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if is_push(integration.kind):  # nothing to preview: the SCIM set-up's own Review and publish
+        return RedirectResponse(f"/integrations/{integration.id}/scim/review", status_code=303)
     run = _fresh_preview(session, integration)
     finished = run is not None and is_finished(run.status)
     problems = validate_mapping(mapping_of(integration))

@@ -188,6 +188,19 @@
     if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
   });
 
+  // Copy buttons (the SCIM token page): copy the text of the element the button names.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    var label = button.textContent;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 2000);
+    }, function () { /* the text stays selectable by hand */ });
+  });
+
   // Initial setup: show the time and day fields only for the frequencies that use them.
   function bindFrequency(group) {
     var form = group.closest("form");
