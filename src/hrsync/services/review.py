@@ -4,7 +4,8 @@ examples of the changes (worded by :func:`hrsync.domain.display.change_lines`, a
 * :func:`mapping_rows`: each member field's label (:func:`hrsync.domain.display.field_label`) next
   to the label the Mapping step shows for its source field (the source's own field list).
 * :func:`people_read`: the people the preview read, each counted once by what would happen to them
-  (new, updated, …, not imported because inactive and never a member, skipped because of errors),
+  (new, updated, …, excluded by the scoping rules, not imported because inactive and never a member,
+  skipped because of errors),
   adding up to the number read.
 """
 
@@ -35,6 +36,7 @@ PEOPLE_LABELS: dict[str, tuple[str, str]] = {
     "leavers": ("leaver", "leavers"),
     "reinstated": ("reinstated", "reinstated"),
     "pending": ("pending (pre-hire)", "pending (pre-hires)"),
+    "excluded": ("excluded by your rules", "excluded by your rules"),
     "ignored": ("not imported because inactive and never a member",
                 "not imported because inactive and never members"),
     "skipped": ("skipped because of errors", "skipped because of errors"),

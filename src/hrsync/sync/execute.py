@@ -235,7 +235,8 @@ def _plan_once(
     options = context.plan_options(context.today())
     if narrowed is not None:  # one person's people: nobody else is known to have vanished
         options = replace(options, vanished_records=narrowed.who.gone)
-    plan = plan_sync(current, read.drafts, read.issues, options, source_count=read.count)
+    out_of_scope = {record for count in read.scope.values() for record in count.excluded}
+    plan = plan_sync(current, read.drafts, read.issues, options, source_count=read.count, out_of_scope=out_of_scope)
     plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
     if narrowed is not None:
         plan = narrowed.narrow(plan, current)
