@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hrsync.domain.display import field_label
+from hrsync.domain.display import target_label
 from hrsync.domain.scoping import ScopeRule
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
@@ -71,7 +71,7 @@ def mapping_rows(integration: Integration, labels: Mapping[str, str] | None = No
     """``labels``: the source's field labels when the caller read them already."""
     labels = source_field_labels(integration) if labels is None else labels
     return [
-        MappingRow(key=key, label=field_label(key), source_key=source, source_label=labels.get(source, source))
+        MappingRow(key=key, label=target_label(key, source, labels), source_key=source, source_label=labels.get(source, source))
         for key, source in mapping_of(integration).items()
     ]
 
