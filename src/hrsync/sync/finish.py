@@ -65,9 +65,10 @@ def people_read(plan: SyncPlan) -> dict[str, int]:
 
     Unlike :meth:`SyncPlan.counts` (which counts issues, one person may have two errors) this
     counts **people**: ``skipped`` is the distinct people with an error, ``ignored`` the inactive
-    people who were never members, ``excluded`` those the scoping rules left out who were never members. ``read`` is how many the source returned, and
-    ``vanished_leavers`` the members made leavers although nobody read carries them (they are
-    not among the people read). The other keys add up to ``read`` unless the plan lost someone.
+    people who were never members, ``excluded`` those the scoping rules left out who were never
+    members. ``read`` is how many the source returned, and ``vanished_leavers`` the members made
+    leavers although nobody read carries them (they are not among the people read). The other keys
+    add up to ``read`` unless the plan lost someone.
     """
     result = dict.fromkeys(PEOPLE_KEYS, 0)
     result["unchanged"] = plan.unchanged_count
