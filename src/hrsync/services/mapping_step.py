@@ -70,15 +70,19 @@ class Sample:
     fields: dict[str, FieldSample]
     coverage: Coverage | None
 
+    asked: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # read apart (job details)
+
     def suggestions(self, source_key: str) -> list[tuple[str, int]]:
         found = self.fields.get(source_key)
-        return found.values if found is not None else []
+        if found is not None and found.measured:
+            return found.values
+        return self.asked.get(source_key, [])
 
     def for_script(self) -> dict[str, Any]:
         """What the page's script needs to word coverage and suggest values (JSON-ready)."""
         return {
             "sampled": self.sampled, "keyMin": KEY_COVERAGE_MIN,
-            "fields": {key: {"filled": f.filled, "measured": f.measured, "values": f.values}
+            "fields": {key: {"filled": f.filled, "measured": f.measured, "values": self.suggestions(key)}
                        for key, f in self.fields.items()},
         }
 
@@ -101,8 +105,9 @@ def profile(people: Sequence[SourcePerson], fields: Sequence[SourceField], mappi
 
 
 def read_sample(integration: Integration, mapping: Mapping[str, str], fields: Sequence[SourceField],
-                mapping_problems: Sequence[str] = ()) -> Sample | None:
-    """One read of the sample: the profile of ``fields`` and (for a complete mapping) its coverage.
+                mapping_problems: Sequence[str] = (), rule_fields: Iterable[str] = ()) -> Sample | None:
+    """One read of the sample: the profile of ``fields`` and (for a complete mapping) its coverage;
+    the suggestions of ``rule_fields`` the sample does not read (job details) in a second read.
     None when the source cannot be read now."""
     cheap = [f.key for f in fields if not needs_job_details(f.key)]
     try:
@@ -112,18 +117,23 @@ def read_sample(integration: Integration, mapping: Mapping[str, str], fields: Se
         log.info("integration %s: no sample for the mapping step (%s)", integration.id, exc.reason)
         return None
     coverage = None if mapping_problems else measure(people, mapping)
-    return profile(people, fields, mapping, coverage)
+    found = profile(people, fields, mapping, coverage)
+    unread = [f for f in fields if f.key in set(rule_fields) and not found.fields[f.key].measured]
+    if unread:
+        found.asked.update(field_values(integration, unread))
+    return found
 
 
-def field_values(integration: Integration, source_field: SourceField) -> list[tuple[str, int]]:
-    """Suggested values of one field, read from a sample now (job details fetched if it is one)."""
-    if not suggestible(source_field):
-        return []
+def field_values(integration: Integration, source_fields: Sequence[SourceField]) -> dict[str, list[tuple[str, int]]]:
+    """Suggested values of a few fields, read from one sample now (job details fetched if one is)."""
+    wanted = [f for f in source_fields if suggestible(f)]
+    if not wanted:
+        return {}
+    keys = {f.key for f in wanted}
     try:
         with source_for(integration, concurrency=1) as source:
             people: list[SourcePerson] = []
-            stream = source.people(fields={source_field.key},
-                                   include_job_details=needs_job_details(source_field.key))
+            stream = source.people(fields=keys, include_job_details=any(needs_job_details(k) for k in keys))
             try:
                 for person in stream:
                     people.append(person)
@@ -134,8 +144,8 @@ def field_values(integration: Integration, source_field: SourceField) -> list[tu
                 if close is not None:
                     close()
     except (SourceError, ServiceError):
-        return []
-    return value_counts(people, source_field.key)
+        return {}
+    return {f.key: value_counts(people, f.key) for f in wanted}
 
 
 @dataclass(frozen=True)

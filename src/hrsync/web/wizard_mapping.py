@@ -185,11 +185,12 @@ def _mapping_page(request: Request, integration: Integration, *, fields: list[So
     statuses = list(dict.fromkeys([*kind_for(integration).status_table(), *status_map]))
     known_keys = {f.key for f in fields or []}
     unknown = sorted({s for s in mapping.values() if s and fields is not None and s not in known_keys})
-    sampled = read_sample(integration, mapping, fields, validate_mapping(mapping)) if fields is not None else None
+    rules = list(integration.scope_rules or []) if rules is None else rules
+    sampled = (read_sample(integration, mapping, fields, validate_mapping(mapping),
+                           rule_fields={str(r.get("field") or "") for r in rules}) if fields is not None else None)
     source_kind = kind_for(integration)
     file_kind = source_kind.takes_files
     preview = uploads.waiting_file(integration)[0] if file_kind else None
-    rules = list(integration.scope_rules or []) if rules is None else rules
     transforms = dict(integration.transforms or {}) if transforms is None else transforms
     field_labels = {f.key: f.label for f in fields or []}
     valid_transforms = _valid_transforms(mapping, transforms, fields) if show_preview else {}
@@ -323,7 +324,7 @@ def suggested_values(session: SessionDep, admin: CurrentAdmin, integration_id: i
     found = next((f for f in fields or [] if f.key == field), None)
     if found is None:
         return JSONResponse({"values": [], "sampled": SAMPLE_PEOPLE}, status_code=404 if fields else 200)
-    return JSONResponse({"values": field_values(integration, found), "sampled": SAMPLE_PEOPLE})
+    return JSONResponse({"values": field_values(integration, [found]).get(found.key, []), "sampled": SAMPLE_PEOPLE})
 
 
 @router.post("/integrations/{integration_id}/setup/mapping/transform-preview", dependencies=[CsrfForm])

@@ -103,7 +103,10 @@
       var key = fieldSelect.value;
       if (!key) { showSuggestions(row, []); return; }
       var found = profileOf(key);
-      if (found && found.measured) { showSuggestions(row, found.values || []); return; }
+      if (found && (found.measured || (found.values && found.values.length))) {
+        showSuggestions(row, found.values || []);
+        return;
+      }
       if (asked[key]) { showSuggestions(row, asked[key]); return; }
       text(row.querySelector("[data-rule-hint]"), "Reading the values\u2026");
       fetch(form.getAttribute("data-values-url") + "?field=" + encodeURIComponent(key), {
