@@ -173,5 +173,8 @@ def test_the_mapping_step_follows_each_choice_and_the_review_names_the_rules(
     page.goto(f"/integrations/{integration_id}/setup/review")
     _fits(page, 390)
     _shot(page, artifacts_dir, "review-scope-390x844", full_page=True)
+    for part in ("[data-review-rules]", "[data-scope-lines]"):
+        page.locator(part).scroll_into_view_if_needed()
+        _shot(page, artifacts_dir, f"review-{part[6:-1]}-390x844")
     assert errors == [], errors
     context.close()
