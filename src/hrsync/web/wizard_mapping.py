@@ -152,7 +152,10 @@ def _attribute_problems(problems: list[str], mapping: dict[str, str]) -> tuple[d
     return by_field, general
 
 
-def _groups_of(integration: Integration, fields: list[SourceField] | None) -> tuple[list, list]:
+Groups = list[tuple[str, list[SourceField]]]
+
+
+def _groups_of(integration: Integration, fields: list[SourceField] | None) -> tuple[Groups, Groups]:
     """The source fields as the page's lists group them, and the custom ones apart."""
     groups: list[tuple[str, list[SourceField]]] = []
     if fields is not None:
