@@ -8,6 +8,8 @@
 (function () {
   "use strict";
 
+  var VALUES_HINT = "Values, separated by commas";
+
   function text(el, value) { if (el) el.textContent = value; }
 
   function bind(form) {
@@ -92,7 +94,7 @@
         option.label = pair[1] + " of " + (sample ? sample.sampled : 200);
         list.appendChild(option);
       });
-      input.placeholder = values.length ? "e.g. " + values[0][0] : "";
+      input.placeholder = values.length ? "e.g. " + values[0][0] : VALUES_HINT;
       if (!values.length) { text(hint, ""); return; }
       var shown = values.slice(0, 8).map(function (pair) { return pair[0] + " (" + pair[1] + ")"; });
       text(hint, "Among the first " + (sample ? sample.sampled : 200) + ": " + shown.join(", ") + (values.length > 8 ? ", \u2026" : ""));
@@ -131,7 +133,10 @@
           if (value) el.setAttribute(attr, value.replace("rule-" + from + "-", "rule-" + index + "-").replace("rule_" + from + "_", "rule_" + index + "_"));
         });
       });
-      row.querySelectorAll("input").forEach(function (input) { input.value = ""; input.placeholder = input.name.slice(-6) === "_label" ? input.placeholder : ""; });
+      row.querySelectorAll("input").forEach(function (input) {
+        input.value = "";
+        if (input.name.slice(-7) === "_values") input.placeholder = VALUES_HINT;
+      });
       row.querySelectorAll("select").forEach(function (select) {
         var preferred = select.name.slice(-7) === "_effect" ? "exclude" : (select.name.slice(-3) === "_op" ? "equals" : "");
         select.value = preferred;
