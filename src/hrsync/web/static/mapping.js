@@ -33,7 +33,13 @@
       line.hidden = false;
       if (!found.measured) { text(line, "Checked when an import reads job details."); return; }
       var words = found.filled + " of " + sample.sampled + " have a value";
-      if (target === keyField && found.filled < sample.sampled * sample.keyMin) {
+      var low = found.filled < sample.sampled * sample.keyMin;
+      if (target === keyField) {
+        // the page's warning about the key it was drawn with no longer holds once another is chosen
+        var warning = document.querySelector("[data-key-warning]");
+        if (warning && !low) warning.hidden = true;
+      }
+      if (target === keyField && low) {
         line.classList.add("coverage-low");
         words += found.filled === 0
           ? " (nobody has one: a person without an Employee ID is skipped)"
