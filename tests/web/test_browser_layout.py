@@ -76,6 +76,8 @@ SKIPPED: dict[str, str] = {
     "/integrations/{integration_id}/runs/{run_id}/warnings.csv": "download",
     "/integrations/{integration_id}/runs/{run_id}/progress": "the progress bar's JSON",
     "/integrations/{integration_id}/authorize/{setting}": "the authorize dialog's JSON (a setting's live preview)",
+    "/integrations/{integration_id}/setup/mapping/values": "the mapping step's JSON (a scoping rule's suggested "
+                                                           "values; test_browser_scoping.py)",
     "/integrations/{integration_id}/setup/settings": "the Connect step: test_browser_bamboohr.py and the throwaway "
                                                      "kind's browser test check it at 1366x900 and 390x844",
     "/members/export.csv": "download",

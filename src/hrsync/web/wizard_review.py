@@ -23,7 +23,14 @@ from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, status_map_of
 from hrsync.services.queries import latest_preview
-from hrsync.services.review import mapping_rows, people_read, scope_lines, source_field_labels
+from hrsync.services.review import (
+    mapping_rows,
+    people_read,
+    rule_lines,
+    scope_lines,
+    source_field_labels,
+    transform_lines,
+)
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -91,7 +98,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "examples": _preview_examples(run, date_format) if run is not None and finished else [],
         "people": people_read(run) if run is not None and finished else None,
         "scope": scope_lines(run, labels) if run is not None and finished else [],
-        "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
+        "mapped": mapped, "rules": rule_lines(integration, labels), "transforms": transform_lines(integration, labels),
+        "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
         "ready": source_kind.not_ready(integration) is None, "file_kind": source_kind.takes_files,

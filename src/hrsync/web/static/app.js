@@ -152,8 +152,9 @@
         fail("The portal could not be reached. Check your connection and try again.");
       });
     });
+    // "Finish setup" submits the step's own Save form (the key is stored): the wizard moves on.
     dialog.querySelectorAll("[data-finish]").forEach(function (button) {
-      button.addEventListener("click", function () { dialog.close(); window.location.reload(); });
+      button.addEventListener("click", function () { setTimeout(function () { busy(button); }, 0); });
     });
     document.querySelectorAll('[data-open-dialog="' + dialog.id + '"]').forEach(function (opener) {
       opener.addEventListener("click", function (event) {
