@@ -147,7 +147,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0014"
+    assert current_revision(db_url) == head_revision() == "0015"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
@@ -208,7 +208,7 @@ def test_0012_folds_each_kinds_settings_into_settings_and_one_secret_and_downgra
             "source_settings) VALUES (1, 1, 'intellihr', 'acme', 'gAAAA-cipher', '1234', NULL), "
             "(2, 1, 'membership_file', NULL, NULL, NULL, :file), (3, 1, 'intellihr', NULL, NULL, NULL, NULL)"),
             {"file": '{"path": "/srv/sftp/acme", "status_column": "State"}'})
-    upgrade(db_url, "0012")  # the models are at head (0014): the schema is compared after the last upgrade
+    upgrade(db_url, "0012")  # the models are at head (0015): the schema is compared after the last upgrade
     with make_engine(db_url).connect() as c:
         rows = {r[0]: tuple(r[1:]) for r in c.execute(text(
             "SELECT id, settings, secret_encrypted, secret_last4 FROM integration ORDER BY id"))}
