@@ -145,7 +145,9 @@ SENTENCES: dict[str, Callable[[Detail, str, RunNumber], str]] = {
     "resumed": _fixed("resumed scheduled imports"),
     "revoked": _fixed("revoked access: the API key was deleted and imports paused"),
     "deleted_draft": lambda d, s, n: "deleted a draft integration" + (f" ({d['address']})" if d.get("address") else ""),
-    "rotated_scim_token": _fixed("made a new SCIM token: the old one stopped working at once"),
+    "rotated_scim_token": lambda d, s, n: ("rotated the SCIM token (" + (f"the new one starts {d['prefix']}…; "
+                                                                          if d.get("prefix") else "")
+                                           + "the old one stopped at once)"),
     # imports
     "imported_now": _import_started,
     "previewed": _fixed("previewed the first import (a preview changes nothing)"),
