@@ -30,7 +30,7 @@ TRIGGER_LABELS = {
     RunTrigger.UNDO.value: "Undo",
     RunTrigger.WEBHOOK.value: "Webhook",
     RunTrigger.SCIM.value: "SCIM (changes sent by the identity provider in one hour)",
-    RunTrigger.SINGLE.value: "One person",
+    RunTrigger.SINGLE.value: "One person, applied from a trace",
 }
 
 PHASE_LABELS = {
