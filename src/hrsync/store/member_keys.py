@@ -16,7 +16,6 @@ Three ways a member row is written, each covered here once:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
