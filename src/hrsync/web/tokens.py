@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hrsync.security.secrets import SecretKeyError, SecretUnreadableError, decrypt_secret, encrypt_secret
 from hrsync.services.admins import may_change
 from hrsync.services.api_tokens import (
     DEFAULT_EXPIRY_DAYS,
@@ -32,14 +33,13 @@ from hrsync.services.api_tokens import (
 )
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.store.enums import TokenScope
-from hrsync.security.secrets import SecretKeyError, SecretUnreadableError, decrypt_secret, encrypt_secret
 from hrsync.store.models import AdminUser, ApiToken
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 
 router = APIRouter(include_in_schema=False)
 
 TOKENS_PATH = "/settings/api-tokens"
-_NEW_TOKEN = "new_api_token"  # the session's key for the token crossing the redirect (encrypted)
+_NEW_TOKEN = "new_api_token"  # noqa: S105 - the session's key for the token crossing the redirect (encrypted)
 
 
 SCOPE_LABELS = {
