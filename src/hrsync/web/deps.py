@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, object_session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
@@ -333,6 +334,14 @@ def email_recipients(integration: Integration) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+def email_breaks(address: object) -> Markup:
+    """An e-mail address that a narrow column breaks before its ``@`` and after its dots, never mid-word
+    ("amelia.<wbr>brown<wbr>@example.<wbr>com"); escaped like any other value."""
+    text = str(escape("" if address is None else address))
+    return Markup(text.replace("@", "<wbr>@").replace(".", ".<wbr>"))  # noqa: S704 - escaped on the line above
+
+
+templates.env.filters["email"] = email_breaks
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
