@@ -9,6 +9,7 @@ from alembic import command
 from sqlalchemy import insert, select, text, update
 
 from hrsync.domain.search import fold, search_words
+from hrsync.services.queries import MemberFilter, members_page
 from hrsync.store import make_engine, session_scope, upgrade
 from hrsync.store.db import alembic_config
 from hrsync.store.member_keys import refresh_member_keys
@@ -90,6 +91,11 @@ def test_search_folds_every_script_on_both_databases(migrated_url: str, integrat
         order = session.scalars(select(Member.employee_id).where(Member.programme_id == programme_id)
                                 .order_by(Member.sort_key, Member.id)).all()
     assert order == ["E6", "E8", "E1", "E4", "X-77", "E2", "E5", "E7"]
+    with session_scope(migrated_url) as session:  # what the members page and GET /api/v1/members call
+        found = members_page(session, programme_id, MemberFilter.of("  Brown, Amelia ", None))
+        assert [m.employee_id for m in found.items] == ["E8"] and found.total == 1
+        listed = [m.employee_id for m in members_page(session, programme_id).items]
+    assert listed == order
 
 
 def test_the_migration_fills_the_keys_of_existing_members(db_url: str, integration_ids: tuple[int, int]) -> None:
