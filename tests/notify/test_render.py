@@ -30,6 +30,14 @@ BASE = {
     "name": "<b>Zoë</b> Admin",
     "failures": 3,
     "quarantined_on": date(2025, 4, 5),
+    "since": datetime(2025, 4, 4, 9, 0, tzinfo=UTC),  # the SCIM summary's period
+    "until": datetime(2025, 4, 5, 9, 0, tzinfo=UTC),
+    "timezone": "UTC",
+    "lines": [("Created", 2), ("Refused requests", 1)],
+    "changed": 2,
+    "refused": 1,
+    "held": 0,
+    "held_link": None,
 }
 
 

@@ -100,7 +100,7 @@ def test_search_folds_every_script_on_both_databases(migrated_url: str, integrat
 
 def test_the_migration_fills_the_keys_of_existing_members(db_url: str, integration_ids: tuple[int, int]) -> None:
     programme_id, _ = integration_ids
-    command.downgrade(alembic_config(db_url), "0013")  # 0014's downgrade, then its upgrade over old rows
+    command.downgrade(alembic_config(db_url), "0015")  # 0016's downgrade, then its upgrade over old rows
     with make_engine(db_url).begin() as connection:
         connection.execute(text("DELETE FROM member"))
         connection.execute(text(

@@ -116,8 +116,8 @@ def test_the_articles_steps_in_its_own_words(
     dialog.get_by_role("button", name=_said(article, "Authorize"), exact=True).click()
     expect(dialog.get_by_text(re.compile("is authorized"))).to_be_visible()  # "see the confirmation message"
     _shot(page, artifacts_dir, "06-authorize-confirmation")
-    dialog.get_by_role("button", name=_said(article, "Finish Setup")).click()  # "click Finish Setup and then Save"
-    page.get_by_role("button", name=_said(article, "Save"), exact=True).click()
+    # "click Finish Setup and then Save": Finish Setup saves the step itself (issue 25), no second click
+    dialog.get_by_role("button", name=_said(article, "Finish Setup")).click()
 
     # Step 3: Mapping — "map the Employee ID to uniquely identify a member", "the Email Address field must be mapped"
     expect(page.get_by_role("heading", name=_said(article, "Mapping"), exact=True)).to_be_visible()

@@ -13,7 +13,8 @@ import pytest
 from tests.web.conftest import API_KEY, TENANT, Portal, wait_until
 
 INACTIVE = ("Past Staff", "No Job Records")
-PEOPLE_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "ignored", "skipped")
+PEOPLE_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "excluded", "ignored",
+               "skipped")
 
 
 def _setup_to_review(portal: Portal, client: httpx.Client, date_format: str = "DD/MM/YYYY") -> int:

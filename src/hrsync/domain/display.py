@@ -119,6 +119,17 @@ def field_label(key: str) -> str:
     return key
 
 
+def target_label(key: str, source_key: str | None = None, source_labels: Mapping[str, str] | None = None) -> str:
+    """A mapping target's label wherever the mapping is shown (the mapping step, its transforms, the
+    review): a member field's own label; an extra attribute under the label of the source field it
+    keeps ("T-shirt size"), else :func:`field_label` of its name."""
+    if key not in MEMBER_FIELDS and key.startswith(EXTRA_PREFIX) and source_key and source_labels:
+        label = source_labels.get(source_key)
+        if label:
+            return label
+    return field_label(key)
+
+
 def is_date_field(key: str) -> bool:
     known = MEMBER_FIELDS.get(key)
     return (known is not None and known.kind == FieldKind.DATE) or key in (

@@ -12,7 +12,7 @@ Folding: compatibility decomposition (NFKD), Unicode case folding (``casefold``:
 "ς" → "σ"), the combining marks dropped ("É" → "e", "Å" → "a", "ά" → "α"), and the few letters that
 carry their stroke or ligature inside the letter itself, which NFKD leaves whole ("Ł" → "l",
 "Ø" → "o", "Đ" → "d", "Æ" → "ae", "Þ" → "th"). Other scripts keep their letters: "Σοφία" folds to
-"σοφια", which "ΣΟΦΙΑ" and "σοφια" also fold to. Decision 0034 says why there is no transliteration.
+"σοφια", which "ΣΟΦΙΑ" and "σοφια" also fold to. Decision 0036 says why there is no transliteration.
 
 Changing :func:`fold` changes what stored keys mean: a migration must then recompute them
 (``hrsync.store.member_keys.refresh_all_member_keys``).

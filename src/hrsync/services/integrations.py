@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import field_label, source_name
-from hrsync.domain.fields import needs_job_details, validate_mapping
+from hrsync.domain.display import field_label
+from hrsync.domain.fields import validate_mapping
 from hrsync.domain.scoping import validate_rules
-from hrsync.domain.transforms import ABSENT, compile_one, validate_transforms
-from hrsync.domain.transforms import inputs as transform_inputs
+from hrsync.domain.transforms import validate_transforms
 from hrsync.services import activity, webhooks
 from hrsync.services.connections import (  # re-exported: the portal and CLI read them from here
     AlreadyConnected as AlreadyConnected,
@@ -334,46 +333,6 @@ def validate_shape(
     labels = {target: field_label(target) for target in mapping}
     clean, transform_problems = validate_transforms(transforms, mapping, available_source_keys, labels)
     return rules or None, clean or None, rule_problems + transform_problems
-
-
-#: People a transform preview shows (read from the start of the directory).
-TRANSFORM_PREVIEW_PEOPLE = 3
-
-
-def preview_transforms(
-    integration: Integration, mapping: Mapping[str, str], transforms: Mapping[str, Mapping[str, Any]],
-    people: int = TRANSFORM_PREVIEW_PEOPLE,
-) -> list[dict[str, Any]]:
-    """A few people's values before and after each (valid) transform, read from the source now:
-    ``[{"name", "rows": [{"target", "label", "before", "after"}]}]``; empty when the source cannot be
-    read. Sensitive source fields are not shown (their values stay in the HR system's hands)."""
-    if not transforms:
-        return []
-    compiled = {t: compile_one(spec, mapping.get(t, "")) for t, spec in transforms.items()}
-    reads = {f for t, spec in transforms.items() for f in transform_inputs(spec, mapping.get(t))}
-    wanted = reads | set(mapping.values())
-    out: list[dict[str, Any]] = []
-    try:
-        with source_for(integration, concurrency=1, consume=False) as source:
-            sensitive = {f.key for f in source.fields() if f.sensitive}
-            for person in source.people(include_job_details=any(needs_job_details(k) for k in wanted),
-                                        fields=wanted):
-                rows = []
-                for target, transform in compiled.items():
-                    inputs = transform_inputs(transforms[target], mapping.get(target))
-                    hidden = bool(sensitive & set(inputs))
-                    before = " · ".join(str(person.values.get(k) or "") for k in inputs).strip(" ·")
-                    after = transform(person.values)
-                    rows.append({"target": target, "label": field_label(target),
-                                 "before": "(hidden: sensitive)" if hidden else before,
-                                 "after": "(hidden: sensitive)" if hidden else
-                                 ("(not delivered)" if after is ABSENT else after or "")})
-                out.append({"name": source_name(person.values, mapping) or person.source_id, "rows": rows})
-                if len(out) >= people:
-                    break
-    except SourceError:
-        return []
-    return out
 
 
 def update_shape(

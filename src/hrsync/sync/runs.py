@@ -45,10 +45,11 @@ class RunOutcome:
     failure_code: str | None = None
     number: int | None = None  # the run's number in its integration's history (#1, #2, …)
     ignored: int = 0  # inactive people who were never members: nothing to do
+    excluded: int = 0  # people the scoping rules left out who were never members: nothing to do
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "number": self.number, "status": self.status, **self.counts,
-                "ignored": self.ignored, "reason": self.reason, "dry_run": self.dry_run}
+                "ignored": self.ignored, "excluded": self.excluded, "reason": self.reason, "dry_run": self.dry_run}
 
     @classmethod
     def of(cls, run: ImportRun) -> RunOutcome:
@@ -61,6 +62,7 @@ class RunOutcome:
             failure_code=run.failure_code,
             number=run.number,
             ignored=int(run.ignored or 0),
+            excluded=int(run.excluded or 0),
         )
 
 

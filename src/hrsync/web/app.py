@@ -65,9 +65,9 @@ API_DOCS_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_settings", "wizard_mapping", "wizard_review",
-    "dashboard", "runs", "members_manual", "members", "tokens", "emails", "member_portal", "trace", "api",
-    "api_members", "hooks",
+    "ops", "auth", "integrations", "scim_setup", "wizard", "wizard_file", "wizard_settings", "wizard_mapping",
+    "wizard_review", "dashboard", "runs", "members_manual", "members", "tokens", "emails", "member_portal", "trace",
+    "api", "api_members", "hooks",
 ]
 
 

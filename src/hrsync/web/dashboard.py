@@ -74,6 +74,8 @@ def _describe(entry: ActivityLog, source: str) -> str:
         return text + restored
     if action == "published":
         return "published the integration: it is live"
+    if action == "rotated_scim_token":
+        return f"rotated the SCIM token (the new one starts {detail.get('prefix', '?')}…; the old one stopped at once)"
     if action == "paused":
         return "paused scheduled imports"
     if action == "resumed":
@@ -158,7 +160,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
         "member_fields": MEMBER_FIELDS, "quarantine": quarantine_of(session, integration),
-        "webhooks": webhooks.view(session, integration), "scim": scim_token_view(integration),
+        "webhooks": webhooks.view(session, integration), "scim": scim_token_view(session, integration),
     })
 
 
@@ -177,8 +179,10 @@ def _act(request: Request, session: Session, admin: AdminUser, integration_id: i
 
 @router.post("/integrations/{integration_id}/pause", dependencies=[CsrfForm])
 def pause_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    push = kind_for(_integration(session, admin, integration_id)).can("push")
     return _act(request, session, admin, integration_id, pause,
-                "Imports are paused. Nothing is imported until you resume.")
+                "Paused: the SCIM token is refused until you resume." if push
+                else "Imports are paused. Nothing is imported until you resume.")
 
 
 @router.post("/integrations/{integration_id}/resume", dependencies=[CsrfForm])
@@ -198,6 +202,10 @@ def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmi
     if integration.status == IntegrationStatus.REVOKED.value and not integration.secret_encrypted:
         flash(request, "Access was already revoked.", "info")
         return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    if scim_token_view(session, integration) is not None:
+        return _act(request, session, admin, integration_id, revoke,
+                    "Access revoked: the SCIM token no longer works. Remove the provisioning in your identity "
+                    "provider too.")
     name, place = source_name(integration), kind_for(integration).words.key_place
     return _act(request, session, admin, integration_id, revoke,
                 f"Access revoked: the {name} API key was deleted and no import runs until you re-authorize. "

@@ -2,7 +2,7 @@
 
 The catalogue is built from the source registry: one card per kind of source, as the kind presents
 itself (:attr:`hrsync.sources.kind.SourceKind.catalogue`: logo, category, summary, search words).
-Its card opens the setup wizard (or resumes the programme's unfinished draft).
+Its card opens the setup wizard (a push door's, its own set-up) or resumes the programme's unfinished draft.
 A draft can be deleted here, after a confirmation page (only drafts: a published integration is revoked).
 """
 
@@ -44,14 +44,11 @@ def catalogue() -> list[CatalogueEntry]:
 def search_catalogue(query: str) -> list[CatalogueEntry]:
     """Entries whose name, category or keywords contain every word of ``query`` (any case).
 
-    A push door (SCIM) is set up by ``hrsync integration add --source scim``, not by the import wizard
-    its card would start: it has no card until the portal has its own set-up page (docs/scim.md)."""
+    A push door's card (SCIM) starts its own short set-up (:mod:`hrsync.web.scim_setup`) at the same
+    ``/integrations/new/<kind>`` address, not the import wizard."""
     words = query.lower().split()
     found = []
-    push = {k.kind for k in kinds() if k.can("push")}
     for entry in catalogue():
-        if entry.kind in push:
-            continue
         haystack = " ".join((entry.name, entry.category, entry.summary, *entry.keywords)).lower()
         if all(word in haystack for word in words):
             found.append(entry)
@@ -108,6 +105,7 @@ def integrations_page(
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
         "last_runs": last_runs, "catalogue": {e.kind: e for e in catalogue()},
         "example_search": kinds()[0].display_name,
+        "push_kinds": {k.kind for k in kinds() if k.can("push")},
     })
 
 

@@ -1,4 +1,4 @@
-"""Members are found and sorted by folded keys (issue 25; docs/decisions/0034).
+"""Members are found and sorted by folded keys (issue 25; docs/decisions/0036).
 
 * ``member.search_key``: the names, e-mail and employee ID folded for case and accents in every
   script (:mod:`hrsync.domain.search`); a search matches its folded words against it, alike on
@@ -12,8 +12,8 @@
 Both keys are filled for every existing member here (in batches, from the stored values). The
 downgrade drops them and puts the old indexes back.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06
 """
 
@@ -26,8 +26,8 @@ from alembic import op
 
 from hrsync.store.member_keys import refresh_all_member_keys
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
