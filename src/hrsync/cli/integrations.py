@@ -180,13 +180,13 @@ def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None],
             fail(f"--setting expects NAME=VALUE with a setting of --source {kind} ({known}), got '{pair}'",
                  EXIT_BAD_INPUT, as_json=as_json)
         given[name.strip()] = value
-    for option, value in aliases.items():
-        if value is None:
+    for option, alias_value in aliases.items():
+        if alias_value is None:
             continue
         field = next((f for f in fields if option in f.cli_aliases), None)
         if field is None:
             fail(f"{option} does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
-        given[field.name] = value
+        given[field.name] = alias_value
     secret = next((f for f in fields if f.secret), None)
     if api_key is not None and secret is None:
         fail(f"--api-key does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
@@ -212,7 +212,7 @@ def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None],
 @json_option
 def list_kinds(as_json: bool) -> None:
     """The kinds of source hrsync can connect to, with the settings each asks for."""
-    payload = [{"kind": k.kind, "name": k.display_name,
+    payload: list[dict[str, Any]] = [{"kind": k.kind, "name": k.display_name,
                 "settings": [{"name": f.name, "label": f.label, "help": f.help, "secret": f.secret,
                               "required": f.required} for f in k.settings_fields]}
                for k in svc.kinds()]

@@ -186,7 +186,7 @@ def create_integration(
     session.add(integration)
     session.flush()
     detail = None if clean is None else (
-        {"subdomain": integration.settings["subdomain"]} if (integration.settings or {}).get("subdomain")
+        {"subdomain": (integration.settings or {})["subdomain"]} if (integration.settings or {}).get("subdomain")
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
     _log(session, integration, owner, "created", detail)
     return integration

@@ -16,6 +16,7 @@ Three ways a member row is written, each covered here once:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, update
@@ -38,7 +39,7 @@ def needs_new_keys(written: Iterable[str]) -> bool:
 def refresh_member_keys(session: Session, member_ids: Iterable[int]) -> None:
     """Recompute the keys of these members from what they hold now (after a Core or bulk update)."""
     ids = sorted(set(member_ids))
-    table = Member.__table__
+    table = cast(sa.Table, Member.__table__)
     statement = (
         update(table).where(table.c.id == bindparam("member_id"))
         .values(search_key=bindparam("new_search_key"), sort_key=bindparam("new_sort_key"),
