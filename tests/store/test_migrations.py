@@ -147,7 +147,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0015"
+    assert current_revision(db_url) == head_revision() == "0016"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()

@@ -36,6 +36,15 @@ RECORD_LABELS: Final = {
     "name": "Name",
 }
 
+#: A member's status as pages and files word it (the members list, a member's page, the CSV export).
+MEMBER_STATUS_LABELS: Final = {
+    "pending": "Pending (pre-hire)",
+    "invited": "Invited",
+    "active": "Active",
+    "leaver": "Leaver",
+    "deleted": "Deleted",
+}
+
 _WORDS = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import NAME_FIELDS, field_label, field_text, member_name
+from hrsync.domain.display import MEMBER_STATUS_LABELS, NAME_FIELDS, field_label, field_text, member_name
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.domain.issue_words import problem
 from hrsync.services.member_view import attribute_order, date_format_of, mapped_attributes
@@ -146,6 +146,7 @@ class MembersColumns:
         name = member_name(core["first_name"], core["last_name"], attrs, deleted=core["status"] == "deleted")
         cells: list[str | None] = [core["employee_id"], name, core["email"], core["first_name"], core["last_name"],
                                    field_text("preferred_name", attrs.get("preferred_name"), self.date_format)]
+        core["status"] = MEMBER_STATUS_LABELS.get(core["status"], core["status"])  # as the members list words it
         cells += [field_text(k, core[k], self.date_format) for k in _CORE_CSV[4:]]
         cells += [field_text(k, attrs.get(k), self.date_format) for k in self.attributes]
         return [neutralise(c) for c in cells]

@@ -27,6 +27,7 @@ from hrsync.services.connections import check_settings as check_settings
 from hrsync.services.connections import kind_for as kind_for
 from hrsync.services.connections import kind_of as kind_of
 from hrsync.services.connections import kinds as kinds
+from hrsync.services.connections import settle_mapping as settle_mapping
 from hrsync.services.connections import stored_settings as stored_settings
 from hrsync.services.connections import verified_settings
 from hrsync.services.coverage import refuse_if_unreachable
@@ -173,17 +174,19 @@ def create_integration(
     if clean is not None:
         source_kind.apply(integration, clean)
     full_mapping = {**source_kind.default_mapping(integration), **(mapping or {})}
-    # a draft without settings nor mapping (a membership file not uploaded yet) is mapped later
-    problems = validate_mapping(full_mapping) if full_mapping or clean is not None else []
+    # A draft with nothing to map yet (no settings, or a membership file's drop folder still empty: the
+    # SFTP order, set up first, files later) is mapped later: in the wizard, or by column name from the
+    # first file when it is imported or published (connections.settle_mapping).
+    problems = validate_mapping(full_mapping) if full_mapping else []
     if problems:
         raise ServiceError(problems[0], code="mapping")
     integration.mapping = full_mapping
-    if clean is not None:
+    if clean is not None and full_mapping:
         check_coverage(integration, full_mapping)  # a sample that cannot be read proves nothing
     session.add(integration)
     session.flush()
     detail = None if clean is None else (
-        {"subdomain": integration.settings["subdomain"]} if (integration.settings or {}).get("subdomain")
+        {"subdomain": (integration.settings or {})["subdomain"]} if (integration.settings or {}).get("subdomain")
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
     _log(session, integration, owner, "created", detail)
     return integration
@@ -363,6 +366,7 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     not_ready = kind_for(integration).not_ready(integration)
     if not_ready:
         raise ServiceError(not_ready)
+    settle_mapping(integration)
     problems = validate_mapping(mapping_of(integration))
     if problems:
         raise ServiceError(problems[0], code="mapping")

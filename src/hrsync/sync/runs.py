@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hrsync.domain.fields import validate_mapping
 from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.errors import RunBlocked, ServiceError
 from hrsync.sources.registry import REGISTRY
@@ -98,6 +99,21 @@ def _refuse_unless_importable(integration: Integration, dry_run: bool) -> None:
         raise ServiceError("Publish the integration before importing (a dry run works before).", code="draft")
 
 
+def settle_mapping(integration: Integration) -> bool:
+    """A draft created before its source had anything to map (an empty drop folder: the SFTP order, set
+    up first, files later) takes its kind's suggested mapping now (a membership file's columns matched
+    by name), when that mapping is complete. Every run request and a publish call this; ``True`` when
+    it mapped. An integration that has a mapping keeps it."""
+    if integration.mapping:
+        return False
+    kind = REGISTRY.get(integration.kind)
+    suggested = kind.default_mapping(integration) if kind is not None else {}
+    if not suggested or validate_mapping(suggested):
+        return False
+    integration.mapping = dict(suggested)
+    return True
+
+
 def request_run(
     session: Session,
     integration_id: int,
@@ -112,6 +128,11 @@ def request_run(
     if integration is None:
         raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
     _refuse_unless_importable(integration, dry_run)
+    settle_mapping(integration)
+    if not integration.mapping:
+        raise ServiceError("Nothing is mapped yet, and no file's columns could be matched by name (the first file "
+                           "needs columns such as “Employee ID” and “Email”). Add a file, or map the fields first "
+                           "(the setup's mapping step, or `hrsync integration edit` with --map).", code="mapping")
     expire_held_runs(session)
     current = active_run(session, integration_id)
     if current is not None:

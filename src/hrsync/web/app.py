@@ -33,6 +33,7 @@ from hrsync.web.deps import (
     CsrfFailed,
     LoginRequired,
     PageNotFound,
+    ReadOnlyRedirect,
     login_redirect_target,
     render,
     templates,
@@ -114,6 +115,10 @@ def _install_error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": "Not authenticated."}, status_code=401)
         return RedirectResponse(login_redirect_target(request), status_code=303)
+
+    @app.exception_handler(ReadOnlyRedirect)
+    async def _read_only(request: Request, exc: ReadOnlyRedirect) -> Response:
+        return RedirectResponse(exc.to, status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf_failed(request: Request, exc: CsrfFailed) -> Response:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from hrsync.domain.activity_words import sentence
 from hrsync.lifecycle.passwords import (
     WeakPasswordError,
-    check_password_policy,
+    check_new_password,
+    link_holder,
     request_password_reset,
     set_admin_password,
 )
@@ -147,7 +148,7 @@ def _set_password(request: Request, session: Session, token: str, purpose: Token
     if find_token(session, token, purpose) is None:
         return _link_page(request, session, token, purpose, template)
     try:
-        check_password_policy(password)
+        check_new_password(session, password, link_holder(session, token, purpose))
     except WeakPasswordError as exc:
         return _link_page(request, session, token, purpose, template, error=str(exc), status_code=400)
     if password != confirm:

@@ -25,8 +25,9 @@ from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 router = APIRouter(include_in_schema=False)
 
 SHOWN = 50
-OUTBOX_LABELS = {OutboxStatus.QUEUED.value: "Waiting", OutboxStatus.SENDING.value: "Sending",
-                 OutboxStatus.SENT.value: "Sent", OutboxStatus.FAILED.value: "Failed"}
+#: An e-mail's state in the queue, as the page words it.
+OUTBOX_LABELS = {"queued": "Waiting", "sending": "Sending", "failed": "Failed: tried again later",
+                 "sent": "Sent"}
 CAUGHT_PAGE = 20  # received messages per page (each is parsed and its text rendered)
 
 
@@ -49,9 +50,10 @@ def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin, page
     prehires, first_start = prehire_invitations(session, admin.programme_id)
     context: dict[str, Any] = {
         "nav": "emails",
+        "outbox_labels": OUTBOX_LABELS,
         "backlog": outbox_backlog(session, programme_id=admin.programme_id),
         "prehires": prehires, "first_start": first_start,
-        "waiting": waiting, "cancelled_reason": cancelled_reason, "outbox_labels": OUTBOX_LABELS,
+        "waiting": waiting, "cancelled_reason": cancelled_reason,
         "smtp_configured": bool(get_settings().smtp_url),
         "caught": [], "page": 1, "more": False,
     }

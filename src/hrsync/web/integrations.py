@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from hrsync.services.admins import may_change
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import delete_draft, integration_in_programme, kinds
 from hrsync.services.queries import latest_run
@@ -79,8 +80,11 @@ def integrations_page(
             select(Integration).where(Integration.programme_id == admin.programme_id).order_by(Integration.id)
         )
     )
+    changes = may_change(admin)
     if tab not in ("mine", "explore"):
         tab = "mine" if mine and not q else "explore"
+    if not changes:  # a read-only administrator connects nothing: no catalogue of what to connect
+        tab = "mine"
     last_runs: dict[int, ImportRun] = {}
     for integration in mine:
         run = latest_run(session, integration.id, dry_run=False)
@@ -97,8 +101,9 @@ def integrations_page(
         for entry in results
     ]
     return render(request, "integrations/index.html", {
+        "integration_url": integration_url if changes else (lambda i: f"/integrations/{i.id}"),
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
-        "last_runs": last_runs, "integration_url": integration_url, "catalogue": {e.kind: e for e in catalogue()},
+        "last_runs": last_runs, "catalogue": {e.kind: e for e in catalogue()},
         "example_search": kinds()[0].display_name,
         "push_kinds": {k.kind for k in kinds() if k.can("push")},
     })

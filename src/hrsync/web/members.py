@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from hrsync.domain.display import change_lines, member_name
+from hrsync.domain.display import MEMBER_STATUS_LABELS, change_lines, member_name
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
@@ -34,13 +34,7 @@ from hrsync.web.deps import CurrentAdmin, SessionDep, not_found, render
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-STATUS_LABELS = {
-    "pending": "Pending (pre-hire)",
-    "invited": "Invited",
-    "active": "Active",
-    "leaver": "Leaver",
-    "deleted": "Deleted",
-}
+STATUS_LABELS = MEMBER_STATUS_LABELS
 EVENT_LABELS = {
     "created": "Created by an import",
     "pending": "Added as a pre-hire",

@@ -25,7 +25,7 @@ FieldText = Annotated[str, Form(max_length=400)]
 
 
 def _programme(session: Any, admin: AdminUser) -> Programme:
-    programme = session.get(Programme, admin.programme_id)
+    programme: Programme | None = session.get(Programme, admin.programme_id)
     assert programme is not None
     return programme
 
