@@ -16,6 +16,7 @@ BASE = {
     "expires_at": datetime(2025, 4, 5, 14, 30, tzinfo=UTC),
     "zone_name": "UTC",
     "integration_name": "intelliHR",
+    "integration_label": "intelliHR (acme)",
     "run_number": 3,
     "outcomes": [("Created", 2), ("Updated", 1)],
     "affected": 3,

@@ -174,7 +174,7 @@ def test_owner_invites_with_a_role_and_changes_roles_in_the_activity_log(portal:
     assert role_row.admin_id == owner_id
     assert role_row.detail == {**role_row.detail, "role": "owner", "previous_role": "read_only", "email": invited}
     changes = client.get("/admins").text
-    assert f"made {invited} owner" in changes and f"invited {invited} as read-only" in changes
+    assert f"made {invited} an owner" in changes and f"invited {invited} as a read-only administrator" in changes
 
 
 def test_the_last_owner_can_neither_be_demoted_nor_deactivated(portal: Portal) -> None:

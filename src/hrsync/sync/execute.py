@@ -172,7 +172,11 @@ def _execute(
             planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
             source.close()
-        return _finish(factory, context, progress, planned.plan, planned.brake, planned.scope)
+        plan = planned.plan
+        own_ids = planned.read.own_ids
+        if own_ids:  # stored issues name each person by their own ID in the source, not its record id
+            plan.issues = [replace(i, source_id=own_ids.get(i.source_id or "", i.source_id)) for i in plan.issues]
+        return _finish(factory, context, progress, plan, planned.brake, planned.scope)
     finally:
         gc.unfreeze()
 
@@ -282,6 +286,8 @@ class _Read:
     settled: set[int]  # the members of the stand-ins
     scope: dict[int, _RuleCount] = field(default_factory=dict)  # rule index (or NO_INCLUDE) → count
     seen: dict[str, Counter[str]] = field(default_factory=dict)  # rule field → its values (for hints)
+    #: record id → the person's own ID in the source, where they differ (the error file shows the latter)
+    own_ids: dict[str, str] = field(default_factory=dict)
 
 
 def _read(
@@ -296,6 +302,7 @@ def _read(
     mapping, scope = context.mapping, context.scope
     rule_fields = sorted(scope.fields) if scope else []
     fields_read = context.fields_read(compiled)
+    own_key, own_ids = context.own_id_key(), read.own_ids
     count = 0
     for person in source.people(
         include_job_details=any(needs_job_details(key) for key in fields_read),
@@ -312,6 +319,8 @@ def _read(
             person, decision = scoped(person, scope)
             if decision.rule is not None:
                 _count_rule(read.scope, decision, person, mapping)
+        if own_key is not None and (own := person.values.get(own_key)) and own != person.source_id:
+            own_ids[person.source_id] = own
         basis = basis_of(person)
         member = known.get(person.source_id)
         if member is not None:

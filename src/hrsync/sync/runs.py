@@ -140,7 +140,8 @@ def request_run(
     run = ImportRun(
         integration_id=integration_id,
         programme_id=integration.programme_id,
-        number=next_run_number(session, integration_id),
+        # the wizard's preview takes no number: the first real import is #1
+        number=None if trigger == RunTrigger.PREVIEW.value else next_run_number(session, integration_id),
         trigger=trigger,
         triggered_by_id=triggered_by_id,
         dry_run=dry_run,

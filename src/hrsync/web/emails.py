@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hrsync.config import get_settings
 from hrsync.notify.catcher import read_caught_page
 from hrsync.notify.delivery import outbox_backlog
-from hrsync.notify.outbox import prehire_invitations
+from hrsync.notify.outbox import cancelled_reason, prehire_invitations
 from hrsync.store.models import OutboxEmail, OutboxStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 
@@ -53,7 +53,7 @@ def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin, page
         "outbox_labels": OUTBOX_LABELS,
         "backlog": outbox_backlog(session, programme_id=admin.programme_id),
         "prehires": prehires, "first_start": first_start,
-        "waiting": waiting,
+        "waiting": waiting, "cancelled_reason": cancelled_reason,
         "smtp_configured": bool(get_settings().smtp_url),
         "caught": [], "page": 1, "more": False,
     }

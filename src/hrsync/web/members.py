@@ -19,6 +19,7 @@ from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
 from hrsync.services.manual_members import owner_of
+from hrsync.services.member_invites import may_invite_again
 from hrsync.services.member_view import date_format_of, member_fields, member_title, run_numbers
 from hrsync.services.queries import (
     MEMBER_STATUSES,
@@ -137,5 +138,6 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         # each import's own integration: an adopted member's older imports belong to its former door
         "run_doors": dict(session.execute(select(ImportRun.id, ImportRun.integration_id).where(
             ImportRun.id.in_({e.run_id for e in events if e.run_id is not None}))).all()),
+        "can_invite_again": may_invite_again(member),
         "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })
