@@ -1,10 +1,11 @@
 """Every page of the portal in Chromium at the sizes people use, failing on sideways overflow.
 
-Administrator pages are opened at 1366×900 (a laptop) and 1920×1080; the member pages at 390×844
-(a phone); the sign-in, forgotten-password and link pages at all three. A page fails when the
-document is wider than the window, when any visible element ends beyond the window's right edge,
-or when anything inside the page scrolls sideways (a table scrolling inside its card counts: wide
-tables must wrap or stack, not scroll).
+Administrator pages are opened at 1366×900 (a laptop), 1920×1080 and 390×844 (a phone, in the same
+page object: no extra context or server); the member pages at 390×844; the sign-in,
+forgotten-password and link pages at all three. A page fails when the document is wider than the
+window, when any visible element ends beyond the window's right edge or starts left of its left edge
+(also when an ancestor's hidden overflow cuts it off), or when anything inside the page scrolls
+sideways (a table scrolling inside its card counts: wide tables must wrap or stack, not scroll).
 
 The pages come from the application's own routes: every GET route is either opened here (with a
 concrete address made from the seeded state) or listed in :data:`SKIPPED` with the reason, so a new
@@ -344,6 +345,15 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
     _sign_in_admin(staff, base, acme.admin_email)
     check_pages(staff, [u for urls in admin_pages.values() for u in urls], ADMIN_SIZES, artifacts_dir,
                 "admin", failures)
+    # a menu opened on a phone stays inside the window (the dashboard's Tools opened beyond its left edge)
+    page = staff.new_page()
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.goto(f"/integrations/{integration}")
+    page.get_by_text("Tools").click()
+    page.get_by_role("menuitem", name="Import history").wait_for()
+    page.screenshot(path=str(artifacts_dir / "admin-390x844-dashboard-tools-open.png"))
+    failures.extend(f"the dashboard's open Tools menu at 390×844: {problem}" for problem in overflow_of(page))
+    page.close()
     staff.close()
 
     phone = browser.new_context(base_url=base, viewport={"width": PHONE[0], "height": PHONE[1]},

@@ -100,6 +100,8 @@ OUTCOME_LABELS: Final = {
     "skipped": "Skipped",
     "not_found": "Not found",
 }
+#: A stage's or a validation row's status as its badge and value read ("info" has no badge).
+STATUS_LABELS: Final = {"ok": "OK", "warning": "Warning", "error": "Error", "info": ""}
 
 
 # -- what a trace returns ----------------------------------------------------------------------------
@@ -126,6 +128,11 @@ class TraceStage:
     status: str  # ok | warning | error | info
     summary: str
     rows: tuple[TraceRow, ...] = ()
+
+    @property
+    def status_label(self) -> str:
+        """The status's badge in words; empty for ``info`` (nothing to judge)."""
+        return STATUS_LABELS.get(self.status, self.status.capitalize())
 
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "title": self.title, "status": self.status, "summary": self.summary,
@@ -313,14 +320,15 @@ def _validation_stage(f: _Facts) -> TraceStage:
     for target in f.context.mapping:
         found = by_field.pop(target, [])
         if not found:
-            rows.append(TraceRow(field_label(target), "ok", "ok"))
+            rows.append(TraceRow(field_label(target), "Valid", "ok"))
         for issue in found:
-            rows.append(TraceRow(field_label(target), issue.severity.value, issue.severity.value,
+            rows.append(TraceRow(field_label(target), STATUS_LABELS[issue.severity.value], issue.severity.value,
                                  f.mask.says(target, issue.message)))
     for leftover in by_field.values():
         for issue in leftover:
-            rows.append(TraceRow(field_label(issue.field) if issue.field else "Record", issue.severity.value,
-                                 issue.severity.value, f.mask.says(issue.field, issue.message)))
+            rows.append(TraceRow(field_label(issue.field) if issue.field else "Record",
+                                 STATUS_LABELS[issue.severity.value], issue.severity.value,
+                                 f.mask.says(issue.field, issue.message)))
     worst = "error" if any(r.status == "error" for r in rows) else "warning" if any(
         r.status == "warning" for r in rows) else "ok"
     summary = {"ok": "Every mapped value is valid.", "warning": "Imported without the values marked.",
@@ -361,7 +369,8 @@ def _outcome_stage(f: _Facts) -> TraceStage:
               "unchanged": "ok"}.get(f.outcome, "warning")
     rows = [TraceRow("Outcome", OUTCOME_LABELS[f.outcome], status, f.reason)]
     for issue in f.plan_issues:
-        rows.append(TraceRow(problem(issue.code), issue.severity.value, issue.severity.value, issue.message))
+        rows.append(TraceRow(problem(issue.code), STATUS_LABELS[issue.severity.value], issue.severity.value,
+                             issue.message))
     if f.change is not None:
         rows.extend(TraceRow(line.label, line.shown)
                     for line in change_lines(f.mask.changes(f.change.changes), f.date_format))
