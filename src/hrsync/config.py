@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     mail_from: str = "hrsync <no-reply@hrsync.localhost>"
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
+    large_import_people: int = Field(
+        default=20_000,
+        ge=0,
+        description="An integration whose last import read at least this many people sends its imports to the "
+        "large-import queue (<queue>.large), so that workers started with --queues small never wait behind one; "
+        "0 sends every import to the one queue.",
+    )
     base_url: str = "http://127.0.0.1:8000"
     webhooks: Literal["auto", "on", "off"] = Field(
         default="auto",

@@ -62,6 +62,17 @@ def queue_name() -> str:
     return get_settings().celery_queue or DEFAULT_QUEUE
 
 
+LARGE_SUFFIX = ".large"
+"""The large-import queue is the import queue's name plus this (``hrsync.large`` by default)."""
+QUEUE_CHOICES = ("all", "small", "large")
+
+
+def worker_queues(which: str = "all", base: str | None = None) -> list[str]:
+    """The queues a worker started with ``--queues which`` consumes."""
+    base = base or queue_name()
+    return {"all": [base, base + LARGE_SUFFIX], "small": [base], "large": [base + LARGE_SUFFIX]}[which]
+
+
 def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Celery:
     """A Celery app for this broker (default: ``HRSYNC_BROKER_URL``)."""
     broker = broker_url if broker_url is not None else get_settings().broker_url
@@ -112,9 +123,15 @@ def producer_app() -> Celery:
 
 
 def send_run(run_id: int) -> None:
-    """Put one run id on the broker queue for a worker."""
+    """Put one run id on the broker queue for a worker: the large-import queue when the integration's
+    last import was large (:func:`hrsync.jobs.routing.is_large_run`), the import queue otherwise."""
+    from hrsync.jobs.routing import is_large_run
+
     producer = producer_app()
-    producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=producer.conf.task_default_queue)
+    queue = str(producer.conf.task_default_queue)
+    if is_large_run(run_id):
+        queue += LARGE_SUFFIX
+    producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=queue)
 
 
 def send_decision(run_id: int, decision: str, admin_id: int | None) -> None:
@@ -124,17 +141,20 @@ def send_decision(run_id: int, decision: str, admin_id: int | None) -> None:
                        queue=producer.conf.task_default_queue)
 
 
-def queue_depth(celery: Celery | None = None) -> int:
-    """Messages waiting in the import queue (not counting ones a worker holds); 0 when it is absent."""
+def queue_depth(celery: Celery | None = None, which: str = "all") -> int:
+    """Messages waiting in the import queues (``which``: all, small, large), not counting ones a worker
+    holds; an absent queue counts 0."""
     celery = celery or producer_app()
-    name = str(celery.conf.task_default_queue)
-    with celery.connection_for_write() as conn:
-        channel: Any = conn.default_channel
-        try:
-            declared = channel.queue_declare(queue=name, passive=True)
-        except ChannelError:  # an absent queue (Redis deletes empty lists; AMQP answers 404)
-            return 0
-        return int(declared.message_count)
+    total = 0
+    for name in worker_queues(which, str(celery.conf.task_default_queue)):
+        with celery.connection_for_write() as conn:
+            channel: Any = conn.default_channel
+            try:
+                declared = channel.queue_declare(queue=name, passive=True)
+            except ChannelError:  # an absent queue (Redis deletes empty lists; AMQP answers 404)
+                continue
+            total += int(declared.message_count)
+    return total
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
