@@ -139,8 +139,8 @@ def scaled(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path) ->
 def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str, queues: str = "all") -> Worker:
-        worker = Worker(scaled.env, name, tmp_path, queues=queues)
+    def start(name: str, queues: str = "all", concurrency: int = 2) -> Worker:
+        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues)
         started.append(worker)
         return worker
 
@@ -296,3 +296,24 @@ def test_a_large_integrations_imports_take_their_own_queue_so_small_ones_never_w
     wait_for(lambda: scaled.runs(large)[-1].status in FINISHED, "the large import to finish")
     assert scaled.runs(large)[-1].status in {"succeeded", "succeeded_with_errors"}
     assert queue_depth() == 0
+
+
+def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """HRSYNC_WORKER_MAX_MEMORY_MB (here 1: every pool process is above it) replaces the pool process once
+    its import ended; the next import runs in a new process (the worker id names the pid)."""
+    scaled.env["HRSYNC_WORKER_MAX_MEMORY_MB"] = "1"
+    activate(scaled.env)
+    [iid] = scaled.add_live()
+    workers("recycled", concurrency=1).wait_ready()  # one pool process: without the limit, both runs share it
+    pids = []
+    for _ in range(2):
+        with scaled.factory.begin() as session:
+            run_id = request_run(session, iid, trigger="manual").id
+        enqueue_run(run_id)
+        wait_for(lambda: scaled.runs(iid)[-1].status in FINISHED, "the import to finish")
+        last = scaled.runs(iid)[-1]
+        assert last.status in {"succeeded", "succeeded_with_errors"}, last.reason
+        pids.append((last.worker_id or "").rsplit(":", 1)[1])
+    assert pids[0] != pids[1], pids

@@ -22,6 +22,9 @@ is ``HRSYNC_BROKER_URL`` (``redis://…`` or ``amqp://…``). Settings that matt
   then left to stale-run recovery like a killed worker's. Celery enforces both in the ``prefork``
   pool (the default of ``hrsync worker``), not in ``threads`` or ``solo``, where only the read
   deadline bounds an import.
+* ``worker_max_memory_per_child`` (``HRSYNC_WORKER_MAX_MEMORY_MB``, default 250): a pool process an
+  import left above it is replaced by a fresh one once the task ends (prefork only).
+* Two queues: ``<queue>`` and ``<queue>.large`` (:mod:`hrsync.jobs.routing` says which a run takes).
 * No result backend: results live on the ``import_run`` row.
 """
 
@@ -98,6 +101,9 @@ def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Cele
         worker_send_task_events=False,
         task_track_started=False,
         enable_utc=True,
+        # Python rarely hands freed memory back: a pool process that read a large directory stays big
+        # until replaced. Replace it after the task once it is above the limit (issue 27).
+        worker_max_memory_per_child=(get_settings().worker_max_memory_mb * 1024) or None,
     )
     return app
 
