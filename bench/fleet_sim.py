@@ -38,6 +38,8 @@ class FleetSimulator(Served):
         self.directories: list[Directory] = []
         self.slow: set[str] = set()
         self.throttled: set[str] = set()
+        self.behaviours: dict[str, str] = {}
+        self.misbehaving = False  # switched on after setup (see :meth:`misbehave`)
         self.throttled_answers = 0
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -49,10 +51,12 @@ class FleetSimulator(Served):
 
     def add_tenant(self, tenant: str, directory: Directory, behaviour: str = "normal") -> None:
         self.apis[tenant.lower()] = PublicApi(directory, tenant, self.api_key)
-        if behaviour == "slow":
-            self.slow.add(tenant.lower())
-        elif behaviour == "throttled":
-            self.throttled.add(tenant.lower())
+        self.behaviours[tenant.lower()] = behaviour
+
+    def misbehave(self) -> None:
+        """Slow and throttled tenants start misbehaving (not while the benchmark sets up their integrations)."""
+        self.slow = {t for t, b in self.behaviours.items() if b == "slow"}
+        self.throttled = {t for t, b in self.behaviours.items() if b == "throttled"}
 
     def _on_start(self) -> None:
         for api in self.apis.values():
