@@ -417,7 +417,14 @@ def main() -> None:
                         help="scale-out: the slots take small imports only, one more worker the large one")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
+    parser.add_argument("--from-json", help="no run: merge these comma-separated --json reports, print and plot")
     args = parser.parse_args()
+    if args.from_json:
+        reports = [json.loads(Path(name).read_text()) for name in args.from_json.split(",")]
+        merged = {**reports[0], "modes": [m for r in reports for m in r["modes"]]}
+        print(to_markdown(merged))
+        plot(merged, args.plot)
+        return
     if args.quick:
         args.programmes, args.people, args.large, args.window, args.modes = 60, 100, 5_000, 10, "scale-out"
     report: dict[str, Any] = {"programmes": args.programmes, "people": args.people, "large": args.large,
