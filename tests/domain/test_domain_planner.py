@@ -291,6 +291,20 @@ def test_duplicate_employee_ids_in_the_import_skip_every_copy_and_spare_the_memb
     assert result.counts()["errors"] == 2
 
 
+def test_strangers_the_scoping_rules_left_out_are_counted_as_excluded_not_as_inactive() -> None:
+    from .domain_builders import drafts_of
+
+    people = [person("E1", "a@example.com", lifecycle=INACTIVE), person("E2", "b@example.com", lifecycle=INACTIVE),
+              person("E3", "c@example.com", lifecycle=INACTIVE), person("E4", "d@example.com", lifecycle=INACTIVE)]
+    drafts, issues = drafts_of(people)
+    current = [member(1, "E3", "c@example.com")]  # a member left out by the rules becomes a leaver
+    result = plan_sync(current, drafts, issues, PlanOptions(today=TODAY), out_of_scope={"src-E2", "src-E3", "src-E4"})
+    assert (result.ignored_count, result.excluded_count) == (1, 2)
+    assert [(c.kind, c.employee_id) for c in result.changes] == [(ChangeKind.LEAVER, "E3")]
+    assert type(result).from_json(result.to_json()).excluded_count == 2  # a held plan keeps it
+    assert plan_sync([], drafts, issues, PlanOptions(today=TODAY)).ignored_count == 4  # without rules: inactive
+
+
 def test_duplicate_ids_of_inactive_strangers_are_ignored_quietly() -> None:
     result = plan(
         [],

@@ -133,3 +133,24 @@ def test_rules_key_the_fingerprint_and_their_fields_are_in_the_basis() -> None:
     assert len(prints) == 3
     assert "job.workType" in fp(scope).sources
     assert fp(scope).basis(p) != fp(scope).basis(person("E1", "a@example.com", job__workType="Casual"))
+
+
+def test_the_closest_values_to_a_rule_that_matches_nobody() -> None:
+    from collections import Counter
+
+    from hrsync.domain.scope_hints import MAX_COUNTED, closest, count_value
+
+    seen: Counter[str] = Counter()
+    for value in ["Temporary/Casual"] * 19 + ["Permanent"] * 60 + ["  casuals "] + [None, " ", "Fixed Contract"]:
+        count_value(seen, value)
+    assert seen == {"Temporary/Casual": 19, "Permanent": 60, "casuals": 1, "Fixed Contract": 1}
+    # containing (or contained in) the rule's value first, ignoring case; unrelated values never
+    assert closest(["Casual"], seen) == [("casuals", 1), ("Temporary/Casual", 19)]
+    assert closest(["Permanant"], seen) == [("Permanent", 60)]  # a typo: the most similar
+    assert closest(["Contractor"], seen)[0] == ("Fixed Contract", 1)
+    assert closest([" "], seen) == [] and closest(["Zebra"], seen) == []
+    many: Counter[str] = Counter()
+    for n in range(MAX_COUNTED + 10):
+        count_value(many, f"v{n}")
+    count_value(many, "v0")
+    assert len(many) == MAX_COUNTED and many["v0"] == 2  # bounded: known values still counted

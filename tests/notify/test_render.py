@@ -16,6 +16,7 @@ BASE = {
     "expires_at": datetime(2025, 4, 5, 14, 30, tzinfo=UTC),
     "zone_name": "UTC",
     "integration_name": "intelliHR",
+    "integration_label": "intelliHR (acme)",
     "run_number": 3,
     "outcomes": [("Created", 2), ("Updated", 1)],
     "affected": 3,
@@ -30,6 +31,14 @@ BASE = {
     "name": "<b>Zoë</b> Admin",
     "failures": 3,
     "quarantined_on": date(2025, 4, 5),
+    "since": datetime(2025, 4, 4, 9, 0, tzinfo=UTC),  # the SCIM summary's period
+    "until": datetime(2025, 4, 5, 9, 0, tzinfo=UTC),
+    "timezone": "UTC",
+    "lines": [("Created", 2), ("Refused requests", 1)],
+    "changed": 2,
+    "refused": 1,
+    "held": 0,
+    "held_link": None,
 }
 
 

@@ -210,3 +210,24 @@ def test_cli_outbox_send_prints_counts(
     assert json.loads(status.stdout)["by_status"]["sent"] == 2
     human = runner.invoke(cli, ["outbox", "send"])
     assert human.exit_code == 0 and "sent 0" in human.stdout
+
+
+def test_two_integrations_of_one_programme_have_subjects_that_name_each(
+    factory: sessionmaker[Session], seed: Seed
+) -> None:
+    """Both integrations' first import is #1: the subject names the integration, so they never read alike."""
+    with factory.begin() as s:
+        owner = s.get(AdminUser, seed.admin_id)
+        other = Integration(programme_id=seed.programme_id, owner=owner, settings={"subdomain": "acme-nz"},
+                            status="live", date_format="DD/MM/YYYY")
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    first = _run(factory, seed, number=1)
+    second = _run(factory, seed, integration_id=other_id, number=1)
+    for run_id in (first, second):
+        assert _queue(factory, run_id) is not None
+    subjects = {row.run_id: row.subject for row in outbox_rows(factory)}
+    assert subjects[first] != subjects[second]
+    assert "intelliHR (acme) import #1 finished" in subjects[first]
+    assert "intelliHR (acme-nz) import #1 finished" in subjects[second]

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from hrsync.security.passwords import hash_password, verify_and_update, verify_password
+from hrsync.security.passwords import (
+    WeakPasswordError,
+    check_password_policy,
+    hash_password,
+    verify_and_update,
+    verify_password,
+)
 
 
 def test_a_hash_verifies_its_password_only() -> None:
@@ -44,3 +52,22 @@ def test_an_outdated_hash_is_upgraded_on_a_successful_check() -> None:
 def test_an_empty_password_cannot_be_set() -> None:
     with pytest.raises(ValueError, match="empty"):
         hash_password("")
+
+
+@pytest.mark.parametrize(("password", "context", "reason"), [
+    ("Summer2024!", (), "too easy to guess (this is similar to a commonly used password)"),
+    ("niahook2026", ("Acme Rewards", "nia.hook@acme.example", "Nia", "Hook"), "built from your own name"),
+    ("Nia.Hook-1990", ("Acme Rewards", "nia.hook@acme.example", "Nia", "Hook"), "built from your own name"),
+    ("AcmeRewards2026", ("Acme Rewards", "cole@acme.example", "Cole League"), "built from your own name"),
+    ("password12", (), "one of the most common passwords"),
+])
+def test_the_strength_check_knows_the_person_and_says_why(password: str, context: tuple[str, ...], reason: str) -> None:
+    with pytest.raises(WeakPasswordError, match=re.escape(reason)):
+        check_password_policy(password, context=context)
+
+
+@pytest.mark.parametrize("password", ["tangerine lighthouse quietly", "nia prefers tangerine lighthouses",
+                                      "niahook2026"])  # the last: not Nia Hook's own, so not guessable from her
+def test_a_strong_password_passes_even_beside_the_persons_name(password: str) -> None:
+    check_password_policy(password, context=("Acme Rewards", "sam@acme.example", "Sam", "Smith") if
+                          password == "niahook2026" else ("Acme Rewards", "nia.hook@acme.example", "Nia Hook"))

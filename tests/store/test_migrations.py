@@ -147,7 +147,7 @@ def test_upgrading_a_0001_database_keeps_queued_mail_and_adds_the_claim_token(db
             "SELECT id, 'run_summary', 'a@acme.example', 's', 't', 'k1', 'sending' FROM programme"
         ))
     upgrade(db_url)
-    assert current_revision(db_url) == head_revision() == "0013"
+    assert current_revision(db_url) == head_revision() == "0016"
     assert schema_differences(db_url) == []
     with make_engine(db_url).connect() as connection:
         rows = connection.execute(text("SELECT dedup_key, status, claim_token FROM outbox_email")).all()
@@ -208,7 +208,7 @@ def test_0012_folds_each_kinds_settings_into_settings_and_one_secret_and_downgra
             "source_settings) VALUES (1, 1, 'intellihr', 'acme', 'gAAAA-cipher', '1234', NULL), "
             "(2, 1, 'membership_file', NULL, NULL, NULL, :file), (3, 1, 'intellihr', NULL, NULL, NULL, NULL)"),
             {"file": '{"path": "/srv/sftp/acme", "status_column": "State"}'})
-    upgrade(db_url, "0012")  # the models are at head (0013): the schema is compared after the last upgrade
+    upgrade(db_url, "0012")  # the models are at head (0015): the schema is compared after the last upgrade
     with make_engine(db_url).connect() as c:
         rows = {r[0]: tuple(r[1:]) for r in c.execute(text(
             "SELECT id, settings, secret_encrypted, secret_last4 FROM integration ORDER BY id"))}
@@ -259,6 +259,29 @@ def test_0013_adds_the_scim_user_table_and_downgrades(db_url: str) -> None:
     with make_engine(db_url).connect() as c:
         assert "scim_user" not in inspect(c).get_table_names()
         assert c.execute(text("SELECT COUNT(*) FROM member")).scalar() == 2
+    upgrade(db_url)
+    assert schema_differences(db_url) == []
+
+
+def test_0014_adds_the_push_summary_columns_and_downgrades(db_url: str) -> None:
+    """When a SCIM integration's summary e-mail was last sent, and the hour it covered: added empty to
+    existing integrations, dropped by the downgrade with the integrations kept."""
+    from alembic import command
+
+    from hrsync.store.db import alembic_config
+
+    upgrade(db_url, "0013")
+    with make_engine(db_url).begin() as c:
+        c.execute(text("INSERT INTO programme (id, name) VALUES (1, 'P')"))
+        c.execute(text("INSERT INTO integration (id, programme_id, kind) VALUES (10, 1, 'scim')"))
+    upgrade(db_url, "0014")
+    with make_engine(db_url).connect() as c:
+        assert c.execute(text("SELECT summary_sent_at, summary_until FROM integration")).one() == (None, None)
+    command.downgrade(alembic_config(db_url), "0013")
+    with make_engine(db_url).connect() as c:
+        columns = {col["name"] for col in inspect(c).get_columns("integration")}
+        assert not {"summary_sent_at", "summary_until"} & columns
+        assert c.execute(text("SELECT COUNT(*) FROM integration")).scalar() == 1
     upgrade(db_url)
     assert schema_differences(db_url) == []
 

@@ -179,9 +179,9 @@ def test_error_file_round_trips_through_a_strict_csv_reader(install: Install) ->
         raw = proc.stdout.decode("utf-8-sig")
         assert raw.endswith("\r\n") and "\r\n" in raw
         rows = list(csv.reader(io.StringIO(raw, newline=""), strict=True))
-        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
         assert len(rows) - 1 == expected
-        assert all(len(r) == 6 and r[4] and r[5] for r in rows[1:])
+        assert all(len(r) == 7 and r[4] and r[5] and r[6] for r in rows[1:])
         assert all(r[1] for r in rows[1:] if r[0])  # a person with an employee ID is named beside it
 
 

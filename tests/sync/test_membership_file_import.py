@@ -89,7 +89,8 @@ def test_a_file_imports_members_with_invitations_history_and_a_safe_error_file(
 
     errors = install.cli("run", "errors", str(result["id"]), check=True).stdout
     assert errors.startswith("\ufeff")
-    assert list(csv.reader(io.StringIO(errors)))[1][:5] == ["E100", "Nomail Person", "E100", "Email", "missing_email"]
+    row = list(csv.reader(io.StringIO(errors)))[1]
+    assert row[:5] == ["E100", "Nomail Person", "E100", "Email", "No e-mail address"] and row[6] == "missing_email"
     programme_id = install.cli_json("integration", "show", str(integration))["programme_id"]
     exported = [cell for row in csv.reader(io.StringIO("".join(members_csv_lines(programme_id)))) for cell in row]
     assert "'" + HYPERLINK in exported and not [c for c in exported if c.startswith("=")]  # text, not a formula
@@ -152,3 +153,31 @@ def test_bad_files_fail_the_run_change_no_member_and_move_to_failed(install: Ins
     proc = limited.cli("import", str(integration), "--json")
     assert proc.returncode == 1 and "more than the" in proc.stderr
     assert install.members() == before and not big.exists()
+
+
+def test_an_empty_drop_folder_is_set_up_first_and_mapped_by_column_name_from_the_first_file(
+    install: Install, tmp_path: Path
+) -> None:
+    """The SFTP order: `integration add --path` on an empty folder is accepted and says how it will be
+    mapped; an import before any file is refused with what to do; the first file's columns map by name."""
+    folder = tmp_path / "sftp-empty"
+    folder.mkdir()
+    install.cli_json("programme", "add", "Acme", "--admin-email", "owner@acme.test")
+    said = install.cli("integration", "add", "--programme", "Acme", "--source", "file", "--path", str(folder))
+    assert said.returncode == 0, said.stderr
+    assert "mapped by name" in said.stdout and '--map employee_id="Employee ID"' in said.stdout, said.stdout
+    integration = int(said.stdout.split()[1])  # "integration 1 created as a draft. ..."
+    assert install.cli_json("integration", "show", str(integration))["mapping"] == {}
+    early = install.cli("import", str(integration), "--dry-run")
+    assert early.returncode != 0 and "Nothing is mapped yet" in early.stderr, (early.stdout, early.stderr)
+    partial = install.cli("integration", "add", "--programme", "Acme", "--source", "file", "--path",
+                          str(tmp_path), "--map", "email=Email")
+    assert partial.returncode != 0 and '--map employee_id="Employee ID"' in partial.stderr, partial.stderr
+
+    _write(folder, "staff.csv", [HEADER, *_staff(5)])
+    dry = install.cli_json("import", str(integration), "--dry-run")
+    assert dry["created"] == 5
+    assert install.cli_json("integration", "show", str(integration))["mapping"]["employee_id"] == "Employee Number"
+    install.cli_json("integration", "publish", str(integration))
+    assert install.cli_json("import", str(integration))["created"] == 5
+    assert sorted(install.members()) == [f"E{i:03d}" for i in range(5)]

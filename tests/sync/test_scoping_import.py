@@ -124,8 +124,23 @@ def test_a_rule_on_a_job_field_fetches_job_details(install: Install) -> None:
     plan = _plan_of(preview["id"])
     [rule] = plan["scope"]
     assert rule["people"] > 0 and rule["examples"]  # the work type was read (it lives on /jobs)
-    assert plan["people"]["ignored"] >= rule["people"]  # nobody excluded is created (no member yet)
-    assert plan["people"]["created"] + plan["people"]["pending"] + rule["people"] <= plan["people"]["read"]
+    people = plan["people"]
+    # nobody excluded is created (no member yet): each is counted as excluded by the rules, not as inactive
+    assert 0 < people["excluded"] <= rule["people"], people  # (a person with a record error is skipped)
+    assert people["created"] + people["pending"] + rule["people"] <= people["read"]
+    assert preview["excluded"] == people["excluded"] and preview["ignored"] == people["ignored"]  # the run's counts
+    _shape(None, integration, rules=[])
+    everyone = install.cli_json("import", str(integration), "--dry-run")
+    assert everyone["excluded"] == 0 and _plan_of(everyone["id"])["people"]["excluded"] == 0
+    # without the rule the excluded people are created, or ignored if inactive: never were they inactive ones
+    assert people["ignored"] <= everyone["ignored"] <= people["ignored"] + people["excluded"]
+    # a value from memory decides nobody: the preview keeps the values that come closest, for the review
+    _shape(None, integration, rules=[{"effect": "exclude", "field": "job.workType", "op": "equals",
+                                      "values": ["casual"]}])
+    missed = install.cli_json("import", str(integration), "--dry-run")
+    [nobody] = _plan_of(missed["id"])["scope"]
+    assert nobody["people"] == 0 and nobody["seen_any"] and nobody["seen"][0] == ["Temporary/Casual", rule["people"]]
+    assert missed["excluded"] == 0
 
 
 def test_a_rule_change_takes_everyone_the_full_way_and_ends_as_without_the_shortcut(pair: Pair) -> None:

@@ -76,10 +76,12 @@ class World:
     def outcome_in_run(self, run_id: int, source_id: str) -> str:
         """What a full import did to the person with this HR record, read from what it recorded."""
         assert self.factory is not None
+        # the stored issue names the person by their own ID in the source (intelliHR's number)
+        own = {str(p["id"]): str(p["autoIncrementIntellihrId"]) for p in self.sim.directory.people()}
         with self.factory() as session:
             errors = session.scalars(select(ImportIssue).where(
                 ImportIssue.run_id == run_id, ImportIssue.severity == "error",
-                ImportIssue.source_id == source_id)).all()
+                ImportIssue.source_id == own.get(source_id, source_id))).all()
             if errors:
                 return "skipped"
             member = session.scalars(select(Member).where(Member.source_id == source_id)).first()

@@ -87,8 +87,22 @@ def test_read_only_sees_every_page_but_every_change_is_refused(portal: Portal) -
     dashboard = client.get(f"/integrations/{integration_id}").text  # the buttons the role check would refuse
     assert f"/integrations/{integration_id}/import\"" not in dashboard and "Revoke access" not in dashboard
     assert "Import history" in dashboard
+    assert "/setup/" not in dashboard and ">Import data now<" not in dashboard  # no Edit, no Mapping, no import
+    history = client.get(f"/integrations/{integration_id}/runs").text
+    assert ">Import data now<" not in history
+    listing = client.get("/integrations?tab=explore").text  # nothing to connect: no catalogue
+    assert "Explore integrations" not in listing and "/integrations/new/" not in listing
+    for page_only_for_a_change, shown_instead in (
+            (f"/integrations/{integration_id}/setup/mapping", f"/integrations/{integration_id}"),
+            (f"/integrations/{integration_id}/setup/initial", f"/integrations/{integration_id}"),
+            (f"/integrations/{integration_id}/import", f"/integrations/{integration_id}"),
+            (f"/integrations/{integration_id}/revoke", f"/integrations/{integration_id}"),
+            ("/integrations/new/intellihr", "/integrations"), ("/members/new", "/members")):
+        sent = client.get(page_only_for_a_change)
+        assert sent.status_code == 303 and sent.headers["location"] == shown_instead, page_only_for_a_change
+    assert "Your role is read-only" in client.get(f"/integrations/{integration_id}").text  # says why, once
     owners_dashboard = portal.sign_in(owner).get(f"/integrations/{integration_id}").text
-    assert f"/integrations/{integration_id}/import\"" in owners_dashboard
+    assert f"/integrations/{integration_id}/import\"" in owners_dashboard and "/setup/mapping" in owners_dashboard
 
     refused = [
         ("/integrations/new/intellihr", f"/integrations/{integration_id}", {}),
@@ -160,7 +174,7 @@ def test_owner_invites_with_a_role_and_changes_roles_in_the_activity_log(portal:
     assert role_row.admin_id == owner_id
     assert role_row.detail == {**role_row.detail, "role": "owner", "previous_role": "read_only", "email": invited}
     changes = client.get("/admins").text
-    assert f"made {invited} owner" in changes and f"invited {invited} as read-only" in changes
+    assert f"made {invited} an owner" in changes and f"invited {invited} as a read-only administrator" in changes
 
 
 def test_the_last_owner_can_neither_be_demoted_nor_deactivated(portal: Portal) -> None:

@@ -115,7 +115,7 @@ def test_issue_files_are_strict_csv_matching_the_stored_issues(world: World) -> 
         with session_factory()() as session:
             stored = session.scalars(select(ImportIssue.message).where(
                 ImportIssue.run_id == run_id, ImportIssue.severity == severity).order_by(ImportIssue.id)).all()
-        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
         assert [r[5] for r in rows[1:]] == list(stored)
         assert all(line.endswith("\r\n") for line in answer.text.splitlines(keepends=True))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ __all__ = ["browser", "named"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 BOM = b"\xef\xbb\xbf"
-ISSUES_HEADER = ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
+ISSUES_HEADER = ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -59,19 +61,38 @@ def test_csv_downloads_open_in_a_spreadsheet_with_names_and_every_mapped_field(
     page = context.new_page()
     run_path = f"/integrations/{named.integration_id}/runs/{named.run_id}"
     sign_in_page(page, base_url, named.admin_email, run_path)
+    # the run page's error lines name the person and say the problem in words: no raw codes or record ids
+    errors_card = page.locator("section[aria-labelledby='errors-title']")
+    lines = errors_card.locator("[data-issue]").all_inner_texts()
+    sim = named.portal.sim.directory
+    for person in (p for p in sim.people() if p["id"] in sim.bad_records["missing_email"]):
+        name = display_name(person["firstName"], person["lastName"], person.get("preferredName"))
+        assert any(line.startswith(name) and "No e-mail address" in line for line in lines), (name, lines)
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        text = page.locator("main").inner_text()
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", errors_card.inner_text()), "a raw code on the run page"
+        assert not UUID.search(text) and not re.search(r"\bNone\b", text)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"the run page scrolls sideways at {size} ({overflow}px)"
+        page.locator("#errors-title").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / f"run-errors-{size}.png"))
+    page.set_viewport_size(SIZES["laptop"])
 
     errors = _spreadsheet_rows(_download(page, page.locator(f'a[href$="{run_path}/errors.csv"]').first, artifacts_dir))
     assert errors[0] == ISSUES_HEADER
+    assert not [r for r in errors[1:] if UUID.fullmatch(r[2])], "a record UUID in the intelliHR ID column"
     # The simulator's person without an e-mail address: skipped, and named in the file.
     sim = named.portal.sim.directory
     people = {p["id"]: p for p in sim.people()}
     missing = [people[i] for i in sim.bad_records["missing_email"]]
     assert missing
     for person in missing:
-        row = next(r for r in errors[1:] if r[2] == person["id"])
+        # the intelliHR ID column holds intelliHR's own number for the person, never its record UUID
+        row = next(r for r in errors[1:] if r[2] == str(person["autoIncrementIntellihrId"]))
         assert row[0] == person["employeeNumber"] and row[0]
         assert row[1] == display_name(person["firstName"], person["lastName"], person.get("preferredName"))
-        assert row[1] and row[3] == "Email" and row[4] == "missing_email"
+        assert row[1] and row[3] == "Email" and (row[4], row[6]) == ("No e-mail address", "missing_email")
 
     warnings = _spreadsheet_rows(
         _download(page, page.locator(f'a[href$="{run_path}/warnings.csv"]').first, artifacts_dir))

@@ -86,8 +86,8 @@ def test_import_data_now_with_live_progress_and_error_download(world: World, bro
     saved = artifacts_dir / download.suggested_filename
     download.save_as(str(saved))
     rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"), newline=""), strict=True))
-    assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
-    assert [(r[0], r[4], r[5]) for r in rows[1:]] == expected
+    assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
+    assert [(r[0], r[6], r[5]) for r in rows[1:]] == expected
 
     summary.get_by_role("link", name="See the members affected").click()
     page.wait_for_url(f"**/integrations/{integration}/runs/{run_id}")

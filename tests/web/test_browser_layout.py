@@ -26,6 +26,7 @@ from tests.web.conftest_b import PASSWORD, World, post_form, wait_for_run, world
 from hrsync.notify.catcher import MailCatcher
 from hrsync.notify.delivery import send_due
 from hrsync.services.integrations import create_integration
+from hrsync.services.scim import create_scim_integration, start_scim_integration
 from hrsync.sources.membership_file.kind import KIND as MEMBERSHIP_FILE
 from hrsync.sources.registry import REGISTRY
 from hrsync.store import session_factory, session_scope
@@ -75,6 +76,8 @@ SKIPPED: dict[str, str] = {
     "/integrations/{integration_id}/runs/{run_id}/warnings.csv": "download",
     "/integrations/{integration_id}/runs/{run_id}/progress": "the progress bar's JSON",
     "/integrations/{integration_id}/authorize/{setting}": "the authorize dialog's JSON (a setting's live preview)",
+    "/integrations/{integration_id}/setup/mapping/values": "the mapping step's JSON (a scoping rule's suggested "
+                                                           "values; test_browser_scoping.py)",
     "/integrations/{integration_id}/setup/settings": "the Connect step: test_browser_bamboohr.py and the throwaway "
                                                      "kind's browser test check it at 1366x900 and 390x844",
     "/members/export.csv": "download",
@@ -226,6 +229,8 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
         owner = session.get(AdminUser, acme.admin_id)
         assert programme is not None and owner is not None
         file_integration = create_integration(session, programme, owner, kind=MEMBERSHIP_FILE.kind).id
+        scim_live = create_scim_integration(session, programme, owner, label="Entra ID, head office")[0].id
+        scim_draft = start_scim_integration(session, programme, owner).id
         member = session.scalars(select(Member).where(Member.programme_id == acme.programme_id)
                                  .order_by(Member.id)).first()
         assert member is not None
@@ -262,16 +267,25 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
     admin_pages: dict[str, list[str]] = {
         "/admins": ["/admins"],
         "/integrations": ["/integrations?tab=mine", "/integrations?tab=explore"],
-        "/integrations/new/{kind}": [f"/integrations/new/{kind}" for kind in REGISTRY],
+        "/integrations/new/{kind}": [f"/integrations/new/{kind}" for kind in REGISTRY
+                                     if not REGISTRY[kind].can("push")],  # a push door's: its own route
+        "/integrations/new/scim": ["/integrations/new/scim"],
+        "/integrations/{integration_id}/setup/scim": [f"/integrations/{scim_live}/setup/scim",
+                                                      f"/integrations/{scim_draft}/setup/scim"],
+        "/integrations/{integration_id}/scim/review": [f"/integrations/{scim_draft}/scim/review"],
+        "/integrations/{integration_id}/scim/rotate": [f"/integrations/{scim_live}/scim/rotate"],
         "/integrations/{integration_id}/setup/initial": [f"/integrations/{integration}/setup/initial"],
         "/integrations/{integration_id}/setup/authorize": [f"/integrations/{integration}/setup/authorize"],
         "/integrations/{integration_id}/reauthorize": [f"/integrations/{integration}/reauthorize"],
         "/integrations/{integration_id}/authorize": [f"/integrations/{integration}/authorize"],
         "/integrations/{integration_id}/setup/file": [f"/integrations/{file_integration}/setup/file"],
-        "/integrations/{integration_id}/setup/mapping": [f"/integrations/{integration}/setup/mapping"],
+        "/integrations/{integration_id}/setup/mapping": [f"/integrations/{integration}/setup/mapping",
+                                                         f"/integrations/{scim_draft}/setup/mapping"],
         "/integrations/{integration_id}/setup/review": [f"/integrations/{integration}/setup/review"],
-        "/integrations/{integration_id}": [f"/integrations/{integration}", f"/integrations/{file_integration}"],
-        "/integrations/{integration_id}/revoke": [f"/integrations/{integration}/revoke"],
+        "/integrations/{integration_id}": [f"/integrations/{integration}", f"/integrations/{file_integration}",
+                                           f"/integrations/{scim_live}"],
+        "/integrations/{integration_id}/revoke": [f"/integrations/{integration}/revoke",
+                                                  f"/integrations/{scim_live}/revoke"],
         "/integrations/{integration_id}/delete": [f"/integrations/{file_integration}/delete"],
         "/integrations/{integration_id}/runs": [f"/integrations/{integration}/runs"],
         "/integrations/{integration_id}/runs/{run_id}": [f"/integrations/{integration}/runs/{run_id}",

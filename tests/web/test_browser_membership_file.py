@@ -26,6 +26,7 @@ CSV = ("\ufeffEmployee Number;Work E-mail;Given name;Surname;Department;Employme
 
 # The ids of the dropdowns whose longest option is wider than the space the closed dropdown shows it in.
 CUT_OFF = """selects => selects.filter(select => {
+  if (!select.getClientRects().length) return false;  // not shown (another transform's setting)
   const style = getComputedStyle(select);
   const probe = document.createElement('span');
   probe.style.cssText = 'position:absolute;visibility:hidden;white-space:pre';

@@ -92,7 +92,9 @@ def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
     expect(dialog.get_by_text("Your intelliHR account is authorized.")).to_be_visible()
     expect(dialog.locator("[data-confirm-last4]")).to_have_text("…" + API_KEY[-4:])
     _shot(page, artifacts_dir, "08-authorize-confirmation")
-    dialog.get_by_role("button", name="Finish setup").click()
+    dialog.get_by_role("button", name="Finish setup").click()  # saves the step: the wizard goes on at once
+    expect(page.get_by_role("heading", name="Mapping")).to_be_visible()
+    page.goto(page.url.replace("/setup/mapping", "/setup/authorize"))  # it says what is stored; Save goes on too
     expect(page.locator("section .confirm-box")).to_contain_text(f"https://{TENANT}.intellihr.net")
     assert API_KEY not in page.content()
     _shot(page, artifacts_dir, "09-authorized")

@@ -75,6 +75,9 @@ def test_search_trace_and_apply_one_person(world: World, browser: Any, artifacts
         assert (run.updated, run.leavers, run.created) == (1, 0, 0)
         stored = session.get(Member, member.id)
         assert stored is not None and stored.last_name == "Tracewell"
+    lead = page.locator(".page-head .lead").inner_text()  # a sentence, not "single by …"
+    assert lead.startswith("One person, applied from a trace by ") and "single" not in lead, lead
+    assert page.locator("h1").inner_text().startswith("Import #")
 
     # the member page's Trace button: the person is unchanged now
     page.goto(f"{world.base_url}/members/{member.id}")

@@ -48,6 +48,7 @@ to see a log of all data syncs that have been performed on your platform.
 You have the option to trigger the import on-demand from 'Import data now' link in the tools dropdown.
 """
 SIZE = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +117,8 @@ def test_the_articles_steps_in_its_own_words(
     dialog.get_by_role("button", name=_said(article, "Authorize"), exact=True).click()
     expect(dialog.get_by_text(re.compile("is authorized"))).to_be_visible()  # "see the confirmation message"
     _shot(page, artifacts_dir, "06-authorize-confirmation")
-    dialog.get_by_role("button", name=_said(article, "Finish Setup")).click()  # "click Finish Setup and then Save"
-    page.get_by_role("button", name=_said(article, "Save"), exact=True).click()
+    # "click Finish Setup and then Save": Finish Setup saves the step itself (issue 25), no second click
+    dialog.get_by_role("button", name=_said(article, "Finish Setup")).click()
 
     # Step 3: Mapping — "map the Employee ID to uniquely identify a member", "the Email Address field must be mapped"
     expect(page.get_by_role("heading", name=_said(article, "Mapping"), exact=True)).to_be_visible()
@@ -155,10 +156,34 @@ def test_the_articles_steps_in_its_own_words(
     page.get_by_role("menuitem", name=_said(article, "Import History")).click()
     expect(page.get_by_role("heading", name=_said(article, "Import History"))).to_be_visible()
     row = page.locator("tr[data-run-id]")
-    expect(row).to_have_count(1)  # the wizard's one preview, as a preview
-    expect(row).to_contain_text("#1")
+    expect(row).to_have_count(1)  # the wizard's one preview, as a preview: it takes no import number
     expect(row).to_contain_text("Preview")
+    expect(row).not_to_contain_text("#")
     expect(row).not_to_contain_text("Import data now")
     _shot(page, artifacts_dir, "11-import-history")
+
+    # the first real import is Import #1; the activity says a preview was a preview, each action a sentence
+    integration_path = page.url.split("/runs")[0].split(portal.base_url)[-1]
+    page.goto(f"{integration_path}/import")
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("#progress-title")).to_have_text("Import #1")
+    expect(page.locator("[data-progress-status]")).to_contain_text(re.compile("Succeeded|errors"), timeout=120_000)
+    page.goto(f"{integration_path}/revoke")
+    page.get_by_role("button", name="Revoke access").click()
+    expect(page.locator(".page-head .badge")).to_have_text(re.compile("Revoked", re.IGNORECASE))
+    activity = page.locator("ul.activity")
+    lines = [" ".join(t.split()) for t in activity.locator("li").all_inner_texts()]
+    assert any("previewed the first import" in line for line in lines), lines
+    # the import, not the preview
+    assert sum("started an import (Import data now)" in line for line in lines) == 1, lines
+    assert not [line for line in lines if "_" in line or "None" in line or "shape" in line], lines
+    details = page.locator("main").inner_text()
+    assert re.search(r"API key\s+revoked", details) and "None" not in details
+    for name, viewport in (("12-dashboard-revoked-1366", SIZE), ("13-dashboard-revoked-390", PHONE)):
+        page.set_viewport_size(viewport)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{name} scrolls sideways ({overflow}px)"
+        _shot(page, artifacts_dir, name)
+    page.set_viewport_size(SIZE)
     assert errors == [], errors
     context.close()

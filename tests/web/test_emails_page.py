@@ -76,7 +76,7 @@ def test_the_page_runs_the_same_statements_however_long_the_outbox(portal: Porta
         page = client.get("/emails")
     assert page.status_code == 200
     assert len(many) == len(few), (len(few), len(many))
-    assert page.text.count("<tr><td>invitation</td>") == 50  # the newest 50 waiting rows
+    assert page.text.count("<tr><td><strong>Invitation</strong></td>") == 50  # the newest 50 waiting rows
 
 
 def _write_mail(folder: Path, programme_id: int, n: int) -> None:

@@ -78,7 +78,7 @@ def test_export_streams_the_current_filter_as_formula_safe_csv(world: World) -> 
     victim_row = next(r for r in rows[1:] if r[0] == victim_emp)
     assert victim_row[department] == "'=HYPERLINK(\"x\")"
     pending = _rows(client.get("/members/export.csv", params={"status": "pending"}).content.decode("utf-8-sig"))
-    assert len(pending) > 1 and {r[status] for r in pending[1:]} == {"pending"}
+    assert len(pending) > 1 and {r[status] for r in pending[1:]} == {"Pending (pre-hire)"}
     one = _rows(client.get("/members/export.csv", params={"q": victim_emp}).content.decode("utf-8-sig"))
     assert [r[0] for r in one[1:]] == [victim_emp]
     assert victim_id

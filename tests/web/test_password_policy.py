@@ -28,12 +28,12 @@ HRSYNC = str(Path(sys.executable).parent / "hrsync")  # the installed command
 INVITE_LINK = re.compile(r"/admin/accept-invite/([A-Za-z0-9_\-]{20,})")
 
 
-def _member(programme_id: int, status: str = "invited") -> tuple[str, str]:
+def _member(programme_id: int, status: str = "invited", first: str = "Mo", last: str = "Member") -> tuple[str, str]:
     """A member and a fresh invitation token for them."""
     email = f"member-{uuid.uuid4().hex[:8]}@example.com"
     with session_scope() as session:
-        member = Member(programme_id=programme_id, employee_id=email[:15], email=email, first_name="Mo",
-                        last_name="Member", status=status)
+        member = Member(programme_id=programme_id, employee_id=email[:15], email=email, first_name=first,
+                        last_name=last, status=status)
         session.add(member)
         session.flush()
         raw, _ = issue_token(session, TokenPurpose.INVITATION, expires_at=utcnow() + timedelta(days=1),
@@ -51,11 +51,18 @@ def _queued_token(kind: str, to: str, pattern: re.Pattern[str]) -> str:
         return match.group(1)
 
 
-def _refused_then_accepted(client: httpx.Client, path: str, *, extra: dict[str, str] | None = None) -> httpx.Response:
+OWN_REASON = "built from your own name, e-mail address or the programme"
+
+
+def _refused_then_accepted(client: httpx.Client, path: str, *, extra: dict[str, str] | None = None,
+                           own: str | None = None) -> httpx.Response:
+    """``own``: a password made of the person's own name and a year, refused for being theirs."""
     page = client.get(path)
     assert page.status_code == 200, page.text[:500]
-    for weak, reason in ((COMMON, COMMON_REASON), ("qwertyuiop", COMMON_REASON), ("aaaaaaaaaaaa", "too easy to guess"),
-                         ("short", "at least 10 characters")):
+    weak_ones = [(COMMON, COMMON_REASON), ("qwertyuiop", COMMON_REASON), ("aaaaaaaaaaaa", "too easy to guess"),
+                 ("Summer2024!", "too easy to guess (this is similar to a commonly used password)"),
+                 ("short", "at least 10 characters")]
+    for weak, reason in weak_ones + ([(own, OWN_REASON)] if own else []):
         refused = client.post(path, data={**(extra or {}), "password": weak, "confirm": weak,
                                           "csrf_token": csrf_of(page.text)})
         assert refused.status_code == 400, (weak, refused.status_code)
@@ -68,8 +75,8 @@ def _refused_then_accepted(client: httpx.Client, path: str, *, extra: dict[str, 
 
 def test_member_invitation_page_refuses_a_common_password_with_the_reason(portal: Portal) -> None:
     programme_id = portal.new_admin()[0]
-    email, token = _member(programme_id)
-    _refused_then_accepted(portal.client(), f"/welcome/{token}")
+    email, token = _member(programme_id, first="Nia", last="Hook")
+    _refused_then_accepted(portal.client(), f"/welcome/{token}", own="niahook2026")
     login = portal.client()
     page = login.get("/member/login")
     assert login.post("/member/login", data={"email": email, "password": GOOD,
@@ -106,7 +113,7 @@ def test_administrator_invitation_and_reset_pages_refuse_a_common_password(porta
     invited = f"colleague-{uuid.uuid4().hex[:8]}@example.com"
     assert portal.post_form(owner, "/admins", "/admins", {"email": invited, "name": "Cole League"}).status_code == 303
     invite = _queued_token("admin_invite", invited, INVITE_LINK)
-    _refused_then_accepted(portal.client(), f"/admin/accept-invite/{invite}")
+    _refused_then_accepted(portal.client(), f"/admin/accept-invite/{invite}", own="ColeLeague2026!")
 
     stranger = portal.client()
     page = stranger.get("/forgot-password")

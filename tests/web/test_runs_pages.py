@@ -76,8 +76,8 @@ def test_error_and_warning_files_are_strict_csv_with_the_runs_issues(world: Worl
         assert answer.headers["content-type"] == "text/csv; charset=utf-8"
         assert answer.headers["content-disposition"] == f'attachment; filename="run-{run_id}-{name}.csv"'
         rows = _strict_csv(answer.content.decode("utf-8-sig"))
-        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Code", "Message"]
-        assert [(r[0], r[4]) for r in rows[1:]] == expected[severity]
+        assert rows[0] == ["Employee ID", "Name", "intelliHR ID", "Field", "Problem", "Message", "Problem code"]
+        assert [(r[0], r[6]) for r in rows[1:]] == expected[severity]
 
 
 def test_held_run_shows_why_and_can_be_rejected_with_an_activity_entry(world: World) -> None:

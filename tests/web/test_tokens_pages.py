@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tests.web.conftest_b import World, post_form, world
 
 from hrsync.store import session_factory
-from hrsync.store.models import ActivityLog, ApiToken
+from hrsync.store.models import ActivityLog, ApiToken, PortalSession
 
 __all__ = ["world"]
 
@@ -19,8 +19,9 @@ SHOWN = re.compile(r"data-new-token>(hrs_[A-Za-z0-9_\-]+)<")
 
 def test_a_new_token_is_shown_once_stored_as_a_hash_and_works(world: World) -> None:
     client = world.admin_client(world.acme)
-    created = post_form(client, TOKENS, TOKENS, {"name": "Payroll sync", "scopes": "read"})
-    assert created.status_code == 201
+    posted = post_form(client, TOKENS, TOKENS, {"name": "Payroll sync", "scopes": "read"})
+    assert posted.status_code == 303 and posted.headers["location"] == TOKENS  # Post/Redirect/Get
+    created = client.get(TOKENS)
     assert created.headers["cache-control"] == "no-store"
     match = SHOWN.search(created.text)
     assert match, created.text[:2000]
@@ -30,8 +31,13 @@ def test_a_new_token_is_shown_once_stored_as_a_hash_and_works(world: World) -> N
         assert row is not None and row.programme_id == world.acme.programme_id
         assert row.token_hash == hashlib.sha256(raw.encode()).hexdigest() and raw not in row.token_hash
         assert raw.startswith(row.prefix)
-    listing = client.get(TOKENS)
+        sessions = [str(data) for (data,) in session.execute(select(PortalSession.data))]
+        assert not any(raw in data for data in sessions)  # it crossed the redirect encrypted, and is gone now
+        assert session.scalar(select(func.count()).select_from(ApiToken)
+                              .where(ApiToken.name == "Payroll sync")) == 1
+    listing = client.get(TOKENS)  # a reload: the token is not shown again, and no second one is made
     assert "Payroll sync" in listing.text and raw not in listing.text and f"{row.prefix}…" in listing.text
+    assert listing.text.count("Payroll sync") == created.text.count("Payroll sync") - 1  # the "shown once" box
     api = world.client(headers={"Authorization": f"Bearer {raw}"}).get("/api/v1/integrations")
     assert api.status_code == 200 and [i["id"] for i in api.json()] == [world.acme.integration_id]
     assert "Never" not in client.get(TOKENS).text.split("Payroll sync", 1)[1].split("</tr>", 1)[0]
@@ -45,7 +51,8 @@ def test_a_token_needs_a_name(world: World) -> None:
 
 def test_revoking_stops_the_token_and_is_logged(world: World) -> None:
     client = world.admin_client(world.acme)
-    raw = SHOWN.search(post_form(client, TOKENS, TOKENS, {"name": "Nightly report", "scopes": "read"}).text).group(1)  # type: ignore[union-attr]
+    assert post_form(client, TOKENS, TOKENS, {"name": "Nightly report", "scopes": "read"}).status_code == 303
+    raw = SHOWN.search(client.get(TOKENS).text).group(1)  # type: ignore[union-attr]
     with session_factory()() as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "Nightly report"))
     revoked = post_form(client, TOKENS, f"{TOKENS}/{token_id}/revoke")

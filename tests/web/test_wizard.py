@@ -333,3 +333,43 @@ def test_mapping_lists_person_and_job_custom_fields_by_their_human_names(portal:
     stored = _integration(integration_id)
     assert stored.mapping["job_title"] == "job.custom.jobCostCode"
     assert stored.mapping["custom.job_shiftPattern"] == "job.custom.shiftPattern"
+
+
+def test_the_mapping_step_suggests_real_values_and_keeps_what_was_typed_without_its_script(
+    portal: Portal, admin_email: str
+) -> None:
+    import json
+
+    client = portal.sign_in(admin_email)
+    integration_id = _start(portal, client)
+    assert _authorize(portal, client, integration_id).status_code == 200
+    step = f"/integrations/{integration_id}/setup/mapping"
+    page = client.get(step)
+    sample = json.loads(re.search(r'id="mapping-sample">(.*?)</script>', page.text, re.S).group(1))  # type: ignore[union-attr]
+    assert sample["fields"]["firstName"]["filled"] == sample["sampled"] > 0
+    assert sample["fields"]["job.workType"]["measured"] is False  # a job detail: asked for when chosen
+    assert all(not f["values"] for key, f in sample["fields"].items()
+               if key in ("primaryEmailAddress", "dateOfBirth", "firstName"))  # contact, personal, unique
+    values = client.get(f"{step}/values", params={"field": "job.workType"}).json()
+    assert ["Temporary/Casual", values["values"][[v for v, _ in values["values"]].index("Temporary/Casual")][1]] \
+        in values["values"] and all(n > 0 for _, n in values["values"])
+    assert client.get(f"{step}/values", params={"field": "primaryEmailAddress"}).json()["values"] == []
+    assert client.get(f"{step}/values", params={"field": "nonsense"}).status_code == 404
+
+    form = {"map.employee_id": "employeeNumber", "map.email": "primaryEmailAddress", "map.first_name": "firstName",
+            "map.last_name": "lastName", "rule_0_effect": "exclude", "rule_0_field": "job.workType",
+            "rule_0_op": "equals", "rule_0_values": "Temporary/Casual", "rule_0_label": "casual workers",
+            "t_0_target": "first_name", "t_0_type": "upper"}
+    again = portal.post_form(client, step, step, {**form, "action": "add_rule"})
+    assert again.status_code == 200
+    assert 'data-rule-row="1"' in again.text and 'data-rule-row="2"' not in again.text  # exactly one row more
+    assert 'value="Temporary/Casual"' in again.text and 'value="casual workers"' in again.text
+    assert "Temporary/Casual (" in again.text  # the row's field suggests its values
+
+    shown = portal.post_form(client, step, f"{step}/transform-preview", form)
+    assert shown.status_code == 200 and 'data-transform-example="first_name"' in shown.text
+    for before, after in re.findall(r"First name: “(.*?)” → “(.*?)”", shown.text):
+        assert before != after == after.upper()
+    trimmed = portal.post_form(client, step, f"{step}/transform-preview", {**form, "t_0_type": "trim"})
+    assert "data-transform-none" in trimmed.text and "change nobody" in trimmed.text  # names have no spaces
+    assert client.get(step).text.count("data-rule-row=") == 1  # nothing was saved by either

@@ -36,7 +36,8 @@ def test_mapping_step_warns_offers_the_intellihr_id_and_publishing_waits_for_it(
     assert page.status_code == 200
     assert "data-key-warning" in page.text and "Employee ID would be empty for everyone" in page.text
     assert "Employee number is blank for all 120 people we sampled" in page.text
-    assert re.search(r'data-coverage="employee_id">0 of 120 have a value<', page.text)
+    assert re.search(r'data-coverage="employee_id">0 of 120 have a value \(nobody has one: a person without an '
+                     r'Employee ID is skipped\)<', page.text)
     email_line = re.search(r'data-coverage="email">(\d+) of 120 have a value · e\.g\. <span class="example">([^<]+)<',
                            page.text)
     assert email_line and int(email_line.group(1)) > 100

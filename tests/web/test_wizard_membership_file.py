@@ -222,6 +222,9 @@ def test_no_file_chosen_and_none_waiting_asks_for_one(portal: Portal, admin_emai
     client = portal.sign_in(admin_email)
     integration_id = _start(portal, client)
     page = f"/integrations/{integration_id}/setup/file"
+    # before any upload: plain words, not "the folder /…/drop/N does not exist"
+    waiting = re.search(r"data-waiting-problem>([^<]*)<", client.get(page).text)
+    assert waiting is not None and waiting.group(1) == "No file has been uploaded yet: choose one above."
     response = portal.post_form(client, page, page)
     assert response.status_code == 400 and "Choose a CSV file to upload." in response.text
 

@@ -39,6 +39,8 @@ def _human(outcome: dict[str, Any]) -> str:
     kind = {"preview": "preview", "undo": "undo"}.get(str(outcome.get("trigger")), "import")
     ignored = outcome.get("ignored", 0)
     line = f"{kind} #{number} (run id {outcome['id']}) {outcome['status']}: {counts}, {ignored} ignored"
+    if outcome.get("excluded"):
+        line += f", {outcome['excluded']} excluded by your rules"
     return line if not outcome.get("reason") else f"{line}\n{outcome['reason']}"
 
 

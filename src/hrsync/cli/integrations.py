@@ -145,9 +145,22 @@ def add(programme_name: str, source: str, setting_pairs: tuple[str, ...], api_ke
                 leaver_threshold_pct=leaver_threshold,
             )
         except ServiceError as exc:
+            if exc.code == "mapping":
+                raise ServiceError(f"{exc.reason} Name the columns with --map FIELD=COLUMN, for example "
+                                   '--map employee_id="Employee ID" --map email="Email".', code=exc.code) from None
             raise _with_alternative(exc, "add it with {map}") from None
-        payload = {"id": created.id}
-    emit(payload, as_json, f"integration {payload['id']} created as a draft; publish it to go live")
+        payload = {"id": created.id, "mapping": dict(created.mapping or {})}
+    text = f"integration {payload['id']} created as a draft; publish it to go live"
+    if not payload["mapping"]:  # an empty drop folder (set up first, files later): mapped at the first file
+        payload["mapped_at_first_file"] = True
+        text = (f"integration {payload['id']} created as a draft. Its folder has no file yet, so nothing is "
+                "mapped: the first file's columns will be mapped by name (\"Employee ID\", \"Email\", \"First "
+                "name\", ...) when it is imported or the integration is published; see them with `hrsync "
+                f"integration fields {payload['id']}`. To choose the columns yourself instead: `hrsync integration "
+                f"edit {payload['id']} --map employee_id=\"Employee ID\" --map email=\"Email\"`. Then "
+                f"`hrsync import {payload['id']} --dry-run` to preview and `hrsync integration publish "
+                f"{payload['id']}` to go live")
+    emit(payload, as_json, text)
 
 
 def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None], api_key: str | None,
@@ -167,13 +180,13 @@ def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None],
             fail(f"--setting expects NAME=VALUE with a setting of --source {kind} ({known}), got '{pair}'",
                  EXIT_BAD_INPUT, as_json=as_json)
         given[name.strip()] = value
-    for option, value in aliases.items():
-        if value is None:
+    for option, alias_value in aliases.items():
+        if alias_value is None:
             continue
         field = next((f for f in fields if option in f.cli_aliases), None)
         if field is None:
             fail(f"{option} does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
-        given[field.name] = value
+        given[field.name] = alias_value
     secret = next((f for f in fields if f.secret), None)
     if api_key is not None and secret is None:
         fail(f"--api-key does not apply to --source {kind}", EXIT_BAD_INPUT, as_json=as_json)
@@ -199,7 +212,7 @@ def _settings(kind: str, pairs: tuple[str, ...], aliases: dict[str, str | None],
 @json_option
 def list_kinds(as_json: bool) -> None:
     """The kinds of source hrsync can connect to, with the settings each asks for."""
-    payload = [{"kind": k.kind, "name": k.display_name,
+    payload: list[dict[str, Any]] = [{"kind": k.kind, "name": k.display_name,
                 "settings": [{"name": f.name, "label": f.label, "help": f.help, "secret": f.secret,
                               "required": f.required} for f in k.settings_fields]}
                for k in svc.kinds()]

@@ -36,6 +36,15 @@ RECORD_LABELS: Final = {
     "name": "Name",
 }
 
+#: A member's status as pages and files word it (the members list, a member's page, the CSV export).
+MEMBER_STATUS_LABELS: Final = {
+    "pending": "Pending (pre-hire)",
+    "invited": "Invited",
+    "active": "Active",
+    "leaver": "Leaver",
+    "deleted": "Deleted",
+}
+
 _WORDS = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 
 
@@ -108,6 +117,17 @@ def field_label(key: str) -> str:
         words = [w if len(w) > 1 and w.isupper() else w.lower() for w in words]
         return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
     return key
+
+
+def target_label(key: str, source_key: str | None = None, source_labels: Mapping[str, str] | None = None) -> str:
+    """A mapping target's label wherever the mapping is shown (the mapping step, its transforms, the
+    review): a member field's own label; an extra attribute under the label of the source field it
+    keeps ("T-shirt size"), else :func:`field_label` of its name."""
+    if key not in MEMBER_FIELDS and key.startswith(EXTRA_PREFIX) and source_key and source_labels:
+        label = source_labels.get(source_key)
+        if label:
+            return label
+    return field_label(key)
 
 
 def is_date_field(key: str) -> bool:

@@ -70,6 +70,7 @@ def recheck_held_plan(plan: SyncPlan, current: Iterable[CurrentMember], today: d
         issues=[*plan.issues, *warnings],
         source_count=plan.source_count,
         ignored_count=plan.ignored_count,
+        excluded_count=plan.excluded_count,
         unchanged_member_ids=plan.unchanged_member_ids,
     )
 

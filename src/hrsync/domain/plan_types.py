@@ -225,6 +225,7 @@ class SyncPlan:
     issues: list[RecordIssue]
     source_count: int  # people the source returned, skipped ones included
     ignored_count: int = 0  # inactive people who are not members: nothing to do
+    excluded_count: int = 0  # people out of scope (scoping rules) who are not members: nothing to do either
     unchanged_member_ids: list[int] = field(default_factory=list)
     #: Unchanged members whose stored fingerprint the apply replaces (member id → fingerprint).
     #: Not part of a stored plan: a held plan re-checks only its changes, so an unchanged member may
@@ -253,6 +254,7 @@ class SyncPlan:
             "source_count": self.source_count,
             "unchanged_count": self.unchanged_count,
             "ignored_count": self.ignored_count,
+            "excluded_count": self.excluded_count,
             "unchanged_member_ids": list(self.unchanged_member_ids),
             "changes": [c.to_json() for c in self.changes],
             "issues": [i.to_json() for i in self.issues],
@@ -268,5 +270,6 @@ class SyncPlan:
             issues=[RecordIssue.from_json(i) for i in d["issues"]],
             source_count=d["source_count"],
             ignored_count=d["ignored_count"],
+            excluded_count=int(d.get("excluded_count") or 0),  # held before scoped people were counted apart
             unchanged_member_ids=list(d["unchanged_member_ids"]),
         )

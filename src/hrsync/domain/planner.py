@@ -82,7 +82,7 @@ Decisions where the rules leave room:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, timedelta
 from typing import Final
 
@@ -429,9 +429,12 @@ def plan_sync(
     options: PlanOptions,
     *,
     source_count: int | None = None,
+    out_of_scope: Collection[str] = frozenset(),
 ) -> SyncPlan:
     """Plan one import. ``issues`` are the record issues from :func:`build_draft`, carried into
     the plan. ``source_count`` defaults to the drafts plus the distinct people skipped by errors.
+    ``out_of_scope``: the HR records the scoping rules left out (read as inactive); those who are
+    not members are counted in ``excluded_count`` rather than ``ignored_count``.
     """
     own, foreign = own_members(current)  # another door's members are never planned for, only guarded
     owned = skip_owned_elsewhere(drafts, foreign)
@@ -444,13 +447,16 @@ def plan_sync(
     else:
         planner.relink_changed_ids(incoming)
     # Inactive strangers are ignored before e-mail checks: they will not hold an address.
-    ignored = 0
+    ignored = excluded = 0
     considered: list[MemberDraft] = []
     for d in incoming:
         if d.employee_id in planner.skipped:
             continue
         if d.lifecycle == Lifecycle.INACTIVE and d.employee_id not in planner.by_id:
-            ignored += 1
+            if d.source_id in out_of_scope:
+                excluded += 1
+            else:
+                ignored += 1
         else:
             considered.append(d)
     claimants = [d for d in considered if d.lifecycle != Lifecycle.INACTIVE]
@@ -484,6 +490,7 @@ def plan_sync(
         issues=planner.issues + planner.new_issues,
         source_count=source_count,
         ignored_count=ignored,
+        excluded_count=excluded,
         unchanged_member_ids=planner.unchanged_ids,
         fingerprints=planner.fingerprints,
         claims=owned.claims,

@@ -1,4 +1,4 @@
-"""The periodic pass both modes share: schedule, recover, re-queue, send mail, close down.
+"""The periodic pass both modes share: schedule, recover, re-queue, summarise SCIM, send mail, close down.
 
 One plain thread that wakes every ``tick`` seconds is all the timing this needs, because the
 *when* lives in the database (``integration.next_run_at``), not in the timer: a pass that runs
@@ -99,6 +99,7 @@ class PeriodicLoop:
         requeue = self.requeue
         if requeue is not None:
             self._step(report, "requeued", lambda: requeue(now))
+        self._step(report, "push_summaries", lambda: self._push_summaries(now))
         if self.send_outbox:
             self._step(report, "outbox", self._send_outbox)
         if self.closedown and self._closedown_day != now.date():
@@ -120,6 +121,13 @@ class PeriodicLoop:
         from hrsync.jobs.webhooks import process_due
 
         return process_due(self.factory, now).to_dict()
+
+    def _push_summaries(self, now: datetime) -> dict[str, int]:
+        """A SCIM integration's summary e-mail of its changes, at most daily (queued here, sent by the
+        outbox step right after)."""
+        from hrsync.notify.push_summary import send_due_summaries
+
+        return send_due_summaries(self.factory, now)
 
     def _send_outbox(self) -> dict[str, Any]:
         from hrsync.notify.delivery import send_due

@@ -43,9 +43,12 @@ from hrsync.store.types import utcnow
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "WeakPasswordError",
+    "check_new_password",
     "check_password_policy",
     "consume_token",
     "find_token",
+    "link_holder",
+    "password_context",
     "replace_password",
     "request_password_reset",
     "set_admin_password",
@@ -56,6 +59,36 @@ RESET_THROTTLE = timedelta(minutes=5)
 # Members who can sign in (or are about to): a pre-hire has not been invited, a tombstone is gone.
 RESETTABLE_MEMBER_STATUSES = (MemberStatus.INVITED.value, MemberStatus.ACTIVE.value, MemberStatus.LEAVER.value)
 ADMIN_LINK_PURPOSES = (TokenPurpose.ADMIN_INVITE, TokenPurpose.ADMIN_PASSWORD_RESET)
+
+
+def password_context(session: Session, person: Member | AdminUser | None) -> tuple[str, ...]:
+    """What ``person``'s password must not be built from: their names, e-mail address, employee ID and
+    the programme's name (the context of :func:`check_password_policy`)."""
+    if person is None:
+        return ()
+    programme = session.get(Programme, person.programme_id)
+    parts: list[object] = [programme.name if programme else None, person.email]
+    if isinstance(person, Member):
+        parts += [person.first_name, person.last_name, (person.attributes or {}).get("preferred_name"),
+                  person.employee_id]
+    else:
+        parts.append(person.name)
+    return tuple(str(p) for p in parts if p)
+
+
+def check_new_password(session: Session, password: str, person: Member | AdminUser | None) -> None:
+    """:func:`check_password_policy` for ``person``: every page and command that sets a password calls this."""
+    check_password_policy(password, context=password_context(session, person))
+
+
+def link_holder(session: Session, raw_token: str, purposes: object) -> Member | AdminUser | None:
+    """The member or administrator a still-valid link belongs to (nothing is used up)."""
+    token = find_token(session, raw_token, purposes)  # type: ignore[arg-type]
+    if token is None:
+        return None
+    if token.member_id is not None:
+        return session.get(Member, token.member_id)
+    return session.get(AdminUser, token.admin_id) if token.admin_id is not None else None
 
 
 def _recently_requested(session: Session, *, to: str, kind: str, since: datetime) -> bool:
@@ -203,7 +236,7 @@ def set_member_password(
     The policy is checked before the link is used up, so a too-short password does not cost the
     member their link. An invited member becomes active; every other open link of theirs dies.
     """
-    check_password_policy(password)
+    check_new_password(session, password, link_holder(session, raw_token, MEMBER_LINK_PURPOSES))
     now = now or utcnow()
     token = consume_token(session, raw_token, MEMBER_LINK_PURPOSES, now=now)
     if token is None or token.member_id is None:
@@ -231,7 +264,7 @@ def set_admin_password(
     session: Session, raw_token: str, password: str, *, now: datetime | None = None
 ) -> AdminUser | None:
     """Set an administrator's password from an admin invitation or reset link."""
-    check_password_policy(password)
+    check_new_password(session, password, link_holder(session, raw_token, ADMIN_LINK_PURPOSES))
     now = now or utcnow()
     token: AuthToken | None = consume_token(session, raw_token, ADMIN_LINK_PURPOSES, now=now)
     if token is None or token.admin_id is None:

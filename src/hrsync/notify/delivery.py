@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import get_settings
 from hrsync.notify import links, send_checks
-from hrsync.notify.outbox import retire_links
+from hrsync.notify.outbox import CANCELLED_PREFIX, retire_links
 from hrsync.notify.render import build_message
 from hrsync.notify.smtp import SmtpConnection, SmtpDeliveryError, SmtpUrlError, parse_smtp_url
 from hrsync.store.models import OutboxEmail, OutboxStatus
@@ -404,11 +404,14 @@ def outbox_backlog(
             )
         )
     )
+    cancelled = int(session.scalar(scoped(select(func.count()).select_from(OutboxEmail).where(
+        OutboxEmail.status == OutboxStatus.FAILED.value, OutboxEmail.last_error.like(f"{CANCELLED_PREFIX}%")))) or 0)
     last_error = session.scalar(
         scoped(
             select(OutboxEmail.last_error)
             .where(
                 OutboxEmail.last_error.is_not(None),
+                ~OutboxEmail.last_error.like(f"{CANCELLED_PREFIX}%"),  # a cancellation is not a problem
                 OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value]),
             )
             .order_by(OutboxEmail.id.desc())
@@ -418,6 +421,9 @@ def outbox_backlog(
     return {
         "by_status": by_status,
         "due_now": due_now,
+        # cancelled on purpose (an undo, a changed address): counted apart from the real failures
+        "cancelled": cancelled,
+        "failed": by_status[OutboxStatus.FAILED.value] - cancelled,
         "waiting": by_status[OutboxStatus.QUEUED.value] - min(due_now, by_status[OutboxStatus.QUEUED.value]),
         "oldest_due_at": oldest_due.isoformat() if oldest_due else None,
         "next_attempt_at": _iso(next_at),

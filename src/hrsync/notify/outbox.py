@@ -412,6 +412,35 @@ def forget_member_emails(session: Session, member_id: int, *, reason: str = "mem
     return int(cancelled)
 
 
+#: Why an undo cancels the invitations of the members it takes back (shown on the E-mails page).
+UNDONE_REASON = "the import that invited them was undone"
+#: How a cancelled row's ``last_error`` starts: a cancellation is a decision, not a delivery failure.
+CANCELLED_PREFIX = "cancelled: "
+
+
+def cancelled_reason(status: str | None, last_error: str | None) -> str | None:
+    """Why a row was cancelled ("the import that invited them was undone"), or None when it was not."""
+    if status == OutboxStatus.FAILED.value and last_error and last_error.startswith(CANCELLED_PREFIX):
+        return last_error[len(CANCELLED_PREFIX):]
+    return None
+
+
+def cancel_invitations(session: Session, member_ids: list[int], *, reason: str) -> int:
+    """Cancel the unsent invitations of these members (an undo took them back); returns how many."""
+    if not member_ids:
+        return 0
+    cancelled = session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.member_id.in_(member_ids), OutboxEmail.kind == "invitation",
+               OutboxEmail.status.in_([OutboxStatus.QUEUED.value, OutboxStatus.SENDING.value]))
+        .values(status=OutboxStatus.FAILED.value, next_attempt_at=None, last_error=f"{CANCELLED_PREFIX}{reason}")
+        .returning(OutboxEmail.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    retire_links(session, list(cancelled))
+    return len(cancelled)
+
+
 def cancel_link_emails(
     session: Session, *, member_id: int | None = None, admin_id: int | None = None, reason: str
 ) -> int:

@@ -34,6 +34,7 @@ KINDS = (
     "password_reset",
     "admin_invite",
     "integration_quarantined",
+    "scim_summary",
 )
 
 DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD": "%Y-%m-%d"}

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from hrsync.domain.failures import FailureKind, failure
 from hrsync.domain.vocabulary import COUNT_KEYS, programme_zone
 from hrsync.notify import links
-from hrsync.sources.registry import display_name
+from hrsync.sources.registry import display_name, integration_label
 from hrsync.store.enums import AdminRole, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration, Programme, RunStatus
 
@@ -164,6 +164,8 @@ def run_email(session: Session, run: ImportRun) -> RunEmail | None:
         "programme_name": programme.name,
         "date_format": integration.date_format or programme.date_format,
         "integration_name": source,
+        # names the integration in the subject: two integrations' e-mails never read alike
+        "integration_label": integration_label(integration),
         # the number in this integration's own history (#1, #2, …), as the portal shows it
         "run_number": run.history_number,
         "outcomes": [(_LABELS.get(key, key.capitalize()), _count(run, key)) for key in _OUTCOME_KEYS],

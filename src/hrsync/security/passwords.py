@@ -4,8 +4,9 @@
 invitation, reset and change pages, an administrator's invitation and reset pages, and
 ``hrsync programme add --password``): at least :data:`MIN_PASSWORD_LENGTH` characters, not one of
 the most common passwords (the 30,000-entry list shipped in the ``zxcvbn`` package, from breach
-corpora), and not otherwise trivial to guess by zxcvbn's estimate (repeats, sequences, keyboard
-rows, a common word with digits). Each refusal says why.
+corpora), not built from the person's own name, e-mail address or programme name, and not
+otherwise easy to guess by zxcvbn's estimate (score 3 of 4: repeats, sequences, keyboard rows, a
+common word with a year, "Summer2024!"). Each refusal says why.
 
 :func:`verify_password` accepts a missing hash and still spends the time of a real check, so a
 sign-in form answers just as slowly for an unknown address or an account without a password
@@ -14,6 +15,7 @@ as for a wrong password: timing does not reveal which addresses exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -25,12 +27,14 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
+_WORD = re.compile(r"[^\W_]+")
 #: What every password form says before anyone types (the rules of :func:`check_password_policy`).
 PASSWORD_HINT = (
-    f"At least {MIN_PASSWORD_LENGTH} characters, and not one of the most common passwords. "
+    f"At least {MIN_PASSWORD_LENGTH} characters, not one of the most common passwords, and not made of your "
+    "name or e-mail address. "
     "A few unrelated words make a strong, memorable password."
 )
-MIN_GUESS_SCORE = 2  # zxcvbn's 0-4 scale: 0 and 1 fall to a few million guesses or fewer
+MIN_GUESS_SCORE = 3  # zxcvbn's 0-4 scale: below 3 falls to a hundred million guesses or fewer ("Summer2024!")
 _SCORED_PREFIX = 100  # zxcvbn's cost grows with length; the first 100 characters decide the estimate
 
 
@@ -46,7 +50,9 @@ def _common_passwords() -> frozenset[str]:
 def check_password_policy(password: str, *, context: Iterable[str] = ()) -> None:
     """Raise :class:`WeakPasswordError` with the reason when ``password`` may not be used.
 
-    ``context`` is what the password must not be built from (the person's e-mail address, name).
+    ``context`` is what the password must not be built from: the person's names, e-mail address and
+    the programme's name (:func:`hrsync.lifecycle.passwords.password_context` gathers them). A password
+    that is those plus little else ("niahook2026" for Nia Hook) is refused with that reason.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPasswordError(f"Choose a password of at least {MIN_PASSWORD_LENGTH} characters.")
@@ -59,13 +65,40 @@ def check_password_policy(password: str, *, context: Iterable[str] = ()) -> None
             "That password is one of the most common passwords (it is on a list of passwords found in data "
             "breaches), so it is among the first an attacker tries. Choose another: a few unrelated words "
             "make a strong one.")
-    inputs = [part for item in context if item for part in (item, *item.replace("@", " ").split())]
-    estimate = zxcvbn(password[:_SCORED_PREFIX], user_inputs=inputs)
+    inputs = _user_inputs(context)
+    scored = password[:_SCORED_PREFIX]
+    estimate = zxcvbn(scored, user_inputs=inputs)
+    rest = _without(scored, inputs)
+    if rest != scored and zxcvbn(rest)["score"] < MIN_GUESS_SCORE:
+        raise WeakPasswordError(
+            "That password is built from your own name, e-mail address or the programme's name, which anyone "
+            "who knows you could guess. Choose something else: a few unrelated words make a strong one.")
     if estimate["score"] < MIN_GUESS_SCORE:
         warning = str(estimate.get("feedback", {}).get("warning") or "").rstrip(".")
         why = f" ({warning[:1].lower()}{warning[1:]})" if warning else ""
         raise WeakPasswordError(
             f"That password is too easy to guess{why}. Add a word or two, or choose something less predictable.")
+
+
+def _user_inputs(context: Iterable[str]) -> list[str]:
+    """The person's details as zxcvbn's own dictionary: each whole, and each word of three letters or more
+    ("Nia Hook" → "nia hook", "nia", "hook"; "nia.hook@acme.example" → also "acme", "example")."""
+    inputs: list[str] = []
+    for item in context:
+        if not item:
+            continue
+        for part in (item, *_WORD.findall(item)):
+            if len(part) >= 3 and part.lower() not in inputs:
+                inputs.append(part.lower())
+    return inputs
+
+
+def _without(password: str, inputs: list[str]) -> str:
+    """``password`` without the person's own words (any case, longest first): what is not theirs."""
+    rest = password
+    for word in sorted(inputs, key=len, reverse=True):
+        rest = re.sub(re.escape(word), "", rest, flags=re.IGNORECASE)
+    return rest
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from hrsync.sources import registry
 from hrsync.sources.base import CheckResult, SourceError
 from hrsync.sources.kind import SourceKind
 from hrsync.store.models import Integration, IntegrationStatus
+from hrsync.sync.runs import settle_mapping as settle_mapping  # the one rule, for publish too
 
 
 class AlreadyConnected(ServiceError):
@@ -118,3 +119,4 @@ def verified_settings(source_kind: SourceKind, settings: Mapping[str, Any], *, s
         raise ServiceError(result.reason or f"{source_kind.display_name} refused the settings.",
                            code=result.code or "check")
     return clean
+

@@ -21,7 +21,7 @@ and its domain (``a•••@example.com``), a phone number and a date of birth 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -153,9 +153,18 @@ def mask(target: str, value: str) -> str:
     return value if len(value) <= 40 else value[:39] + "…"
 
 
-def sample(source: Source, mapping: Mapping[str, str], limit: int = SAMPLE_PEOPLE) -> list[SourcePerson]:
-    """The first ``limit`` people of the directory, with the mapped fields (and the fallback keys)."""
-    wanted = {*mapping.values(), *(key for key, _label in fallback_keys())}
+def filled_values(people: Iterable[SourcePerson], source_key: str) -> list[str]:
+    """The values of ``source_key`` that count as filled (trimmed, not blank): the one rule for "N of M
+    have a value", on the mapping step's page and in its script (:mod:`hrsync.services.mapping_step`)."""
+    values = (p.values.get(source_key) for p in people)
+    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
+
+
+def sample(source: Source, mapping: Mapping[str, str], limit: int = SAMPLE_PEOPLE,
+           also: Iterable[str] = ()) -> list[SourcePerson]:
+    """The first ``limit`` people of the directory, with the mapped fields (and the fallback keys, and
+    the fields ``also`` names)."""
+    wanted = {*mapping.values(), *(key for key, _label in fallback_keys()), *also}
     details = any(needs_job_details(mapping[k]) for k in KEY_FIELDS if mapping.get(k))
     people: list[SourcePerson] = []
     stream = source.people(fields=wanted, include_job_details=details)
@@ -183,8 +192,7 @@ def measure(people: list[SourcePerson], mapping: Mapping[str, str]) -> Coverage:
         if needs_job_details(source_key) and not details:
             fields[target] = FieldCoverage(target, label, source_key, 0, len(people), None, measured=False)
             continue
-        values = [p.values.get(source_key) for p in people]
-        filled = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+        filled = filled_values(people, source_key)
         example = mask(target, filled[0]) if filled else None
         fields[target] = FieldCoverage(target, label, source_key, len(filled), len(people), example)
     importable = 0

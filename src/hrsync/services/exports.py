@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import NAME_FIELDS, field_label, field_text, member_name
+from hrsync.domain.display import MEMBER_STATUS_LABELS, NAME_FIELDS, field_label, field_text, member_name
 from hrsync.domain.fields import MEMBER_FIELDS
+from hrsync.domain.issue_words import problem
 from hrsync.services.member_view import attribute_order, date_format_of, mapped_attributes
 from hrsync.services.queries import MEMBER_ORDER, MemberFilter
 from hrsync.sources.registry import REGISTRY
@@ -35,7 +36,8 @@ from hrsync.store.models import ImportIssue, ImportRun, Integration, Member
 BOM = "\ufeff"
 #: The third column is the person's id in the system they came from, named by the run's kind (its words' ``id_label``).
 SOURCE_ID_HEADER = "Source record ID"
-ISSUES_CSV_HEADER = ("Employee ID", "Name", SOURCE_ID_HEADER, "Field", "Code", "Message")
+#: "Problem" is the code in words (:mod:`hrsync.domain.issue_words`); the code itself is last, for machines.
+ISSUES_CSV_HEADER = ("Employee ID", "Name", SOURCE_ID_HEADER, "Field", "Problem", "Message", "Problem code")
 _CORE_CSV = ("employee_id", "email", "first_name", "last_name", "status", "employment_status",
              "start_date", "leaving_date", "access_until")
 _CSV_BATCH = 2000
@@ -84,7 +86,7 @@ def _issue_rows(session: Session, run_id: int, severity: str) -> Iterator[tuple[
         .execution_options(yield_per=2000)
     )
     for employee_id, name, source_id, field, code, message in result:
-        yield employee_id, name, source_id, field_label(field) if field else None, code, message
+        yield employee_id, name, source_id, field_label(field) if field else None, problem(code), message, code
 
 
 def _issues_header(session: Session, run_id: int) -> tuple[str, ...]:
@@ -144,6 +146,7 @@ class MembersColumns:
         name = member_name(core["first_name"], core["last_name"], attrs, deleted=core["status"] == "deleted")
         cells: list[str | None] = [core["employee_id"], name, core["email"], core["first_name"], core["last_name"],
                                    field_text("preferred_name", attrs.get("preferred_name"), self.date_format)]
+        core["status"] = MEMBER_STATUS_LABELS.get(core["status"], core["status"])  # as the members list words it
         cells += [field_text(k, core[k], self.date_format) for k in _CORE_CSV[4:]]
         cells += [field_text(k, attrs.get(k), self.date_format) for k in self.attributes]
         return [neutralise(c) for c in cells]

@@ -29,7 +29,7 @@ from hrsync.services import activity
 from hrsync.services.errors import RunBlocked, RunNotFound
 from hrsync.services.exports import issues_csv_lines
 from hrsync.services.queries import RunProgress, active_run, run_in_programme, run_progress
-from hrsync.sources.registry import REGISTRY, display_name
+from hrsync.sources.registry import REGISTRY, account_of, display_name
 from hrsync.store.enums import RunPhase, RunStatus, RunTrigger
 from hrsync.store.models import AdminUser, ImportRun, Integration
 from hrsync.sync.decisions import approve_run, reject_run
@@ -62,7 +62,8 @@ def start(
     if via:
         detail["via"] = via
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
-                    admin_id=actor.id if actor else None, action="imported_now", detail=detail)
+                    admin_id=actor.id if actor else None,
+                    action="previewed" if trigger == RunTrigger.PREVIEW.value else "imported_now", detail=detail)
     session.commit()
     _dispatch_run(run.id)
     return run
@@ -157,8 +158,7 @@ def source_address(integration: Integration) -> str | None:
 
 def source_account(integration: Integration) -> str | None:
     """The external account the integration reads ("acme"), as its kind names it; None when none."""
-    kind = REGISTRY.get(integration.kind)
-    return kind.connection_key(kind.stored_settings(integration)) if kind is not None else None
+    return account_of(integration)
 
 
 def failure_advice(run: ImportRun, integration: Integration | None = None) -> FailureAdvice | None:

@@ -15,11 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hrsync.domain.display import field_label, source_name
-from hrsync.domain.fields import needs_job_details, validate_mapping
+from hrsync.domain.display import field_label
+from hrsync.domain.fields import validate_mapping
 from hrsync.domain.scoping import validate_rules
-from hrsync.domain.transforms import ABSENT, compile_one, validate_transforms
-from hrsync.domain.transforms import inputs as transform_inputs
+from hrsync.domain.transforms import validate_transforms
 from hrsync.services import activity, webhooks
 from hrsync.services.connections import (  # re-exported: the portal and CLI read them from here
     AlreadyConnected as AlreadyConnected,
@@ -28,6 +27,7 @@ from hrsync.services.connections import check_settings as check_settings
 from hrsync.services.connections import kind_for as kind_for
 from hrsync.services.connections import kind_of as kind_of
 from hrsync.services.connections import kinds as kinds
+from hrsync.services.connections import settle_mapping as settle_mapping
 from hrsync.services.connections import stored_settings as stored_settings
 from hrsync.services.connections import verified_settings
 from hrsync.services.coverage import refuse_if_unreachable
@@ -174,17 +174,19 @@ def create_integration(
     if clean is not None:
         source_kind.apply(integration, clean)
     full_mapping = {**source_kind.default_mapping(integration), **(mapping or {})}
-    # a draft without settings nor mapping (a membership file not uploaded yet) is mapped later
-    problems = validate_mapping(full_mapping) if full_mapping or clean is not None else []
+    # A draft with nothing to map yet (no settings, or a membership file's drop folder still empty: the
+    # SFTP order, set up first, files later) is mapped later: in the wizard, or by column name from the
+    # first file when it is imported or published (connections.settle_mapping).
+    problems = validate_mapping(full_mapping) if full_mapping else []
     if problems:
         raise ServiceError(problems[0], code="mapping")
     integration.mapping = full_mapping
-    if clean is not None:
+    if clean is not None and full_mapping:
         check_coverage(integration, full_mapping)  # a sample that cannot be read proves nothing
     session.add(integration)
     session.flush()
     detail = None if clean is None else (
-        {"subdomain": integration.settings["subdomain"]} if (integration.settings or {}).get("subdomain")
+        {"subdomain": (integration.settings or {})["subdomain"]} if (integration.settings or {}).get("subdomain")
         else {"kind": integration.kind, "address": source_kind.tenant_address(integration)})
     _log(session, integration, owner, "created", detail)
     return integration
@@ -333,46 +335,6 @@ def validate_shape(
     return rules or None, clean or None, rule_problems + transform_problems
 
 
-#: People a transform preview shows (read from the start of the directory).
-TRANSFORM_PREVIEW_PEOPLE = 3
-
-
-def preview_transforms(
-    integration: Integration, mapping: Mapping[str, str], transforms: Mapping[str, Mapping[str, Any]],
-    people: int = TRANSFORM_PREVIEW_PEOPLE,
-) -> list[dict[str, Any]]:
-    """A few people's values before and after each (valid) transform, read from the source now:
-    ``[{"name", "rows": [{"target", "label", "before", "after"}]}]``; empty when the source cannot be
-    read. Sensitive source fields are not shown (their values stay in the HR system's hands)."""
-    if not transforms:
-        return []
-    compiled = {t: compile_one(spec, mapping.get(t, "")) for t, spec in transforms.items()}
-    reads = {f for t, spec in transforms.items() for f in transform_inputs(spec, mapping.get(t))}
-    wanted = reads | set(mapping.values())
-    out: list[dict[str, Any]] = []
-    try:
-        with source_for(integration, concurrency=1, consume=False) as source:
-            sensitive = {f.key for f in source.fields() if f.sensitive}
-            for person in source.people(include_job_details=any(needs_job_details(k) for k in wanted),
-                                        fields=wanted):
-                rows = []
-                for target, transform in compiled.items():
-                    inputs = transform_inputs(transforms[target], mapping.get(target))
-                    hidden = bool(sensitive & set(inputs))
-                    before = " · ".join(str(person.values.get(k) or "") for k in inputs).strip(" ·")
-                    after = transform(person.values)
-                    rows.append({"target": target, "label": field_label(target),
-                                 "before": "(hidden: sensitive)" if hidden else before,
-                                 "after": "(hidden: sensitive)" if hidden else
-                                 ("(not delivered)" if after is ABSENT else after or "")})
-                out.append({"name": source_name(person.values, mapping) or person.source_id, "rows": rows})
-                if len(out) >= people:
-                    break
-    except SourceError:
-        return []
-    return out
-
-
 def update_shape(
     session: Session,
     integration: Integration,
@@ -404,6 +366,7 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     not_ready = kind_for(integration).not_ready(integration)
     if not_ready:
         raise ServiceError(not_ready)
+    settle_mapping(integration)
     problems = validate_mapping(mapping_of(integration))
     if problems:
         raise ServiceError(problems[0], code="mapping")

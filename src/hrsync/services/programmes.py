@@ -48,7 +48,7 @@ def create_programme(
         raise ServiceError(f"'{admin_email}' is not a valid e-mail address.")
     if password is not None:
         try:
-            check_password_policy(password, context=(admin_email, admin_name or ""))
+            check_password_policy(password, context=(admin_email, admin_name or "", name))
         except WeakPasswordError as exc:
             raise ServiceError(str(exc), code="weak_password") from None
     programme = Programme(

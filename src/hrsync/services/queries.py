@@ -6,7 +6,7 @@ what these return; they never re-derive a count or a percentage themselves, so t
 the import page, the API and the e-mails agree.
 
 Paging is by page number with ``LIMIT``/``OFFSET`` on an indexed ordering: at 100,000 members the
-members list is served by ``ix_member_programme_id_last_name`` (a covering index), and a run's
+members list is served by ``ix_member_programme_id_sort_key`` (covering on SQLite), and a run's
 history by ``ix_import_run_integration_id_created_at``. Page numbers are what administrators
 share ("page 3 of the leavers"), and a keyset cursor buys little at this size.
 """
@@ -361,8 +361,8 @@ class MemberFilter:
         return stmt
 
 
-MEMBER_ORDER = (  # the members page and its CSV export sort alike
-    Member.last_name, Member.first_name, Member.email_lower, Member.employee_id, Member.id)
+MEMBER_ORDER = (  # the members page and its CSV export sort alike: by the name the list shows, folded
+    Member.sort_key, Member.search_key, Member.id)
 
 
 def members_page(
@@ -375,8 +375,8 @@ def members_page(
 ) -> Page[Member]:
     """A programme's members, sorted by name, filtered by search text and status.
 
-    Ids come from the covering index ``ix_member_programme_id_last_name`` (already in name
-    order); only the page's rows are then read from the table.
+    Ids come from the index ``ix_member_programme_id_sort_key`` (already in name order; on
+    SQLite it covers the search key too); only the page's rows are then read from the table.
     """
     flt = flt or MemberFilter()
     page, per_page = clamp_page(page, per_page)

@@ -4,7 +4,8 @@ examples of the changes (worded by :func:`hrsync.domain.display.change_lines`, a
 * :func:`mapping_rows`: each member field's label (:func:`hrsync.domain.display.field_label`) next
   to the label the Mapping step shows for its source field (the source's own field list).
 * :func:`people_read`: the people the preview read, each counted once by what would happen to them
-  (new, updated, …, not imported because inactive and never a member, skipped because of errors),
+  (new, updated, …, excluded by the scoping rules, not imported because inactive and never a member,
+  skipped because of errors),
   adding up to the number read.
 """
 
@@ -15,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hrsync.domain.display import field_label
+from hrsync.domain.display import target_label
 from hrsync.domain.scoping import ScopeRule
+from hrsync.domain.transforms import describe as describe_transform
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import mapping_of, source_for
 from hrsync.sources.base import SourceError
@@ -35,6 +37,7 @@ PEOPLE_LABELS: dict[str, tuple[str, str]] = {
     "leavers": ("leaver", "leavers"),
     "reinstated": ("reinstated", "reinstated"),
     "pending": ("pending (pre-hire)", "pending (pre-hires)"),
+    "excluded": ("excluded by your rules", "excluded by your rules"),
     "ignored": ("not imported because inactive and never a member",
                 "not imported because inactive and never members"),
     "skipped": ("skipped because of errors", "skipped because of errors"),
@@ -69,7 +72,8 @@ def mapping_rows(integration: Integration, labels: Mapping[str, str] | None = No
     """``labels``: the source's field labels when the caller read them already."""
     labels = source_field_labels(integration) if labels is None else labels
     return [
-        MappingRow(key=key, label=field_label(key), source_key=source, source_label=labels.get(source, source))
+        MappingRow(key=key, label=target_label(key, source, labels), source_key=source,
+                   source_label=labels.get(source, source))
         for key, source in mapping_of(integration).items()
     ]
 
@@ -149,9 +153,37 @@ def scope_lines(run: ImportRun, field_labels: Mapping[str, str] | None = None) -
             verb = "Excludes" if rule.effect == "exclude" else "Includes"
             who = rule.label or noun
             sentence = f"{verb} {people:,} {who} ({rule.condition(field_labels)})"
+        if not people and entry.get("rule") is not None and "seen" in entry:
+            sentence += _why_nobody(entry)
         if leavers:
             members = "is a member who" if leavers == 1 else "are members who"
             sentence += f"; {leavers:,} of them {members} would become leaver{'' if leavers == 1 else 's'}"
         lines.append(ScopeLine(sentence + ".", people, leavers, [str(e) for e in entry.get("examples") or []],
                                str(entry.get("effect") or "exclude")))
     return lines
+
+
+def _why_nobody(entry: Mapping[str, Any]) -> str:
+    """": no person read has that value; the closest are Temporary/Casual (25 people)" """
+    seen = [(str(v), int(n)) for v, n in entry.get("seen") or []]
+    if not entry.get("seen_any"):
+        return ": the field is blank for everyone read"
+    one = len(entry.get("values") or []) == 1
+    head = f": no person read has {'that value' if one else 'any of those values'}"
+    if not seen:
+        return head
+    shown = ", ".join(f"{value} ({count:,} {'person' if count == 1 else 'people'})" for value, count in seen)
+    return f"{head}; the closest {'value is' if len(seen) == 1 else 'values are'} {shown}"
+
+
+def rule_lines(integration: Integration, labels: Mapping[str, str] | None = None) -> list[str]:
+    """The integration's scoping rules as the Mapping step words them ("Exclude casual workers (Work
+    type is Temporary/Casual)"), with the source's field labels."""
+    return [ScopeRule.from_json(rule).describe(labels) for rule in integration.scope_rules or []]
+
+
+def transform_lines(integration: Integration, labels: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(member field's label, what its transform does) per transform, labelled as the Mapping step does."""
+    mapping = mapping_of(integration)
+    return [(target_label(target, mapping.get(target), labels), describe_transform(spec, labels or {}))
+            for target, spec in (integration.transforms or {}).items()]

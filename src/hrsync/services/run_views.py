@@ -1,15 +1,20 @@
 """How a run reads on every page, in the API and the CLI: its title, its kind, its live progress.
 
-One place for each: :func:`run_title` ("Import #3", "Preview #4": the number counts per
-integration, the id stays in URLs), :func:`trigger_label` (a wizard preview says "Preview", never
-"dry run triggered by Import data now") and :func:`run_progress`, whose percent and "N of M people
-read" come from the same two numbers so the bar and its count can never disagree.
+One place for each: :func:`run_title` ("Import #3", or "Preview" for the wizard's preview: the
+number counts the integration's own imports, previews take none, the id stays in URLs),
+:func:`trigger_label` (a wizard preview says "Preview", never "dry run triggered by Import data
+now") and :func:`run_progress`, whose percent and "N of M people read" come from the
+same two numbers so the bar and its count can never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.sources.registry import REGISTRY, display_name
@@ -25,6 +30,7 @@ TRIGGER_LABELS = {
     RunTrigger.UNDO.value: "Undo",
     RunTrigger.WEBHOOK.value: "Webhook",
     RunTrigger.SCIM.value: "SCIM (changes sent by the identity provider in one hour)",
+    RunTrigger.SINGLE.value: "One person, applied from a trace",
 }
 
 PHASE_LABELS = {
@@ -64,8 +70,36 @@ def run_number(run: ImportRun) -> int:
 
 
 def run_title(run: ImportRun) -> str:
-    """"Import #3", or "Preview #4" for the wizard's preview."""
-    return f"{'Preview' if is_preview(run) else 'Import'} #{run_number(run)}"
+    """"Import #3"; the wizard's preview takes no number and reads "Preview"."""
+    if is_preview(run):
+        return "Preview"
+    return f"Import #{run_number(run)}"
+
+
+def run_number_words(session: Session, details: Iterable[Any]) -> Callable[[Any], str]:
+    """For sentences that name runs by id (activity rows): id -> "import #3" (or "the preview")."""
+    ids = {int(d[key]) for d in details if isinstance(d, dict)
+           for key in ("run_id", "undo_of", "failed_run_id") if str(d.get(key) or "").isdigit()}
+    runs = {run.id: run for run in session.scalars(select(ImportRun).where(ImportRun.id.in_(ids)))} if ids else {}
+
+    def words(run_id: Any) -> str:
+        run = runs.get(int(run_id)) if str(run_id or "").isdigit() else None
+        if run is None:
+            return "an import"
+        return "the preview" if is_preview(run) else f"import #{run_number(run)}"
+    return words
+
+
+def no_issues_sentence(run: ImportRun) -> str:
+    """What a run without errors or warnings says, in its kind's words ("your HR directory",
+    "your membership file"): an undo skipped nobody, a dry run would import everyone, an import did."""
+    if run.trigger == RunTrigger.UNDO.value:
+        return "No warnings: no member had changed since, so every change was undone."
+    kind = REGISTRY.get(run.integration.kind) if run.integration is not None else None
+    place = kind.words.directory if kind is not None else "the source"
+    if run.dry_run:
+        return f"No errors or warnings: everyone read from {place} could be imported as they are there."
+    return f"No errors or warnings: everyone read from {place} was imported as they are there."
 
 
 def run_chip(run: ImportRun) -> str | None:

@@ -19,6 +19,7 @@ from hrsync.config import get_settings
 from hrsync.services.errors import ServiceError
 from hrsync.sources.base import SourceError
 from hrsync.sources.membership_file import drop_upload, folder_of, newest_file
+from hrsync.sources.membership_file.folder import waiting_files
 from hrsync.sources.membership_file.kind import file_source
 from hrsync.sources.membership_file.reader import CsvTable
 from hrsync.sources.registry import file_kinds
@@ -86,12 +87,18 @@ def upload(integration: Integration, filename: str, stream: IO[bytes] | Iterable
         raise ServiceError(exc.reason, code=exc.code) from None
 
 
+NO_FILE_YET: Final = "No file has been uploaded yet: choose one above."
+
+
 def waiting_file(integration: Integration) -> tuple[WaitingFile | None, str | None]:
     """The file the next import reads, or None with why not (no file yet, or it cannot be read)."""
     if not takes_files(integration):
         return None, None
     try:
-        return describe(newest_file(folder_of(integration))), None
+        folder = folder_of(integration)
+        if (not folder.exists() and not folder.is_symlink()) or not waiting_files(folder):
+            return None, NO_FILE_YET  # before any upload: plain words, not the server's folder
+        return describe(newest_file(folder)), None
     except SourceError as exc:
         return None, exc.reason
 

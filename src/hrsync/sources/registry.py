@@ -75,6 +75,20 @@ def display_name(kind: str) -> str:
     return known.display_name if known is not None else kind
 
 
+def account_of(integration: StoredIntegration) -> str | None:
+    """The external account the integration reads ("acme"), as its kind names it; None when none."""
+    kind = REGISTRY.get(integration.kind)
+    return kind.connection_key(kind.stored_settings(integration)) if kind is not None else None
+
+
+def integration_label(integration: StoredIntegration) -> str:
+    """The integration as people tell it from the programme's others: "intelliHR (acme)", or the
+    source's name alone when its kind has no account (never a folder or an id)."""
+    account = account_of(integration)
+    name = display_name(integration.kind)
+    return f"{name} ({account})" if account else name
+
+
 def has_access(integration: StoredIntegration) -> bool:
     """Whether the integration can reach its source now: not revoked, and its kind's own
     readiness (a key stored, a membership file's folder usable)."""

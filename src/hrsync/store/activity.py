@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hrsync.domain.activity_words import ACTIONS
 from hrsync.store.models import ActivityLog
 
 
@@ -24,7 +25,12 @@ def record(
     integration_id: int | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> ActivityLog:
-    """Add one activity row in the caller's transaction (an empty ``detail`` is stored as none)."""
+    """Add one activity row in the caller's transaction (an empty ``detail`` is stored as none).
+
+    ``action`` must have a sentence in :mod:`hrsync.domain.activity_words` (a ``ValueError``
+    otherwise), so no page ever shows an action as a bare code."""
+    if action not in ACTIONS:
+        raise ValueError(f"activity action {action!r} has no sentence in hrsync.domain.activity_words")
     entry = ActivityLog(
         programme_id=programme_id,
         integration_id=integration_id,

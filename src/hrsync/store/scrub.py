@@ -81,7 +81,7 @@ def _erase_after_commit(session: Session) -> None:
         bind = session.get_bind()
     except Exception:  # noqa: BLE001 - a session without a bind has nothing to erase
         return
-    engine: Engine = getattr(bind, "engine", bind)
+    engine: Engine = bind.engine  # an Engine's own .engine is itself
     if wanted or _key(engine) in _pending:
         erase_removed(engine)
 

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from hrsync.domain import ChangeKind, MemberStatus, PlannedChange, RecordIssue, SyncPlan
 from hrsync.domain.fields import EMPLOYEE_ID
 from hrsync.domain.records import Severity
+from hrsync.domain.search import member_keys
 from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.notify.outbox import queue_invitations
 from hrsync.store.bulk import insert_rows
+from hrsync.store.member_keys import needs_new_keys, refresh_member_keys
 from hrsync.store.models import (
     ImportRun,
     Integration,
@@ -186,6 +188,7 @@ class _MemberWriter:
         self._merge_attributes(updates, attribute_updates)
         self._free_keys(updates)
         _bulk_update_members(self.session, updates)
+        refresh_member_keys(self.session, [p["id"] for p in updates if needs_new_keys(p)])
         insert_rows(self.session, core_table(MemberEvent), events)
         self._updated_invitees.extend(invitees)
 
@@ -237,6 +240,8 @@ class _MemberWriter:
                     "start_date": draft.start_date, "attributes": attributes,
                     "first_name": columns.get("first_name"), "last_name": columns.get("last_name"),
                     "fingerprint": draft.fingerprint,
+                    **member_keys(columns.get("first_name"), columns.get("last_name"),
+                                  attributes.get("preferred_name"), draft.email, draft.employee_id),
                     "invited_at": self.now if self.invite and change.new_status == MemberStatus.INVITED else None,
                     "created_at": self.now, "updated_at": self.now,
                 }

@@ -32,10 +32,10 @@ def note_claims(session: Session, run: ImportRun, claims: Mapping[int, str], now
     ids = list(claims)
     newest: dict[int, int] = {}
     for i in range(0, len(ids), IN_CHUNK):
-        newest.update(session.execute(
+        newest.update((member_id, event_id) for member_id, event_id in session.execute(
             select(MemberEvent.member_id, func.max(MemberEvent.id))
             .where(MemberEvent.member_id.in_(ids[i:i + IN_CHUNK])).group_by(MemberEvent.member_id)
-        ).all())
+        ) if member_id is not None)
     repeated: set[int] = set()
     event_ids = list(newest.values())
     for i in range(0, len(event_ids), IN_CHUNK):

@@ -131,8 +131,16 @@ class RunContext:
         return compile_mapping(self.mapping, self.transforms)
 
     def fields_read(self, compiled: CompiledMapping) -> set[str]:
-        """Every source field a draft or a scoping rule reads: what the source is asked for."""
-        return set(self.mapping.values()) | set(compiled.reads) | self.scope.fields
+        """Every source field a draft or a scoping rule reads, and the person's own ID in the source
+        (:meth:`own_id_key`, for the error file): what the source is asked for."""
+        own = self.own_id_key()
+        return set(self.mapping.values()) | set(compiled.reads) | self.scope.fields | ({own} if own else set())
+
+    def own_id_key(self) -> str | None:
+        """The source field holding a person's own ID as the source's people know it (the kind's
+        ``fallback_key``: a number, where the record id may be an internal UUID); None when the kind has none."""
+        kind = registry.REGISTRY.get(self.integration.kind)
+        return kind.fallback_key[0] if kind is not None and kind.fallback_key else None
 
     def fingerprinter(self, compiled: CompiledMapping) -> Fingerprinter:
         """This run's fingerprints (:mod:`hrsync.domain.fingerprint`), keyed by everything besides the

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -51,6 +52,7 @@ from hrsync.domain.failures import failure
 from hrsync.domain.fields import needs_job_details
 from hrsync.domain.fingerprint import Fingerprinter, settled_draft
 from hrsync.domain.plan_types import StandInOutdated
+from hrsync.domain.scope_hints import closest, count_value
 from hrsync.domain.scoping import NO_INCLUDE, Decision, scoped
 from hrsync.errors import HrsyncError, ServiceError
 from hrsync.logs import run_context
@@ -170,7 +172,11 @@ def _execute(
             planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
             source.close()
-        return _finish(factory, context, progress, planned.plan, planned.brake, planned.scope)
+        plan = planned.plan
+        own_ids = planned.read.own_ids
+        if own_ids:  # stored issues name each person by their own ID in the source, not its record id
+            plan.issues = [replace(i, source_id=own_ids.get(i.source_id or "", i.source_id)) for i in plan.issues]
+        return _finish(factory, context, progress, plan, planned.brake, planned.scope)
     finally:
         gc.unfreeze()
 
@@ -235,7 +241,8 @@ def _plan_once(
     options = context.plan_options(context.today())
     if narrowed is not None:  # one person's people: nobody else is known to have vanished
         options = replace(options, vanished_records=narrowed.who.gone)
-    plan = plan_sync(current, read.drafts, read.issues, options, source_count=read.count)
+    out_of_scope = {record for count in read.scope.values() for record in count.excluded}
+    plan = plan_sync(current, read.drafts, read.issues, options, source_count=read.count, out_of_scope=out_of_scope)
     plan.issues = name_issues(plan.issues, drafts=read.drafts, current=current)
     if narrowed is not None:
         plan = narrowed.narrow(plan, current)
@@ -278,6 +285,9 @@ class _Read:
     count: int  # people read
     settled: set[int]  # the members of the stand-ins
     scope: dict[int, _RuleCount] = field(default_factory=dict)  # rule index (or NO_INCLUDE) → count
+    seen: dict[str, Counter[str]] = field(default_factory=dict)  # rule field → its values (for hints)
+    #: record id → the person's own ID in the source, where they differ (the error file shows the latter)
+    own_ids: dict[str, str] = field(default_factory=dict)
 
 
 def _read(
@@ -290,7 +300,9 @@ def _read(
     drafts, issues, settled = read.drafts, read.issues, read.settled
     basis_of, fingerprint_of = fingerprinter.basis, fingerprinter.of
     mapping, scope = context.mapping, context.scope
+    rule_fields = sorted(scope.fields) if scope else []
     fields_read = context.fields_read(compiled)
+    own_key, own_ids = context.own_id_key(), read.own_ids
     count = 0
     for person in source.people(
         include_job_details=any(needs_job_details(key) for key in fields_read),
@@ -302,9 +314,13 @@ def _read(
             gc.collect(1)  # young cyclic garbage (responses, tracebacks) goes; what is kept is frozen
             gc.freeze()
         if scope:
+            for rule_field in rule_fields:
+                count_value(read.seen.setdefault(rule_field, Counter()), person.values.get(rule_field))
             person, decision = scoped(person, scope)
             if decision.rule is not None:
                 _count_rule(read.scope, decision, person, mapping)
+        if own_key is not None and (own := person.values.get(own_key)) and own != person.source_id:
+            own_ids[person.source_id] = own
         basis = basis_of(person)
         member = known.get(person.source_id)
         if member is not None:
@@ -359,6 +375,10 @@ def _scope_counts(context: RunContext, read: _Read, plan: SyncPlan) -> list[dict
             "leavers": len(count.excluded & leaver_records),
             "examples": count.examples,
         })
+        if rule is not None and not count.people and rule.op != "is_empty":  # why nobody: the values nearest
+            seen = read.seen.get(rule.field, Counter())
+            out[-1]["seen"] = [list(pair) for pair in closest(rule.values, seen)]
+            out[-1]["seen_any"] = bool(seen)
     return out
 
 

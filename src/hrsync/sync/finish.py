@@ -46,12 +46,14 @@ def record_counts(run: ImportRun, plan: SyncPlan) -> None:
     for key, value in plan.counts().items():
         setattr(run, key, value)
     run.ignored = plan.ignored_count
+    run.excluded = plan.excluded_count
     run.processed = plan.source_count
     run.total = plan.source_count
 
 
 #: What happened to each person read, in the order the review page explains it.
-PEOPLE_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "ignored", "skipped")
+PEOPLE_KEYS = ("created", "updated", "unchanged", "leavers", "reinstated", "pending", "excluded", "ignored",
+               "skipped")
 _PEOPLE_KEY = {
     ChangeKind.CREATE: "created", ChangeKind.UPDATE: "updated", ChangeKind.LEAVER: "leavers",
     ChangeKind.REINSTATE: "reinstated", ChangeKind.PENDING: "pending",
@@ -63,13 +65,15 @@ def people_read(plan: SyncPlan) -> dict[str, int]:
 
     Unlike :meth:`SyncPlan.counts` (which counts issues, one person may have two errors) this
     counts **people**: ``skipped`` is the distinct people with an error, ``ignored`` the inactive
-    people who were never members. ``read`` is how many the source returned, and
-    ``vanished_leavers`` the members made leavers although nobody read carries them (they are
-    not among the people read). The other keys add up to ``read`` unless the plan lost someone.
+    people who were never members, ``excluded`` those the scoping rules left out who were never
+    members. ``read`` is how many the source returned, and ``vanished_leavers`` the members made
+    leavers although nobody read carries them (they are not among the people read). The other keys
+    add up to ``read`` unless the plan lost someone.
     """
     result = dict.fromkeys(PEOPLE_KEYS, 0)
     result["unchanged"] = plan.unchanged_count
     result["ignored"] = plan.ignored_count
+    result["excluded"] = plan.excluded_count
     vanished = 0
     for change in plan.changes:
         if change.draft is None:

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hrsync.domain.fields import validate_mapping
 from hrsync.domain.vocabulary import COUNT_KEYS
 from hrsync.errors import RunBlocked, ServiceError
 from hrsync.sources.registry import REGISTRY
@@ -44,10 +45,11 @@ class RunOutcome:
     failure_code: str | None = None
     number: int | None = None  # the run's number in its integration's history (#1, #2, …)
     ignored: int = 0  # inactive people who were never members: nothing to do
+    excluded: int = 0  # people the scoping rules left out who were never members: nothing to do
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "number": self.number, "status": self.status, **self.counts,
-                "ignored": self.ignored, "reason": self.reason, "dry_run": self.dry_run}
+                "ignored": self.ignored, "excluded": self.excluded, "reason": self.reason, "dry_run": self.dry_run}
 
     @classmethod
     def of(cls, run: ImportRun) -> RunOutcome:
@@ -60,6 +62,7 @@ class RunOutcome:
             failure_code=run.failure_code,
             number=run.number,
             ignored=int(run.ignored or 0),
+            excluded=int(run.excluded or 0),
         )
 
 
@@ -96,6 +99,21 @@ def _refuse_unless_importable(integration: Integration, dry_run: bool) -> None:
         raise ServiceError("Publish the integration before importing (a dry run works before).", code="draft")
 
 
+def settle_mapping(integration: Integration) -> bool:
+    """A draft created before its source had anything to map (an empty drop folder: the SFTP order, set
+    up first, files later) takes its kind's suggested mapping now (a membership file's columns matched
+    by name), when that mapping is complete. Every run request and a publish call this; ``True`` when
+    it mapped. An integration that has a mapping keeps it."""
+    if integration.mapping:
+        return False
+    kind = REGISTRY.get(integration.kind)
+    suggested = kind.default_mapping(integration) if kind is not None else {}
+    if not suggested or validate_mapping(suggested):
+        return False
+    integration.mapping = dict(suggested)
+    return True
+
+
 def request_run(
     session: Session,
     integration_id: int,
@@ -110,6 +128,11 @@ def request_run(
     if integration is None:
         raise ServiceError(f"Integration {integration_id} was not found.", code="not_found")
     _refuse_unless_importable(integration, dry_run)
+    settle_mapping(integration)
+    if not integration.mapping:
+        raise ServiceError("Nothing is mapped yet, and no file's columns could be matched by name (the first file "
+                           "needs columns such as “Employee ID” and “Email”). Add a file, or map the fields first "
+                           "(the setup's mapping step, or `hrsync integration edit` with --map).", code="mapping")
     expire_held_runs(session)
     current = active_run(session, integration_id)
     if current is not None:
@@ -117,7 +140,8 @@ def request_run(
     run = ImportRun(
         integration_id=integration_id,
         programme_id=integration.programme_id,
-        number=next_run_number(session, integration_id),
+        # the wizard's preview takes no number: the first real import is #1
+        number=None if trigger == RunTrigger.PREVIEW.value else next_run_number(session, integration_id),
         trigger=trigger,
         triggered_by_id=triggered_by_id,
         dry_run=dry_run,

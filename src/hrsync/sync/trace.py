@@ -17,6 +17,7 @@ function there. **Apply** (:func:`apply_person`) runs that same one-person run f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -36,6 +37,7 @@ from hrsync.domain import (
 from hrsync.domain.dates import format_date
 from hrsync.domain.display import change_lines, change_words, field_label, name_of, source_name
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS
+from hrsync.domain.issue_words import problem
 from hrsync.domain.masking import INVALID, Masking
 from hrsync.domain.records import Severity
 from hrsync.domain.scoping import NO_INCLUDE
@@ -64,6 +66,8 @@ VANISHED_NOTE: Final = (
     "so it cannot tell which other members vanished from the HR system: a full import decides that."
 )
 NO_SCOPING: Final = "no scoping rules"
+#: A record id that is an internal UUID: not shown (the source's own number is, when it has one).
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 #: Source fields whose values are shown whether mapped or not: what every draft reads.
 _IDENTITY_LABELS: Final = {
     "employmentStatus": "Employment status",
@@ -221,14 +225,19 @@ def _explain(f: _Facts) -> tuple[str, str]:
 def _record_stage(f: _Facts) -> TraceStage:
     mapped = {source: target for target, source in f.context.mapping.items()}
     person = f.person
-    rows = [
-        TraceRow(registry.kind_of(f.context.integration.kind).words.id_label, person.source_id),
+    kind = registry.kind_of(f.context.integration.kind)
+    # the person's own ID in the source, as its people know it (the kind's number, never a record UUID)
+    own_key = kind.fallback_key[0] if kind.fallback_key and person.values.get(kind.fallback_key[0]) else None
+    own_id = person.values[own_key] if own_key else (
+        None if _UUID.fullmatch(person.source_id or "") else person.source_id)
+    rows = [TraceRow(kind.words.id_label, own_id)] if own_id else []
+    rows += [
         TraceRow(_IDENTITY_LABELS["employmentStatus"], f"{person.employment_status} ({person.lifecycle.value})"),
-        TraceRow(_IDENTITY_LABELS["job.startDate"], _iso(person.job_start_date)),
-        TraceRow(_IDENTITY_LABELS["job.endDate"], _iso(person.job_end_date)),
+        TraceRow(_IDENTITY_LABELS["job.startDate"], _fmt(person.job_start_date, f.date_format)),
+        TraceRow(_IDENTITY_LABELS["job.endDate"], _fmt(person.job_end_date, f.date_format)),
     ]
     for key, value in person.values.items():
-        if key in ("job.startDate", "job.endDate", "employmentStatus"):
+        if key in ("job.startDate", "job.endDate", "employmentStatus", own_key):
             continue
         shown, status, why = f.mask.row(value, source=key)
         mapped_to = f"mapped to {field_label(mapped[key])}" if key in mapped else ""
@@ -238,10 +247,6 @@ def _record_stage(f: _Facts) -> TraceStage:
     masked = sum(1 for r in rows if r.status == "masked")
     return TraceStage("record", f"Record in {_source(f.context)}", "info",
                       f"Read live; {masked} field(s) masked, each saying why.", tuple(rows))
-
-
-def _iso(d: date | None) -> str:
-    return "(none)" if d is None else d.isoformat()
 
 
 def _mapped_stage(f: _Facts) -> TraceStage:
@@ -285,13 +290,20 @@ def _validation_stage(f: _Facts) -> TraceStage:
     return TraceStage("validation", "Validation", worst, summary, tuple(rows))
 
 
+def _rule_words(index: int, deciding: int | None) -> str:
+    """What one scoping rule did for this person: it decided, it did not apply, or it was not reached."""
+    if index == deciding:
+        return "decided"
+    return "not reached" if deciding is not None and deciding >= 0 and index > deciding else "does not apply"
+
+
 def _scoping_stage(f: _Facts) -> TraceStage:
     scope = f.context.scope
     if not scope:
         return TraceStage("scoping", "Scoping", "info", NO_SCOPING.capitalize() + ": everyone is in scope.")
     decision = scope.decide(f.person.values, f.person.field_problems)
     rows = tuple(
-        TraceRow(rule.describe(f.labels), "decided" if i == decision.rule else "",
+        TraceRow(rule.describe(f.labels), _rule_words(i, decision.rule),
                  "ok" if i != decision.rule else ("ok" if decision.in_scope else "warning"))
         for i, rule in enumerate(scope.rules)
     )
@@ -310,7 +322,7 @@ def _outcome_stage(f: _Facts) -> TraceStage:
     status = {"skipped": "error", "not_found": "error", "ignored": "info", "unchanged": "ok"}.get(f.outcome, "warning")
     rows = [TraceRow("Outcome", f.outcome, status, f.reason)]
     for issue in f.plan_issues:
-        rows.append(TraceRow(issue.code.replace("_", " "), issue.severity.value, issue.severity.value, issue.message))
+        rows.append(TraceRow(problem(issue.code), issue.severity.value, issue.severity.value, issue.message))
     if f.change is not None:
         rows.extend(TraceRow(line.label, f"{line.old} → {line.new}")
                     for line in change_lines(f.mask.changes(f.change.changes), f.date_format))

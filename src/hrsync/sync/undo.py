@@ -51,6 +51,7 @@ from hrsync.domain.fields import EMPLOYEE_ID
 from hrsync.domain.plan_types import Changes, member_basis
 from hrsync.domain.vocabulary import access_until_for, email_key, programme_today
 from hrsync.errors import RunBlocked, RunNotFound, ServiceError
+from hrsync.notify.outbox import UNDONE_REASON, cancel_invitations
 from hrsync.store import activity
 from hrsync.store.locks import hold_row
 from hrsync.store.models import (
@@ -386,7 +387,12 @@ def undo_run(
         store_issues(session, undo.id, reversal.plan.issues)
         undo.expires_at = utcnow() + HELD_PLAN_LIFETIME
         return finish_run(session, undo, RunStatus.HELD, reason=reversal.brake.reason, plan=reversal.plan.to_json())
-    return apply_plan(session, undo, reversal.plan)
+    outcome = apply_plan(session, undo, reversal.plan)
+    # the members this undo takes back are not invited any more: their waiting invitations are
+    # cancelled (and say so on the E-mails page), not left to fail at the sender
+    cancel_invitations(session, [c.member_id for c in reversal.plan.changes
+                                 if c.kind == ChangeKind.LEAVER and c.member_id is not None], reason=UNDONE_REASON)
+    return outcome
 
 
 def undo_summary(reversal: UndoPlan) -> dict[str, int]:

@@ -33,6 +33,7 @@ from hrsync.web.deps import (
     CsrfFailed,
     LoginRequired,
     PageNotFound,
+    ReadOnlyRedirect,
     login_redirect_target,
     render,
     templates,
@@ -64,9 +65,9 @@ API_DOCS_POLICY = (
 )
 
 ROUTER_MODULES = [
-    "ops", "auth", "integrations", "wizard", "wizard_file", "wizard_settings", "wizard_mapping", "wizard_review",
-    "dashboard", "runs", "members_manual", "members", "tokens", "emails", "member_portal", "trace", "api",
-    "api_members", "hooks",
+    "ops", "auth", "integrations", "scim_setup", "wizard", "wizard_file", "wizard_settings", "wizard_mapping",
+    "wizard_review", "dashboard", "runs", "members_manual", "members", "tokens", "emails", "member_portal", "trace",
+    "api", "api_members", "hooks",
 ]
 
 
@@ -114,6 +115,10 @@ def _install_error_pages(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": "Not authenticated."}, status_code=401)
         return RedirectResponse(login_redirect_target(request), status_code=303)
+
+    @app.exception_handler(ReadOnlyRedirect)
+    async def _read_only(request: Request, exc: ReadOnlyRedirect) -> Response:
+        return RedirectResponse(exc.to, status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf_failed(request: Request, exc: CsrfFailed) -> Response:

@@ -14,9 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.activity_words import sentence
 from hrsync.lifecycle.passwords import (
     WeakPasswordError,
-    check_password_policy,
+    check_new_password,
+    link_holder,
     request_password_reset,
     set_admin_password,
 )
@@ -146,7 +148,7 @@ def _set_password(request: Request, session: Session, token: str, purpose: Token
     if find_token(session, token, purpose) is None:
         return _link_page(request, session, token, purpose, template)
     try:
-        check_password_policy(password)
+        check_new_password(session, password, link_holder(session, token, purpose))
     except WeakPasswordError as exc:
         return _link_page(request, session, token, purpose, template, error=str(exc), status_code=400)
     if password != confirm:
@@ -201,19 +203,9 @@ def _admin_changes(session: Session, programme_id: int, limit: int = 20) -> list
         .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
         .limit(limit)
     )
-    changes: list[dict[str, object]] = []
-    for row in rows:
-        detail = row.detail if isinstance(row.detail, dict) else {}
-        role = admins.ROLE_LABELS.get(admins.parse_role(str(detail.get("role") or "read_only")), "")
-        what = {
-            "invited_admin": f"invited {detail.get('email')} as {role.lower()}",
-            "reinvited_admin": f"sent {detail.get('email')} a new invitation",
-            "changed_admin_role": f"made {detail.get('email')} {role.lower()}",
-            "deactivated_admin": f"deactivated {detail.get('email')}",
-            "reactivated_admin": f"reactivated {detail.get('email')}",
-        }[row.action]
-        changes.append({"who": detail.get("by") or "someone", "what": what, "when": row.created_at})
-    return changes
+    # the sentence is the activity table's, as on the dashboard (hrsync.domain.activity_words)
+    return [{"who": (row.detail or {}).get("by") or "someone", "what": sentence(row.action, row.detail),
+             "when": row.created_at} for row in rows]
 
 
 def _admins_page(request: Request, session: Session, admin: AdminUser, *, error: str | None = None,

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hrsync.domain.activity_words import sentence
 from hrsync.domain.fields import MEMBER_FIELDS
 from hrsync.services import webhooks
 from hrsync.services.errors import ServiceError
@@ -21,6 +22,7 @@ from hrsync.services.imports import active_run, source_name
 from hrsync.services.integrations import integration_in_programme, kind_for, pause, resume, revoke
 from hrsync.services.quarantine import quarantine_of, retry_now
 from hrsync.services.queries import latest_run
+from hrsync.services.run_views import run_number_words
 from hrsync.services.scim import token_view as scim_token_view
 from hrsync.store.models import ActivityLog, AdminUser, Integration, IntegrationStatus
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
@@ -30,13 +32,6 @@ from hrsync.web.wizard_file import file_context
 router = APIRouter(include_in_schema=False)
 
 ACTIVITY_LIMIT = 50
-_SETTING_LABELS = {
-    "frequency": "frequency", "schedule_time": "time", "schedule_day": "day", "date_format": "date format",
-    "welcome_email": "welcome e-mail", "leaver_threshold_pct": "leaver safeguard",
-    "blanks_clear_values": "blank values", "vanished_are_leavers": "missing people",
-}
-
-
 def schedule_text(integration: Integration) -> str:
     """The schedule in words, e.g. "Weekly on Monday at 06:00"."""
     frequency = integration.frequency
@@ -54,75 +49,6 @@ def schedule_text(integration: Integration) -> str:
     return frequency
 
 
-def _describe(entry: ActivityLog, source: str) -> str:
-    """One sentence per activity, in the words of the dashboard."""
-    detail: dict[str, Any] = entry.detail if isinstance(entry.detail, dict) else {}
-    action = entry.action
-    if action == "created":
-        return "started setting up the integration"
-    if action == "edited_settings":
-        changed = ", ".join(_SETTING_LABELS.get(k, k) for k in detail) or "the settings"
-        return f"changed the settings ({changed})"
-    if action == "edited_mapping":
-        mapping = detail.get("mapping") or {}
-        return f"edited the mapping ({len(mapping)} fields mapped)" if mapping else "edited the mapping"
-    if action == "reauthorized":
-        last4 = detail.get("key_last4")
-        text = f"authorized {source} with an API key ending …{last4}" if last4 else f"authorized {source}"
-        restored = {"live": ": live again, scheduled imports resumed",
-                    "paused": ": paused, as before access was revoked"}.get(str(detail.get("restored")), "")
-        return text + restored
-    if action == "published":
-        return "published the integration: it is live"
-    if action == "paused":
-        return "paused scheduled imports"
-    if action == "resumed":
-        return "resumed scheduled imports"
-    if action == "revoked":
-        return "revoked access: the API key was deleted and imports paused"
-    if action == "approved_run":
-        return f"approved held import #{detail.get('run_id', '?')}"
-    if action == "rejected_run":
-        return f"rejected held import #{detail.get('run_id', '?')}"
-    if action == "approval_requested":
-        return f"approved held import #{detail.get('run_id', '?')} (a worker applies it)"
-    if action == "rejection_requested":
-        return f"rejected held import #{detail.get('run_id', '?')} (a worker discards it)"
-    if action == "decision_failed":
-        return f"could not apply the decision on held import #{detail.get('run_id', '?')}: it is held again"
-    if action in ("imported_now", "import_now", "import_requested", "run_requested"):
-        return "started an import (Import data now)"
-    if action == "quarantined":
-        return (f"stopped scheduled imports after {detail.get('failures', '?')} failed imports in a row "
-                "(quarantined); every owner and administrator was e-mailed")
-    if action == "quarantine_lifted":
-        if detail.get("how") == "reauthorized":
-            return "lifted the quarantine by re-authorizing: scheduled imports resumed"
-        return "lifted the quarantine: an import succeeded, scheduled imports resumed"
-    if action == "quarantine_retry":
-        return "retried the quarantined integration (Retry now)"
-    if action == "retry_brought_forward":
-        return (f"brought the next import forward after a temporary failure "
-                f"({detail.get('failures', '?')} in a row)")
-    if action == "webhooks_registered":
-        return f"subscribed to {detail.get('events', '?')} {source} webhook events"
-    if action == "webhooks_failed":
-        return f"could not subscribe to {source} webhooks: {detail.get('reason', 'unknown reason')}"
-    if action == "webhooks_removed":
-        return f"removed the {source} webhook subscriptions ({detail.get('why', 'stopped')})"
-    if action == "webhook_full_import":
-        return (f"started a full import instead of more one-person runs: webhook deliveries passed "
-                f"{detail.get('cap', '?')} runs in an hour")
-    if action == "adopted_members":
-        return f"adopted {detail.get('count', '?')} members from {detail.get('from') or 'another integration'}"
-    if action == "members_handed_over":
-        return f"handed {detail.get('count', '?')} members over to {detail.get('to') or 'another integration'}"
-    if action == "scheduled_import_skipped":
-        reason = detail.get("reason")
-        return f"skipped a scheduled import: {reason}" if reason else "skipped a scheduled import"
-    return action.replace("_", " ")
-
-
 def _activity(session: Session, integration: Integration) -> list[dict[str, Any]]:
     rows = session.execute(
         select(ActivityLog, AdminUser)
@@ -133,9 +59,11 @@ def _activity(session: Session, integration: Integration) -> list[dict[str, Any]
         .limit(ACTIVITY_LIMIT)
     ).all()
     source = source_name(integration)
+    number = run_number_words(session, (entry.detail for entry, _admin in rows))
     return [
         {"who": (admin.name or admin.email) if admin is not None else "Reward Manager",
-         "what": _describe(entry, source), "when": entry.created_at, "action": entry.action}
+         "what": sentence(entry.action, entry.detail, source, number), "when": entry.created_at,
+         "action": entry.action}
         for entry, admin in rows
     ]
 
@@ -158,7 +86,7 @@ def dashboard(request: Request, session: SessionDep, admin: CurrentAdmin, integr
         "schedule": schedule_text(integration), "mapped_count": len(mapping),
         "unique_key": mapping.get("employee_id"), "email_source": mapping.get("email"),
         "member_fields": MEMBER_FIELDS, "quarantine": quarantine_of(session, integration),
-        "webhooks": webhooks.view(session, integration), "scim": scim_token_view(integration),
+        "webhooks": webhooks.view(session, integration), "scim": scim_token_view(session, integration),
     })
 
 
@@ -177,8 +105,10 @@ def _act(request: Request, session: Session, admin: AdminUser, integration_id: i
 
 @router.post("/integrations/{integration_id}/pause", dependencies=[CsrfForm])
 def pause_integration(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
+    push = kind_for(_integration(session, admin, integration_id)).can("push")
     return _act(request, session, admin, integration_id, pause,
-                "Imports are paused. Nothing is imported until you resume.")
+                "Paused: the SCIM token is refused until you resume." if push
+                else "Imports are paused. Nothing is imported until you resume.")
 
 
 @router.post("/integrations/{integration_id}/resume", dependencies=[CsrfForm])
@@ -198,6 +128,10 @@ def revoke_integration(request: Request, session: SessionDep, admin: CurrentAdmi
     if integration.status == IntegrationStatus.REVOKED.value and not integration.secret_encrypted:
         flash(request, "Access was already revoked.", "info")
         return RedirectResponse(f"/integrations/{integration.id}", status_code=303)
+    if scim_token_view(session, integration) is not None:
+        return _act(request, session, admin, integration_id, revoke,
+                    "Access revoked: the SCIM token no longer works. Remove the provisioning in your identity "
+                    "provider too.")
     name, place = source_name(integration), kind_for(integration).words.key_place
     return _act(request, session, admin, integration_id, revoke,
                 f"Access revoked: the {name} API key was deleted and no import runs until you re-authorize. "

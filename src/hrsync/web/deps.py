@@ -8,6 +8,7 @@ functions, so another programme's object is a 404 exactly like one that does not
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,17 +20,19 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session, object_session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
 from hrsync.domain.display import field_label, field_text
+from hrsync.domain.issue_words import problem
 from hrsync.domain.wording import possessive
 from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
 from hrsync.services.imports import source_account, source_address, source_name
-from hrsync.services.run_views import run_chip, run_number, run_title, trigger_label
+from hrsync.services.run_views import no_issues_sentence, run_chip, run_number, run_title, trigger_label
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import AdminUser, Integration
@@ -63,6 +66,15 @@ class PageNotFound(Exception):
 
 class LoginRequired(Exception):
     """Signed out (or the session is stale): pages redirect to ``/login?next=...``."""
+
+
+class ReadOnlyRedirect(Exception):
+    """A read-only administrator asked for a page whose only purpose is a change they cannot make: they
+    are sent to the page that shows the same thing (``to``), with a note saying why."""
+
+    def __init__(self, to: str) -> None:
+        super().__init__(to)
+        self.to = to
 
 
 class CsrfFailed(Exception):
@@ -183,15 +195,38 @@ def _read_only_may(path: str) -> bool:
                for allowed in READ_ONLY_MAY_POST)
 
 
+#: Pages whose only purpose is a change (a setup step with its Save, "Import data now", a confirmation),
+#: and where a read-only administrator who asks for one is sent instead: the page that shows the same.
+READ_ONLY_ELSEWHERE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"/integrations/(\d+)/(?:setup(?:/[^/]*)?|import|delete|revoke|reauthorize|authorize(?:/[^/]*)?)"),
+     "/integrations/{0}"),
+    (re.compile(r"/integrations/(\d+)/runs/(\d+)/undo"), "/integrations/{0}/runs/{1}"),
+    (re.compile(r"/integrations/new(?:/[^/]*)?"), "/integrations"),
+    (re.compile(r"/members/new"), "/members"),
+    (re.compile(r"/members/(\d+)/edit"), "/members/{0}"),
+)
+READ_ONLY_NOTE = ("Your role is read-only: you can see every page and download files, but not change anything. "
+                  "An owner of the programme can change your role.")
+
+
 def check_role(request: Request, admin: AdminUser) -> None:
     """The one place a read-only administrator's changes are refused (every page asks for the
-    signed-in administrator through :func:`get_current_admin`); pages only hide the buttons."""
-    if request.method in _SAFE_METHODS or may_change(admin) or _read_only_may(request.url.path):
+    signed-in administrator through :func:`get_current_admin`); pages only hide the buttons, and a
+    page that is nothing but a change sends them to the page that shows the same (:data:`READ_ONLY_ELSEWHERE`)."""
+    if may_change(admin):
+        return
+    if request.method in _SAFE_METHODS:
+        for pattern, target in READ_ONLY_ELSEWHERE:
+            found = pattern.fullmatch(request.url.path.rstrip("/"))
+            if found and "run" not in request.query_params:  # ".../import?run=N" follows a run's progress
+                flash(request, READ_ONLY_NOTE, "info")
+                raise ReadOnlyRedirect(target.format(*found.groups()))
+        return
+    if _read_only_may(request.url.path):
         return
     raise HTTPException(
         status_code=403,
-        detail="Your role is read-only: you can see every page and download files, but not change "
-               "anything. An owner of the programme can change your role.",
+        detail=READ_ONLY_NOTE,
     )
 
 
@@ -300,6 +335,14 @@ def email_recipients(integration: Integration) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+def email_breaks(address: object) -> Markup:
+    """An e-mail address that a narrow column breaks before its ``@`` and after its dots, never mid-word
+    ("amelia.<wbr>brown<wbr>@example.<wbr>com"); escaped like any other value."""
+    text = str(escape("" if address is None else address))
+    return Markup(text.replace("@", "<wbr>@").replace(".", ".<wbr>"))  # noqa: S704 - escaped on the line above
+
+
+templates.env.filters["email"] = email_breaks
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
@@ -307,11 +350,13 @@ templates.env.globals["source_name"] = source_name
 templates.env.globals["source_account"] = source_account
 templates.env.globals["format_date"] = format_date
 # how a run is named and labelled (hrsync.services.run_views), the same on every page
-templates.env.globals.update(run_title=run_title, run_number=run_number, run_chip=run_chip, trigger_label=trigger_label)
+templates.env.globals.update(run_title=run_title, run_number=run_number, run_chip=run_chip, trigger_label=trigger_label,
+                             no_issues_sentence=no_issues_sentence)
 templates.env.globals["password_hint"] = PASSWORD_HINT
 templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.globals["field_label"] = field_label  # a member field's human label
+templates.env.globals["problem"] = problem  # an issue's code in words (hrsync.domain.issue_words)
 templates.env.globals["field_text"] = field_text  # a member field's value as people read it (dates formatted)
 templates.env.globals["email_recipients"] = email_recipients  # who receives an integration's import e-mails
 templates.env.filters["format_date"] = format_date

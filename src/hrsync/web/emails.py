@@ -18,13 +18,16 @@ from sqlalchemy import select
 from hrsync.config import get_settings
 from hrsync.notify.catcher import read_caught_page
 from hrsync.notify.delivery import outbox_backlog
-from hrsync.notify.outbox import prehire_invitations
+from hrsync.notify.outbox import cancelled_reason, prehire_invitations
 from hrsync.store.models import OutboxEmail, OutboxStatus
 from hrsync.web.deps import CurrentAdmin, SessionDep, is_demo, render
 
 router = APIRouter(include_in_schema=False)
 
 SHOWN = 50
+#: An e-mail's state in the queue, as the page words it.
+OUTBOX_LABELS = {"queued": "Waiting", "sending": "Sending", "failed": "Failed: tried again later",
+                 "sent": "Sent"}
 CAUGHT_PAGE = 20  # received messages per page (each is parsed and its text rendered)
 
 
@@ -47,9 +50,10 @@ def emails_page(request: Request, session: SessionDep, admin: CurrentAdmin, page
     prehires, first_start = prehire_invitations(session, admin.programme_id)
     context: dict[str, Any] = {
         "nav": "emails",
+        "outbox_labels": OUTBOX_LABELS,
         "backlog": outbox_backlog(session, programme_id=admin.programme_id),
         "prehires": prehires, "first_start": first_start,
-        "waiting": waiting,
+        "waiting": waiting, "cancelled_reason": cancelled_reason,
         "smtp_configured": bool(get_settings().smtp_url),
         "caught": [], "page": 1, "more": False,
     }

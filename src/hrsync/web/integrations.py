@@ -2,7 +2,7 @@
 
 The catalogue is built from the source registry: one card per kind of source, as the kind presents
 itself (:attr:`hrsync.sources.kind.SourceKind.catalogue`: logo, category, summary, search words).
-Its card opens the setup wizard (or resumes the programme's unfinished draft).
+Its card opens the setup wizard (a push door's, its own set-up) or resumes the programme's unfinished draft.
 A draft can be deleted here, after a confirmation page (only drafts: a published integration is revoked).
 """
 
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from hrsync.services.admins import may_change
 from hrsync.services.errors import ServiceError
 from hrsync.services.integrations import delete_draft, integration_in_programme, kinds
 from hrsync.services.queries import latest_run
@@ -43,14 +44,11 @@ def catalogue() -> list[CatalogueEntry]:
 def search_catalogue(query: str) -> list[CatalogueEntry]:
     """Entries whose name, category or keywords contain every word of ``query`` (any case).
 
-    A push door (SCIM) is set up by ``hrsync integration add --source scim``, not by the import wizard
-    its card would start: it has no card until the portal has its own set-up page (docs/scim.md)."""
+    A push door's card (SCIM) starts its own short set-up (:mod:`hrsync.web.scim_setup`) at the same
+    ``/integrations/new/<kind>`` address, not the import wizard."""
     words = query.lower().split()
     found = []
-    push = {k.kind for k in kinds() if k.can("push")}
     for entry in catalogue():
-        if entry.kind in push:
-            continue
         haystack = " ".join((entry.name, entry.category, entry.summary, *entry.keywords)).lower()
         if all(word in haystack for word in words):
             found.append(entry)
@@ -82,8 +80,11 @@ def integrations_page(
             select(Integration).where(Integration.programme_id == admin.programme_id).order_by(Integration.id)
         )
     )
+    changes = may_change(admin)
     if tab not in ("mine", "explore"):
         tab = "mine" if mine and not q else "explore"
+    if not changes:  # a read-only administrator connects nothing: no catalogue of what to connect
+        tab = "mine"
     last_runs: dict[int, ImportRun] = {}
     for integration in mine:
         run = latest_run(session, integration.id, dry_run=False)
@@ -100,9 +101,11 @@ def integrations_page(
         for entry in results
     ]
     return render(request, "integrations/index.html", {
+        "integration_url": integration_url if changes else (lambda i: f"/integrations/{i.id}"),
         "nav": "integrations", "tab": tab, "q": q[:100], "mine": mine, "cards": cards,
-        "last_runs": last_runs, "integration_url": integration_url, "catalogue": {e.kind: e for e in catalogue()},
+        "last_runs": last_runs, "catalogue": {e.kind: e for e in catalogue()},
         "example_search": kinds()[0].display_name,
+        "push_kinds": {k.kind for k in kinds() if k.can("push")},
     })
 
 

@@ -26,7 +26,8 @@ from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import Access, member_access
 from hrsync.lifecycle.passwords import (
     WeakPasswordError,
-    check_password_policy,
+    check_new_password,
+    link_holder,
     replace_password,
     request_password_reset,
     set_member_password,
@@ -222,7 +223,7 @@ def _set_password(
     if find_token(session, token, MEMBER_LINK_PURPOSES) is None:
         return _link_form(request, session, token, kind, action)
     try:
-        check_password_policy(password)
+        check_new_password(session, password, link_holder(session, token, MEMBER_LINK_PURPOSES))
     except WeakPasswordError as exc:
         return _link_form(request, session, token, kind, action, error=str(exc), status_code=400)
     if password != confirm:
@@ -350,7 +351,7 @@ def change_password(
         error, status = ((CHANGE_LOCKED, 429) if checked == "locked" else ("Your current password is not right.", 400))
     else:
         try:
-            check_password_policy(password)
+            check_new_password(session, password, member)
         except WeakPasswordError as exc:
             error = str(exc)
         else:

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
-from hrsync.domain.display import change_lines, member_name
+from hrsync.domain.display import MEMBER_STATUS_LABELS, change_lines, member_name
 from hrsync.domain.vocabulary import programme_today
 from hrsync.lifecycle.access import member_access
 from hrsync.services.exports import members_csv_lines
 from hrsync.services.manual_members import owner_of
+from hrsync.services.member_invites import may_invite_again
 from hrsync.services.member_view import date_format_of, member_fields, member_title, run_numbers
 from hrsync.services.queries import (
     MEMBER_STATUSES,
@@ -33,13 +34,7 @@ from hrsync.web.deps import CurrentAdmin, SessionDep, not_found, render
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
-STATUS_LABELS = {
-    "pending": "Pending (pre-hire)",
-    "invited": "Invited",
-    "active": "Active",
-    "leaver": "Leaver",
-    "deleted": "Deleted",
-}
+STATUS_LABELS = MEMBER_STATUS_LABELS
 EVENT_LABELS = {
     "created": "Created by an import",
     "pending": "Added as a pre-hire",
@@ -143,5 +138,6 @@ def member_detail(request: Request, session: SessionDep, admin: CurrentAdmin, me
         # each import's own integration: an adopted member's older imports belong to its former door
         "run_doors": dict(session.execute(select(ImportRun.id, ImportRun.integration_id).where(
             ImportRun.id.in_({e.run_id for e in events if e.run_id is not None}))).all()),
+        "can_invite_again": may_invite_again(member),
         "event_labels": EVENT_LABELS, "access": member_access(member, programme_today(programme.timezone)),
     })

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hrsync.services import manual_members as manual
+from hrsync.services import member_invites
 from hrsync.services.errors import NotFound, ServiceError
+from hrsync.services.queries import member_in_programme
 from hrsync.store.models import AdminUser, Member, Programme
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 
@@ -23,7 +25,7 @@ FieldText = Annotated[str, Form(max_length=400)]
 
 
 def _programme(session: Any, admin: AdminUser) -> Programme:
-    programme = session.get(Programme, admin.programme_id)
+    programme: Programme | None = session.get(Programme, admin.programme_id)
     assert programme is not None
     return programme
 
@@ -112,3 +114,19 @@ def mark_ineligible(request: Request, session: SessionDep, admin: CurrentAdmin, 
 @router.post("/members/{member_id}/eligible", dependencies=[CsrfForm])
 def mark_eligible(request: Request, session: SessionDep, admin: CurrentAdmin, member_id: int) -> Response:
     return _status_change(request, session, admin, member_id, eligible=True)
+
+
+@router.post("/members/{member_id}/invite", dependencies=[CsrfForm])
+def invite_again(request: Request, session: SessionDep, admin: CurrentAdmin, member_id: int) -> Response:
+    """*Invite again*: any door's member who was invited and has not set a password yet."""
+    member = member_in_programme(session, admin.programme_id, member_id)
+    if member is None:
+        not_found("This member")
+    try:
+        member_invites.invite_again(session, _programme(session, admin), member, admin)
+    except ServiceError as exc:
+        session.rollback()
+        flash(request, exc.reason, "error")
+        return RedirectResponse(f"/members/{member_id}", status_code=303)
+    flash(request, f"A new invitation is on its way to {member.email}; the earlier link no longer matters.")
+    return RedirectResponse(f"/members/{member_id}", status_code=303)

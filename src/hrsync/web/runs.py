@@ -39,6 +39,7 @@ from hrsync.services.queries import (
 from hrsync.services.run_views import (
     STATUS_LABELS,
     is_preview,
+    run_title,
 )
 from hrsync.store.models import AdminUser, ImportRun, Integration, IntegrationStatus, RunTrigger
 from hrsync.web.api import issues_csv_response
@@ -164,7 +165,7 @@ def undo_now(request: Request, session: SessionDep, admin: CurrentAdmin, integra
         flash(request, "The undo would make too many leavers at once: it is held for approval, like an import.",
               "info")
     else:
-        flash(request, f"Import #{run.number or run.id} was undone.")
+        flash(request, f"{run_title(run)} was undone.")
     return RedirectResponse(_run_url(integration_id, outcome.id), status_code=303)
 
 

@@ -5,9 +5,11 @@ expiry (30, 90, 180 or 365 days; 90 by default); the list shows each token's own
 expiry and last use. A read-only administrator is offered read tokens only (the service refuses
 anything else, whatever the form sends).
 
-The new token is rendered in the answer to the POST itself and never stored anywhere the portal
-can show it again: not in the flash messages (they live in the session's data, in the database
-or, signed out, in a signed but *not encrypted* cookie) and not in the database (only its SHA-256).
+Creating follows Post/Redirect/Get, so reloading the page after "Create token" does not create a
+second token. The new token crosses the redirect once: the POST keeps it in the signed-in session's
+data *encrypted* with the portal's secret key (:mod:`hrsync.security.secrets`; never in plain text,
+not in a flash message, which signed out would sit in a signed but not encrypted cookie), and the
+one following GET takes it out and shows it. After that only its SHA-256 remains (the database).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from hrsync.security.secrets import SecretKeyError, SecretUnreadableError, decrypt_secret, encrypt_secret
 from hrsync.services.admins import may_change
 from hrsync.services.api_tokens import (
     DEFAULT_EXPIRY_DAYS,
@@ -30,12 +33,13 @@ from hrsync.services.api_tokens import (
 )
 from hrsync.services.errors import NotFound, ServiceError
 from hrsync.store.enums import TokenScope
-from hrsync.store.models import AdminUser
+from hrsync.store.models import AdminUser, ApiToken
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, not_found, render
 
 router = APIRouter(include_in_schema=False)
 
 TOKENS_PATH = "/settings/api-tokens"
+_NEW_TOKEN = "new_api_token"  # noqa: S105 - the session's key for the token crossing the redirect (encrypted)
 
 
 SCOPE_LABELS = {
@@ -68,7 +72,25 @@ def tokens_alias() -> Response:
 
 @router.get(TOKENS_PATH)
 def tokens_page(request: Request, session: SessionDep, admin: CurrentAdmin) -> Response:
-    return _page(request, session, admin)
+    shown = _take_new_token(request, session, admin)
+    if shown is None:
+        return _page(request, session, admin)
+    return _page(request, session, admin, new_token=shown[0], new_token_row=shown[1])
+
+
+def _take_new_token(request: Request, session: Any, admin: AdminUser) -> tuple[str, ApiToken] | None:
+    """The token the POST before this GET created, once (taken out of the session as it is read)."""
+    kept = request.session.pop(_NEW_TOKEN, None)
+    if not isinstance(kept, dict):
+        return None
+    token_id = kept.get("id")
+    row = session.get(ApiToken, token_id) if isinstance(token_id, int) else None
+    if row is None or row.programme_id != admin.programme_id or row.revoked_at is not None:
+        return None
+    try:
+        return decrypt_secret(str(kept.get("sealed") or "")), row
+    except (SecretUnreadableError, SecretKeyError):
+        return None
 
 
 @router.post(TOKENS_PATH, dependencies=[CsrfForm])
@@ -88,7 +110,8 @@ def create_token(
                      name_error=name_error, name=name[:200],
                      chosen_scopes=chosen, chosen_days=days if days in EXPIRY_DAYS else DEFAULT_EXPIRY_DAYS)
     session.flush()
-    return _page(request, session, admin, status_code=201, new_token=raw, new_token_row=token)
+    request.session[_NEW_TOKEN] = {"id": token.id, "sealed": encrypt_secret(raw)}
+    return RedirectResponse(TOKENS_PATH, status_code=303)
 
 
 @router.post(TOKENS_PATH + "/{token_id}/revoke", dependencies=[CsrfForm])

@@ -34,6 +34,7 @@ from hrsync.web.wizard_common import (
     after_save,
     integration_of,
     is_draft,
+    is_push,
     read_form,
     second_step,
     steps_of,
@@ -116,7 +117,7 @@ def _apply_settings(session: Session, integration: Integration, admin: AdminUser
 
 @router.get("/integrations/new/{kind}")
 def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in REGISTRY:  # every kind of source has the wizard
+    if kind not in REGISTRY or is_push(kind):  # every kind of source but a push door has the wizard
         not_found("This integration")
     form = SettingsForm(date_format=admin.programme.date_format)
     return _settings_page(request, admin, None, form, integration_kind=kind)
@@ -124,7 +125,7 @@ def new_integration(request: Request, session: SessionDep, admin: CurrentAdmin, 
 
 @router.post("/integrations/new/{kind}", dependencies=[CsrfForm])
 async def create_draft(request: Request, session: SessionDep, admin: CurrentAdmin, kind: str) -> Response:
-    if kind not in REGISTRY:  # every kind of source has the wizard
+    if kind not in REGISTRY or is_push(kind):  # a push door has its own set-up (web/scim_setup.py)
         not_found("This integration")
     form = SettingsForm.parse(await read_form(request))
     try:
@@ -148,12 +149,17 @@ def resume(session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Res
 @router.get("/integrations/{integration_id}/setup/initial")
 def initial_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if is_push(integration.kind):  # no schedule: its own set-up page
+        return RedirectResponse(f"/integrations/{integration.id}/setup/{second_step(integration.kind)}",
+                                status_code=303)
     return _settings_page(request, admin, integration, SettingsForm.of(integration))
 
 
 @router.post("/integrations/{integration_id}/setup/initial", dependencies=[CsrfForm])
 async def save_initial(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if is_push(integration.kind):
+        not_found("This page")
     form = SettingsForm.parse(await read_form(request))
     try:
         with session.begin_nested():

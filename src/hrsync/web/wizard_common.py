@@ -47,9 +47,18 @@ def is_draft(integration: Integration) -> bool:
     return integration.status == IntegrationStatus.DRAFT.value
 
 
+def is_push(kind: str | None) -> bool:
+    """A push door (SCIM): set up by its own short flow (:mod:`hrsync.web.scim_setup`), nothing to import."""
+    known = REGISTRY.get(kind or "")
+    return known is not None and known.can("push")
+
+
 def steps_for(kind: str | None) -> tuple[tuple[str, str], ...]:
+    """The wizard's steps; a push door has no schedule nor settings to read with: its own step comes first."""
     known = REGISTRY.get(kind or "")
     own = (known.wizard_step.key, known.wizard_step.label) if known is not None else ("settings", "Connect")
+    if is_push(kind):
+        return (own, *LAST_STEPS)
     return (FIRST_STEP, own, *LAST_STEPS)
 
 
@@ -59,8 +68,10 @@ def takes_files(kind: str | None) -> bool:
 
 
 def second_step(kind: str | None) -> str:
-    """The step after Initial setup: the kind's own (``authorize``, ``file``, ``settings``)."""
-    return steps_for(kind)[1][0]
+    """The step after Initial setup: the kind's own (``authorize``, ``file``, ``settings``; a push door's
+    ``scim`` comes first instead)."""
+    known = REGISTRY.get(kind or "")
+    return known.wizard_step.key if known is not None else "settings"
 
 
 def advance(integration: Integration, step: str) -> None:
@@ -68,7 +79,7 @@ def advance(integration: Integration, step: str) -> None:
     if not is_draft(integration):
         return
     keys = [key for key, _ in steps_for(integration.kind)]
-    current = integration.wizard_step if integration.wizard_step in keys else "initial"
+    current = integration.wizard_step if integration.wizard_step in keys else keys[0]
     if keys.index(step) > keys.index(current):
         integration.wizard_step = step
 
@@ -82,11 +93,11 @@ def after_save(integration: Integration, next_step: str) -> str:
 def steps_of(integration: Integration | None, current: str, kind: str | None = None) -> list[dict[str, Any]]:
     steps = steps_for(integration.kind if integration is not None else kind)
     keys = [key for key, _ in steps]
-    reached = "initial"
+    reached = keys[0]
     if integration is not None:
-        reached = "review" if not is_draft(integration) else (integration.wizard_step or "initial")
+        reached = "review" if not is_draft(integration) else (integration.wizard_step or keys[0])
         if reached not in keys:
-            reached = "initial"
+            reached = keys[0]
     out = []
     for index, (key, label) in enumerate(steps):
         out.append({

@@ -23,11 +23,25 @@ from hrsync.services.errors import ServiceError
 from hrsync.services.imports import RunBlocked, failure_advice, progress_of, source_name
 from hrsync.services.integrations import kind_for, mapping_of, status_map_of
 from hrsync.services.queries import latest_preview
-from hrsync.services.review import mapping_rows, people_read, scope_lines, source_field_labels
+from hrsync.services.review import (
+    mapping_rows,
+    people_read,
+    rule_lines,
+    scope_lines,
+    source_field_labels,
+    transform_lines,
+)
 from hrsync.store.enums import is_finished
 from hrsync.store.models import Frequency, ImportRun, Integration
 from hrsync.web.deps import CsrfForm, CurrentAdmin, SessionDep, flash, render
-from hrsync.web.wizard_common import FREQUENCIES, LIFECYCLE_LABELS, integration_of, second_step, steps_of
+from hrsync.web.wizard_common import (
+    FREQUENCIES,
+    LIFECYCLE_LABELS,
+    integration_of,
+    is_push,
+    second_step,
+    steps_of,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,6 +80,8 @@ def _preview_examples(run: ImportRun, date_format: str) -> list[dict[str, Any]]:
 @router.get("/integrations/{integration_id}/setup/review")
 def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, integration_id: int) -> Response:
     integration = integration_of(session, admin, integration_id)
+    if is_push(integration.kind):  # nothing to preview: the SCIM set-up's own Review and publish
+        return RedirectResponse(f"/integrations/{integration.id}/scim/review", status_code=303)
     run = _fresh_preview(session, integration)
     finished = run is not None and is_finished(run.status)
     problems = validate_mapping(mapping_of(integration))
@@ -82,7 +98,8 @@ def review_page(request: Request, session: SessionDep, admin: CurrentAdmin, inte
         "examples": _preview_examples(run, date_format) if run is not None and finished else [],
         "people": people_read(run) if run is not None and finished else None,
         "scope": scope_lines(run, labels) if run is not None and finished else [],
-        "mapped": mapped, "status_map": {k: v.value for k, v in status_map_of(integration).items()},
+        "mapped": mapped, "rules": rule_lines(integration, labels), "transforms": transform_lines(integration, labels),
+        "status_map": {k: v.value for k, v in status_map_of(integration).items()},
         "frequency_label": dict(FREQUENCIES).get(integration.frequency, integration.frequency),
         "problems": problems, "timezone": admin.programme.timezone, "lifecycles": LIFECYCLE_LABELS,
         "ready": source_kind.not_ready(integration) is None, "file_kind": source_kind.takes_files,

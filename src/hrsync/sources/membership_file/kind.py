@@ -157,7 +157,7 @@ _FILE = (
 _C = FailureKind.CONFIGURATION
 
 KIND = SourceKind(
-    "membership_file", "Membership file (CSV / SFTP)", _open, address,  # type: ignore[arg-type]
+    "membership_file", "Membership file (CSV / SFTP)", _open, address,
     catalogue=Catalogue(
         logo="CSV", category="File upload or SFTP",
         summary="No HR system with an API? Upload a CSV export of your staff list here, or have it dropped "
@@ -174,8 +174,8 @@ KIND = SourceKind(
     ),
     validate_settings=validate_settings,
     check_settings=check_settings,
-    default_mapping=suggested_mapping,  # type: ignore[arg-type]
-    not_ready=not_ready,  # type: ignore[arg-type]
+    default_mapping=suggested_mapping,
+    not_ready=not_ready,
     failures=(
         Failure("no_file", _C, "Upload a membership file (or drop one in the integration's folder), then import."),
         Failure("bad_file", _C, _FILE),

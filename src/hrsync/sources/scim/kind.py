@@ -1,25 +1,28 @@
 """The ``scim`` kind: an identity provider (Entra ID, Okta) pushes Users to ``/scim/v2`` (docs/scim.md).
 
-A push door has no directory to read: ``open`` refuses (an import of a SCIM integration changes no
-member), there are no settings to type (its one secret, the SCIM token, is made by hrsync and only
-its SHA-256 kept in the integration's settings), and its mapping reads SCIM attributes
+A push door has no directory to read: ``open`` gives its SCIM attributes as fields (the mapping
+step's choices) and refuses to read people (an import of a SCIM integration changes no member).
+There are no settings to type (its one secret, the SCIM token, is made by hrsync and only its
+SHA-256 kept in the integration's settings), and its mapping reads SCIM attributes
 (:data:`hrsync.scim.resources.DEFAULT_MAPPING`). Its capability is ``push``: it is set up by
-``hrsync integration add --source scim``, not by the import wizard.
+``hrsync integration add --source scim`` or the portal's own short set-up
+(:mod:`hrsync.web.scim_setup`), whose first step is the kind's wizard step, not the import wizard's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hrsync.sources.base import Source, SourceError
+from hrsync.sources.base import Source
 from hrsync.sources.kind import Catalogue, SourceKind, WizardStep, Words
+from hrsync.sources.scim.attributes import ScimAttributes
 
 PUSH = "push"  # the capability: changes arrive through hrsync's own endpoint, nothing is read
 
 
 def open_source(integration: Any, options: Any) -> Source:
-    raise SourceError("A SCIM integration is not imported: your identity provider sends its changes to "
-                      "hrsync's SCIM address as they happen.", code="invalid_settings")
+    """Its SCIM attributes as fields, for the mapping step; reading people refuses (nothing to import)."""
+    return ScimAttributes()
 
 
 def address(integration: Any) -> str | None:
@@ -52,6 +55,6 @@ KIND = SourceKind(
                 field_label="SCIM attribute", directory="your identity provider"),
     default_mapping=default_mapping,
     not_ready=not_ready,
-    wizard_step=WizardStep("scim", "Token"),
+    wizard_step=WizardStep("scim", "Set up"),
     capabilities=frozenset({PUSH}),
 )

@@ -80,6 +80,10 @@ class Integration(Base):
     consecutive_config_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     consecutive_transient_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     published_at: Mapped[datetime | None] = mapped_column()
+    # a push door's (SCIM's) summary e-mail: when it was last sent (at most once in 24 hours) and the
+    # whole hour its period ended at (the next one starts there); hrsync.notify.push_summary
+    summary_sent_at: Mapped[datetime | None] = mapped_column()
+    summary_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, server_default=func.now())
 

@@ -81,6 +81,7 @@ class ImportRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     warnings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     ignored: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # inactive, never members
+    excluded: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # out of scope, never members
     reason: Mapped[str | None] = mapped_column(Text)
     failure_code: Mapped[str | None] = mapped_column(String(64))  # hrsync.domain.failures; set when failed
     plan: Mapped[Any | None] = mapped_column(JSON)

@@ -152,8 +152,9 @@
         fail("The portal could not be reached. Check your connection and try again.");
       });
     });
+    // "Finish setup" submits the step's own Save form (the key is stored): the wizard moves on.
     dialog.querySelectorAll("[data-finish]").forEach(function (button) {
-      button.addEventListener("click", function () { dialog.close(); window.location.reload(); });
+      button.addEventListener("click", function () { setTimeout(function () { busy(button); }, 0); });
     });
     document.querySelectorAll('[data-open-dialog="' + dialog.id + '"]').forEach(function (opener) {
       opener.addEventListener("click", function (event) {
@@ -186,6 +187,19 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-confirm]") : null;
     if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  // Copy buttons (the SCIM token page): copy the text of the element the button names.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) return;
+    var label = button.textContent;
+    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 2000);
+    }, function () { /* the text stays selectable by hand */ });
   });
 
   // Initial setup: show the time and day fields only for the frequencies that use them.
