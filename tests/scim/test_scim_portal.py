@@ -60,6 +60,8 @@ def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: S
         assert ">None<" not in answer.text and "None " not in answer.text, name
     assert "SCIM 2.0 (Entra ID, Okta)" in pages["list"].text
     assert "SCIM (changes sent by the identity provider in one hour)" in pages["history"].text
+    # an hour of SCIM changes is not an import anybody started
+    assert "SCIM changes #1" in pages["run"].text and "Import #" not in pages["run"].text
     assert errors.status_code == 200 and "lee@acme.test" in errors.text and "already belongs" in errors.text
     assert "/integrations/new/scim" in explore.text  # its card starts the SCIM set-up (web/scim_setup.py)
 

@@ -70,9 +70,12 @@ def run_number(run: ImportRun) -> int:
 
 
 def run_title(run: ImportRun) -> str:
-    """"Import #3"; the wizard's preview takes no number and reads "Preview"."""
+    """"Import #3"; the wizard's preview takes no number and reads "Preview"; a SCIM door's hour of
+    changes, which nobody started as an import, reads "SCIM changes #3"."""
     if is_preview(run):
         return "Preview"
+    if run.trigger == RunTrigger.SCIM.value:
+        return f"SCIM changes #{run_number(run)}"
     return f"Import #{run_number(run)}"
 
 
@@ -86,7 +89,9 @@ def run_number_words(session: Session, details: Iterable[Any]) -> Callable[[Any]
         run = runs.get(int(run_id)) if str(run_id or "").isdigit() else None
         if run is None:
             return "an import"
-        return "the preview" if is_preview(run) else f"import #{run_number(run)}"
+        if is_preview(run):
+            return "the preview"
+        return f"SCIM changes #{run_number(run)}" if run.trigger == RunTrigger.SCIM.value else f"import #{run_number(run)}"
     return words
 
 
