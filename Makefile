@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test soak install lint typecheck bench lock clean audit
+.PHONY: run test soak install lint typecheck bench bench-fleet lock clean audit
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo,bench]'
 	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
+
+## The fleet benchmark (BENCHMARKS.md, "Fleet"): 2,000 programmes due in one minute, on PostgreSQL + Redis with
+## Celery workers and on SQLite in embedded mode; needs the services on 127.0.0.1. FLEET_ARGS=--quick: < 2 min.
+bench-fleet: $(STAMP)
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo,bench]'
+	$(BIN)/python -m bench.fleet $(FLEET_ARGS)
 
 ## Re-pin every dependency after changing pyproject.toml.
 lock:

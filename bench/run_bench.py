@@ -185,8 +185,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         f"Write floor {w['seconds']:.2f} s ({w['rows']:,} rows, peak {w['peak_mb']:.0f} MB).",
         "",
-        "| case | mode | seconds | fetch floor s | ratio | target | peak RSS MB | outcome |",
-        "|---|---|---:|---:|---:|---|---:|---|",
+        "| case | mode | seconds | fetch floor s | ratio | target | CPU µs/person | peak RSS MB | outcome |",
+        "|---|---|---:|---:|---:|---|---:|---:|---|",
     ]
     targets = {"a": "≤ 1.4 × (fetch + write)", "b": "≤ 1.15 × fetch", "c": "≤ 1.25 × fetch"}
     for mode, cases in report["modes"].items():
@@ -197,8 +197,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             summary = (f"{o['status']}: {o['created']} created, {o['updated']} updated, "
                        f"{o['unchanged']} unchanged, {o['leavers']} leavers, {o['pending']} pending, "
                        f"{o['errors']} errors, {o['warnings']} warnings")
+            cpu = f"{r['cpu_seconds'] / report['people'] * 1e6:.0f}" if "cpu_seconds" in r else ""
             lines.append(f"| {case} | {mode} | {r['seconds']:.2f} | {f:.2f} | {r['ratio']:.2f} | "
-                         f"{targets[case]} | {r['peak_mb']:.0f} | {summary} |")
+                         f"{targets[case]} | {cpu} | {r['peak_mb']:.0f} | {summary} |")
     return "\n".join(lines)
 
 

@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     mail_from: str = "hrsync <no-reply@hrsync.localhost>"
     broker_url: str | None = None
     celery_queue: str = Field(default="hrsync", description="Celery queue the import tasks travel on.")
+    worker_max_memory_mb: int = Field(
+        default=250,
+        ge=0,
+        description="A worker pool process left resident above this many MB by an import is replaced by a fresh "
+        "one after it (prefork pool only); 0 keeps pool processes for ever.",
+    )
+    large_import_people: int = Field(
+        default=20_000,
+        ge=0,
+        description="An integration whose last import read at least this many people sends its imports to the "
+        "large-import queue (<queue>.large), so that workers started with --queues small never wait behind one; "
+        "0 sends every import to the one queue.",
+    )
     base_url: str = "http://127.0.0.1:8000"
     webhooks: Literal["auto", "on", "off"] = Field(
         default="auto",

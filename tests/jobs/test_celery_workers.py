@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from hrsync.jobs.celery_app import producer_app
+from hrsync.jobs.celery_app import LARGE_SUFFIX, producer_app, queue_depth
 from hrsync.jobs.dispatch import ScheduleReport, recover_stale_runs, schedule_due
 from hrsync.jobs.enqueue import enqueue_run
 from hrsync.store.types import utcnow
 from hrsync.sync.runs import request_run
 
-from .conftest import Install, make_install
+from .conftest import Install, activate, make_install
 
 HRSYNC = str(Path(sys.executable).with_name("hrsync"))
 FINISHED = {"succeeded", "succeeded_with_errors", "failed", "held", "rejected", "expired"}
@@ -49,7 +49,8 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -
 class Worker:
     """An ``hrsync worker`` process in its own process group (so a kill takes its pool children)."""
 
-    def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2) -> None:
+    def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2,
+                 queues: str = "all") -> None:
         self.name = name
         # A node name of its own: a worker of an earlier test (killed, or still shutting down) may
         # hold its node's exclusive remote-control queue on the broker for a while.
@@ -58,7 +59,7 @@ class Worker:
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(
             [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{self.node}@%h",
-             "--loglevel", "INFO"],
+             "--queues", queues, "--loglevel", "INFO"],
             env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -126,18 +127,20 @@ def scaled(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path) ->
             yield install
         finally:
             with producer_app().connection_for_write() as conn:  # leave the shared broker as we found it
-                conn.default_channel.queue_delete(queue)
-                conn.default_channel.exchange_delete(queue)
+                for name in (queue, queue + LARGE_SUFFIX):
+                    conn.default_channel.queue_delete(name)
+                    conn.default_channel.exchange_delete(name)
             if request.param == "redis":
                 _forget_redis_queue(broker, queue)
+                _forget_redis_queue(broker, queue + LARGE_SUFFIX)
 
 
 @pytest.fixture
-def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[[str], Worker]]:
+def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        worker = Worker(scaled.env, name, tmp_path)
+    def start(name: str, queues: str = "all", concurrency: int = 2) -> Worker:
+        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues)
         started.append(worker)
         return worker
 
@@ -260,3 +263,57 @@ def test_an_approval_is_sent_to_a_celery_worker_and_applied_there(
     with scaled.factory() as session:
         actions = [a.action for a in session.query(ActivityLog).filter_by(integration_id=iid).order_by(ActivityLog.id)]
         assert actions[-2:] == ["approval_requested", "approved_run"]
+
+
+def test_a_large_integrations_imports_take_their_own_queue_so_small_ones_never_wait_behind_them(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """Issue 27: an integration whose last import read HRSYNC_LARGE_IMPORT_PEOPLE people or more (here 50;
+    the simulator has 60) is large; its runs go to <queue>.large, which ``--queues small`` never takes."""
+    from hrsync.sync.execute import execute_run
+
+    scaled.env["HRSYNC_LARGE_IMPORT_PEOPLE"] = "50"
+    activate(scaled.env)
+    large, small = scaled.add_live(2)
+    with scaled.factory.begin() as session:
+        first = request_run(session, large, trigger="cli").id
+    outcome = execute_run(first)  # in this process: the integration's first import, 60 people read
+    assert outcome is not None and scaled.runs(large)[-1].total == 60
+
+    sent = {}
+    for iid in (large, small):
+        with scaled.factory.begin() as session:
+            sent[iid] = request_run(session, iid, trigger="manual").id
+        assert enqueue_run(sent[iid]) == "celery"
+    assert (queue_depth(which="large"), queue_depth(which="small")) == (1, 1)
+
+    workers("smalls", queues="small").wait_ready()
+    wait_for(lambda: scaled.runs(small)[-1].status in FINISHED, "the small import to finish")
+    time.sleep(1.0)  # room for a wrong worker to take the large one
+    assert scaled.runs(large)[-1].status == "queued" and queue_depth(which="large") == 1
+
+    workers("larges", queues="large").wait_ready()
+    wait_for(lambda: scaled.runs(large)[-1].status in FINISHED, "the large import to finish")
+    assert scaled.runs(large)[-1].status in {"succeeded", "succeeded_with_errors"}
+    assert queue_depth() == 0
+
+
+def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """HRSYNC_WORKER_MAX_MEMORY_MB (here 1: every pool process is above it) replaces the pool process once
+    its import ended; the next import runs in a new process (the worker id names the pid)."""
+    scaled.env["HRSYNC_WORKER_MAX_MEMORY_MB"] = "1"
+    activate(scaled.env)
+    [iid] = scaled.add_live()
+    workers("recycled", concurrency=1).wait_ready()  # one pool process: without the limit, both runs share it
+    pids = []
+    for _ in range(2):
+        with scaled.factory.begin() as session:
+            run_id = request_run(session, iid, trigger="manual").id
+        enqueue_run(run_id)
+        wait_for(lambda: scaled.runs(iid)[-1].status in FINISHED, "the import to finish")
+        last = scaled.runs(iid)[-1]
+        assert last.status in {"succeeded", "succeeded_with_errors"}, last.reason
+        pids.append((last.worker_id or "").rsplit(":", 1)[1])
+    assert pids[0] != pids[1], pids

@@ -19,7 +19,45 @@ EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Which module defines each top-level command. A command's module (and with it SQLAlchemy, Celery,
+# the portal, the sync engine) is imported only when that command runs, so ``hrsync --version`` and
+# the start of every command pay only for what they use (issue 27). A module adding a command must
+# be listed here; ``tests/cli/test_cli_start.py`` checks that the table and the modules agree.
+_COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "admin": ("admins",),
+    "closedown": ("outbox",),
+    "db": ("db",),
+    "demo": ("demo",),
+    "import": ("imports",),
+    "integration": ("integrations", "scim"),
+    "keys": ("keys",),
+    "members": ("members",),
+    "outbox": ("outbox",),
+    "programme": ("programmes",),
+    "run": ("imports",),
+    "runs": ("imports",),
+    "scheduler": ("worker",),
+    "serve": ("serve",),
+    "simulator": ("simulator",),
+    "trace": ("trace",),
+    "worker": ("worker",),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported from their modules when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(_COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            for module in _COMMAND_MODULES.get(cmd_name, ()):
+                importlib.import_module(f"hrsync.cli.{module}")
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hrsync")
 def cli() -> None:
     """hrsync: import an HR directory into a rewards programme's members."""
@@ -55,15 +93,6 @@ def fail(reason: str, code: int = EXIT_BAD_INPUT, payload: Any = None, as_json: 
         click.echo(json.dumps(payload, default=str, ensure_ascii=False))
     click.echo(f"hrsync: {reason}".splitlines()[0], err=True)
     sys.exit(code)
-
-
-# Sub-command modules; each one adds its commands to ``cli`` when imported.
-_COMMAND_MODULES = [
-    "simulator", "db", "programmes", "admins", "integrations", "imports", "members", "outbox", "serve", "demo",
-    "worker", "keys", "trace", "scim",
-]
-for _name in _COMMAND_MODULES:
-    importlib.import_module(f"hrsync.cli.{_name}")
 
 
 def main() -> None:

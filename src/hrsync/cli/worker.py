@@ -44,15 +44,17 @@ def _on_termination(stop: threading.Event) -> None:
               show_default=True, help="Celery execution pool; prefork isolates imports in child processes.")
 @click.option("--hostname", "-n", default=None,
               help="Worker name, unique per machine (default: celery@<host>).")
+@click.option("--queues", "which", type=click.Choice(["all", "small", "large"]), default="all", show_default=True,
+              help="Which imports: all; small (never a large one, HRSYNC_LARGE_IMPORT_PEOPLE); large only.")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
-def worker(concurrency: int | None, pool: str, hostname: str | None, loglevel: str) -> None:
+def worker(concurrency: int | None, pool: str, hostname: str | None, which: str, loglevel: str) -> None:
     """Run imports handed out through HRSYNC_BROKER_URL (a Celery worker)."""
     if not get_settings().broker_url:
         fail("HRSYNC_BROKER_URL is not set: a worker needs a Redis or RabbitMQ broker (see docs/deploy.md).")
-    from hrsync.jobs.celery_app import make_app, queue_name
+    from hrsync.jobs.celery_app import make_app, worker_queues
 
     app = make_app()
-    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", "-Q", queue_name(),
+    argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", "-Q", ",".join(worker_queues(which)),
             "--without-gossip", "--without-mingle"]
     if concurrency is not None:
         argv.append(f"--concurrency={concurrency}")

@@ -22,6 +22,9 @@ is ``HRSYNC_BROKER_URL`` (``redis://…`` or ``amqp://…``). Settings that matt
   then left to stale-run recovery like a killed worker's. Celery enforces both in the ``prefork``
   pool (the default of ``hrsync worker``), not in ``threads`` or ``solo``, where only the read
   deadline bounds an import.
+* ``worker_max_memory_per_child`` (``HRSYNC_WORKER_MAX_MEMORY_MB``, default 250): a pool process an
+  import left above it is replaced by a fresh one once the task ends (prefork only).
+* Two queues: ``<queue>`` and ``<queue>.large`` (:mod:`hrsync.jobs.routing` says which a run takes).
 * No result backend: results live on the ``import_run`` row.
 """
 
@@ -62,6 +65,17 @@ def queue_name() -> str:
     return get_settings().celery_queue or DEFAULT_QUEUE
 
 
+LARGE_SUFFIX = ".large"
+"""The large-import queue is the import queue's name plus this (``hrsync.large`` by default)."""
+QUEUE_CHOICES = ("all", "small", "large")
+
+
+def worker_queues(which: str = "all", base: str | None = None) -> list[str]:
+    """The queues a worker started with ``--queues which`` consumes."""
+    base = base or queue_name()
+    return {"all": [base, base + LARGE_SUFFIX], "small": [base], "large": [base + LARGE_SUFFIX]}[which]
+
+
 def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Celery:
     """A Celery app for this broker (default: ``HRSYNC_BROKER_URL``)."""
     broker = broker_url if broker_url is not None else get_settings().broker_url
@@ -87,6 +101,9 @@ def make_app(broker_url: str | None = None, *, queue: str | None = None) -> Cele
         worker_send_task_events=False,
         task_track_started=False,
         enable_utc=True,
+        # Python rarely hands freed memory back: a pool process that read a large directory stays big
+        # until replaced. Replace it after the task once it is above the limit (issue 27).
+        worker_max_memory_per_child=(get_settings().worker_max_memory_mb * 1024) or None,
     )
     return app
 
@@ -112,9 +129,15 @@ def producer_app() -> Celery:
 
 
 def send_run(run_id: int) -> None:
-    """Put one run id on the broker queue for a worker."""
+    """Put one run id on the broker queue for a worker: the large-import queue when the integration's
+    last import was large (:func:`hrsync.jobs.routing.is_large_run`), the import queue otherwise."""
+    from hrsync.jobs.routing import is_large_run
+
     producer = producer_app()
-    producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=producer.conf.task_default_queue)
+    queue = str(producer.conf.task_default_queue)
+    if is_large_run(run_id):
+        queue += LARGE_SUFFIX
+    producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=queue)
 
 
 def send_decision(run_id: int, decision: str, admin_id: int | None) -> None:
@@ -124,17 +147,20 @@ def send_decision(run_id: int, decision: str, admin_id: int | None) -> None:
                        queue=producer.conf.task_default_queue)
 
 
-def queue_depth(celery: Celery | None = None) -> int:
-    """Messages waiting in the import queue (not counting ones a worker holds); 0 when it is absent."""
+def queue_depth(celery: Celery | None = None, which: str = "all") -> int:
+    """Messages waiting in the import queues (``which``: all, small, large), not counting ones a worker
+    holds; an absent queue counts 0."""
     celery = celery or producer_app()
-    name = str(celery.conf.task_default_queue)
-    with celery.connection_for_write() as conn:
-        channel: Any = conn.default_channel
-        try:
-            declared = channel.queue_declare(queue=name, passive=True)
-        except ChannelError:  # an absent queue (Redis deletes empty lists; AMQP answers 404)
-            return 0
-        return int(declared.message_count)
+    total = 0
+    for name in worker_queues(which, str(celery.conf.task_default_queue)):
+        with celery.connection_for_write() as conn:
+            channel: Any = conn.default_channel
+            try:
+                declared = channel.queue_declare(queue=name, passive=True)
+            except ChannelError:  # an absent queue (Redis deletes empty lists; AMQP answers 404)
+                continue
+            total += int(declared.message_count)
+    return total
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

@@ -91,8 +91,9 @@ def run_number_words(session: Session, details: Iterable[Any]) -> Callable[[Any]
             return "an import"
         if is_preview(run):
             return "the preview"
-        scim = run.trigger == RunTrigger.SCIM.value
-        return f"SCIM changes #{run_number(run)}" if scim else f"import #{run_number(run)}"
+        if run.trigger == RunTrigger.SCIM.value:
+            return f"SCIM changes #{run_number(run)}"
+        return f"import #{run_number(run)}"
     return words
 
 

@@ -1,0 +1,449 @@
+"""The fleet benchmark: thousands of programmes on one deployment, due in the same minute (issue 27).
+
+    .venv/bin/python -m bench.fleet [--programmes 2000] [--people 300] [--large 100000]
+                                    [--modes scale-out,embedded] [--quick] [--json out.json] [--plot bench/fleet.png]
+
+One :class:`~bench.fleet_sim.FleetSimulator` in this process serves every tenant: N small ones of
+``--people`` people each (a quarter of them slow or throttling), one of ``--large`` people and one
+with an empty directory. Each programme lives in one of four time zones with a daily schedule at the
+local time of the same instant; the benchmark then sets every due time to fall in one minute (80 %,
+spread over its 60 seconds) or the four after it (20 %), the worst case a fleet meets.
+
+Modes, each on a fresh store:
+
+* ``scale-out``: PostgreSQL on 127.0.0.1 (user postgres), Redis on 127.0.0.1, ``hrsync scheduler --tick 1``
+  and one ``hrsync worker --concurrency 2`` (two pool processes run imports), as docs/deploy.md says;
+* ``embedded``: a SQLite file and ``hrsync scheduler --tick 1 --workers 2`` (no broker: two import threads).
+
+Three sittings per mode: *first* (every programme's first import, everyone created, no welcome
+e-mail), *small only* (unchanged imports, the large programme not due) and *with large* (the same,
+the large programme due first). Reported per sitting: runs completed, missed and doubled; start lag
+after the due time (p50, p95, max) of the small programmes; throughput; the recorded duration of the
+empty directory's run; database connections at peak (PostgreSQL); peak RSS of each hrsync process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bench.fleet_sim import FleetSimulator
+from bench.run_bench import POSTGRES_SERVER, _stores
+
+HRSYNC = str(Path(sys.executable).with_name("hrsync"))
+KEY = "fleet-key-0000"
+ZONES = ("Europe/London", "Europe/Berlin", "Asia/Dubai", "Australia/Sydney")
+SMALL_DIRECTORIES = 8  # distinct small directories the small tenants share
+DEFAULT_PLOT = Path(__file__).with_name("fleet.png")
+REDIS = "redis://127.0.0.1:6379/0"
+SITTINGS = {"first": "first", "small": "small only", "large": "with large"}
+
+
+@dataclass
+class Fleet:
+    small: dict[int, str] = field(default_factory=dict)  # integration id -> behaviour
+    large: int = 0
+    empty: int = 0
+
+
+def _percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
+
+
+def _build_simulator(programmes: int, people: int, large: int) -> tuple[FleetSimulator, list[tuple[str, str]]]:
+    sim = FleetSimulator(KEY)
+    shared = [sim.directory(people, seed) for seed in range(1, SMALL_DIRECTORIES + 1)]
+    tenants: list[tuple[str, str]] = []
+    for i in range(programmes):
+        behaviour = {1: "slow", 2: "throttled"}.get(i % 8, "normal")  # a quarter misbehave
+        tenant = f"fleet{i:05d}"
+        sim.add_tenant(tenant, shared[i % SMALL_DIRECTORIES], behaviour)
+        tenants.append((tenant, behaviour))
+    sim.add_tenant("fleetlarge", sim.directory(large, 4242))
+    sim.add_tenant("fleetempty", sim.directory(0, 4343))
+    return sim, tenants
+
+
+def _env(base: dict[str, str], database_url: str, sim: FleetSimulator, data_dir: Path, broker: bool) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in base.items() if not k.startswith("HRSYNC_")}
+    env.update(HRSYNC_DATA_DIR=str(data_dir), HRSYNC_DATABASE_URL=database_url,
+               HRSYNC_INTELLIHR_BASE_URL=sim.base_url, HRSYNC_IMPORT_TIME_BUDGET="300",
+               HRSYNC_SECRET_KEY=Fernet.generate_key().decode(), HRSYNC_BASE_URL="http://127.0.0.1:8000",
+               HRSYNC_WEBHOOKS="off")
+    if broker:
+        env.update(HRSYNC_BROKER_URL=REDIS, HRSYNC_CELERY_QUEUE=f"fleet-{uuid.uuid4().hex[:8]}")
+    return env
+
+
+def _setup(tenants: list[tuple[str, str]], at: datetime) -> Fleet:
+    """Programmes and live integrations. The first integration is created, checked and published through
+    the services, as the portal would; the others are copies of it with their own programme, owner and
+    tenant (checking 2,000 of them would ask the simulator the same questions 2,000 times)."""
+    from hrsync.services import integrations as svc
+    from hrsync.services.programmes import create_programme
+    from hrsync.store.db import session_scope
+    from hrsync.store.models import Integration
+
+    fleet = Fleet()
+    named = [(t, b, ZONES[i % len(ZONES)]) for i, (t, b) in enumerate(tenants)]
+    named += [("fleetlarge", "large", ZONES[0]), ("fleetempty", "empty", ZONES[1])]
+    skip = {"id", "programme_id", "owner_id", "settings", "schedule_time", "next_run_at", "created_at", "updated_at"}
+    columns = [c.key for c in Integration.__table__.columns if c.key not in skip]
+    template: dict[str, Any] = {}
+    for start in range(0, len(named), 200):
+        with session_scope() as session:
+            for tenant, behaviour, zone in named[start:start + 200]:
+                local = at.astimezone(ZoneInfo(zone))
+                programme, owner = create_programme(session, f"Programme {tenant}",
+                                                    admin_email=f"owner@{tenant}.example.com", timezone=zone)
+                schedule_time = f"{local.hour:02d}:{local.minute:02d}"
+                if not template:
+                    integration = svc.create_integration(
+                        session, programme, owner, subdomain=tenant, api_key=KEY, frequency="daily",
+                        schedule_time=schedule_time, welcome_email=False)
+                    svc.publish(session, integration, owner)
+                    template = {c: getattr(integration, c) for c in columns}
+                    template["settings"] = dict(integration.settings or {})
+                else:
+                    integration = Integration(
+                        **{c: template[c] for c in columns}, programme_id=programme.id, owner_id=owner.id,
+                        settings={**template["settings"], "subdomain": tenant}, schedule_time=schedule_time)
+                    session.add(integration)
+                    session.flush()
+                if behaviour == "large":
+                    fleet.large = integration.id
+                elif behaviour == "empty":
+                    fleet.empty = integration.id
+                else:
+                    fleet.small[integration.id] = behaviour
+    return fleet
+
+
+def _due_times(fleet: Fleet, t0: datetime, with_large: bool, window: int) -> dict[int, datetime]:
+    """80 % of the small programmes due within ``window`` seconds of ``t0`` (a minute), 20 % in the next."""
+    due: dict[int, datetime] = {}
+    for n, integration_id in enumerate(sorted(fleet.small)):
+        offset = (n * 7919) % window if n % 5 else window + (n * 104729) % window
+        due[integration_id] = t0 + timedelta(seconds=offset)
+    due[fleet.empty] = t0 + timedelta(seconds=window // 2)
+    if with_large:
+        due[fleet.large] = t0 - timedelta(seconds=1)  # first in line: it takes a slot before the rush
+    return due
+
+
+def _set_due(due: dict[int, datetime], fleet: Fleet) -> None:
+    from sqlalchemy import update
+
+    from hrsync.store.db import session_scope
+    from hrsync.store.models import Integration
+
+    with session_scope() as session:
+        if fleet.large not in due:
+            session.execute(update(Integration).where(Integration.id == fleet.large).values(next_run_at=None))
+        session.execute(update(Integration), [{"id": i, "next_run_at": at} for i, at in due.items()])
+
+
+def _runs_since(since: datetime) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from hrsync.store.db import session_scope
+    from hrsync.store.models import ImportRun
+
+    with session_scope() as session:
+        rows = session.execute(
+            select(ImportRun.integration_id, ImportRun.status, ImportRun.started_at, ImportRun.finished_at,
+                   ImportRun.total, ImportRun.created, ImportRun.unchanged)
+            .where(ImportRun.created_at >= since, ImportRun.trigger == "schedule")).all()
+    return [dict(r._mapping) for r in rows]
+
+
+class Sampler(threading.Thread):
+    """Every half second: resident memory of each hrsync process, database connections (PostgreSQL)."""
+
+    def __init__(self, pids: dict[str, int], database: str | None) -> None:
+        super().__init__(daemon=True)
+        self.pids, self.database = pids, database
+        self.peak_rss: dict[str, float] = {}
+        self.peak_connections = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        conn = None
+        if self.database:
+            import psycopg
+
+            conn = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True)
+        while not self.halt.wait(0.5):
+            for name, pid in self.pids.items():
+                try:
+                    parent = psutil.Process(pid)
+                    procs = [(name, parent)] + [(f"{name} child {i + 1}", c)
+                                                for i, c in enumerate(sorted(parent.children(), key=lambda p: p.pid))]
+                    for label, proc in procs:
+                        mb = proc.memory_info().rss / 2**20
+                        self.peak_rss[label] = max(self.peak_rss.get(label, 0.0), mb)
+                except psutil.Error:
+                    continue
+            if conn is not None:
+                count = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
+                                     (self.database,)).fetchone()
+                self.peak_connections = max(self.peak_connections, int(count[0]) if count else 0)
+        if conn is not None:
+            conn.close()
+
+
+def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int) -> dict[str, Any]:
+    t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
+    due = _due_times(fleet, t0, with_large, window)
+    since = datetime.now(UTC)
+    _set_due(due, fleet)
+    deadline = time.monotonic() + timeout
+    terminal = {"succeeded", "succeeded_with_errors", "failed", "held", "rejected", "expired"}
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        runs = _runs_since(since)
+        if len({r["integration_id"] for r in runs if r["status"] in terminal}) >= len(due):
+            break
+    return _summarise(name, runs, due, fleet, t0)
+
+
+def _seconds(value: datetime | None, origin: datetime) -> float | None:
+    if value is None:
+        return None
+    return (value.replace(tzinfo=value.tzinfo or UTC) - origin).total_seconds()
+
+
+def _summarise(name: str, runs: list[dict[str, Any]], due: dict[int, datetime], fleet: Fleet,
+               t0: datetime) -> dict[str, Any]:
+    per: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        per.setdefault(run["integration_id"], []).append(run)
+    done = {"succeeded", "succeeded_with_errors"}
+    completed = [i for i in due if any(r["status"] in done for r in per.get(i, []))]
+    lags, points = [], []
+    for integration_id, runs_of in per.items():
+        if integration_id not in fleet.small:
+            continue
+        for run in runs_of:
+            lag = _seconds(run["started_at"], due[integration_id])
+            if lag is not None:
+                lags.append(lag)
+                points.append((_seconds(due[integration_id], t0), lag, fleet.small[integration_id]))
+    large = per.get(fleet.large, [])
+    empty = [r for r in per.get(fleet.empty, []) if r["started_at"] and r["finished_at"]]
+    starts = [r["started_at"] for r in runs if r["started_at"]]
+    ends = [r["finished_at"] for r in runs if r["finished_at"]]
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
+    by_kind = {kind: [lag for _, lag, k in points if k == kind] for kind in ("normal", "slow", "throttled")}
+    # Small runs that started while the large import ran, against the others of the same sitting.
+    during: list[float] = []
+    if large and large[0]["started_at"] and large[0]["finished_at"]:
+        window = (large[0]["started_at"], large[0]["finished_at"])
+        during = [_seconds(r["started_at"], due[i]) or 0.0 for i, rs in per.items() if i in fleet.small
+                  for r in rs if r["started_at"] and window[0] <= r["started_at"] <= window[1]]
+    return {
+        "sitting": name,
+        "due": len(due),
+        "completed": len(completed),
+        "failed": sum(1 for r in runs if r["status"] == "failed"),
+        "missed": [i for i in due if i not in per],
+        "twice": [i for i, r in per.items() if len(r) > 1],
+        "lag_p50": _percentile(lags, 50), "lag_p95": _percentile(lags, 95), "lag_max": max(lags) if lags else None,
+        "lag_p95_by_behaviour": {k: _percentile(v, 95) for k, v in by_kind.items()},
+        "lag_p95_while_large_ran": _percentile(during, 95), "started_while_large_ran": len(during),
+        "span_s": span,
+        "runs_per_minute": (len(runs) / span * 60) if span else None,
+        "large_seconds": ((large[0]["finished_at"] - large[0]["started_at"]).total_seconds()
+                          if large and large[0]["finished_at"] and large[0]["started_at"] else None),
+        "empty_run_ms": ((empty[0]["finished_at"] - empty[0]["started_at"]).total_seconds() * 1000
+                         if empty else None),
+        "points": points,
+    }
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([HRSYNC, *args], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: Any) -> dict[str, Any]:
+    sim, tenants = _build_simulator(args.programmes, args.people, args.large)
+    database_url = fresh_store(f"fleet_{mode.replace('-', '_')}") if mode == "scale-out" \
+        else f"sqlite:///{workdir / 'fleet.db'}"
+    with sim:
+        env = _env(dict(os.environ), database_url, sim, workdir / mode, broker=mode == "scale-out")
+        subprocess.run([HRSYNC, "db", "upgrade"], env=env, check=True, capture_output=True)
+        os.environ.update(env)
+        from hrsync.config import get_settings
+        from hrsync.store.db import dispose_engines
+
+        get_settings.cache_clear()
+        dispose_engines()
+        started = time.perf_counter()
+        fleet = _setup(tenants, datetime.now(UTC) + timedelta(hours=1))
+        setup_s = time.perf_counter() - started
+        sim.misbehave()
+        log = workdir / f"{mode}.log"
+        if mode == "scale-out" and args.large_worker:
+            # docs/deploy.md, "A fleet of programmes": small imports on their own workers, large ones on one more
+            env["HRSYNC_LARGE_IMPORT_PEOPLE"] = str(max(1, args.large // 2))
+            procs = {"worker": _start(["worker", "--concurrency", str(args.slots), "--queues", "small",
+                                       "--loglevel", "WARNING"], env, log),
+                     "large worker": _start(["worker", "--concurrency", "1", "--queues", "large",
+                                             "--loglevel", "WARNING"], env, log),
+                     "scheduler": _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)}
+        elif mode == "scale-out":
+            procs = {"worker": _start(["worker", "--concurrency", str(args.slots), "--loglevel", "WARNING"], env, log),
+                     "scheduler": _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)}
+        else:
+            procs = {"scheduler": _start(["scheduler", "--tick", "1", "--workers", str(args.slots),
+                                          "--loglevel", "WARNING"], env, log)}
+        database = database_url.rsplit("/", 1)[1] if mode == "scale-out" else None
+        sampler = Sampler({k: p.pid for k, p in procs.items()}, database)
+        sampler.start()
+        time.sleep(args.lead)  # the processes start
+        sittings = []
+        try:
+            for name in args.sittings.split(","):
+                sittings.append(_sitting(SITTINGS[name], fleet, name != "small", lead=5.0, timeout=args.timeout,
+                                         window=args.window))
+                print(json.dumps({k: v for k, v in sittings[-1].items() if k != "points"}), file=sys.stderr)
+        finally:
+            sampler.halt.set()
+            sampler.join()
+            for proc in procs.values():
+                _stop(proc)
+            dispose_engines()
+    return {"mode": mode, "setup_s": setup_s, "sittings": sittings, "peak_rss_mb": sampler.peak_rss,
+            "peak_connections": sampler.peak_connections if database else None,
+            "throttled_answers": sim.throttled_answers}
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    extra = " plus one for large imports" if report.get("large_worker") else ""
+    lines = [f"{report['programmes']} small programmes of {report['people']} people (a quarter slow or "
+             f"throttling), one of {report['large']:,}, one empty; {report['slots']} import slots{extra}.", "",
+             "| mode | sitting | due | completed | missed | twice | lag p50 s | p95 s | max s "
+             "| p95 s while the large one ran (runs) | runs/min | large s | empty run ms |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def f(x: float | None, d: int = 1) -> str:
+        return "" if x is None else f"{x:.{d}f}"
+
+    for mode in report["modes"]:
+        for s in mode["sittings"]:
+            lines.append(f"| {mode['mode']} | {s['sitting']} | {s['due']} | {s['completed']} | {len(s['missed'])} "
+                         f"| {len(s['twice'])} | {f(s['lag_p50'])} | {f(s['lag_p95'])} | {f(s['lag_max'])} "
+                         f"| {f(s.get('lag_p95_while_large_ran'))} ({s.get('started_while_large_ran', 0)}) "
+                         f"| {f(s['runs_per_minute'], 0)} | {f(s['large_seconds'])} | {f(s['empty_run_ms'], 0)} |")
+    lines.append("")
+    for mode in report["modes"]:
+        rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(mode["peak_rss_mb"].items()))
+        lines.append(f"- {mode['mode']}: peak RSS MB: {rss}; DB connections at peak: {mode['peak_connections']}; "
+                     f"setup {mode['setup_s']:.0f} s")
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    modes = report["modes"]
+    columns = max(len(m["sittings"]) for m in modes)
+    fig, axes = plt.subplots(len(modes), columns, figsize=(4.4 * columns, 3.6 * len(modes)), squeeze=False,
+                             sharey="row")
+    colours = {"normal": "tab:blue", "slow": "tab:orange", "throttled": "tab:red"}
+    for row, mode in zip(axes, modes, strict=True):
+        for ax, s in zip(row, mode["sittings"], strict=False):
+            for kind, colour in colours.items():
+                pts = [(due, lag) for due, lag, k in s["points"] if k == kind]
+                ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=4, c=colour, label=kind)
+            ax.set_title(f"{mode['mode']}: {s['sitting']}", fontsize=10)
+            ax.set_xlabel("due, s after the sitting's minute")
+            ax.grid(alpha=0.3)
+        row[0].set_ylabel("start lag, s")
+        row[0].legend(fontsize=8, markerscale=3)
+    fig.suptitle(f"Start lag of {report['programmes']} small programmes ({report['slots']} slots)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--programmes", type=int, default=2000)
+    parser.add_argument("--people", type=int, default=300)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--slots", type=int, default=2, help="import slots (worker pool processes or threads)")
+    parser.add_argument("--modes", default="scale-out,embedded")
+    parser.add_argument("--quick", action="store_true",
+                        help="60 programmes of 100 due within 10 s, a large one of 5,000, scale-out only")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds one sitting may take")
+    parser.add_argument("--lead", type=float, default=3.0)
+    parser.add_argument("--window", type=int, default=60, help="seconds in which 80 %% fall due (the rest: the next)")
+    parser.add_argument("--sittings", default="first,small,large", help="of: first, small, large")
+    parser.add_argument("--large-worker", action="store_true",
+                        help="scale-out: the slots take small imports only, one more worker the large one")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
+    parser.add_argument("--from-json", help="no run: merge these comma-separated --json reports, print and plot")
+    args = parser.parse_args()
+    if args.from_json:
+        reports = [json.loads(Path(name).read_text()) for name in args.from_json.split(",")]
+        merged = {**reports[0], "modes": [m for r in reports for m in r["modes"]]}
+        print(to_markdown(merged))
+        plot(merged, args.plot)
+        return
+    if args.quick:
+        args.programmes, args.people, args.large, args.window, args.modes = 60, 100, 5_000, 10, "scale-out"
+    report: dict[str, Any] = {"programmes": args.programmes, "people": args.people, "large": args.large,
+                              "slots": args.slots, "large_worker": args.large_worker, "modes": [],
+                              "started": datetime.now(UTC).isoformat()}
+    base_env = dict(os.environ)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the started processes on the way out
+    with tempfile.TemporaryDirectory(prefix="hrsync-fleet-") as tmp, _stores("postgresql", Path(tmp)) as fresh:
+        for mode in args.modes.split(","):
+            os.environ.clear()
+            os.environ.update(base_env)
+            report["modes"].append(run_mode(mode, args, Path(tmp), fresh))
+    print(to_markdown(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, default=str, indent=1))
+    if args.plot:
+        plot(report, args.plot)
+        print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

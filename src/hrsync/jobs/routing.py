@@ -1,0 +1,39 @@
+"""Which queue an import travels on: the rule that keeps small imports from waiting behind large ones.
+
+An import's size is known only after it has read its source, so the rule looks back: an integration
+whose last finished import read at least ``HRSYNC_LARGE_IMPORT_PEOPLE`` people (default 20,000) is
+large, and its next imports go to the large-import queue. A new integration starts on the import
+queue; a directory that grew past the line moves over after one import. Workers choose with
+``hrsync worker --queues all|small|large`` (docs/deploy.md, "A fleet of programmes").
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hrsync.config import get_settings
+from hrsync.store.db import session_scope
+from hrsync.store.enums import RunStatus
+from hrsync.store.models import ImportRun
+
+_FINISHED = (RunStatus.SUCCEEDED.value, RunStatus.SUCCEEDED_WITH_ERRORS.value, RunStatus.HELD.value,
+             RunStatus.REJECTED.value, RunStatus.EXPIRED.value)
+
+
+def is_large_run(run_id: int) -> bool:
+    """Whether run ``run_id`` belongs on the large-import queue (one indexed look-up)."""
+    threshold = get_settings().large_import_people
+    if threshold <= 0:
+        return False
+    with session_scope() as session:
+        integration_id = session.scalar(select(ImportRun.integration_id).where(ImportRun.id == run_id))
+        if integration_id is None:
+            return False
+        last_total = session.scalar(
+            select(ImportRun.total)
+            .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,
+                   ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None), ImportRun.dry_run.is_(False))
+            .order_by(ImportRun.number.desc())
+            .limit(1)
+        )
+    return last_total is not None and last_total >= threshold
