@@ -32,6 +32,11 @@ def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: S
         signed = web.post("/login", data={"email": "owner@acme.test", "password": PASSWORD,
                                               "csrf_token": csrf_of(page.text), "next": "/integrations"})
         assert signed.status_code == 303
+        # its optional name, given on its settings page (web/scim_setup.py): the list's card shows it
+        setup = f"/integrations/{scim.integration_id}/setup/scim"
+        named = web.post(setup, data={"csrf_token": csrf_of(web.get(setup).text), "label": "Entra ID, head office",
+                                      "welcome_email": "on", "leaver_threshold": "10"})
+        assert named.status_code == 303, named.text[:500]
         pages = {
             "list": web.get("/integrations", params={"tab": "mine"}),
             "integration": web.get(f"/integrations/{scim.integration_id}"),
@@ -59,6 +64,7 @@ def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: S
         assert answer.status_code == 200, (name, answer.text[:500])
         assert ">None<" not in answer.text and "None " not in answer.text, name
     assert "SCIM 2.0 (Entra ID, Okta)" in pages["list"].text
+    assert "<span data-integration-label>Entra ID, head office</span> · " in pages["list"].text  # name, then address
     assert "SCIM (changes sent by the identity provider in one hour)" in pages["history"].text
     # an hour of SCIM changes is not an import anybody started
     assert "SCIM changes #1" in pages["run"].text and "Import #" not in pages["run"].text

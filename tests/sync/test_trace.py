@@ -194,14 +194,24 @@ def test_a_scoping_rule_is_a_stage_and_its_outcome_is_the_full_imports(world: Wo
         assert integration is not None
         update_shape(session, integration, None, transforms=None, scope_rules=[
             {"effect": "exclude", "field": "firstName", "op": "equals", "values": ["zed"], "label": "Zeds"}])
+    newcomer = world.hire("E3", "zed.two@acme.test", first="Zed")  # never a member: left out by the rule
     try:
-        excluded, kept = world.trace("E2"), world.trace("E1")
+        excluded, kept, stranger = world.trace("E2"), world.trace("E1"), world.trace("E3")
         scoping = _stage(excluded, "scoping")
         assert scoping.status == "warning" and "Excluded by the rule: Exclude Zeds" in scoping.summary
+        assert "treated as inactive" not in scoping.summary and "excluded by your rules" in scoping.summary
         assert _stage(kept, "scoping").status == "ok" and kept.outcome == "unchanged"
-        assert excluded.outcome == "leaver"
+        assert excluded.outcome == "leaver" and "excluded by your rules" in excluded.reason
+        # not "ignored" (inactive): the run counts this person as excluded by your rules, and so does the trace
+        assert stranger.outcome == "excluded" and stranger.outcome_label == "Excluded by your rules"
+        assert "excluded by your rules" in stranger.reason and "'Current Staff'" not in stranger.reason
+        assert _stage(stranger, "outcome").rows[0].value == "Excluded by your rules"
         run_id = world.run()
         assert world.outcome_in_run(run_id, zed) == "leaver" and world.outcome_in_run(run_id, ana) == "unchanged"
+        assert world.outcome_in_run(run_id, newcomer) == "ignored"  # no member made
+        with factory() as session:
+            run = session.get(ImportRun, run_id)
+            assert run is not None and (run.excluded, run.ignored) == (1, 0)
     finally:
         with factory() as session, session.begin():
             integration = session.get(Integration, world.integration_id)

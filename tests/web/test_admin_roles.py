@@ -88,6 +88,7 @@ def test_read_only_sees_every_page_but_every_change_is_refused(portal: Portal) -
     assert f"/integrations/{integration_id}/import\"" not in dashboard and "Revoke access" not in dashboard
     assert "Import history" in dashboard
     assert "/setup/" not in dashboard and ">Import data now<" not in dashboard  # no Edit, no Mapping, no import
+    assert "Manual only" in dashboard and "Import data now" not in dashboard  # not even named in the schedule
     history = client.get(f"/integrations/{integration_id}/runs").text
     assert ">Import data now<" not in history
     listing = client.get("/integrations?tab=explore").text  # nothing to connect: no catalogue

@@ -1,10 +1,11 @@
 """Every page of the portal in Chromium at the sizes people use, failing on sideways overflow.
 
-Administrator pages are opened at 1366×900 (a laptop) and 1920×1080; the member pages at 390×844
-(a phone); the sign-in, forgotten-password and link pages at all three. A page fails when the
-document is wider than the window, when any visible element ends beyond the window's right edge,
-or when anything inside the page scrolls sideways (a table scrolling inside its card counts: wide
-tables must wrap or stack, not scroll).
+Administrator pages are opened at 1366×900 (a laptop), 1920×1080 and 390×844 (a phone, in the same
+page object: no extra context or server); the member pages at 390×844; the sign-in,
+forgotten-password and link pages at all three. A page fails when the document is wider than the
+window, when any visible element ends beyond the window's right edge or starts left of its left edge
+(also when an ancestor's hidden overflow cuts it off), or when anything inside the page scrolls
+sideways (a table scrolling inside its card counts: wide tables must wrap or stack, not scroll).
 
 The pages come from the application's own routes: every GET route is either opened here (with a
 concrete address made from the seeded state) or listed in :data:`SKIPPED` with the reason, so a new
@@ -17,6 +18,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -40,7 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LAPTOP = (1366, 900)
 DESKTOP = (1920, 1080)
 PHONE = (390, 844)
-ADMIN_SIZES = (LAPTOP, DESKTOP)
+ADMIN_SIZES = (LAPTOP, DESKTOP, PHONE)
 MEMBER_SIZES = (PHONE,)
 SIGN_IN_SIZES = (PHONE, LAPTOP, DESKTOP)
 
@@ -124,9 +126,11 @@ OVERFLOW_JS = """
     const text = (el.innerText || el.value || '').trim().replace(/\\s+/g, ' ').slice(0, 50);
     return text ? `${s} "${text}"` : s;
   };
-  const clippedByAncestor = (el) => {
+  // inside a scrolling container the element is reported as that container's sideways scroll;
+  // a hidden or clipped overflow hides it (cut off), so it is still reported
+  const insideScroller = (el) => {
     for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
-      if (getComputedStyle(a).overflowX !== 'visible') return true;
+      if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) return true;
     }
     return false;
   };
@@ -141,10 +145,12 @@ OVERFLOW_JS = """
     if (!formControl && ['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1) {
       problems.push(`${name(el)} scrolls sideways: ${el.scrollWidth}px of content in ${el.clientWidth}px`);
     }
-    if (box.right > edge + 1 && !clippedByAncestor(el)) {
+    if ((box.right > edge + 1 || box.left < -1) && !insideScroller(el)) {
       reported.add(el);
       if (!reported.has(el.parentElement)) {
-        problems.push(`${name(el)} ends at ${Math.round(box.right)}px, beyond the ${edge}px window`);
+        problems.push(box.right > edge + 1
+          ? `${name(el)} ends at ${Math.round(box.right)}px, beyond the ${edge}px window`
+          : `${name(el)} starts at ${Math.round(box.left)}px, left of the window`);
       }
     }
   }
@@ -235,6 +241,7 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
                                  .order_by(Member.id)).first()
         assert member is not None
         member_id = member.id
+        traced_id, traced_name = member.employee_id or "", member.last_name or ""
     # the wizard's preview of the first import, so Review has content
     preview = post_form(admin, f"/integrations/{integration}/setup/review",
                         f"/integrations/{integration}/setup/preview")
@@ -294,7 +301,9 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
                                                               f"/integrations/{integration}/runs/{preview_id}/undo"],
         "/integrations/{integration_id}/import": [f"/integrations/{integration}/import",
                                                   f"/integrations/{integration}/import?run={run_id}"],
-        "/integrations/{integration_id}/trace": [f"/integrations/{integration}/trace"],
+        "/integrations/{integration_id}/trace": [f"/integrations/{integration}/trace",  # the form, a search, a person
+                                                 f"/integrations/{integration}/trace?q={quote(traced_name)}",
+                                                 f"/integrations/{integration}/trace?employee_id={quote(traced_id)}"],
         "/members": ["/members"],
         "/members/{member_id}": [f"/members/{member_id}", f"/members/{manual_id}"],
         "/members/new": ["/members/new"],
@@ -336,8 +345,15 @@ def test_no_page_overflows_at_laptop_desktop_and_phone_sizes(world: World, brows
     _sign_in_admin(staff, base, acme.admin_email)
     check_pages(staff, [u for urls in admin_pages.values() for u in urls], ADMIN_SIZES, artifacts_dir,
                 "admin", failures)
-    # an owner deactivating someone away from their desk: the administrators page on a phone too
-    check_pages(staff, ["/admins"], (PHONE,), artifacts_dir, "admin", failures)
+    # a menu opened on a phone stays inside the window (the dashboard's Tools opened beyond its left edge)
+    page = staff.new_page()
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.goto(f"/integrations/{integration}")
+    page.get_by_text("Tools").click()
+    page.get_by_role("menuitem", name="Import history").wait_for()
+    page.screenshot(path=str(artifacts_dir / "admin-390x844-dashboard-tools-open.png"))
+    failures.extend(f"the dashboard's open Tools menu at 390×844: {problem}" for problem in overflow_of(page))
+    page.close()
     staff.close()
 
     phone = browser.new_context(base_url=base, viewport={"width": PHONE[0], "height": PHONE[1]},

@@ -51,9 +51,12 @@ def test_search_trace_and_apply_one_person(world: World, browser: Any, artifacts
     page.get_by_role("button", name="Search").click()
     results = page.locator("[data-trace-results]")
     results.wait_for()
+    found = results.locator("li").first.inner_text()  # the member's status in words, never its code
+    assert f"member: {member.status.capitalize()}" in found and "member (" not in found, found
     results.get_by_role("link").first.click()
     page.locator("[data-trace]").wait_for()
-    assert page.locator("[data-outcome]").inner_text().strip() == "update"
+    outcome = page.locator("[data-outcome]")
+    assert outcome.get_attribute("data-outcome") == "update" and outcome.inner_text().strip() == "Will be updated"
     assert "Tracewell" in page.locator("[data-reason]").inner_text()
     stages = page.locator("[data-stage]").evaluate_all("els => els.map(e => e.dataset.stage)")
     assert stages == ["record", "validation", "mapped", "scoping", "outcome"]
@@ -83,7 +86,7 @@ def test_search_trace_and_apply_one_person(world: World, browser: Any, artifacts
     page.goto(f"{world.base_url}/members/{member.id}")
     page.get_by_role("link", name="Trace").click()
     page.locator("[data-trace]").wait_for()
-    assert page.locator("[data-outcome]").inner_text().strip() == "unchanged"
+    assert page.locator("[data-outcome]").inner_text().strip() == "Unchanged"
     assert page.get_by_role("button", name="Apply this change now").count() == 0
     context.close()
 

@@ -57,6 +57,10 @@ def test_run_page_shows_impact_by_change_kind_and_affected_members(world: World)
     assert f'href="/members/{created.member_id}"' in page.text
     assert only_created.status_code == 200
     assert "chip-created" in only_created.text and "chip-pending" not in only_created.text
+    # a created member's status reads as what it became ("Status: Invited"), never "Status: — → Invited"
+    details = re.findall(r'<td class="small impact-details">(.*?)</td>', only_created.text, flags=re.S)
+    assert details and all("— →" not in d and "invited" not in d for d in details), details[:3]
+    assert any(re.search(r"Status:</span> (Invited|Active)\b", d) for d in details), details[:3]
 
 
 def test_error_and_warning_files_are_strict_csv_with_the_runs_issues(world: World) -> None:

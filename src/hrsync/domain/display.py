@@ -45,6 +45,14 @@ MEMBER_STATUS_LABELS: Final = {
     "deleted": "Deleted",
 }
 
+
+
+def member_status_label(status: object) -> str:
+    """A member's status code as people read it ("invited" → "Invited", "pending" → "Pending (pre-hire)")."""
+    text = str(status or "")
+    return MEMBER_STATUS_LABELS.get(text, text.replace("_", " ").capitalize())
+
+
 _WORDS = re.compile(r"[A-Z]+[0-9]*(?![a-z])|[A-Z]?[a-z]+[0-9]*|[0-9]+")
 
 
@@ -174,20 +182,29 @@ class ChangeLine(NamedTuple):
     old: str
     new: str
 
+    @property
+    def shown(self) -> str:
+        """The change after its label: "Smith → Jones"; a value that was blank before reads as the new
+        value alone ("Invited" for a member just created, never "— → Invited")."""
+        return self.new if self.old == BLANK else f"{self.old} → {self.new}"
+
     def words(self) -> str:
         """In a sentence: "last name Smith → Jones" (the label's first letter lower-case unless an acronym)."""
         label = self.label if self.label[1:2].isupper() else self.label[:1].lower() + self.label[1:]
-        return f"{label} {self.old} → {self.new}"
+        return f"{label} {self.shown}"
 
 
 def _change_text(key: str, value: Any, date_format: str) -> str:
     text = field_text(key, value, date_format)
-    return BLANK if not text else text.capitalize() if key == "status" else text
+    if not text:
+        return BLANK
+    return member_status_label(text) if key == "status" else text
 
 
 def change_lines(changes: Mapping[str, Any] | None, date_format: str) -> list[ChangeLine]:
     """A member's changes (``{field: [old, new]}``, as plans, member events and previews hold them) as
-    labelled lines: dates in ``date_format``, a status capitalised, a blank value as "—". A value that is
+    labelled lines: dates in ``date_format``, a status in :data:`MEMBER_STATUS_LABELS`' words, a blank value as
+    "—" (:attr:`ChangeLine.shown` leaves a blank "before" out). A value that is
     not a pair is shown as the new value."""
     lines = []
     for key, pair in (changes or {}).items():

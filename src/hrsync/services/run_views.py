@@ -110,10 +110,9 @@ def no_issues_sentence(run: ImportRun) -> str:
 
 
 def run_chip(run: ImportRun) -> str | None:
-    """The short word shown beside a run that changed nothing on purpose: "preview" or "dry run"."""
-    if is_preview(run):
-        return "preview"
-    return "dry run" if run.dry_run else None
+    """The short word shown beside a dry run, which changed nothing on purpose; a preview has none (its
+    title already reads "Preview")."""
+    return "dry run" if run.dry_run and not is_preview(run) else None
 
 
 def trigger_label(run: ImportRun) -> str:

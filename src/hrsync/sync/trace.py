@@ -40,7 +40,7 @@ from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS
 from hrsync.domain.issue_words import problem
 from hrsync.domain.masking import INVALID, Masking
 from hrsync.domain.records import Severity
-from hrsync.domain.scoping import NO_INCLUDE
+from hrsync.domain.scoping import EVERYONE, NO_INCLUDE, Decision
 from hrsync.errors import PersonNotFound
 from hrsync.sources import registry
 from hrsync.sources.base import Lifecycle, Source, SourceError, SourcePerson
@@ -86,6 +86,24 @@ def nobody_found(employee_id: str, source: str) -> str:
             "was found.")
 
 
+#: A trace's outcome (its code in the API and on the page's ``data-outcome``) as people read it; "excluded"
+#: is a run's "excluded by your rules" count (decision 0035), "ignored" its "not imported because inactive".
+OUTCOME_LABELS: Final = {
+    "create": "Will be invited",
+    "pending": "Pre-hire",
+    "update": "Will be updated",
+    "unchanged": "Unchanged",
+    "leaver": "Will become a leaver",
+    "reinstate": "Will be reinstated",
+    "excluded": "Excluded by your rules",
+    "ignored": "Not imported (inactive)",
+    "skipped": "Skipped",
+    "not_found": "Not found",
+}
+#: A stage's or a validation row's status as its badge and value read ("info" has no badge).
+STATUS_LABELS: Final = {"ok": "OK", "warning": "Warning", "error": "Error", "info": ""}
+
+
 # -- what a trace returns ----------------------------------------------------------------------------
 
 
@@ -111,6 +129,11 @@ class TraceStage:
     summary: str
     rows: tuple[TraceRow, ...] = ()
 
+    @property
+    def status_label(self) -> str:
+        """The status's badge in words; empty for ``info`` (nothing to judge)."""
+        return STATUS_LABELS.get(self.status, self.status.capitalize())
+
     def to_json(self) -> dict[str, Any]:
         return {"key": self.key, "title": self.title, "status": self.status, "summary": self.summary,
                 "rows": [r.to_json() for r in self.rows]}
@@ -123,7 +146,7 @@ class Trace:
     integration_id: int
     employee_id: str  # as asked
     found: bool
-    outcome: str  # create | pending | update | unchanged | leaver | reinstate | ignored | skipped | not_found
+    outcome: str  # a key of OUTCOME_LABELS: create, pending, update, unchanged, leaver, excluded, …
     reason: str  # the outcome in words
     name: str = ""
     source_id: str | None = None
@@ -133,6 +156,11 @@ class Trace:
     stages: tuple[TraceStage, ...] = ()
     notes: tuple[str, ...] = ()
     people_read: int = 0
+
+    @property
+    def outcome_label(self) -> str:
+        """The outcome as people read it (:data:`OUTCOME_LABELS`), never its code."""
+        return OUTCOME_LABELS.get(self.outcome, self.outcome.replace("_", " ").capitalize())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,6 +200,17 @@ class _Facts:
     mask: Masking  # what a value may show (:mod:`hrsync.domain.masking`)
     date_format: str
     today: date
+    scope: Decision = EVERYONE  # what the scoping rules decided for the person
+
+    @property
+    def excluded_by(self) -> str | None:
+        """Why the scoping rules left the person out, in words; ``None`` when they are in scope."""
+        scope = self.context.scope
+        if scope is None or self.scope.in_scope:
+            return None
+        if self.scope.rule == NO_INCLUDE:
+            return "no include rule matches them"
+        return f"the rule {scope.rules[self.scope.rule or 0].describe(self.labels)}"
 
 
 def _fmt(d: date | None, fmt: str) -> str:
@@ -196,6 +235,9 @@ def _explain(f: _Facts) -> tuple[str, str]:
             return "pending", (f"pending: a pre-hire ({status}) starting {start}; "
                                "created pending and invited from the start date.")
         if kind == ChangeKind.LEAVER:
+            if f.excluded_by is not None:
+                return "leaver", (f"leaver: excluded by your rules ({f.excluded_by}), so the member becomes a "
+                                  f"leaver; the leaving date is {_fmt(change.leaving_date, fmt)}.")
             if person.job_end_date is not None:
                 why = (f"primary job ended {person.job_end_date.isoformat()}, exclusive end date, so the last day "
                        f"was {_fmt(change.leaving_date, fmt)}")
@@ -211,6 +253,9 @@ def _explain(f: _Facts) -> tuple[str, str]:
     if draft is None:
         return "skipped", "skipped: the record could not be drafted."
     if member is None:
+        if f.excluded_by is not None:  # counted apart from inactive people, as the run counts them
+            return "excluded", (f"not imported: excluded by your rules ({f.excluded_by}), and never a member, "
+                                "so there is nothing to do.")
         if draft.lifecycle == Lifecycle.INACTIVE:
             return "ignored", f"not imported: {status}, and never a member, so there is nobody to close down."
         return "skipped", "not planned: see the issues above."
@@ -275,14 +320,15 @@ def _validation_stage(f: _Facts) -> TraceStage:
     for target in f.context.mapping:
         found = by_field.pop(target, [])
         if not found:
-            rows.append(TraceRow(field_label(target), "ok", "ok"))
+            rows.append(TraceRow(field_label(target), "Valid", "ok"))
         for issue in found:
-            rows.append(TraceRow(field_label(target), issue.severity.value, issue.severity.value,
+            rows.append(TraceRow(field_label(target), STATUS_LABELS[issue.severity.value], issue.severity.value,
                                  f.mask.says(target, issue.message)))
     for leftover in by_field.values():
         for issue in leftover:
-            rows.append(TraceRow(field_label(issue.field) if issue.field else "Record", issue.severity.value,
-                                 issue.severity.value, f.mask.says(issue.field, issue.message)))
+            rows.append(TraceRow(field_label(issue.field) if issue.field else "Record",
+                                 STATUS_LABELS[issue.severity.value], issue.severity.value,
+                                 f.mask.says(issue.field, issue.message)))
     worst = "error" if any(r.status == "error" for r in rows) else "warning" if any(
         r.status == "warning" for r in rows) else "ok"
     summary = {"ok": "Every mapped value is valid.", "warning": "Imported without the values marked.",
@@ -301,7 +347,7 @@ def _scoping_stage(f: _Facts) -> TraceStage:
     scope = f.context.scope
     if not scope:
         return TraceStage("scoping", "Scoping", "info", NO_SCOPING.capitalize() + ": everyone is in scope.")
-    decision = scope.decide(f.person.values, f.person.field_problems)
+    decision = f.scope
     rows = tuple(
         TraceRow(rule.describe(f.labels), _rule_words(i, decision.rule),
                  "ok" if i != decision.rule else ("ok" if decision.in_scope else "warning"))
@@ -314,17 +360,19 @@ def _scoping_stage(f: _Facts) -> TraceStage:
     why = ("excluded: no include rule matches them" if decision.rule == NO_INCLUDE
            else f"excluded by the rule: {scope.rules[decision.rule or 0].describe(f.labels)}")
     return TraceStage("scoping", "Scoping", "warning",
-                      why[0].upper() + why[1:] + ". Out-of-scope people are treated as inactive: never created, "
-                      "and an existing member becomes a leaver.", rows)
+                      why[0].upper() + why[1:] + ". People your rules leave out are not imported (an import counts "
+                      "them as excluded by your rules), and an existing member becomes a leaver.", rows)
 
 
 def _outcome_stage(f: _Facts) -> TraceStage:
-    status = {"skipped": "error", "not_found": "error", "ignored": "info", "unchanged": "ok"}.get(f.outcome, "warning")
-    rows = [TraceRow("Outcome", f.outcome, status, f.reason)]
+    status = {"skipped": "error", "not_found": "error", "ignored": "info", "excluded": "info",
+              "unchanged": "ok"}.get(f.outcome, "warning")
+    rows = [TraceRow("Outcome", OUTCOME_LABELS[f.outcome], status, f.reason)]
     for issue in f.plan_issues:
-        rows.append(TraceRow(problem(issue.code), issue.severity.value, issue.severity.value, issue.message))
+        rows.append(TraceRow(problem(issue.code), STATUS_LABELS[issue.severity.value], issue.severity.value,
+                             issue.message))
     if f.change is not None:
-        rows.extend(TraceRow(line.label, f"{line.old} → {line.new}")
+        rows.extend(TraceRow(line.label, line.shown)
                     for line in change_lines(f.mask.changes(f.change.changes), f.date_format))
     return TraceStage("outcome", "Planned outcome", status, f.reason, tuple(rows))
 
@@ -417,8 +465,9 @@ def explain(
     if member is None and draft is not None and change is None:
         member = next((m for m in current if m.source_id == person.source_id), None)
     mask = replace(marks or Masking(), mapping=context.mapping, member=member is not None and marks is not None)
+    decision = context.scope.decide(person.values, person.field_problems) if context.scope else EVERYONE
     facts = _Facts(context, person, draft, record_issues, plan_issues, change, member, "", "", labels, mask,
-                   date_format, today)
+                   date_format, today, decision)
     facts.outcome, facts.reason = _explain(facts)
     stages = tuple(s for s in (make(facts) for make in STAGES) if s is not None)
     return Trace(

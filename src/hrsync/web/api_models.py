@@ -255,8 +255,9 @@ class TraceOut(BaseModel):
     name: str
     source_id: str | None
     member_id: int | None
-    outcome: str = Field(description="create, pending, update, unchanged, leaver, reinstate, ignored, skipped or "
-                                     "not_found.")
+    outcome: str = Field(description="create, pending, update, unchanged, leaver, reinstate, excluded (left out "
+                                     "by the scoping rules, never a member), ignored (inactive, never a member), "
+                                     "skipped or not_found.")
     reason: str = Field(description="The outcome in words.")
     changes: dict[str, list[str | None]] = Field(description="Field: [now, after the import].")
     applicable: bool = Field(description="Whether applying it would change a member.")

@@ -37,7 +37,7 @@ def schedule_text(integration: Integration) -> str:
     frequency = integration.frequency
     at = f" at {integration.schedule_time}" if integration.schedule_time else ""
     if frequency == "manual":
-        return "Manual only (Import data now)"
+        return "Manual only"  # the card's note says who imports (only those who may press Import data now)
     if frequency == "hourly":
         return "Hourly"
     if frequency == "daily":

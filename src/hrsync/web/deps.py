@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, object_session
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT
 from hrsync.domain.dates import format_date as _format_iso_date
-from hrsync.domain.display import field_label, field_text
+from hrsync.domain.display import field_label, field_text, member_status_label
 from hrsync.domain.issue_words import problem
 from hrsync.domain.wording import possessive
 from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
@@ -33,6 +33,7 @@ from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
 from hrsync.services.imports import source_account, source_address, source_name
 from hrsync.services.run_views import no_issues_sentence, run_chip, run_number, run_title, trigger_label
+from hrsync.services.scim import label_of as scim_label_of
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
 from hrsync.store.models import AdminUser, Integration
@@ -356,6 +357,8 @@ templates.env.globals["password_hint"] = PASSWORD_HINT
 templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime
 templates.env.globals["field_label"] = field_label  # a member field's human label
+templates.env.globals["integration_label"] = scim_label_of  # the optional name given to an integration (SCIM's)
+templates.env.globals["member_status_label"] = member_status_label  # "invited" → "Invited" (hrsync.domain.display)
 templates.env.globals["problem"] = problem  # an issue's code in words (hrsync.domain.issue_words)
 templates.env.globals["field_text"] = field_text  # a member field's value as people read it (dates formatted)
 templates.env.globals["email_recipients"] = email_recipients  # who receives an integration's import e-mails
