@@ -44,7 +44,7 @@ def _issues(install: Install, run_id: int, *, warnings: bool = False) -> list[di
 
 
 def _codes(rows: list[dict[str, str]]) -> Counter[str]:
-    return Counter(next(v for k, v in r.items() if k and k.lower() in ("code", "issue code")) for r in rows)
+    return Counter(next(v for k, v in r.items() if k and k.lower() in ("code", "issue code", "problem code")) for r in rows)
 
 
 def _events(install: Install, member_id: int) -> list[tuple[str, Any]]:
