@@ -95,6 +95,13 @@ def test_import_data_now_with_live_progress_and_error_download(world: World, bro
     page.goto(f"{world.base_url}/integrations/{integration}/runs")
     assert page.locator(f'tr[data-run-id="{run_id}"]').count() == 1
     _shot(page, artifacts_dir, "06-import-history")
+    page.goto(f"{world.base_url}/integrations?tab=mine")  # the card words the run's status as the run pages do
+    card = page.locator(f'a.app-card[href$="/integrations/{integration}"]').inner_text()
+    assert "· Succeeded with errors" in card and "succeeded with errors" not in card, card
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        _shot(page, artifacts_dir, f"06b-my-integrations-{width}x{height}")
+    page.set_viewport_size({"width": 1366, "height": 900})
     page.goto(f"{world.base_url}/members")
     page.get_by_label("Search").fill("smith")
     page.get_by_role("button", name="Search").click()

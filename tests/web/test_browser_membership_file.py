@@ -164,5 +164,11 @@ def test_administrator_sets_up_a_membership_file_uploads_it_and_members_appear(
         expect(page.get_by_text(name).first).to_be_visible()
     expect(page.get_by_text("elodie.dupre@acme.test")).to_be_visible()
     _shot(page, artifacts_dir, "08-members")
+    page.goto("/integrations?tab=mine")  # the card says where files come from in words, never a server path
+    card = page.locator('a.app-card[data-kind="membership_file"]')
+    expect(card.locator("[data-source-place]")).to_have_text("Files uploaded in the portal")
+    assert str(portal.data_dir) not in card.inner_text() and "/drop" not in card.inner_text()
+    expect(card.locator("[data-run-status]")).to_have_text("Succeeded")
+    _shot(page, artifacts_dir, "09-my-integrations", sizes=True)
     assert errors == [], errors
     context.close()

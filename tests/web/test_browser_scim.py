@@ -116,6 +116,12 @@ def test_an_administrator_sets_up_scim_publishes_provisions_and_rotates_the_toke
         assert listed.status_code == 200 and listed.json()["totalResults"] == 1
     page.goto(portal.base_url + integration_url)
     assert "Rotated" in page.locator("[data-scim-token-state]").inner_text()
+    page.locator("details.tools summary").click()  # paused: the token's state in words, never a status code
+    page.get_by_role("menuitem", name="Pause").click()
+    page.wait_for_url(f"**{integration_url}")
+    paused = _look(page, "7b-paused", problems)
+    assert page.locator("[data-scim-token-state] .stat-value").inner_text() == "Refused while the integration is paused"
+    assert "Refused while paused" not in paused, paused
     context.close()
 
     # a read-only administrator sees the page without the buttons they cannot use

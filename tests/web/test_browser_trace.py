@@ -62,6 +62,8 @@ def test_search_trace_and_apply_one_person(world: World, browser: Any, artifacts
     assert stages == ["record", "validation", "mapped", "scoping", "outcome"]
     record = page.locator('[data-stage="record"]').inner_text()
     assert "(present)" in record and "not mapped" in record  # unmapped fields are masked
+    # the status's lifecycle in the status mapping's words, never its code in brackets
+    assert "(Active: a member with access)" in record and "(active)" not in record, record
     for name, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(artifacts_dir / f"trace-{name}.png"), full_page=True)

@@ -102,6 +102,8 @@ def test_the_dashboard_shows_the_state_and_the_last_delivery(world: HookWorld) -
         client.close()
     assert 'data-webhooks="registered"' in page
     assert "data-webhook-last" in page and "Last delivery" in page
+    row = page.split('data-webhooks="registered"', 1)[1].split("</dd>", 1)[0]  # the source's and product's names
+    assert "intelliHR tells Reward Manager about changes" in row and "hrsync" not in row, row
     token = world.hook_url().rsplit("/", 1)[1]
     assert token not in page
 

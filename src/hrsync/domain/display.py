@@ -16,6 +16,7 @@ from typing import Any, Final, NamedTuple
 
 from hrsync.domain.dates import DEFAULT_DATE_FORMAT, display_iso, format_date
 from hrsync.domain.fields import EXTRA_PREFIX, MEMBER_FIELDS, FieldKind
+from hrsync.sources.base import Lifecycle
 
 #: What a member whose personal data the close-down deleted is called.
 DELETED_NAME: Final = "(personal data deleted)"
@@ -44,6 +45,20 @@ MEMBER_STATUS_LABELS: Final = {
     "leaver": "Leaver",
     "deleted": "Deleted",
 }
+
+#: What an employment status means for membership (a lifecycle), in the words of the mapping step's status
+#: mapping, its Review step and a trace.
+LIFECYCLE_LABELS: Final = {
+    Lifecycle.ACTIVE.value: "Active: a member with access",
+    Lifecycle.PENDING.value: "Pending: invited on their start date",
+    Lifecycle.INACTIVE.value: "Inactive: marked as a leaver",
+}
+
+
+def lifecycle_label(lifecycle: object) -> str:
+    """A lifecycle code as people read it ("active" → "Active: a member with access")."""
+    text = str(getattr(lifecycle, "value", lifecycle) or "")
+    return LIFECYCLE_LABELS.get(text, text.capitalize())
 
 
 

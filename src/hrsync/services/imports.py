@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FailureAdvice", "RunBlocked", "RunNotFound", "RunOutcome", "active_run", "approve", "approve_run",
     "decision_pending", "execute_run", "failure_advice", "issues_csv_lines", "preview", "progress_of", "reject",
-    "reject_run", "request_run", "run_in_programme", "source_address", "source_name", "start",
+    "reject_run", "request_run", "run_in_programme", "source_address", "source_name", "source_place", "start",
 ]
 
 
@@ -154,6 +154,16 @@ def source_address(integration: Integration) -> str | None:
     if address and (address.startswith("/") or "://" in address):  # a folder, or a whole URL (SCIM's)
         return address
     return f"https://{address}" if address else None
+
+
+def source_place(integration: Integration) -> str | None:
+    """Where the integration's data comes from, for a card or a list: the address without ``https://``, or
+    the kind's plain words where the address is a server path (a folder is for its settings page only)."""
+    kind = REGISTRY.get(integration.kind)
+    if kind is not None and kind.place is not None:
+        return kind.place(integration)
+    address = source_address(integration)
+    return address.removeprefix("https://") if address else None
 
 
 def source_account(integration: Integration) -> str | None:

@@ -59,6 +59,12 @@ STATUS_LABELS = {
 }
 
 
+def status_label(status: object) -> str:
+    """A run's status as every page words it ("succeeded_with_errors" → "Succeeded with errors")."""
+    text = str(getattr(status, "value", status) or "")
+    return STATUS_LABELS.get(text, text.replace("_", " ").capitalize())
+
+
 def is_preview(run: ImportRun) -> bool:
     """The setup wizard's preview of the first import (a dry run of its own kind)."""
     return run.trigger == RunTrigger.PREVIEW.value

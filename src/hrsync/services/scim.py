@@ -128,6 +128,15 @@ class TokenView:
     made_by: str  # "the command line" when no administrator made it
     rotated: bool  # made by *Rotate token* (not at publishing)
     label: str | None
+    refused: str | None = None  # why requests are refused now, in words (None while the integration is live)
+
+
+#: Why a SCIM integration refuses its token, by the integration's status (a live one accepts it).
+REFUSED_WORDS = {
+    IntegrationStatus.DRAFT.value: "Refused until the integration is published",
+    IntegrationStatus.PAUSED.value: "Refused while the integration is paused",
+    IntegrationStatus.REVOKED.value: "Refused: access is revoked",
+}
 
 
 def token_view(session: Session, integration: Integration) -> TokenView | None:
@@ -145,7 +154,9 @@ def token_view(session: Session, integration: Integration) -> TokenView | None:
     by = session.get(AdminUser, by_id) if isinstance(by_id, int) else None
     return TokenView(base_url=base_url(), prefix=str(settings.get("token_prefix") or ""), made_at=made_at,
                      made_by=(by.name or by.email) if by is not None else "the command line",
-                     rotated=bool(settings.get("token_rotated")), label=label_of(integration))
+                     rotated=bool(settings.get("token_rotated")), label=label_of(integration),
+                     refused=None if integration.status == IntegrationStatus.LIVE.value
+                     else REFUSED_WORDS.get(integration.status, "Refused: the integration is not live"))
 
 
 def rotate_token(session: Session, integration: Integration, actor: AdminUser | None) -> str:

@@ -89,8 +89,8 @@ def mode(kind: SourceKind | None = None) -> tuple[bool, str | None]:
     """(on, why not: one sentence for the dashboard when off), for an integration of ``kind``."""
     settings = get_settings()
     if settings.webhooks == "off":
-        return False, ("Webhooks are turned off for this hrsync (HRSYNC_WEBHOOKS=off); members change at "
-                       "scheduled imports.")
+        return False, ("Webhooks are turned off on this server by its operator (HRSYNC_WEBHOOKS=off); members "
+                       "change at scheduled imports.")
     if settings.webhooks == "on":
         return True, None
     host = urlsplit(settings.base_url).hostname or ""
@@ -285,11 +285,11 @@ def view(session: Session, integration: Integration) -> WebhookView | None:
                     if integration.status != IntegrationStatus.LIVE.value
                     else "Webhooks are not registered yet; they are at the next publish, resume or re-authorize.")
         return WebhookView(WebhookState.OFF, sentence, None, None)
+    name = registry.display_name(integration.kind)  # the source in its own words, as every page names it
     sentences = {
-        WebhookState.REGISTERED: f"{kind.display_name} tells hrsync about changes as they happen; scheduled imports "
+        WebhookState.REGISTERED: f"{name} tells Reward Manager about changes as they happen; scheduled imports "
                                  "still reconcile everything.",
-        WebhookState.FAILED: f"{kind.display_name} refused the webhook subscriptions; members change at scheduled "
-                             "imports.",
+        WebhookState.FAILED: f"{name} refused the webhook subscriptions; members change at scheduled imports.",
         WebhookState.REMOVED: "Webhooks were removed when the integration stopped importing.",
     }
     return WebhookView(row.state, sentences.get(row.state, row.state), row.last_delivery_at, row.last_error)

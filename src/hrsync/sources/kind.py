@@ -233,6 +233,9 @@ class SourceKind:
     #: table the mapping step shows and a new integration starts from); None: the HR statuses of
     #: :data:`hrsync.sources.base.DEFAULT_STATUS_MAP`.
     statuses: Mapping[str, Lifecycle] | None = None
+    #: Where the data comes from in plain words, for a card an administrator reads ("SFTP drop folder"),
+    #: when ``tenant_address`` is a server path; None: the tenant address is shown.
+    place: Callable[[StoredIntegration], str | None] | None = None
 
     def can(self, capability: str) -> bool:
         if capability == "webhooks":

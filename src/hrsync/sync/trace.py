@@ -35,7 +35,7 @@ from hrsync.domain import (
     SyncPlan,
 )
 from hrsync.domain.dates import format_date
-from hrsync.domain.display import change_lines, change_words, field_label, name_of, source_name
+from hrsync.domain.display import change_lines, change_words, field_label, lifecycle_label, name_of, source_name
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS
 from hrsync.domain.issue_words import problem
 from hrsync.domain.masking import INVALID, Masking
@@ -220,7 +220,7 @@ def _fmt(d: date | None, fmt: str) -> str:
 def _explain(f: _Facts) -> tuple[str, str]:
     """(outcome, reason) for the person, read off the plan."""
     person, draft, change, member, fmt = f.person, f.draft, f.change, f.member, f.date_format
-    status = f"employment status {person.employment_status!r} ({person.lifecycle.value})"
+    status = f"employment status {person.employment_status!r} ({lifecycle_label(person.lifecycle)})"
     errors = [i for i in (*f.record_issues, *f.plan_issues) if i.severity == Severity.ERROR]
     if errors:
         return "skipped", "skipped: " + " ".join(i.message for i in errors)
@@ -277,7 +277,8 @@ def _record_stage(f: _Facts) -> TraceStage:
         None if _UUID.fullmatch(person.source_id or "") else person.source_id)
     rows = [TraceRow(kind.words.id_label, own_id)] if own_id else []
     rows += [
-        TraceRow(_IDENTITY_LABELS["employmentStatus"], f"{person.employment_status} ({person.lifecycle.value})"),
+        TraceRow(_IDENTITY_LABELS["employmentStatus"],
+                 f"{person.employment_status} ({lifecycle_label(person.lifecycle)})"),
         TraceRow(_IDENTITY_LABELS["job.startDate"], _fmt(person.job_start_date, f.date_format)),
         TraceRow(_IDENTITY_LABELS["job.endDate"], _fmt(person.job_end_date, f.date_format)),
     ]

@@ -31,8 +31,15 @@ from hrsync.domain.wording import possessive
 from hrsync.lifecycle.sessions import SIGNED_OUT, SIGNED_OUT_EVERYWHERE, end_sessions_for_admin
 from hrsync.security.passwords import MIN_PASSWORD_LENGTH, PASSWORD_HINT
 from hrsync.services.admins import may_change, may_manage_admins, recipients_sentence
-from hrsync.services.imports import source_account, source_address, source_name
-from hrsync.services.run_views import no_issues_sentence, run_chip, run_number, run_title, trigger_label
+from hrsync.services.imports import source_account, source_address, source_name, source_place
+from hrsync.services.run_views import (
+    no_issues_sentence,
+    run_chip,
+    run_number,
+    run_title,
+    status_label,
+    trigger_label,
+)
 from hrsync.services.scim import label_of as scim_label_of
 from hrsync.store.db import session_scope
 from hrsync.store.enums import SessionKind
@@ -349,10 +356,11 @@ templates.env.globals["csrf_field_name"] = CSRF_FIELD
 templates.env.globals["source_address"] = source_address
 templates.env.globals["source_name"] = source_name
 templates.env.globals["source_account"] = source_account
+templates.env.globals["source_place"] = source_place  # for cards and lists: never a server path
 templates.env.globals["format_date"] = format_date
 # how a run is named and labelled (hrsync.services.run_views), the same on every page
 templates.env.globals.update(run_title=run_title, run_number=run_number, run_chip=run_chip, trigger_label=trigger_label,
-                             no_issues_sentence=no_issues_sentence)
+                             no_issues_sentence=no_issues_sentence, run_status_label=status_label)
 templates.env.globals["password_hint"] = PASSWORD_HINT
 templates.env.globals["password_min_length"] = MIN_PASSWORD_LENGTH
 templates.env.globals["format_datetime"] = format_datetime

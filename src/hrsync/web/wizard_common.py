@@ -18,8 +18,8 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from hrsync.domain.display import LIFECYCLE_LABELS as LIFECYCLE_LABELS
 from hrsync.services.integrations import integration_in_programme
-from hrsync.sources.base import Lifecycle
 from hrsync.sources.registry import REGISTRY
 from hrsync.store.models import AdminUser, Frequency, Integration, IntegrationStatus
 
@@ -33,11 +33,6 @@ FREQUENCIES: tuple[tuple[str, str], ...] = (
     (Frequency.MANUAL.value, "Manual only"),
 )
 DATE_FORMAT_EXAMPLES = {"DD/MM/YYYY": "31/01/2026", "MM/DD/YYYY": "01/31/2026", "YYYY-MM-DD": "2026-01-31"}
-LIFECYCLE_LABELS = {
-    Lifecycle.ACTIVE.value: "Active: a member with access",
-    Lifecycle.PENDING.value: "Pending: invited on their start date",
-    Lifecycle.INACTIVE.value: "Inactive: marked as a leaver",
-}
 
 def integration_of(session: Session, admin: AdminUser, integration_id: int) -> Integration:
     return integration_in_programme(session, admin.programme_id, integration_id)

@@ -133,6 +133,11 @@ def address(integration: FileIntegration) -> str | None:
         return None
 
 
+def place(integration: FileIntegration) -> str:
+    """Where the files come from, in words: never the server path (the settings page shows the folder)."""
+    return "SFTP drop folder" if (integration.settings or {}).get("path") else "Files uploaded in the portal"
+
+
 def not_ready(integration: FileIntegration) -> str | None:
     """Why the integration cannot import now (its folder is gone), or None."""
     path = (integration.settings or {}).get("path")
@@ -191,4 +196,5 @@ KIND = SourceKind(
     ),
     wizard_step=WizardStep("file", "File"),
     takes_files=True,
+    place=place,
 )
