@@ -43,8 +43,11 @@ def _issues(install: Install, run_id: int, *, warnings: bool = False) -> list[di
     return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
 
 
+PROBLEM_CODE_COLUMNS = ("code", "issue code", "problem code")  # the error file's column, as it was named over time
+
+
 def _codes(rows: list[dict[str, str]]) -> Counter[str]:
-    return Counter(next(v for k, v in r.items() if k and k.lower() in ("code", "issue code", "problem code")) for r in rows)
+    return Counter(next(v for k, v in r.items() if k and k.lower() in PROBLEM_CODE_COLUMNS) for r in rows)
 
 
 def _events(install: Install, member_id: int) -> list[tuple[str, Any]]:
