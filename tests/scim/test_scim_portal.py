@@ -60,6 +60,10 @@ def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: S
             assert act("revoke") == 303 and client.get("/Users").status_code == 401
         revoked = web.get(base).text
         assert "Access is revoked" in revoked and f"{base}/scim/rotate" not in revoked
+        for sentence in ("its SCIM token is refused until it is resumed", "its SCIM token works again",
+                         "the SCIM token was deleted"):  # the activity says what happened to a push door
+            assert sentence in revoked, sentence
+        assert "scheduled imports" not in revoked
     for name, answer in pages.items():
         assert answer.status_code == 200, (name, answer.text[:500])
         assert ">None<" not in answer.text and "None " not in answer.text, name

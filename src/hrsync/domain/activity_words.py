@@ -141,9 +141,12 @@ SENTENCES: dict[str, Callable[[Detail, str, RunNumber], str]] = {
     "edited_shape": _shape,
     "reauthorized": _reauthorized,
     "published": _fixed("published the integration: it is live"),
-    "paused": _fixed("paused scheduled imports"),
-    "resumed": _fixed("resumed scheduled imports"),
-    "revoked": _fixed("revoked access: the API key was deleted and imports paused"),
+    "paused": lambda d, s, n: ("paused the integration: its SCIM token is refused until it is resumed"
+                               if d.get("push") else "paused scheduled imports"),
+    "resumed": lambda d, s, n: ("resumed the integration: its SCIM token works again" if d.get("push")
+                                else "resumed scheduled imports"),
+    "revoked": lambda d, s, n: ("revoked access: the SCIM token was deleted" if d.get("push")
+                                else "revoked access: the API key was deleted and imports paused"),
     "deleted_draft": lambda d, s, n: "deleted a draft integration" + (f" ({d['address']})" if d.get("address") else ""),
     "rotated_scim_token": lambda d, s, n: ("rotated the SCIM token (" + (f"the new one starts {d['prefix']}…; "
                                                                           if d.get("prefix") else "")

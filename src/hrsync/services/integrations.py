@@ -385,13 +385,18 @@ def publish(session: Session, integration: Integration, actor: AdminUser | None)
     webhooks.subscribe(session, integration, actor)
 
 
+def _door(integration: Integration) -> dict[str, Any] | None:
+    """What the activity sentence of a pause, resume or revoke needs: a push door (SCIM) has a token, no imports."""
+    return {"push": True} if kind_for(integration).can("push") else None
+
+
 def pause(session: Session, integration: Integration, actor: AdminUser | None) -> None:
     if integration.status != IntegrationStatus.LIVE.value:
         raise ServiceError("Only a live integration can be paused.")
     integration.status = IntegrationStatus.PAUSED.value
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
-                    admin_id=actor.id if actor else None, action="paused")
+                    admin_id=actor.id if actor else None, action="paused", detail=_door(integration))
     webhooks.unsubscribe(session, integration, actor, why="paused")
 
 
@@ -404,7 +409,7 @@ def resume(session: Session, integration: Integration, actor: AdminUser | None) 
     integration.status = IntegrationStatus.LIVE.value
     _reschedule(session, integration)
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
-                    admin_id=actor.id if actor else None, action="resumed")
+                    admin_id=actor.id if actor else None, action="resumed", detail=_door(integration))
     webhooks.subscribe(session, integration, actor)
 
 
@@ -420,7 +425,7 @@ def revoke(session: Session, integration: Integration, actor: AdminUser | None) 
     integration.status = IntegrationStatus.REVOKED.value
     integration.next_run_at = None
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
-                    admin_id=actor.id if actor else None, action="revoked")
+                    admin_id=actor.id if actor else None, action="revoked", detail=_door(integration))
 
 
 def delete_draft(session: Session, integration: Integration, actor: AdminUser | None) -> None:
