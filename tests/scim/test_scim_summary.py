@@ -41,6 +41,7 @@ def _summaries(mail: MailCatcher) -> list[Any]:  # noqa: F811
 
 def test_one_summary_a_day_with_the_counts_and_none_when_nothing_happened(
         scim: Scim, mail: MailCatcher, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    began = datetime.now(UTC)
     with scim.client() as client:
         ids = []
         for n in range(1, 7):
@@ -59,6 +60,10 @@ def test_one_summary_a_day_with_the_counts_and_none_when_nothing_happened(
     reset_settings_cache()
     loops = [PeriodicLoop(session_factory(), lambda run_id: True, closedown=False, webhook_hints=False)
              for _ in range(2)]  # two schedulers (two serve processes, or serve and `hrsync scheduler`)
+    # a pass while the hour of these changes is still going: nothing to say yet (its quiet answer is
+    # remembered for this hour only, and must not hide the changes once the hour is over)
+    early = loops[0].run_once(began)  # every change came after this moment, so none is in an hour before it
+    assert early.steps["push_summaries"] == {"sent": 0, "nothing_to_say": 1}, early.steps
     hour_later = datetime.now(UTC) + timedelta(hours=1)  # the hour of these changes is over
     with ThreadPoolExecutor(2) as pool:  # their passes at the same moment
         first = list(pool.map(lambda loop: loop.run_once(hour_later), loops))

@@ -117,6 +117,12 @@ def _queue(session: Session, integration: Integration, counts: SummaryCounts, si
     return queued
 
 
+#: Integrations this process found quiet, and up to which hour. Hours before ``until`` are finished (the
+#: hourly entries of past hours no longer grow), so a quiet answer holds until the next hour begins: the
+#: scheduler's pass, every few seconds, does not count a fleet of quiet SCIM integrations again each time.
+_quiet_until: dict[tuple[str, int], datetime] = {}
+
+
 def send_due_summaries(factory: sessionmaker[Session], now: datetime) -> dict[str, int]:
     """Queue the summary of every push integration that is due one and had changes; each in its own
     transaction, holding the integration's row while it decides (the scheduler's step)."""
@@ -128,10 +134,15 @@ def send_due_summaries(factory: sessionmaker[Session], now: datetime) -> dict[st
             .order_by(Integration.id)))
     sent = quiet = 0
     until = hour_of(now)
+    database = str(getattr(factory.kw.get("bind"), "url", ""))  # ids are per database
     for integration_id in ids:
+        if _quiet_until.get((database, integration_id)) == until:  # found quiet up to this hour: still quiet
+            quiet += 1
+            continue
         with factory() as session:  # a quiet integration is passed over without taking its row
             since = session.scalar(select(Integration.summary_until).where(Integration.id == integration_id))
             if counts_between(session, integration_id, since, until).total == 0:
+                _quiet_until[(database, integration_id)] = until
                 quiet += 1
                 continue
         with factory.begin() as session:

@@ -342,7 +342,6 @@ def email_recipients(integration: Integration) -> str:
     return recipients_sentence(session, integration) if session is not None else ""
 
 
-templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 def email_breaks(address: object) -> Markup:
     """An e-mail address that a narrow column breaks before its ``@`` and after its dots, never mid-word
     ("amelia.<wbr>brown<wbr>@example.<wbr>com"); escaped like any other value."""
@@ -350,6 +349,7 @@ def email_breaks(address: object) -> Markup:
     return Markup(text.replace("@", "<wbr>@").replace(".", ".<wbr>"))  # noqa: S704 - escaped on the line above
 
 
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters["email"] = email_breaks
 templates.env.globals["csrf_token"] = _csrf_token
 templates.env.globals["csrf_field_name"] = CSRF_FIELD
