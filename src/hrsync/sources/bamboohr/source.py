@@ -10,7 +10,6 @@ month) early. ``GET /v1/meta/fields`` checks the company and the key, and lists 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Collection, Iterator, Mapping
 from datetime import date
 from typing import Any, Final
@@ -30,7 +29,7 @@ from hrsync.sources.base import (
     status_table,
 )
 from hrsync.sources.rest.budget import Deadline, RetryBudget
-from hrsync.sources.rest.client import plausible_key
+from hrsync.sources.rest.client import LazyClient, plausible_key
 
 BASE_URL: Final = "https://api.bamboohr.com/api/gateway.php"
 """BambooHR's documented API root; the company domain follows it in the path."""
@@ -71,17 +70,14 @@ class BambooHRSource(Closing):
                                         reason="The BambooHR API key is empty or has spaces or unusual characters: "
                                         "paste the key exactly as BambooHR showed it.")
         self._key = key
-        self._client: BambooClient | None = None
-        self._lock = threading.Lock()
+        self._client = LazyClient(lambda: BambooClient(base_url=self.base_url, company=self.company,
+                                                       api_key=self._key, timeout=self.timeout, concurrency=1))
 
     def __repr__(self) -> str:
         return f"BambooHRSource(company={self.company!r}, base_url={self.base_url!r})"
 
     def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+        self._client.close()
 
     # -- the protocol --------------------------------------------------------------------------
 
@@ -148,11 +144,7 @@ class BambooHRSource(Closing):
         return RetryBudget(self.time_budget if seconds is None else seconds, deadline=deadline)
 
     def _http(self) -> BambooClient:
-        with self._lock:
-            if self._client is None:
-                self._client = BambooClient(base_url=self.base_url, company=self.company, api_key=self._key,
-                                            timeout=self.timeout, concurrency=1)
-            return self._client
+        return self._client.get()
 
     def _raise_if_invalid(self) -> None:
         if self._invalid is not None:

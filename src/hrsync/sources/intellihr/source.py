@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
@@ -32,7 +31,7 @@ from hrsync.sources.intellihr.normalise import (
 )
 from hrsync.sources.intellihr.subdomain import validate_subdomain
 from hrsync.sources.rest.budget import Deadline, RetryBudget
-from hrsync.sources.rest.client import plausible_key
+from hrsync.sources.rest.client import LazyClient, plausible_key
 from hrsync.sources.rest.envelope import Page, read_list_page, read_single
 from hrsync.sources.rest.pager import read_exactly_once
 
@@ -101,8 +100,9 @@ class IntelliHRSource(Closing):
                 code="bad_key",
             )
         self._key = key
-        self._client: IntelliHRClient | None = None
-        self._client_lock = threading.Lock()
+        self._client = LazyClient(lambda: IntelliHRClient(base_url=self.base_url, tenant=self.subdomain,
+                                                          api_key=self._key, timeout=self.timeout,
+                                                          concurrency=self.concurrency))
 
     def __repr__(self) -> str:
         return f"IntelliHRSource(subdomain={self.subdomain!r}, base_url={self.base_url!r})"
@@ -110,11 +110,7 @@ class IntelliHRSource(Closing):
     # -- lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        with self._client_lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
+        self._client.close()
 
     # -- the protocol --------------------------------------------------------------------------
 
@@ -265,16 +261,7 @@ class IntelliHRSource(Closing):
     # -- helpers -------------------------------------------------------------------------------
 
     def _http(self) -> IntelliHRClient:
-        with self._client_lock:
-            if self._client is None:
-                self._client = IntelliHRClient(
-                    base_url=self.base_url,
-                    tenant=self.subdomain,
-                    api_key=self._key,
-                    timeout=self.timeout,
-                    concurrency=self.concurrency,
-                )
-            return self._client
+        return self._client.get()
 
     def _raise_if_invalid(self) -> None:
         if self._invalid is not None:

@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
@@ -403,6 +403,31 @@ class RestClient:
 
 _TLS_LOCK = threading.Lock()
 _TLS: ssl.SSLContext | None = None
+
+
+ClientT = TypeVar("ClientT", bound=RestClient)
+
+
+class LazyClient(Generic[ClientT]):
+    """A source's one pooled client, made on first use and closed with the source, under a lock (a
+    source's reads run on several threads): every REST source's ``_http()`` and ``close()``."""
+
+    def __init__(self, make: Callable[[], ClientT]) -> None:
+        self._make = make
+        self._client: ClientT | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ClientT:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make()
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
 
 def plausible_key(key: str) -> bool:
