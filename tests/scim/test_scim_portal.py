@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.scim.conftest import ENTERPRISE, USER, Scim
-from tests.web.conftest import PASSWORD, csrf_of
+from tests.web.conftest import PASSWORD, csrf_of, sign_in_page
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -80,11 +80,7 @@ def test_the_portal_shows_a_scim_integration_its_history_and_its_members(scim: S
 def test_the_scim_integration_page_at_a_laptop_and_a_phone_size(scim: Scim, browser: Any, artifacts_dir: Path) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    page.goto(f"{scim.served.base_url}/login?next=/integrations/{scim.integration_id}")
-    page.get_by_label("E-mail address").fill("owner@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"**/integrations/{scim.integration_id}")
+    sign_in_page(page, scim.served.base_url, "owner@acme.test", f"/integrations/{scim.integration_id}")
     assert page.locator("[data-scim-base]").inner_text().endswith("/scim/v2")
     text = page.inner_text("body")
     assert scim.token[:12] in text and scim.token not in text  # the token's start, never the token

@@ -182,6 +182,18 @@ def sign_in_page(page: Any, base_url: str, email: str, next_path: str, password:
     page.wait_for_url(f"**{next_path}")
 
 
+def signed_in_page(portal: Portal, browser: Any, programme: str) -> tuple[Any, Any, list[str]]:
+    """(context, page, the page's script errors) of a new programme's administrator, signed in."""
+    _, _, email = portal.new_admin(programme=programme)
+    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in_page(page, portal.base_url, email, "/integrations")
+    return context, page, errors
+
+
 def require_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return

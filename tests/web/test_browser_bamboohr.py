@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD, Portal, start_portal
+from tests.web.conftest import Portal, signed_in_page, start_portal
 from tests.web.test_browser_membership_file import _shot
 
 from hrsync.simulator.bamboohr import BambooSimulator
@@ -71,17 +71,7 @@ def test_an_administrator_connects_bamboohr_and_imports_5000_people(
 
     company = bamboo.company
     today = date.today()
-    _, _, email = portal.new_admin(programme="Bamboo Rewards")
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto("/integrations")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page, errors = signed_in_page(portal, browser, "Bamboo Rewards")
     page.get_by_role("link", name="Explore integrations").click()
     page.get_by_label("Search integrations").fill("BambooHR")
     page.get_by_label("Search integrations").press("Enter")

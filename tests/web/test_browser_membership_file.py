@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import PASSWORD, Portal
+from tests.web.conftest import Portal, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,17 +62,7 @@ def test_administrator_sets_up_a_membership_file_uploads_it_and_members_appear(
     latin1 = tmp_path / "staff-latin1.csv"
     latin1.write_bytes("Employee Number,Work E-mail\nE1,zoë@acme.test\n".encode("latin-1"))
 
-    _, _, email = portal.new_admin(programme="Fileless Rewards")
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto("/integrations")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    context, page, errors = signed_in_page(portal, browser, "Fileless Rewards")
     page.get_by_role("link", name="Explore integrations").click()
     page.get_by_label("Search integrations").fill("csv")
     page.get_by_label("Search integrations").press("Enter")

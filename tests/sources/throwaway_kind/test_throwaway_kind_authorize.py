@@ -15,8 +15,8 @@ import pytest
 from tests.sources.throwaway_kind.conftest import registered
 from tests.sources.throwaway_kind.kind import KIND
 from tests.sources.throwaway_kind.test_throwaway_kind import TOKEN, _person, _roster
-from tests.sources.throwaway_kind.test_throwaway_kind_browser import _fits_both_sizes, signed_in_page
-from tests.web.conftest import Portal
+from tests.sources.throwaway_kind.test_throwaway_kind_browser import _fits_both_sizes
+from tests.web.conftest import Portal, signed_in_page
 from tests.web.test_browser_membership_file import _shot
 
 from hrsync.sources.kind import Guide, WizardStep

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from tests.sources.throwaway_kind.test_throwaway_kind import TOKEN, _person, _roster
-from tests.web.conftest import PASSWORD, Portal
+from tests.web.conftest import Portal, signed_in_page
 from tests.web.test_browser_membership_file import _shot
 
 pytestmark = pytest.mark.browser
@@ -21,21 +21,6 @@ def _fits_both_sizes(page: Any, what: str) -> None:
         page.set_viewport_size({"width": width, "height": height})
         assert page.evaluate(FITS), f"{what} scrolls sideways at {width}x{height}"
     page.set_viewport_size({"width": 1280, "height": 860})
-
-
-def signed_in_page(portal: Portal, browser: Any, programme: str) -> tuple[Any, Any, list[str]]:
-    """(context, page, the page's script errors) of a new programme's administrator, signed in."""
-    _, _, email = portal.new_admin(programme=programme)
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/integrations")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    return context, page, errors
 
 
 def test_an_administrator_connects_a_kind_through_its_own_settings(
