@@ -185,6 +185,23 @@ class Sampler(threading.Thread):
         self.peak_connections = 0
         self.halt = threading.Event()
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system) so far of each hrsync process (its pool processes included) and of
+        this one, which serves every tenant's HR system (the simulator)."""
+        import psutil
+
+        totals: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            try:
+                parent = psutil.Process(pid)
+                procs = [parent, *parent.children(recursive=True)]
+                totals[name] = sum(p.cpu_times().user + p.cpu_times().system for p in procs)
+            except psutil.Error:
+                continue
+        me = psutil.Process().cpu_times()
+        totals["simulator (benchmark)"] = me.user + me.system
+        return totals
+
     def run(self) -> None:
         import psutil
 
@@ -212,7 +229,9 @@ class Sampler(threading.Thread):
             conn.close()
 
 
-def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int) -> dict[str, Any]:
+def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int,
+             sampler: Sampler) -> dict[str, Any]:
+    cpu_before = sampler.cpu_seconds()
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
     due = _due_times(fleet, t0, with_large, window)
     since = datetime.now(UTC)
@@ -225,7 +244,10 @@ def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: fl
         runs = _runs_since(since)
         if len({r["integration_id"] for r in runs if r["status"] in terminal}) >= len(due):
             break
-    return _summarise(name, runs, due, fleet, t0)
+    cpu = {k: v - cpu_before.get(k, 0.0) for k, v in sampler.cpu_seconds().items()}
+    summary = _summarise(name, runs, due, fleet, t0)
+    summary["cpu_ms_per_run"] = {k: round(v * 1000 / max(1, len(runs)), 1) for k, v in cpu.items()}
+    return summary
 
 
 def _seconds(value: datetime | None, origin: datetime) -> float | None:
@@ -323,8 +345,11 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
                                              "--loglevel", "WARNING"], env, log),
                      "scheduler": _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)}
         elif mode == "scale-out":
-            procs = {"worker": _start(["worker", "--concurrency", str(args.slots), "--loglevel", "WARNING"], env, log),
-                     "scheduler": _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)}
+            procs = {f"worker {n + 1}" if args.worker_processes > 1 else "worker":
+                     _start(["worker", "--concurrency", str(args.slots), "--pool", args.pool, "--hostname",
+                             f"fleet{n}@%h", "--loglevel", "WARNING"], env, log)
+                     for n in range(args.worker_processes)}
+            procs["scheduler"] = _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)
         else:
             procs = {"scheduler": _start(["scheduler", "--tick", "1", "--workers", str(args.slots),
                                           "--loglevel", "WARNING"], env, log)}
@@ -336,7 +361,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
         try:
             for name in args.sittings.split(","):
                 sittings.append(_sitting(SITTINGS[name], fleet, name != "small", lead=5.0, timeout=args.timeout,
-                                         window=args.window))
+                                         window=args.window, sampler=sampler))
                 print(json.dumps({k: v for k, v in sittings[-1].items() if k != "points"}), file=sys.stderr)
         finally:
             sampler.halt.set()
@@ -406,6 +431,10 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--slots", type=int, default=2, help="import slots (worker pool processes or threads)")
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"],
+                        help="scale-out: the workers' Celery pool")
+    parser.add_argument("--worker-processes", type=int, default=1,
+                        help="scale-out: hrsync worker processes, each with --slots slots")
     parser.add_argument("--modes", default="scale-out,embedded")
     parser.add_argument("--quick", action="store_true",
                         help="60 programmes of 100 due within 10 s, a large one of 5,000, scale-out only")

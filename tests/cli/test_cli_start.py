@@ -64,3 +64,22 @@ def test_the_command_table_names_every_command_of_every_module() -> None:
     assert listed.exit_code == 0, listed.output
     for name in declared:
         assert re.search(rf"^  {re.escape(name)}\b", listed.output, re.MULTILINE), name
+
+
+_IMPORT_PATH = """
+import json, sys
+import hrsync.jobs.tasks, hrsync.jobs.dispatch, hrsync.sync.execute, hrsync.sources.registry
+import hrsync.sources.intellihr.source, hrsync.sources.bamboohr.source
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_what_an_import_loads_leaves_out_migrations_and_the_password_checker() -> None:
+    """A worker or scheduler process runs imports and never migrates or checks a password: Alembic (with
+    Mako, about 40 MB) and zxcvbn (its dictionaries, 14 MB) load only in the process that does (issue 27:
+    a worker under 250 MB)."""
+    done = subprocess.run([sys.executable, "-c", _IMPORT_PATH], capture_output=True, text=True, timeout=120,
+                          check=True)
+    modules = json.loads(done.stdout.strip().rpartition("\n")[2])
+    assert _loaded(modules, "hrsync.sync.execute") and _loaded(modules, "sqlalchemy")
+    assert [m for m in ("alembic", "mako", "zxcvbn") if _loaded(modules, m)] == []

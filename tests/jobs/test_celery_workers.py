@@ -50,7 +50,7 @@ class Worker:
     """An ``hrsync worker`` process in its own process group (so a kill takes its pool children)."""
 
     def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2,
-                 queues: str = "all") -> None:
+                 queues: str = "all", pool: str = "prefork") -> None:
         self.name = name
         # A node name of its own: a worker of an earlier test (killed, or still shutting down) may
         # hold its node's exclusive remote-control queue on the broker for a while.
@@ -59,7 +59,7 @@ class Worker:
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(
             [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{self.node}@%h",
-             "--queues", queues, "--loglevel", "INFO"],
+             "--queues", queues, "--pool", pool, "--loglevel", "INFO"],
             env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -139,8 +139,8 @@ def scaled(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path) ->
 def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str, queues: str = "all", concurrency: int = 2) -> Worker:
-        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues)
+    def start(name: str, queues: str = "all", concurrency: int = 2, pool: str = "prefork") -> Worker:
+        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues, pool=pool)
         started.append(worker)
         return worker
 
@@ -195,6 +195,40 @@ def test_two_workers_run_twenty_due_imports_exactly_once(
     assert len(sizes) == 1  # every programme got the same directory
     hosts = {(r.worker_id or "").split(":")[1].split("@")[0] for r in runs}
     assert hosts <= {w.node for w in pool} and hosts, hosts
+
+
+def test_a_thread_pool_worker_runs_imports_side_by_side_in_one_process_each_exactly_once(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """The fleet's small-import worker (docs/deploy.md, decision 0039): ``--pool threads --concurrency 6``.
+    With every page of the HR system answering after half a second, twelve due imports run on several
+    threads of one process at once (their running times overlap), and each is applied once."""
+    now = utcnow()
+    due = scaled.add_live(12, due_at=now - timedelta(minutes=1))
+    scaled.sim.faults.add("slow", times=None, delay=0.5)
+    worker = workers("threads", concurrency=6, pool="threads")
+    worker.wait_ready()
+    report = schedule_due(scaled.factory, now, enqueue_run)
+    assert len(report.queued) == 12
+    for run_id in report.queued:  # and every message twice: the second finds the run claimed
+        assert enqueue_run(run_id) == "celery"
+
+    wait_for(lambda: all(r.status in FINISHED for r in scaled.runs()), "twelve imports to finish")
+    runs = scaled.runs()
+    assert sorted(r.integration_id for r in runs) == sorted(due)
+    assert {r.status for r in runs} <= {"succeeded", "succeeded_with_errors"}, [r.reason for r in runs]
+    assert {r.attempts for r in runs} == {1}
+    for run in runs:
+        assert scaled.member_count(run.programme_id) == run.created + run.pending > 0
+        assert {e.run_id for e in scaled.member_events(programme_id=run.programme_id)} == {run.id}
+    # worker_id is host:pid:thread: one process, several threads
+    processes = {(r.worker_id or "").split(":")[-2] for r in runs}
+    threads = {(r.worker_id or "").split(":")[-1] for r in runs}
+    assert len(processes) == 1 and len(threads) > 1, (processes, threads)
+    spans = sorted((r.started_at, r.finished_at) for r in runs if r.started_at and r.finished_at)
+    assert len(spans) == 12
+    overlapping = sum(1 for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1])
+    assert overlapping > 0, spans  # side by side, not one after another
 
 
 def test_a_worker_killed_mid_import_is_recovered_without_half_applied_members(

@@ -44,7 +44,8 @@ def email_key(email: str | None) -> str | None:
     """The form two addresses are compared and stored in (``email_lower``): trimmed, case ignored."""
     if email is None:
         return None
-    return email.strip().lower()
+    key = email.strip().lower()
+    return email if key == email else key  # the same object when already in that form: one string, not two
 
 
 def programme_zone(tz_name: str | None) -> ZoneInfo:

@@ -1,9 +1,11 @@
 """Which queue an import travels on: the rule that keeps small imports from waiting behind large ones.
 
 An import's size is known only after it has read its source, so the rule looks back: an integration
-whose last finished import read at least ``HRSYNC_LARGE_IMPORT_PEOPLE`` people (default 20,000) is
-large, and its next imports go to the large-import queue. A new integration starts on the import
-queue; a directory that grew past the line moves over after one import. Workers choose with
+whose last whole-directory read (an import, or the set-up wizard's preview) found at least
+``HRSYNC_LARGE_IMPORT_PEOPLE`` people (default 20,000) is large, and its next imports go to the
+large-import queue. An integration set up in the portal is sized by its preview, so even its first
+import takes the right queue; one created without a preview (the CLI) starts on the import queue, and a
+directory that grew past the line moves over after one import. Workers choose with
 ``hrsync worker --queues all|small|large`` (docs/deploy.md, "A fleet of programmes").
 """
 
@@ -13,15 +15,22 @@ from sqlalchemy import select
 
 from hrsync.config import get_settings
 from hrsync.store.db import session_scope
-from hrsync.store.enums import RunStatus
+from hrsync.store.enums import RunStatus, RunTrigger
 from hrsync.store.models import ImportRun
 
 _FINISHED = (RunStatus.SUCCEEDED.value, RunStatus.SUCCEEDED_WITH_ERRORS.value, RunStatus.HELD.value,
              RunStatus.REJECTED.value, RunStatus.EXPIRED.value)
+#: Runs that read the whole directory, and so tell its size: the wizard's preview (a dry run, so a new
+#: integration set up in the portal is sized before its first import) and every kind of full import. Not a
+#: one-person run, a webhook's re-fetch, an undo or an hour of SCIM writes, whose totals say nothing of it.
+WHOLE_READS = (RunTrigger.PREVIEW.value, RunTrigger.MANUAL.value, RunTrigger.SCHEDULE.value, RunTrigger.CLI.value,
+               RunTrigger.API.value)
 
 
 def is_large_run(run_id: int) -> bool:
-    """Whether run ``run_id`` belongs on the large-import queue (one indexed look-up)."""
+    """Whether run ``run_id`` belongs on the large-import queue (two indexed look-ups): its integration's
+    last whole-directory read (:data:`WHOLE_READS`, dry runs and previews included) found at least
+    ``HRSYNC_LARGE_IMPORT_PEOPLE`` people."""
     threshold = get_settings().large_import_people
     if threshold <= 0:
         return False
@@ -32,8 +41,9 @@ def is_large_run(run_id: int) -> bool:
         last_total = session.scalar(
             select(ImportRun.total)
             .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,
-                   ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None), ImportRun.dry_run.is_(False))
-            .order_by(ImportRun.number.desc())
+                   ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None),
+                   ImportRun.trigger.in_(WHOLE_READS))
+            .order_by(ImportRun.id.desc())  # previews have no number
             .limit(1)
         )
     return last_total is not None and last_total >= threshold

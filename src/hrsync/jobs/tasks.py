@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 from celery import Task
@@ -25,7 +26,8 @@ log = logging.getLogger(__name__)
 def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
     from hrsync.sync.execute import execute_run
 
-    worker_id = f"celery:{self.request.hostname}:{os.getpid()}"
+    # host, process and thread, as embedded mode's: a thread-pool worker runs several imports in one process
+    worker_id = f"celery:{self.request.hostname}:{os.getpid()}:{threading.get_ident()}"
     outcome = execute_run(int(run_id), worker_id=worker_id)
     if outcome is None:
         log.info("run %s was already claimed by another worker; nothing to do", run_id)

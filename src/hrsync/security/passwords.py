@@ -22,8 +22,6 @@ from functools import lru_cache
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
@@ -44,6 +42,8 @@ class WeakPasswordError(ValueError):
 
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # loaded on use, as zxcvbn itself below
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -65,6 +65,8 @@ def check_password_policy(password: str, *, context: Iterable[str] = ()) -> None
             "That password is one of the most common passwords (it is on a list of passwords found in data "
             "breaches), so it is among the first an attacker tries. Choose another: a few unrelated words "
             "make a strong one.")
+    from zxcvbn import zxcvbn  # its dictionaries are 14 MB: loaded by the process that checks a password
+
     inputs = _user_inputs(context)
     scored = password[:_SCORED_PREFIX]
     estimate = zxcvbn(scored, user_inputs=inputs)

@@ -15,7 +15,7 @@ otherwise it falls back to the executemany, which applies them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Select, Table, insert
@@ -72,11 +72,18 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def plain_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]]:
+PLAIN_ROWS_CHUNK = 2000  # rows converted to Python tuples at a time
+
+
+def plain_rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
     """The rows of ``statement`` as the driver returns them: plain tuples, no SQLAlchemy row objects
     and **no result processing** (on SQLite a date column comes back as its ISO text, a JSON column
     as text). For reading every member of a large programme, where SQLAlchemy's per-row work costs
-    several times the query itself; callers convert the few columns that need it."""
+    several times the query itself; callers convert the few columns that need it.
+
+    The rows come :data:`PLAIN_ROWS_CHUNK` at a time, so a caller that keeps little of each row never
+    holds the whole result as Python objects (an import's second read of 100,000 members kept about
+    40 MB of tuples and strings alive at once, issue 27). Consume it while the session is open."""
     connection = session.connection()
     compiled = statement.compile(dialect=connection.dialect)
     params: Any = compiled.params
@@ -87,6 +94,7 @@ def plain_rows(session: Session, statement: Select[Any]) -> list[tuple[Any, ...]
     cursor = driver.cursor()
     try:
         cursor.execute(str(compiled), params)
-        return list(cursor.fetchall())
+        while chunk := cursor.fetchmany(PLAIN_ROWS_CHUNK):
+            yield from chunk
     finally:
         cursor.close()

@@ -12,13 +12,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +22,13 @@ from hrsync.config import get_settings
 from hrsync.security.files import private_file
 from hrsync.store import scrub as _scrub  # noqa: F401 - registers the erase-after-commit hook
 from hrsync.store.models import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported by the functions that migrate or compare the schema, not here: it and what it
+# loads (Mako, its autogenerate machinery) are about 40 MB of every worker and scheduler process, which
+# only ever open sessions (issue 27, decision 0039).
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -145,6 +147,8 @@ def alembic_config(url: str | None = None) -> Config:
     No ``alembic.ini`` is read, so this works from any working directory, installed or editable.
     The URL travels in ``config.attributes`` (not the ini parser, which chokes on ``%``).
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["database_url"] = resolve_url(url)
@@ -182,6 +186,8 @@ def check_foreign_keys(connection: Any) -> None:
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     """Bring the database to ``revision`` (default: the newest migration)."""
+    from alembic import command
+
     config = alembic_config(url)
     engine = make_engine(config.attributes["database_url"])
     with engine.connect() as connection, migrating(connection):
@@ -200,12 +206,16 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def current_revision(url: str | None = None) -> str | None:
     """The revision the database is at, or ``None`` for an empty (never upgraded) database."""
+    from alembic.runtime.migration import MigrationContext
+
     with make_engine(url).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
     """The newest migration shipped with this code (compare with :func:`current_revision`)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -229,6 +239,9 @@ def schema_differences(url: str | None = None) -> list[Any]:
 
     Empty means the migrations and the models agree; tests and deploy checks rely on it.
     """
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     with make_engine(url).connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "include_object": include_object}
