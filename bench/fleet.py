@@ -11,15 +11,20 @@ spread over its 60 seconds) or the four after it (20 %), the worst case a fleet 
 
 Modes, each on a fresh store:
 
-* ``scale-out``: PostgreSQL on 127.0.0.1 (user postgres), Redis on 127.0.0.1, ``hrsync scheduler --tick 1``
-  and one ``hrsync worker --concurrency 2`` (two pool processes run imports), as docs/deploy.md says;
-* ``embedded``: a SQLite file and ``hrsync scheduler --tick 1 --workers 2`` (no broker: two import threads).
+* ``scale-out``: PostgreSQL on 127.0.0.1 (user postgres), Redis on 127.0.0.1, ``hrsync scheduler --tick 1``,
+  two ``hrsync worker --queues small --pool threads --concurrency 8`` and one ``hrsync worker --queues
+  large --concurrency 1``, the fleet layout of docs/deploy.md (``--worker-processes``, ``--slots``,
+  ``--pool``, ``--no-large-worker`` change it);
+* ``embedded``: a SQLite file and ``hrsync scheduler --tick 1 --workers 8`` (no broker: eight import threads).
 
-Three sittings per mode: *first* (every programme's first import, everyone created, no welcome
-e-mail), *small only* (unchanged imports, the large programme not due) and *with large* (the same,
-the large programme due first). Reported per sitting: runs completed, missed and doubled; start lag
-after the due time (p50, p95, max) of the small programmes; throughput; the recorded duration of the
-empty directory's run; database connections at peak (PostgreSQL); peak RSS of each hrsync process.
+The large programme is previewed during set-up, as the portal's wizard does, so its first import
+already takes the large-import queue. Sittings: *first* (every programme's first import, everyone
+created, no welcome e-mail), *small only* (unchanged imports, the large programme not due) and *with
+large* (the same, the large programme due first); embedded mode runs the first two only by default.
+Reported per sitting: runs completed, missed and doubled; start lag after the due time (p50, p95, max)
+of the small programmes; throughput; the recorded duration of the empty directory's run; CPU per run
+of each process (the simulator's too); database connections at peak (PostgreSQL); peak RSS of each
+hrsync process.
 """
 
 from __future__ import annotations
@@ -80,7 +85,8 @@ def _build_simulator(programmes: int, people: int, large: int) -> tuple[FleetSim
     return sim, tenants
 
 
-def _env(base: dict[str, str], database_url: str, sim: FleetSimulator, data_dir: Path, broker: bool) -> dict[str, str]:
+def _env(base: dict[str, str], database_url: str, sim: FleetSimulator, data_dir: Path, broker: bool,
+         large: int = 0) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     env = {k: v for k, v in base.items() if not k.startswith("HRSYNC_")}
@@ -90,6 +96,8 @@ def _env(base: dict[str, str], database_url: str, sim: FleetSimulator, data_dir:
                HRSYNC_WEBHOOKS="off")
     if broker:
         env.update(HRSYNC_BROKER_URL=REDIS, HRSYNC_CELERY_QUEUE=f"fleet-{uuid.uuid4().hex[:8]}")
+    if large:  # the large programme is large by the routing rule (a smaller one with --quick or --large)
+        env["HRSYNC_LARGE_IMPORT_PEOPLE"] = str(min(20_000, max(1, large // 2)))
     return env
 
 
@@ -134,7 +142,22 @@ def _setup(tenants: list[tuple[str, str]], at: datetime) -> Fleet:
                     fleet.empty = integration.id
                 else:
                     fleet.small[integration.id] = behaviour
+    _preview(fleet.large)
     return fleet
+
+
+def _preview(integration_id: int) -> None:
+    """The set-up wizard's preview of the large programme (a dry run of its whole directory, in this
+    process), as an administrator's review step makes it: it sizes the integration, so its first import
+    already travels on the large-import queue (``hrsync.jobs.routing``)."""
+    from hrsync.store.db import session_scope
+    from hrsync.sync.execute import execute_run
+    from hrsync.sync.runs import request_run
+
+    with session_scope() as session:
+        run_id = request_run(session, integration_id, trigger="preview", dry_run=True).id
+    outcome = execute_run(run_id)
+    assert outcome is not None and outcome.status in ("succeeded", "succeeded_with_errors"), outcome
 
 
 def _due_times(fleet: Fleet, t0: datetime, with_large: bool, window: int) -> dict[int, datetime]:
@@ -323,7 +346,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
     database_url = fresh_store(f"fleet_{mode.replace('-', '_')}") if mode == "scale-out" \
         else f"sqlite:///{workdir / 'fleet.db'}"
     with sim:
-        env = _env(dict(os.environ), database_url, sim, workdir / mode, broker=mode == "scale-out")
+        env = _env(dict(os.environ), database_url, sim, workdir / mode, broker=mode == "scale-out", large=args.large)
         subprocess.run([HRSYNC, "db", "upgrade"], env=env, check=True, capture_output=True)
         os.environ.update(env)
         from hrsync.config import get_settings
@@ -336,19 +359,18 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
         setup_s = time.perf_counter() - started
         sim.misbehave()
         log = workdir / f"{mode}.log"
-        if mode == "scale-out" and args.large_worker:
-            # docs/deploy.md, "A fleet of programmes": small imports on their own workers, large ones on one more
-            env["HRSYNC_LARGE_IMPORT_PEOPLE"] = str(max(1, args.large // 2))
-            procs = {"worker": _start(["worker", "--concurrency", str(args.slots), "--queues", "small",
-                                       "--loglevel", "WARNING"], env, log),
-                     "large worker": _start(["worker", "--concurrency", "1", "--queues", "large",
-                                             "--loglevel", "WARNING"], env, log),
-                     "scheduler": _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)}
-        elif mode == "scale-out":
-            procs = {f"worker {n + 1}" if args.worker_processes > 1 else "worker":
-                     _start(["worker", "--concurrency", str(args.slots), "--pool", args.pool, "--hostname",
-                             f"fleet{n}@%h", "--loglevel", "WARNING"], env, log)
+        if mode == "scale-out":
+            # docs/deploy.md, "A fleet of programmes": small imports on --worker-processes workers of --slots
+            # slots each, large ones on one more worker (prefork, one slot: its pool process is replaced after
+            # an import that left it above HRSYNC_WORKER_MAX_MEMORY_MB)
+            queues = "small" if args.large_worker else "all"
+            procs = {f"worker {n + 1}": _start(["worker", "--concurrency", str(args.slots), "--pool", args.pool,
+                                                "--queues", queues, "--hostname", f"fleet{n}@%h",
+                                                "--loglevel", "WARNING"], env, log)
                      for n in range(args.worker_processes)}
+            if args.large_worker:
+                procs["large worker"] = _start(["worker", "--concurrency", "1", "--queues", "large", "--hostname",
+                                                "fleetlarge@%h", "--loglevel", "WARNING"], env, log)
             procs["scheduler"] = _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)
         else:
             procs = {"scheduler": _start(["scheduler", "--tick", "1", "--workers", str(args.slots),
@@ -359,7 +381,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
         time.sleep(args.lead)  # the processes start
         sittings = []
         try:
-            for name in args.sittings.split(","):
+            for name in (args.sittings if mode == "scale-out" else args.embedded_sittings).split(","):
                 sittings.append(_sitting(SITTINGS[name], fleet, name != "small", lead=5.0, timeout=args.timeout,
                                          window=args.window, sampler=sampler))
                 print(json.dumps({k: v for k, v in sittings[-1].items() if k != "points"}), file=sys.stderr)
@@ -375,9 +397,12 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
 
 
 def to_markdown(report: dict[str, Any]) -> str:
-    extra = " plus one for large imports" if report.get("large_worker") else ""
+    extra = " (`--queues small`) plus one prefork worker of one slot for large imports (`--queues large`)" \
+        if report.get("large_worker") else ""
+    layout = (f"scale-out: {report.get('worker_processes', 1)} worker processes of {report['slots']} slots "
+              f"(`--pool {report.get('pool', 'prefork')}`){extra}; embedded: {report['slots']} import threads")
     lines = [f"{report['programmes']} small programmes of {report['people']} people (a quarter slow or "
-             f"throttling), one of {report['large']:,}, one empty; {report['slots']} import slots{extra}.", "",
+             f"throttling), one of {report['large']:,}, one empty; {layout}.", "",
              "| mode | sitting | due | completed | missed | twice | lag p50 s | p95 s | max s "
              "| p95 s while the large one ran (runs) | runs/min | large s | empty run ms |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -392,6 +417,10 @@ def to_markdown(report: dict[str, Any]) -> str:
                          f"| {f(s.get('lag_p95_while_large_ran'))} ({s.get('started_while_large_ran', 0)}) "
                          f"| {f(s['runs_per_minute'], 0)} | {f(s['large_seconds'])} | {f(s['empty_run_ms'], 0)} |")
     lines.append("")
+    for mode in report["modes"]:
+        for s in mode["sittings"]:
+            cpu = ", ".join(f"{k} {v:.0f}" for k, v in s.get("cpu_ms_per_run", {}).items())
+            lines.append(f"- {mode['mode']}, {s['sitting']}: CPU ms per run: {cpu}")
     for mode in report["modes"]:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(mode["peak_rss_mb"].items()))
         lines.append(f"- {mode['mode']}: peak RSS MB: {rss}; DB connections at peak: {mode['peak_connections']}; "
@@ -430,20 +459,24 @@ def main() -> None:
     parser.add_argument("--programmes", type=int, default=2000)
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--large", type=int, default=100_000)
-    parser.add_argument("--slots", type=int, default=2, help="import slots (worker pool processes or threads)")
-    parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"],
-                        help="scale-out: the workers' Celery pool")
-    parser.add_argument("--worker-processes", type=int, default=1,
-                        help="scale-out: hrsync worker processes, each with --slots slots")
+    parser.add_argument("--slots", type=int, default=8,
+                        help="import slots: of each small-import worker (scale-out), or threads (embedded)")
+    parser.add_argument("--pool", default="threads", choices=["prefork", "threads"],
+                        help="scale-out: the small-import workers' Celery pool")
+    parser.add_argument("--worker-processes", type=int, default=2,
+                        help="scale-out: small-import hrsync worker processes, each with --slots slots")
     parser.add_argument("--modes", default="scale-out,embedded")
     parser.add_argument("--quick", action="store_true",
                         help="60 programmes of 100 due within 10 s, a large one of 5,000, scale-out only")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds one sitting may take")
     parser.add_argument("--lead", type=float, default=3.0)
     parser.add_argument("--window", type=int, default=60, help="seconds in which 80 %% fall due (the rest: the next)")
-    parser.add_argument("--sittings", default="first,small,large", help="of: first, small, large")
-    parser.add_argument("--large-worker", action="store_true",
-                        help="scale-out: the slots take small imports only, one more worker the large one")
+    parser.add_argument("--sittings", default="first,small,large", help="scale-out's, of: first, small, large")
+    parser.add_argument("--embedded-sittings", default="first,small",
+                        help="embedded mode's (fewer by default: the whole benchmark within 15 minutes)")
+    parser.add_argument("--large-worker", action=argparse.BooleanOptionalAction, default=True,
+                        help="scale-out: the small workers take --queues small, one more (prefork, one slot) "
+                             "--queues large; --no-large-worker: every worker takes every queue")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
     parser.add_argument("--from-json", help="no run: merge these comma-separated --json reports, print and plot")
@@ -457,7 +490,8 @@ def main() -> None:
     if args.quick:
         args.programmes, args.people, args.large, args.window, args.modes = 60, 100, 5_000, 10, "scale-out"
     report: dict[str, Any] = {"programmes": args.programmes, "people": args.people, "large": args.large,
-                              "slots": args.slots, "large_worker": args.large_worker, "modes": [],
+                              "slots": args.slots, "large_worker": args.large_worker, "pool": args.pool,
+                              "worker_processes": args.worker_processes, "modes": [],
                               "started": datetime.now(UTC).isoformat()}
     base_env = dict(os.environ)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the started processes on the way out

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from datetime import datetime, timedelta
@@ -52,7 +53,10 @@ def worker(concurrency: int | None, pool: str, hostname: str | None, which: str,
     if not get_settings().broker_url:
         fail("HRSYNC_BROKER_URL is not set: a worker needs a Redis or RabbitMQ broker (see docs/deploy.md).")
     from hrsync.jobs.celery_app import make_app, worker_queues
+    from hrsync.store.db import size_pool_for_threads
 
+    if pool == "threads":  # one process, many imports: a database connection pool to match
+        size_pool_for_threads(concurrency or os.cpu_count() or 1)
     app = make_app()
     argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", "-Q", ",".join(worker_queues(which)),
             "--without-gossip", "--without-mingle"]
@@ -80,9 +84,11 @@ def scheduler(
     from hrsync.jobs.dispatch import requeue_queued_runs
     from hrsync.jobs.embedded import EmbeddedScheduler
     from hrsync.jobs.loop import PeriodicLoop
-    from hrsync.store.db import session_factory
+    from hrsync.store.db import session_factory, size_pool_for_threads
 
     _configure_logging(loglevel)
+    if not get_settings().broker_url:  # embedded: the import threads and the loop's own (PostgreSQL)
+        size_pool_for_threads(workers + 1)
     factory = session_factory()
     stale = timedelta(seconds=stale_after)
     if get_settings().broker_url:

@@ -91,7 +91,22 @@ def _create(url: str) -> Engine:
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=_pool_size, max_overflow=POOL_OVERFLOW)
+
+
+DEFAULT_POOL_SIZE = 5  # SQLAlchemy's own default: a portal, a scheduler, a prefork pool process
+POOL_OVERFLOW = 10
+CONNECTIONS_PER_IMPORT_THREAD = 2  # the run's own session and its progress writes may be open at once
+_pool_size = DEFAULT_POOL_SIZE
+
+
+def size_pool_for_threads(threads: int) -> None:
+    """A process running ``threads`` imports at once (a ``--pool threads`` worker, embedded mode's import
+    threads) keeps enough connections for them all: :data:`CONNECTIONS_PER_IMPORT_THREAD` each, plus the
+    overflow, instead of a fixed five that would make the ninth import wait for a connection (and fail
+    after SQLAlchemy's 30 s). Call before the process's first session; SQLite ignores it."""
+    global _pool_size
+    _pool_size = max(DEFAULT_POOL_SIZE, threads * CONNECTIONS_PER_IMPORT_THREAD)
 
 
 def make_engine(url: str | None = None) -> Engine:
