@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from hrsync.jobs.celery_app import LARGE_SUFFIX, producer_app, queue_depth
@@ -50,7 +51,7 @@ class Worker:
     """An ``hrsync worker`` process in its own process group (so a kill takes its pool children)."""
 
     def __init__(self, env: dict[str, str], name: str, log_dir: Path, concurrency: int = 2,
-                 queues: str = "all", pool: str = "prefork") -> None:
+                 queues: str = "all", pool: str = "prefork", nice: int = 0) -> None:
         self.name = name
         # A node name of its own: a worker of an earlier test (killed, or still shutting down) may
         # hold its node's exclusive remote-control queue on the broker for a while.
@@ -59,7 +60,7 @@ class Worker:
         self._out = self.log.open("wb")
         self.proc = subprocess.Popen(
             [HRSYNC, "worker", "--concurrency", str(concurrency), "--hostname", f"{self.node}@%h",
-             "--queues", queues, "--pool", pool, "--loglevel", "INFO"],
+             "--queues", queues, "--pool", pool, "--nice", str(nice), "--loglevel", "INFO"],
             env=env, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -139,8 +140,8 @@ def scaled(request: pytest.FixtureRequest, postgres_url: str, tmp_path: Path) ->
 def workers(scaled: Install, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start(name: str, queues: str = "all", concurrency: int = 2, pool: str = "prefork") -> Worker:
-        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues, pool=pool)
+    def start(name: str, queues: str = "all", concurrency: int = 2, pool: str = "prefork", nice: int = 0) -> Worker:
+        worker = Worker(scaled.env, name, tmp_path, concurrency=concurrency, queues=queues, pool=pool, nice=nice)
         started.append(worker)
         return worker
 
@@ -326,10 +327,13 @@ def test_a_large_integrations_imports_take_their_own_queue_so_small_ones_never_w
     time.sleep(1.0)  # room for a wrong worker to take the large one
     assert scaled.runs(large)[-1].status == "queued" and queue_depth(which="large") == 1
 
-    workers("larges", queues="large").wait_ready()
+    larges = workers("larges", queues="large", nice=5)  # docs/deploy.md: it gives way to the small ones
+    larges.wait_ready()
     wait_for(lambda: scaled.runs(large)[-1].status in FINISHED, "the large import to finish")
     assert scaled.runs(large)[-1].status in {"succeeded", "succeeded_with_errors"}
     assert queue_depth() == 0
+    parent = psutil.Process(larges.proc.pid)
+    assert [p.nice() for p in [parent, *parent.children()]] == [5] * (1 + len(parent.children())) != [5]
 
 
 def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import(

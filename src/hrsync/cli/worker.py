@@ -47,11 +47,16 @@ def _on_termination(stop: threading.Event) -> None:
               help="Worker name, unique per machine (default: celery@<host>).")
 @click.option("--queues", "which", type=click.Choice(["all", "small", "large"]), default="all", show_default=True,
               help="Which imports: all; small (never a large one, HRSYNC_LARGE_IMPORT_PEOPLE); large only.")
+@click.option("--nice", "niceness", type=click.IntRange(min=0, max=19), default=0, show_default=True,
+              help="Lower this worker's CPU priority (its pool processes' too), as nice(1) does: a large-import "
+                   "worker sharing cores with small-import workers gives way to them (docs/deploy.md).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
-def worker(concurrency: int | None, pool: str, hostname: str | None, which: str, loglevel: str) -> None:
+def worker(concurrency: int | None, pool: str, hostname: str | None, which: str, niceness: int, loglevel: str) -> None:
     """Run imports handed out through HRSYNC_BROKER_URL (a Celery worker)."""
     if not get_settings().broker_url:
         fail("HRSYNC_BROKER_URL is not set: a worker needs a Redis or RabbitMQ broker (see docs/deploy.md).")
+    if niceness:
+        os.nice(niceness)  # inherited by the pool processes forked after this
     from hrsync.jobs.celery_app import make_app, worker_queues
     from hrsync.store.db import size_pool_for_threads
 
