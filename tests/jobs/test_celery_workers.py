@@ -9,6 +9,7 @@ PostgreSQL and the simulator over HTTP.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -228,7 +229,7 @@ def test_a_thread_pool_worker_runs_imports_side_by_side_in_one_process_each_exac
     assert len(processes) == 1 and len(threads) > 1, (processes, threads)
     spans = sorted((r.started_at, r.finished_at) for r in runs if r.started_at and r.finished_at)
     assert len(spans) == 12
-    overlapping = sum(1 for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1])
+    overlapping = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
     assert overlapping > 0, spans  # side by side, not one after another
 
 
@@ -340,7 +341,7 @@ def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import
     scaled: Install, workers: Callable[..., Worker]
 ) -> None:
     """HRSYNC_WORKER_MAX_MEMORY_MB (here 1: every pool process is above it) replaces the pool process once
-    its import ended; the next import runs in a new process (the worker id names the pid)."""
+    its import ended; the next import runs in a new process (the worker id names the pid and the thread)."""
     scaled.env["HRSYNC_WORKER_MAX_MEMORY_MB"] = "1"
     activate(scaled.env)
     [iid] = scaled.add_live()
@@ -353,5 +354,5 @@ def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import
         wait_for(lambda: scaled.runs(iid)[-1].status in FINISHED, "the import to finish")
         last = scaled.runs(iid)[-1]
         assert last.status in {"succeeded", "succeeded_with_errors"}, last.reason
-        pids.append((last.worker_id or "").rsplit(":", 1)[1])
+        pids.append((last.worker_id or "").split(":")[-2])  # celery:node@host:pid:thread
     assert pids[0] != pids[1], pids

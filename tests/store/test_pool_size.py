@@ -30,7 +30,7 @@ def test_a_thread_pool_process_holds_two_connections_per_import_thread_at_once(p
                     one.connection()
                     two.connection()
                     barrier.wait(timeout=10)  # all 24 connections checked out together
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:  # reported below
                 errors.append(exc)
                 barrier.abort()
 

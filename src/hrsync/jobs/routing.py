@@ -28,16 +28,14 @@ WHOLE_READS = (RunTrigger.PREVIEW.value, RunTrigger.MANUAL.value, RunTrigger.SCH
 
 
 def is_large_run(run_id: int) -> bool:
-    """Whether run ``run_id`` belongs on the large-import queue (two indexed look-ups): its integration's
+    """Whether run ``run_id`` belongs on the large-import queue (one indexed look-up): its integration's
     last whole-directory read (:data:`WHOLE_READS`, dry runs and previews included) found at least
     ``HRSYNC_LARGE_IMPORT_PEOPLE`` people."""
     threshold = get_settings().large_import_people
     if threshold <= 0:
         return False
-    with session_scope() as session:
-        integration_id = session.scalar(select(ImportRun.integration_id).where(ImportRun.id == run_id))
-        if integration_id is None:
-            return False
+    integration_id = select(ImportRun.integration_id).where(ImportRun.id == run_id).scalar_subquery()
+    with session_scope() as session:  # one statement: the scheduler asks once per run it sends
         last_total = session.scalar(
             select(ImportRun.total)
             .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,

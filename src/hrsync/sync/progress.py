@@ -29,7 +29,9 @@ class Progress:
     def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
         self._factory = factory
         self._run_id = run_id
-        self._last = 0.0
+        # Made right after the claim, which wrote the phase and the heartbeat: the first count waits its
+        # interval like the others (a small import then writes no count before its phases; issue 27).
+        self._last = time.monotonic()
         self._lock = threading.Lock()
 
     def write(self, *, force: bool = False, **values: Any) -> None:

@@ -133,7 +133,7 @@ def request_run(
         raise ServiceError("Nothing is mapped yet, and no file's columns could be matched by name (the first file "
                            "needs columns such as “Employee ID” and “Email”). Add a file, or map the fields first "
                            "(the setup's mapping step, or `hrsync integration edit` with --map).", code="mapping")
-    expire_held_runs(session)
+    expire_held_runs(session, integration_id=integration_id)  # an expired held run no longer blocks it
     current = active_run(session, integration_id)
     if current is not None:
         raise RunBlocked(_blocked_reason(current), current.id)
@@ -186,12 +186,14 @@ def discard_previews(session: Session, integration_id: int) -> int:
     return len(ids)
 
 
-def expire_held_runs(session: Session, now: datetime | None = None) -> int:
-    """Held plans older than seven days expire: nothing applied, the integration unblocked."""
+def expire_held_runs(session: Session, now: datetime | None = None, *, integration_id: int | None = None) -> int:
+    """Held plans older than seven days expire: nothing applied, the integration unblocked. With
+    ``integration_id``, that integration's only (a run request: the scheduler's pass expires the rest)."""
     now = now or utcnow()
+    scoped = () if integration_id is None else (ImportRun.integration_id == integration_id,)
     result = session.execute(
         update(ImportRun)
-        .where(ImportRun.status == RunStatus.HELD.value, ImportRun.expires_at <= now)
+        .where(ImportRun.status == RunStatus.HELD.value, ImportRun.expires_at <= now, *scoped)
         .values(status=RunStatus.EXPIRED.value, plan=None, finished_at=now,
                 reason="The held import was neither approved nor rejected within 7 days.")
         .execution_options(synchronize_session=False)
