@@ -52,8 +52,9 @@ bench: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo,bench]'
 	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
 
-## The fleet benchmark (BENCHMARKS.md, "Fleet"): 2,000 programmes due in one minute, on PostgreSQL + Redis with
-## Celery workers and on SQLite in embedded mode; needs the services on 127.0.0.1. FLEET_ARGS=--quick: < 2 min.
+## The fleet benchmark (BENCHMARKS.md, "Fleet"): 2,000 programmes due in one minute on PostgreSQL + Redis with
+## Celery workers (threads), 1,000 on SQLite in embedded mode; needs the services on 127.0.0.1; about 12 min.
+## FLEET_ARGS=--quick: < 2 min.
 bench-fleet: $(STAMP)
 	@$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,demo,bench]'
 	$(BIN)/python -m bench.fleet $(FLEET_ARGS)

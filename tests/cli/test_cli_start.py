@@ -76,7 +76,7 @@ print(json.dumps(sorted(sys.modules)))
 
 def test_what_an_import_loads_leaves_out_migrations_and_the_password_checker() -> None:
     """A worker or scheduler process runs imports and never migrates or checks a password: Alembic (with
-    Mako, about 40 MB) and zxcvbn (its dictionaries, 14 MB) load only in the process that does (issue 27:
+    Mako) and zxcvbn (its dictionaries), together about 20 MB, load only in the process that does (issue 27:
     a worker under 250 MB)."""
     done = subprocess.run([sys.executable, "-c", _IMPORT_PATH], capture_output=True, text=True, timeout=120,
                           check=True)

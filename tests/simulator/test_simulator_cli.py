@@ -20,13 +20,20 @@ def _free_port() -> int:
         return port
 
 
+#: Ctrl-C must reach the command even when the test process inherited SIGINT ignored (a background job
+#: of a non-interactive shell; a library of an earlier test in the same pytest worker): Python then keeps it
+#: ignored in every child it starts, and the command would never see the interrupt.
+CTRL_C_THEN_MAIN = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                    "from hrsync.cli.main import main; main()")
+
+
 @pytest.mark.slow  # a fresh interpreter importing the whole CLI
 def test_cli_serves_until_interrupted() -> None:
     port = _free_port()
     cmd = [
         sys.executable,
         "-c",
-        "from hrsync.cli.main import main; main()",
+        CTRL_C_THEN_MAIN,
         "simulator",
         "--port",
         str(port),

@@ -26,9 +26,9 @@ from hrsync.store.models import Base
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# Alembic is imported by the functions that migrate or compare the schema, not here: it and what it
-# loads (Mako, its autogenerate machinery) are about 40 MB of every worker and scheduler process, which
-# only ever open sessions (issue 27, decision 0039).
+# Alembic is imported by the functions that migrate or compare the schema, not here: with what it loads
+# (Mako, its autogenerate machinery) and zxcvbn (security.passwords, loaded on use as well) it was about
+# 20 MB of every worker and scheduler process, which only ever open sessions (issue 27, decision 0039).
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..test_simulator_cli import _free_port
+from ..test_simulator_cli import CTRL_C_THEN_MAIN, _free_port
 
-CLI = [sys.executable, "-c", "from hrsync.cli.main import main; main()"]
+CLI = [sys.executable, "-c", CTRL_C_THEN_MAIN]  # Ctrl-C reaches it whatever the test process ignores
 
 
 def _wait_for(url: str, **kwargs: object) -> httpx.Response:
