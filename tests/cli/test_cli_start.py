@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from tests.sync.conftest import Install, database_url, install
 
 import hrsync.cli
 from hrsync.cli import main as cli_main
+
+__all__ = ["database_url", "install"]
 
 HEAVY = ("sqlalchemy", "celery", "kombu", "fastapi", "starlette", "jinja2", "pydantic", "httpx", "alembic",
          "psycopg", "hrsync.store", "hrsync.sync", "hrsync.web", "hrsync.services", "hrsync.jobs", "hrsync.config")
@@ -82,4 +85,17 @@ def test_what_an_import_loads_leaves_out_migrations_and_the_password_checker() -
                           check=True)
     modules = json.loads(done.stdout.strip().rpartition("\n")[2])
     assert _loaded(modules, "hrsync.sync.execute") and _loaded(modules, "sqlalchemy")
+    assert [m for m in ("alembic", "mako", "zxcvbn") if _loaded(modules, m)] == []
+
+
+def test_an_import_run_loads_no_migrations(install: Install) -> None:
+    """The same, once an import has run: the run's fingerprints are keyed by the schema's head revision,
+    and the process reads it (and the database's own revision) without loading Alembic."""
+    integration = install.setup_integration()  # migrated by this process beforehand
+    done = subprocess.run([sys.executable, "-c", _PROBE, "import", str(integration), "--json"], env=install.env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    shown, _, last = done.stdout.strip().rpartition("\n")
+    assert json.loads(shown)["created"] > 0
+    modules = json.loads(last)
+    assert _loaded(modules, "hrsync.sync.execute")
     assert [m for m in ("alembic", "mako", "zxcvbn") if _loaded(modules, m)] == []

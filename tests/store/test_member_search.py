@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import insert, select, text, update
 
-from hrsync.domain.search import fold, search_words
+from hrsync.domain.search import fold, fold_in_full, search_words
 from hrsync.services.queries import MemberFilter, members_page
 from hrsync.store import make_engine, session_scope, upgrade
 from hrsync.store.db import alembic_config
@@ -77,6 +79,13 @@ def test_fold_and_words() -> None:
     assert fold("ΣΟΦΊΑ") == fold("σοφίας"[:-1]) == "σοφια"
     assert search_words("Brown,  Amelia brown") == ["brown", "amelia"]
     assert search_words(" , ") == []
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)) | st.text())
+def test_the_ascii_shortcut_folds_as_the_full_rule(text: str) -> None:
+    """Stored keys depend on :func:`fold`: its ASCII shortcut must give exactly what the full rule gives
+    (control characters and every kind of ASCII space included)."""
+    assert fold(text) == fold_in_full(text)
 
 
 def test_search_folds_every_script_on_both_databases(migrated_url: str, integration_ids: tuple[int, int]) -> None:

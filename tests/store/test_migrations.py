@@ -94,6 +94,29 @@ def test_normalise_url_picks_psycopg_and_leaves_others_alone(given: str, expecte
     assert normalise_url(given) == expected
 
 
+def test_the_migrations_are_one_numbered_line_and_the_head_is_alembics(db_url: str) -> None:
+    """:func:`head_revision` and :func:`current_revision` read without Alembic; they hold only while every
+    migration file is named by its revision and revises the one numbered before it, and agree with Alembic."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from hrsync.store.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    revisions = sorted(script.walk_revisions(), key=lambda r: r.revision)
+    assert [r.revision for r in revisions] == [f"{n:04d}" for n in range(1, len(revisions) + 1)]
+    for revision in revisions:
+        assert Path(revision.path).name.startswith(f"{revision.revision}_"), revision.path
+        expected_down = None if revision.revision == "0001" else f"{int(revision.revision) - 1:04d}"
+        assert revision.down_revision == expected_down, revision.revision
+    assert head_revision() == script.get_current_head()
+    for step in ("0003", "head"):  # the database's revision, read plainly, as Alembic reads it
+        upgrade(db_url, step)
+        with make_engine(db_url).connect() as connection:
+            assert current_revision(db_url) == MigrationContext.configure(connection).get_current_revision()
+    assert current_revision(db_url) == head_revision()
+
+
 def test_one_engine_per_url(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
     assert make_engine(url) is make_engine(url)

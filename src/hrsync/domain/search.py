@@ -46,7 +46,15 @@ def fold(text: object) -> str:
     """``text`` with case, accents and spacing folded away (see the module's docstring); ``""`` for none."""
     if text is None:
         return ""
-    value = unicodedata.normalize("NFKD", str(text)).casefold()
+    value = str(text)
+    if value.isascii():  # most names and every e-mail address: the same result, a tenth of the work
+        return _SPACES.sub(" ", value.lower()).strip()
+    return fold_in_full(value)
+
+
+def fold_in_full(value: str) -> str:
+    """:func:`fold` for any text, step by step: what the ASCII shortcut must equal (the tests hold it to that)."""
+    value = unicodedata.normalize("NFKD", value).casefold()
     value = unicodedata.normalize("NFKD", value)  # casefold may give back a decomposable letter ("İ")
     value = "".join(ch for ch in value if not unicodedata.combining(ch)).translate(_WHOLE_LETTERS)
     return _SPACES.sub(" ", value).strip()
@@ -64,10 +72,12 @@ def search_words(query: str) -> list[str]:
 def member_keys(first: object, last: object, preferred: object, email: object, employee_id: object
                 ) -> dict[str, str]:
     """The ``search_key`` and ``sort_key`` of a member with these values (blank parts left out)."""
-    parts = [fold(p) for p in (first, preferred, last, email, employee_id)]
-    given, family = fold(preferred) or fold(first), fold(last)
+    folded_first, folded_preferred, family, folded_email, folded_id = (
+        fold(p) for p in (first, preferred, last, email, employee_id))
+    parts = (folded_first, folded_preferred, family, folded_email, folded_id)
+    given = folded_preferred or folded_first
     shown = (family, given) if family else (given, "")  # as the list shows the name: "Family, Given"
-    sort_key = SORT_SEPARATOR.join((*shown, fold(email)))
+    sort_key = SORT_SEPARATOR.join((*shown, folded_email))
     return {"search_key": " ".join(p for p in parts if p), "sort_key": sort_key[:SORT_KEY_LENGTH]}
 
 
