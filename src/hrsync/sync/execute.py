@@ -225,7 +225,7 @@ def _plan_once(
     gc.freeze()
     log.debug("run %s: %s of %s people settled by fingerprint", context.run_id, len(read.settled), read.count,
               extra={"settled": len(read.settled)})
-    progress.phase(RunPhase.PLANNING, processed=read.count, total=read.count)
+    progress.phase(RunPhase.PLANNING, brief=True, processed=read.count, total=read.count)
     with factory() as session:
         # Planned against the members as they are now, not as the read began; a member whose row
         # moved on meanwhile is not settled, so its values are loaded and it is planned in full.

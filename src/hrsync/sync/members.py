@@ -55,7 +55,17 @@ class _Owners:
 
     def __init__(self, session: Session, programme_id: int, integration_id: int) -> None:
         self.integration_id = integration_id
-        self.names = door_names(session, programme_id)
+        self._session = session
+        self._programme_id = programme_id
+        self._names: dict[int, str] | None = None
+
+    @property
+    def names(self) -> dict[int, str]:
+        """The programme's doors, read when a member of another door first needs naming (a programme
+        fed by one integration never does: its imports then skip the query)."""
+        if self._names is None:
+            self._names = door_names(self._session, self._programme_id)
+        return self._names
 
     def __call__(self, door: str | None, owner_id: int | None) -> str | None:
         if door == MemberDoor.MANUAL.value:
