@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event, select
+from tests.sync.conftest import Install, database_url, install
 
 from hrsync.store.db import make_engine, session_scope
 from hrsync.store.models import ImportRun
 from hrsync.sync.execute import execute_run
 from hrsync.sync.progress import PROGRESS_INTERVAL
 from hrsync.sync.runs import request_run
-from tests.sync.conftest import Install, database_url, install
 
 __all__ = ["database_url", "install"]
 
@@ -64,7 +64,8 @@ def test_a_small_import_writes_its_phase_twice_and_never_reads_its_doors(install
         # claim (fetching), applying with the planning counts carried along, finish (status and counts)
         assert len(writes) == 3, writes
         assert "worker_id=" in writes[0] and "processed=" in writes[1] and "status=" in writes[2], writes
-        assert not [s for s in statements if s.startswith("SELECT integration.id, integration.kind FROM")], "a one-door programme read its doors"
+        doors = [s for s in statements if s.startswith("SELECT integration.id, integration.kind FROM")]
+        assert doors == [], "a one-door programme read its doors"
         with session_scope() as session:
             run = session.get(ImportRun, run_id)
             assert run is not None and run.phase == "done" and run.total == run.processed and run.total > 0

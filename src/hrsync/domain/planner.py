@@ -111,9 +111,14 @@ REINSTATED_AFTER_WINDOW: Final = "reinstated_after_window"
 EMPLOYEE_ID_TAKEN: Final = "employee_id_taken"
 
 
+#: A new member's changes, one shared dict per status: a first import of 100,000 people would otherwise
+#: hold 100,000 equal dicts (about 20 MB; issue 27). Planned changes are never altered after planning.
+_CREATED: Final[dict[MemberStatus, Changes]] = {status: {"status": (None, status.value)} for status in MemberStatus}
+
+
 def _created(status: MemberStatus) -> Changes:
     """A new member's changes: only its status; its values are the draft's (not copied twice)."""
-    return {"status": (None, status.value)}
+    return _CREATED[status]
 
 
 def _error(code: str, message: str, draft: MemberDraft, field_key: str | None) -> RecordIssue:
