@@ -77,6 +77,9 @@ class NoProgress(Progress):
     def write(self, *, force: bool = False, **values: Any) -> None:
         return None
 
+    def phase(self, phase: RunPhase, *, brief: bool = False, **values: Any) -> None:
+        return None
+
 
 class Heartbeat(threading.Thread):
     """Keeps ``heartbeat_at`` fresh while the run works, even through a long wait on the HR system or
