@@ -58,8 +58,8 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(d.scope in ("module", "class", "package") for defs in info.name2fixturedefs.values() for d in defs)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)  # the marks before pytest-xdist reads them, the check after
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     """Under ``--dist loadgroup``: a module with a module-scoped fixture (the portal, a shared
     simulator) is one unit of work, so its fixture starts once; every other test is its own unit."""
     for item in items:
@@ -68,6 +68,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
         elif module not in SPLIT_MODULES and _module_scoped(item):
             item.add_marker(pytest.mark.xdist_group(module))
+    result = yield
+    if config.getoption("loadgroup", default=False):  # set on an xdist worker under --dist loadgroup
+        for item in items:
+            _name_the_group(item)
+    return result
+
+
+def _name_the_group(item: pytest.Item) -> None:
+    """The group suffix pytest-xdist's scheduler reads from the node id (``...::test@group``).
+
+    pytest-xdist 3.8 appends it by assigning ``item._nodeid``, which pytest 9.2 no longer reads (node
+    ids are structured, ``item._id``): the marks were silently ignored and every test was scheduled on
+    its own (pytest-dev/pytest-xdist#1386), so a module's portal started on both workers and the Celery
+    modules ran side by side. Where xdist's suffix did not take, it is set here the same way; once
+    xdist sets it itself this does nothing."""
+    names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                    for m in item.iter_markers("xdist_group")})
+    if not names:
+        return
+    suffix = "@" + "_".join(names)
+    if item.nodeid.endswith(suffix):
+        return
+    from _pytest.nodeid import NodeId  # pytest >= 9.2 only, where the ids are structured
+
+    item._id = NodeId.parse(item.nodeid + suffix)  # type: ignore[attr-defined]
+    assert item.nodeid.endswith(suffix), item.nodeid
 
 
 def worker_id() -> str:

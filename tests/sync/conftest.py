@@ -32,17 +32,24 @@ class Install:
     """``cli`` runs an ``hrsync`` command: in this process through click's runner (the same command
     object, arguments, environment, standard input, stdout, stderr and exit code), or, when
     ``spawn`` is set (:data:`CLI_PROCESS_TESTS`, the ``cli_process`` marker, or ``HRSYNC_TEST_CLI=process``
-    for every test), as the installed console script in a process of its own. Each command family
-    keeps tests that start the real process; the rest save a Python start (about a second of CPU
-    on this machine) per command."""
+    for every test), as the installed console script in a process of its own. ``spawn`` may name the
+    command families (``closedown``, ``run``...) that start a process, the test's other commands running
+    in this process. Each command family keeps tests that start the real process; the rest save a
+    Python start (about a second of CPU on this machine) per command."""
 
     env: dict[str, str]
     sim: Simulator
     url: str
-    spawn: bool = field(default_factory=lambda: os.environ.get("HRSYNC_TEST_CLI") == "process")
+    spawn: bool | frozenset[str] = field(default_factory=lambda: os.environ.get("HRSYNC_TEST_CLI") == "process")
+
+    def spawns(self, args: tuple[str, ...]) -> bool:
+        """Does ``hrsync *args`` start a process of its own?"""
+        if isinstance(self.spawn, frozenset):
+            return bool(args) and args[0] in self.spawn
+        return self.spawn
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-        if self.spawn:
+        if self.spawns(args):
             proc = subprocess.run(
                 [HRSYNC, *args], env=self.env, input=stdin,
                 capture_output=True, text=True, timeout=600,
@@ -109,27 +116,32 @@ def run_in_process(env: dict[str, str], args: tuple[str, ...], stdin: str | None
 # processes themselves (kill_harness: import, integration edit, outbox send, scheduler; run errors;
 # worker; db; simulator; programme add in tests/web/test_password_policy.py) every command family is
 # proved through a real process; on SQLite, as the PostgreSQL run of the same test calls it in-process.
-CLI_PROCESS_TESTS = frozenset({
+#: Tests whose commands start real processes on SQLite: all of them (``None``), or the families named,
+#: where the test's other commands (its set-up, member listings) are started as processes by a test above.
+CLI_PROCESS_TESTS: dict[str, frozenset[str] | None] = {
     # programme add, integration add (key on stdin) and publish, import, members
-    "test_import_cli.py::test_first_import_creates_members_invites_them_and_reports_bad_records",
+    "test_import_cli.py::test_first_import_creates_members_invites_them_and_reports_bad_records": None,
     # exit code 2 with one line on stderr, a usage error, runs
-    "test_import_cli.py::test_cli_speaks_json_and_exit_codes",
+    "test_import_cli.py::test_cli_speaks_json_and_exit_codes": frozenset({"import", "runs"}),
     # a held import exits 1; run reject, run approve
-    "test_import_cli.py::test_mass_leavers_hold_the_run_until_an_administrator_decides",
+    "test_import_cli.py::test_mass_leavers_hold_the_run_until_an_administrator_decides": frozenset({"import", "run"}),
     # closedown
-    "test_history_defects.py::test_approving_a_held_import_never_brings_back_a_member_deleted_during_the_hold",
-})
+    "test_history_defects.py::test_approving_a_held_import_never_brings_back_a_member_deleted_during_the_hold":
+        frozenset({"closedown"}),
+}
 
 
-def spawns_cli(request: pytest.FixtureRequest) -> bool:
-    """True when this test's ``hrsync`` commands run as real processes (see :class:`Install`)."""
+def spawns_cli(request: pytest.FixtureRequest) -> bool | frozenset[str]:
+    """Which of this test's ``hrsync`` commands run as real processes (see :class:`Install`): all
+    (True), none (False) or the command families named."""
     node = request.node
-    return (
-        os.environ.get("HRSYNC_TEST_CLI") == "process"
-        or node.get_closest_marker("cli_process") is not None
-        or (f"{node.path.name}::{getattr(node, 'originalname', node.name)}" in CLI_PROCESS_TESTS
-            and "postgresql" not in node.name)
-    )
+    if os.environ.get("HRSYNC_TEST_CLI") == "process" or node.get_closest_marker("cli_process") is not None:
+        return True
+    key = f"{node.path.name}::{getattr(node, 'originalname', node.name)}"
+    if key not in CLI_PROCESS_TESTS or "postgresql" in node.name:
+        return False
+    families = CLI_PROCESS_TESTS[key]
+    return True if families is None else families
 
 
 def _activate(env: dict[str, str]) -> None:
