@@ -75,7 +75,7 @@ def _json_text(value: Any) -> str | None:
 PLAIN_ROWS_CHUNK = 2000  # rows converted to Python tuples at a time
 
 
-def plain_rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, ...]]:
+def plain_rows(session: Session, statement: Select[Any], *, prepare: bool | None = None) -> Iterator[tuple[Any, ...]]:
     """The rows of ``statement`` as the driver returns them: plain tuples, no SQLAlchemy row objects
     and **no result processing** (on SQLite a date column comes back as its ISO text, a JSON column
     as text). For reading every member of a large programme, where SQLAlchemy's per-row work costs
@@ -83,9 +83,15 @@ def plain_rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, 
 
     The rows come :data:`PLAIN_ROWS_CHUNK` at a time, so a caller that keeps little of each row never
     holds the whole result as Python objects (an import's second read of 100,000 members kept about
-    40 MB of tuples and strings alive at once, issue 27). Consume it while the session is open."""
+    40 MB of tuples and strings alive at once, issue 27). Consume it while the session is open.
+
+    ``prepare=False`` (PostgreSQL): plan this execution for its own values, never with a prepared
+    statement's generic plan. psycopg prepares a statement it has seen five times on a connection; for a
+    look-up by a long ``IN`` list, PostgreSQL's generic plan then tests each row against the list one
+    element at a time instead of hashing it, which made a 100,000-person first import's id look-ups
+    (fifty lists of 2,000) take a minute (issue 27)."""
     connection = session.connection()
-    compiled = statement.compile(dialect=connection.dialect)
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positiontup is not None:
         params = tuple(params[name] for name in compiled.positiontup)
@@ -93,7 +99,10 @@ def plain_rows(session: Session, statement: Select[Any]) -> Iterator[tuple[Any, 
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.execute(str(compiled), params)
+        if prepare is not None and connection.dialect.name == "postgresql":
+            cursor.execute(str(compiled), params, prepare=prepare)
+        else:
+            cursor.execute(str(compiled), params)
         while chunk := cursor.fetchmany(PLAIN_ROWS_CHUNK):
             yield from chunk
     finally:

@@ -21,7 +21,7 @@ from hrsync.domain.search import member_keys
 from hrsync.domain.vocabulary import email_key
 from hrsync.lifecycle.tokens import TokenPurpose, revoke_member_links
 from hrsync.notify.outbox import queue_invitations
-from hrsync.store.bulk import insert_rows
+from hrsync.store.bulk import insert_rows, plain_rows
 from hrsync.store.member_keys import needs_new_keys, refresh_member_keys
 from hrsync.store.models import (
     ImportRun,
@@ -254,15 +254,12 @@ class _MemberWriter:
         # minutes at 100,000 rows on SQLite.
         insert_rows(self.session, core_table(Member), rows)
         del rows
-        id_of: dict[str | None, int] = {
-            employee_id: member_id
-            for employee_id, member_id in self.session.execute(
-                select(Member.employee_id, Member.id).where(
-                    Member.programme_id == self.programme_id,
-                    Member.employee_id.in_([c.employee_id for c in chunk]),
-                )
-            )
-        }
+        id_of: dict[str | None, int] = dict(plain_rows(
+            self.session,
+            select(Member.employee_id, Member.id).where(
+                Member.programme_id == self.programme_id, Member.employee_id.in_([c.employee_id for c in chunk])),
+            prepare=False,  # each chunk's list planned for itself (hrsync.store.bulk.plain_rows)
+        ))
         invitees: list[Invitee] = []
         events = []
         for change in chunk:
