@@ -75,7 +75,9 @@ def _json_text(value: Any) -> str | None:
 PLAIN_ROWS_CHUNK = 2000  # rows converted to Python tuples at a time
 
 
-def plain_rows(session: Session, statement: Select[Any], *, prepare: bool | None = None) -> Iterator[tuple[Any, ...]]:
+def plain_rows(
+    session: Session, statement: Select[*tuple[Any, ...]], *, prepare: bool | None = None
+) -> Iterator[tuple[Any, ...]]:
     """The rows of ``statement`` as the driver returns them: plain tuples, no SQLAlchemy row objects
     and **no result processing** (on SQLite a date column comes back as its ISO text, a JSON column
     as text). For reading every member of a large programme, where SQLAlchemy's per-row work costs
