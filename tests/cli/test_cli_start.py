@@ -27,7 +27,7 @@ try:
     main()
 except SystemExit:
     pass
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))  # a None entry is a refused import
 """
 
 
@@ -73,19 +73,21 @@ _IMPORT_PATH = """
 import json, sys
 import hrsync.jobs.tasks, hrsync.jobs.dispatch, hrsync.sync.execute, hrsync.sources.registry
 import hrsync.sources.intellihr.source, hrsync.sources.bamboohr.source
-print(json.dumps(sorted(sys.modules)))
+print(json.dumps(sorted(k for k, v in sys.modules.items() if v is not None)))  # a None entry is a refused import
 """
 
 
 def test_what_an_import_loads_leaves_out_migrations_and_the_password_checker() -> None:
     """A worker or scheduler process runs imports and never migrates or checks a password: Alembic (with
-    Mako) and zxcvbn (its dictionaries), together about 20 MB, load only in the process that does (issue 27:
-    a worker under 250 MB)."""
+    Mako) and zxcvbn (its dictionaries), together about 20 MB, load only in the process that does, and
+    httpx's command-line client never (issue 27: a worker under 250 MB)."""
     done = subprocess.run([sys.executable, "-c", _IMPORT_PATH], capture_output=True, text=True, timeout=120,
                           check=True)
     modules = json.loads(done.stdout.strip().rpartition("\n")[2])
     assert _loaded(modules, "hrsync.sync.execute") and _loaded(modules, "sqlalchemy")
     assert [m for m in ("alembic", "mako", "zxcvbn") if _loaded(modules, m)] == []
+    # httpx's own command line (hrsync.__init__ keeps it out): rich and pygments, about 6 MB
+    assert _loaded(modules, "httpx") and [m for m in ("rich", "pygments") if _loaded(modules, m)] == []
 
 
 def test_an_import_run_loads_no_migrations(install: Install) -> None:
