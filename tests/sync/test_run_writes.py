@@ -9,13 +9,12 @@ doors (they only name the owners of other doors' members)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import select
+from tests.statements import recorded_statements
 from tests.sync.conftest import Install, database_url, install
 
-from hrsync.store.db import make_engine, session_scope
+from hrsync.store.db import session_scope
 from hrsync.store.models import ImportRun
 from hrsync.sync.execute import execute_run
 from hrsync.sync.progress import PROGRESS_INTERVAL
@@ -26,28 +25,13 @@ __all__ = ["database_url", "install"]
 _RUN_UPDATE = re.compile(r"^UPDATE import_run SET (.*?) WHERE", re.DOTALL)
 
 
-@contextmanager
-def _statements(url: str) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = make_engine(url)
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _import(install: Install, integration: int) -> tuple[int, list[str]]:
     with session_scope() as session:
         run_id = request_run(session, integration, trigger="cli").id
-    with _statements(install.url) as seen:
+    with recorded_statements(install.url) as sent:
         outcome = execute_run(run_id)
     assert outcome is not None and outcome.status in ("succeeded", "succeeded_with_errors"), outcome
-    return run_id, seen
+    return run_id, [" ".join(s.split()) for s in sent]
 
 
 def _phase_writes(statements: list[str]) -> list[str]:

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
+from tests.statements import recorded_statements
 from tests.web.conftest import API_KEY, TENANT, Portal
 
 from hrsync.store import session_scope
-from hrsync.store.db import make_engine
 from hrsync.store.models import AdminUser, Member, OutboxEmail
 
 
@@ -47,32 +45,17 @@ def test_pending_prehires_are_counted_as_scheduled_for_later(portal: Portal) -> 
     assert f"3 pre-hires invited on their start date, the first on {first:%d/%m/%Y}" in page
 
 
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    engine = make_engine()
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_page_runs_the_same_statements_however_long_the_outbox(portal: Portal) -> None:
     programme_id, email, _ = _programme_with_prehires(portal, 1)
     client = portal.sign_in(email)
     client.get("/emails")
-    with _statements() as few:
+    with recorded_statements() as few:
         assert client.get("/emails").status_code == 200
     with session_scope() as session:
         for n in range(60):
             session.add(OutboxEmail(programme_id=programme_id, kind="invitation", to_address=f"q{n}@example.com",
                                     subject="s", body_text="b", dedup_key=f"t:{programme_id}:{n}", status="queued"))
-    with _statements() as many:
+    with recorded_statements() as many:
         page = client.get("/emails")
     assert page.status_code == 200
     assert len(many) == len(few), (len(few), len(many))

@@ -12,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from tests.notify.helpers import free_port, refusing_server
+from tests.statements import recorded_statements
 from tests.web.conftest import Portal, csrf_of
 from tests.web.serve_process import hrsync_serve
 
 from hrsync.config import reset_settings_cache
-from hrsync.store.db import make_engine, session_scope
+from hrsync.store.db import session_scope
 from hrsync.store.models import ImportRun, OutboxEmail
 from hrsync.web.logfilter import REDACTED, TOKEN_PATHS, redact_token_paths
 
@@ -214,23 +215,17 @@ def _statements_of(portal: Portal, path: str, email: str) -> list[str]:
     """The SQL the portal runs to answer one forgot-password form (verb and table, no values)."""
     client = portal.client()
     page = client.get(path)
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    with recorded_statements() as sent:
+        answer = client.post(path, data={"email": email, "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 200
+    seen = []
+    for statement in sent:
         text = " ".join(statement.split())
         text = _SAVEPOINT_END.sub("END SAVEPOINT", text)
         text = re.sub(r"SAVEPOINT \w+", "SAVEPOINT", text)
         verb = text.split(" ", 1)[0].upper()
         table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", text)
         seen.append(f"{verb} {table.group(1) if table else text}")
-
-    engine = make_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        answer = client.post(path, data={"email": email, "csrf_token": csrf_of(page.text)})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert answer.status_code == 200
     return [s for s in seen if "csrf" not in s]
 
 
