@@ -6,9 +6,11 @@ import unicodedata
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hrsync.domain.fields import DEFAULT_MAPPING
-from hrsync.domain.records import MemberDraft, RecordIssue, Severity, build_draft, compile_mapping
+from hrsync.domain.records import MemberDraft, RecordIssue, Severity, ValuePool, build_draft, compile_mapping
 from hrsync.sources.base import Lifecycle
 
 from .domain_builders import person
@@ -375,3 +377,51 @@ def test_any_source_field_can_feed_a_member_field() -> None:
     draft, issues = build_draft(person(None, "a@example.com", custom__payrollId="P-7", custom__cc="Sales"), mapping)
     assert issues == [] and draft is not None
     assert (draft.employee_id, draft.values) == ("P-7", {"department": "Sales"})
+
+
+# -- one copy of each repeated value (issue 27) ----------------------------------------------------
+
+
+def _copy(text: str) -> str:
+    """An equal string that is a different object, as each decoded page makes its own."""
+    return "".join(list(text))
+
+
+def test_drafts_drafted_with_a_pool_share_their_repeated_values() -> None:
+    pool = ValuePool()
+    drafts = []
+    for i, family in enumerate(["Hoàng", "Trần", "Hoàng"]):
+        p = person(f"E{i}", f"p{i}@example.com", first=_copy("Ngọc"), last=_copy(family),
+                   job_start=date(2021, 12, 4), jobTitle=_copy("Engineer"))
+        p = type(p)(p.source_id, _copy(p.employment_status), p.lifecycle, p.values, date(2021, 12, 4))
+        draft, _ = build_draft(p, {**DEFAULT_MAPPING, "job_title": "jobTitle"}, pool=pool)
+        assert draft is not None
+        drafts.append(draft)
+    first, second, third = drafts
+    assert first.values["first_name"] is second.values["first_name"] is third.values["first_name"]
+    assert first.values["job_title"] is third.values["job_title"]
+    assert first.employment_status is third.employment_status
+    assert first.start_date is third.start_date
+    assert first.values["last_name"] is third.values["last_name"] == "Hoàng"
+    assert second.values["last_name"] == "Trần"
+    alone, _ = build_draft(person("E9", "p9@example.com", first=_copy("Ngọc")), DEFAULT_MAPPING)
+    assert alone is not None and alone.values["first_name"] is not first.values["first_name"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.one_of(st.text(max_size=3), st.dates(),
+                                                                    st.integers(0, 3), st.booleans())),
+                max_size=40))
+def test_the_pool_gives_back_an_equal_value_of_the_same_type(values: list[tuple[str, object]]) -> None:
+    pool = ValuePool()
+    for field, value in values:
+        kept = pool.share(field, value)
+        assert kept == value and type(kept) is type(value)  # True is never handed out for 1
+
+
+def test_the_pool_stops_remembering_a_field_of_distinct_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ValuePool, "LIMIT", 4)
+    pool = ValuePool()
+    phones = [pool.share("phone", _copy(f"+61 4{i:08d}")) for i in range(10)]
+    again = [pool.share("phone", _copy(p)) for p in phones]
+    assert [a is p for a, p in zip(again, phones, strict=True)] == [True] * 4 + [False] * 6
+    assert pool.share("title", "Engineer") == "Engineer"  # another field has its own table

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from hrsync.domain.dates import last_day_from_exclusive_end, parse_iso
 from hrsync.domain.fields import EMAIL, EMPLOYEE_ID, KEY_FIELDS, MEMBER_FIELDS, MemberField, member_field
@@ -150,6 +150,43 @@ def _iso(d: date | None) -> str | None:
 
 def _from_iso(s: str | None) -> date | None:
     return None if s is None else date.fromisoformat(s)
+
+
+_T = TypeVar("_T")
+#: The pool's names for a draft's own fields (a mapping's targets never start with a space).
+_STATUS_POOL, _START_POOL = " employment_status", " start_date"
+
+
+class ValuePool:
+    """Keeps one copy of each value many people share, for the drafts of one read.
+
+    A directory repeats most of what it says: a handful of employment statuses, a few thousand start
+    dates, first names, departments and job titles among 100,000 people. Each page decodes its own
+    copy of every one, and a first import's plan keeps every new person's draft until the apply:
+    with one shared copy per value those copies go with their page (issue 27: 20 MB of a
+    100,000-person first import on the benchmark's directory). A field whose values turn out mostly
+    distinct (an address, a phone number) stops being remembered once :data:`LIMIT` of its values
+    are, so the pool never costs more than a bounded table per field.
+    """
+
+    __slots__ = ("_memos",)
+    #: Distinct values remembered per field (about 1 MB of table at most, each).
+    LIMIT: Final = 16_384
+
+    def __init__(self) -> None:
+        self._memos: dict[str, dict[Any, Any]] = {}
+
+    def share(self, field: str, value: _T) -> _T:
+        """The pool's copy of ``value`` (equal, and of the same type), remembered for ``field``."""
+        memo = self._memos.get(field)
+        if memo is None:
+            memo = self._memos[field] = {}
+        kept = memo.get(value)
+        if kept is not None and kept.__class__ is value.__class__:
+            return kept  # type: ignore[no-any-return]
+        if len(memo) < self.LIMIT:
+            memo[value] = value
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,11 +316,13 @@ def build_draft(
     person: SourcePerson,
     mapping: Mapping[str, str] | CompiledMapping,
     fingerprint: Callable[[str, str], str] | None = None,
+    pool: ValuePool | None = None,
 ) -> tuple[MemberDraft | None, list[RecordIssue]]:
     """Map and validate one person: a draft (``None`` if skipped) and the issues found.
 
     ``fingerprint`` (employee ID, e-mail → fingerprint) is called for a draft without issues, and its
-    answer kept on the draft (:mod:`hrsync.domain.fingerprint`).
+    answer kept on the draft (:mod:`hrsync.domain.fingerprint`). ``pool``: the read's shared copies of
+    repeated values (:class:`ValuePool`), for a caller that keeps many drafts.
 
     ``mapping`` must pass :func:`hrsync.domain.fields.validate_mapping` (sources aside): a mapping
     without Employee ID or Email, or with an unknown target, raises ``ValueError``, because that
@@ -328,12 +367,21 @@ def build_draft(
     start_date = person.job_start_date
     if start_date is None:
         start_date = parse_iso(values.get("start_date"))
+    employment_status = person.employment_status
+    if pool is not None:  # one copy of each repeated value for the whole read
+        share = pool.share
+        for target, value in values.items():
+            if value is not None:
+                values[target] = share(target, value)
+        employment_status = share(_STATUS_POOL, employment_status)
+        if start_date is not None:
+            start_date = share(_START_POOL, start_date)
     draft = MemberDraft(
         source_id=source_id,
         employee_id=employee_id,
         email=email,
         lifecycle=person.lifecycle,
-        employment_status=person.employment_status,
+        employment_status=employment_status,
         values=values,
         start_date=start_date,
         leaving_date=last_day_from_exclusive_end(person.job_end_date),

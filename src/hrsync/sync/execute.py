@@ -52,6 +52,7 @@ from hrsync.domain.failures import failure
 from hrsync.domain.fields import needs_job_details
 from hrsync.domain.fingerprint import Fingerprinter, settled_draft
 from hrsync.domain.plan_types import StandInOutdated
+from hrsync.domain.records import ValuePool
 from hrsync.domain.scope_hints import closest, count_value
 from hrsync.domain.scoping import NO_INCLUDE, Decision, scoped
 from hrsync.errors import HrsyncError, ServiceError
@@ -172,11 +173,15 @@ def _execute(
             planned = read_and_plan(factory, context, source, progress=progress, narrowed=narrowed)
         finally:
             source.close()
-        plan = planned.plan
+        plan, brake, scope = planned.plan, planned.brake, planned.scope
         own_ids = planned.read.own_ids
         if own_ids:  # stored issues name each person by their own ID in the source, not its record id
             plan.issues = [replace(i, source_id=own_ids.get(i.source_id or "", i.source_id)) for i in plan.issues]
-        return _finish(factory, context, progress, plan, planned.brake, planned.scope)
+        # What only the planning needed goes before the apply builds its rows: every person's own ID,
+        # the drafts of people the plan leaves alone, the members planned against (issue 27: some
+        # 10-20 MB of a 100,000-person import's peak).
+        del planned, own_ids
+        return _finish(factory, context, progress, plan, brake, scope)
     finally:
         gc.unfreeze()
 
@@ -303,6 +308,7 @@ def _read(
     rule_fields = sorted(scope.fields) if scope else []
     fields_read = context.fields_read(compiled)
     own_key, own_ids = context.own_id_key(), read.own_ids
+    pool = ValuePool()
     count = 0
     for person in source.people(
         include_job_details=any(needs_job_details(key) for key in fields_read),
@@ -329,7 +335,7 @@ def _read(
                 drafts.append(stand_in)
                 settled.add(member.id)
                 continue
-        draft, person_issues = build_draft(person, compiled, partial(fingerprint_of, basis))
+        draft, person_issues = build_draft(person, compiled, partial(fingerprint_of, basis), pool)
         if draft is not None:
             drafts.append(draft)
         if person_issues:  # named from the record itself: a skipped person has no draft to name them by
