@@ -183,7 +183,7 @@ class ValuePool:
             memo = self._memos[field] = {}
         kept = memo.get(value)
         if kept is not None and kept.__class__ is value.__class__:
-            return kept  # type: ignore[no-any-return]
+            return kept
         if len(memo) < self.LIMIT:
             memo[value] = value
         return value
