@@ -223,14 +223,26 @@ def _runs_since(since: datetime) -> list[dict[str, Any]]:
 
 
 class Sampler(threading.Thread):
-    """Every half second: resident memory of each hrsync process, database connections (PostgreSQL)."""
+    """Every half second: resident memory of each hrsync process; on PostgreSQL, database connections and
+    which tables autovacuum is working on (the database's own work, which competes for the same two cores)."""
 
     def __init__(self, pids: dict[str, int], database: str | None) -> None:
         super().__init__(daemon=True)
         self.pids, self.database = pids, database
         self.peak_rss: dict[str, float] = {}
         self.peak_connections = 0
+        self.autovacuum: list[tuple[datetime, str]] = []  # (when seen, what an autovacuum worker was doing)
         self.halt = threading.Event()
+
+    def checkpoints(self) -> int:
+        """Checkpoints the server has run so far (timed and requested), or 0 without PostgreSQL."""
+        if not self.database:
+            return 0
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+            row = conn.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").fetchone()
+        return int(row[0]) if row else 0
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds (user + system) so far of each hrsync process (its pool processes included) and of
@@ -248,6 +260,17 @@ class Sampler(threading.Thread):
                 continue
         me = psutil.Process().cpu_times()
         totals["simulator (benchmark)"] = me.user + me.system
+        if self.database:  # the postmaster reaps its backends: their CPU lands in its children's times
+            for proc in psutil.process_iter(["name"]):
+                try:
+                    if proc.info["name"] == "postgres" and proc.parent() is not None \
+                            and proc.parent().name() != "postgres":
+                        times = proc.cpu_times()
+                        totals["postgres (every backend)"] = (
+                            times.user + times.system + times.children_user + times.children_system
+                            + sum(c.cpu_times().user + c.cpu_times().system for c in proc.children()))
+                except psutil.Error:
+                    continue
         return totals
 
     def run(self) -> None:
@@ -273,13 +296,17 @@ class Sampler(threading.Thread):
                 count = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s",
                                      (self.database,)).fetchone()
                 self.peak_connections = max(self.peak_connections, int(count[0]) if count else 0)
+                now = datetime.now(UTC)
+                self.autovacuum += [(now, str(q)) for (q,) in conn.execute(
+                    "SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = %s",
+                    (self.database,)).fetchall()]
         if conn is not None:
             conn.close()
 
 
 def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int,
              sampler: Sampler) -> dict[str, Any]:
-    cpu_before = sampler.cpu_seconds()
+    cpu_before, checkpoints_before = sampler.cpu_seconds(), sampler.checkpoints()
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
     due = _due_times(fleet, t0, with_large, window)
     since = datetime.now(UTC)
@@ -295,7 +322,24 @@ def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: fl
     cpu = {k: v - cpu_before.get(k, 0.0) for k, v in sampler.cpu_seconds().items()}
     summary = _summarise(name, runs, due, fleet, t0)
     summary["cpu_ms_per_run"] = {k: round(v * 1000 / max(1, len(runs)), 1) for k, v in cpu.items()}
+    summary["checkpoints"] = sampler.checkpoints() - checkpoints_before
+    summary["autovacuum"] = _spans([(at, what) for at, what in sampler.autovacuum if at >= since], t0)
     return summary
+
+
+def _spans(seen: list[tuple[datetime, str]], t0: datetime) -> list[dict[str, Any]]:
+    """Autovacuum's work as spans (seconds after ``t0``): one per table and stretch of half-second samples."""
+    spans: list[dict[str, Any]] = []
+    open_: dict[str, dict[str, Any]] = {}
+    for at, what in sorted(seen):
+        second = round((at - t0).total_seconds(), 1)
+        span = open_.get(what)
+        if span is not None and second - span["end"] <= 1.5:
+            span["end"] = second
+            continue
+        span = open_[what] = {"what": what.removeprefix("autovacuum: "), "start": second, "end": second}
+        spans.append(span)
+    return spans
 
 
 def _seconds(value: datetime | None, origin: datetime) -> float | None:
@@ -321,6 +365,8 @@ def _summarise(name: str, runs: list[dict[str, Any]], due: dict[int, datetime], 
                 lags.append(lag)
                 points.append((_seconds(due[integration_id], t0), lag, fleet.small[integration_id]))
     large = per.get(fleet.large, [])
+    large_window = ((_seconds(large[0]["started_at"], t0), _seconds(large[0]["finished_at"], t0))
+                    if large and large[0]["started_at"] and large[0]["finished_at"] else None)
     empty = [r for r in per.get(fleet.empty, []) if r["started_at"] and r["finished_at"]]
     starts = [r["started_at"] for r in runs if r["started_at"]]
     ends = [r["finished_at"] for r in runs if r["finished_at"]]
@@ -348,6 +394,7 @@ def _summarise(name: str, runs: list[dict[str, Any]], due: dict[int, datetime], 
                           if large and large[0]["finished_at"] and large[0]["started_at"] else None),
         "empty_run_ms": ((empty[0]["finished_at"] - empty[0]["started_at"]).total_seconds() * 1000
                          if empty else None),
+        "large_window": large_window,
         "points": points,
     }
 
@@ -452,6 +499,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         for s in mode["sittings"]:
             cpu = ", ".join(f"{k} {v:.0f}" for k, v in s.get("cpu_ms_per_run", {}).items())
             lines.append(f"- {mode['mode']}, {s['sitting']}: CPU ms per run: {cpu}")
+            if mode["mode"] == "scale-out":
+                vacuums = "; ".join(f"{v['what']} {v['start']:.0f}–{v['end']:.0f} s"
+                                    for v in s.get("autovacuum", [])) or "none"
+                lines.append(f"  - checkpoints: {s.get('checkpoints', 0)}; autovacuum (s after the minute): {vacuums}")
     for mode in report["modes"]:
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(mode["peak_rss_mb"].items()))
         alone = mode.get("empty_run_alone") or {}
@@ -480,12 +531,18 @@ def plot(report: dict[str, Any], path: Path) -> None:
             for kind, colour in colours.items():
                 pts = [(due, lag) for due, lag, k in s["points"] if k == kind]
                 ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=4, c=colour, label=kind)
+            if s.get("large_window"):
+                ax.axvspan(*s["large_window"], color="tab:green", alpha=0.12, label="large import (wall time)")
+            for i, v in enumerate(s.get("autovacuum", [])):
+                ax.axvspan(v["start"], v["end"] + 0.5, color="tab:purple", alpha=0.15,
+                           label="autovacuum (wall time)" if i == 0 else None)
             ax.set_title(f"{mode['mode']} ({mode.get('programmes', report['programmes'])}): {s['sitting']}",
                          fontsize=10)
             ax.set_xlabel("due, s after the sitting's minute")
             ax.grid(alpha=0.3)
         row[0].set_ylabel("start lag, s")
-        row[0].legend(fontsize=8, markerscale=3)
+        for ax in row[:len(mode["sittings"])]:
+            ax.legend(fontsize=7, markerscale=3)
     fig.suptitle("Start lag of small programmes due in one minute (80 %) and the next (20 %)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
