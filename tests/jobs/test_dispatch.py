@@ -10,7 +10,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from tests.statements import recorded_statements
 from tests.sync.run_by_url import execute_run
 
 from hrsync.jobs.dispatch import (
@@ -27,7 +28,7 @@ from hrsync.store.models import ActivityLog, ImportRun, Integration, OutboxEmail
 from hrsync.store.types import utcnow
 from hrsync.sync.runs import request_run
 
-from .conftest import Install
+from .conftest import Install, activate
 
 
 def test_publishing_sets_the_first_due_time_and_pausing_clears_it(install: Install) -> None:
@@ -237,3 +238,53 @@ def test_an_unusable_stored_schedule_runs_once_stops_and_does_not_hold_up_the_ot
     with install.factory() as session:
         stopped = session.scalars(select(ActivityLog).where(ActivityLog.action == "schedule_stopped")).all()
     assert [a.integration_id for a in stopped] == [broken]
+
+
+def test_a_pass_checks_out_one_connection_and_queues_each_run_in_few_statements(install: Install) -> None:
+    """Issue 27: 2,000 programmes due in one minute made the scheduler the bottleneck (most of the start lag
+    was the wait to be queued). The batch shares one connection (checked out, and pinged, once), an
+    integration is read with its programme, and no held run is expired where none is held."""
+    now = utcnow()
+    due = install.add_live(4, due_at=now - timedelta(minutes=5))
+    engine = install.factory.kw["bind"]
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(_args)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        with recorded_statements(install.url) as sent:
+            report = schedule_due(install.factory, now, lambda run_id, **_: None)
+    finally:
+        event.remove(engine, "checkout", checked_out)
+    assert len(report.queued) == len(due) == 4
+    assert len(checkouts) == 1
+    flat = [" ".join(s.split()) for s in sent]
+    assert not [s for s in flat if s.startswith("SELECT programme.")], "a programme was loaded on its own"
+    assert not [s for s in flat if s.startswith("UPDATE import_run")], "a held run was looked for to expire"
+
+
+def test_with_a_broker_the_pass_chooses_each_runs_queue_in_its_own_transaction(install: Install) -> None:
+    """The queue (hrsync.jobs.routing) is decided while the run is queued and handed to the broker with it;
+    the large integration (its last import read 60 people, the line is at 50) goes to the large queue."""
+    install.env.update(HRSYNC_LARGE_IMPORT_PEOPLE="50", HRSYNC_BROKER_URL="redis://127.0.0.1:1/0")
+    activate(install.env)  # a broker named, never reached: the test's own enqueue stands in for it
+    large, small = install.add_live(2)
+    with install.factory.begin() as session:
+        first = request_run(session, large, trigger="cli").id
+    outcome = execute_run(first)
+    assert outcome is not None and install.runs(large)[-1].total == 60
+    now = utcnow()
+    with install.factory.begin() as session:
+        session.execute(update(Integration).where(Integration.id.in_([large, small]))
+                        .values(next_run_at=now - timedelta(minutes=1)))
+    handed: dict[int, bool | None] = {}
+
+    def enqueue(run_id: int, *, large: bool | None = None) -> None:
+        handed[run_id] = large
+
+    report = schedule_due(install.factory, now, enqueue)
+    queued = {run.integration_id: run.id for run in install.runs() if run.trigger == "schedule"}
+    assert sorted(report.queued) == sorted(queued.values())
+    assert handed == {queued[large]: True, queued[small]: False}

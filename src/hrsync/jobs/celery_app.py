@@ -128,14 +128,15 @@ def producer_app() -> Celery:
         return found
 
 
-def send_run(run_id: int) -> None:
+def send_run(run_id: int, *, large: bool | None = None) -> None:
     """Put one run id on the broker queue for a worker: the large-import queue when the integration's
-    last import was large (:func:`hrsync.jobs.routing.is_large_run`), the import queue otherwise."""
+    last import was large (:func:`hrsync.jobs.routing.is_large_run`; ``large``: already decided), the
+    import queue otherwise."""
     from hrsync.jobs.routing import is_large_run
 
     producer = producer_app()
     queue = str(producer.conf.task_default_queue)
-    if is_large_run(run_id):
+    if is_large_run(run_id) if large is None else large:
         queue += LARGE_SUFFIX
     producer.send_task(RUN_IMPORT_TASK, args=[int(run_id)], queue=queue)
 

@@ -129,8 +129,9 @@ class EmbeddedScheduler:
 
     # -- queue -----------------------------------------------------------------------------------
 
-    def enqueue(self, run_id: int) -> bool:
-        """Run this queued run on a worker thread; ``False`` if it is already waiting or running here."""
+    def enqueue(self, run_id: int, *, large: bool | None = None) -> bool:
+        """Run this queued run on a worker thread; ``False`` if it is already waiting or running here.
+        (``large`` is for a broker's queues: here every run takes the next free thread.)"""
         return self._submit(self._inflight, run_id, self._execute, run_id)
 
     def enqueue_decision(self, run_id: int, decision: str, admin_id: int | None) -> bool:

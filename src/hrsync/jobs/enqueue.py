@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 Destination = Literal["celery", "embedded", "database"]
 
 
-def enqueue_run(run_id: int) -> Destination:
-    """Hand a queued run to whoever executes runs here; returns where it went."""
+def enqueue_run(run_id: int, *, large: bool | None = None) -> Destination:
+    """Hand a queued run to whoever executes runs here; returns where it went. ``large``: the queue the
+    scheduler already chose (:mod:`hrsync.jobs.routing`), with a broker."""
     if get_settings().broker_url:
         from hrsync.jobs.celery_app import send_run
 
-        send_run(run_id)
+        send_run(run_id, large=large)
         return "celery"
     from hrsync.jobs.embedded import current
 

@@ -11,7 +11,10 @@ directory that grew past the line moves over after one import. Workers choose wi
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hrsync.config import get_settings
 from hrsync.store.db import session_scope
@@ -27,21 +30,35 @@ WHOLE_READS = (RunTrigger.PREVIEW.value, RunTrigger.MANUAL.value, RunTrigger.SCH
                RunTrigger.API.value)
 
 
+def routes_by_size() -> bool:
+    """Whether runs are sent to queues by size here: with a broker, and a size line above zero."""
+    settings = get_settings()
+    return bool(settings.broker_url) and settings.large_import_people > 0
+
+
 def is_large_run(run_id: int) -> bool:
     """Whether run ``run_id`` belongs on the large-import queue (one indexed look-up): its integration's
     last whole-directory read (:data:`WHOLE_READS`, dry runs and previews included) found at least
     ``HRSYNC_LARGE_IMPORT_PEOPLE`` people."""
+    if get_settings().large_import_people <= 0:
+        return False
+    integration_id = select(ImportRun.integration_id).where(ImportRun.id == run_id).scalar_subquery()
+    with session_scope() as session:
+        return is_large(session, integration_id, run_id)
+
+
+def is_large(session: Session, integration_id: Any, run_id: int) -> bool:
+    """:func:`is_large_run` in the caller's session: the scheduler decides in the transaction that queues
+    the run, and spares itself a session (a connection's check-out and ping) per run (issue 27)."""
     threshold = get_settings().large_import_people
     if threshold <= 0:
         return False
-    integration_id = select(ImportRun.integration_id).where(ImportRun.id == run_id).scalar_subquery()
-    with session_scope() as session:  # one statement: the scheduler asks once per run it sends
-        last_total = session.scalar(
-            select(ImportRun.total)
-            .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,
-                   ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None),
-                   ImportRun.trigger.in_(WHOLE_READS))
-            .order_by(ImportRun.id.desc())  # previews have no number
-            .limit(1)
-        )
+    last_total = session.scalar(
+        select(ImportRun.total)
+        .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,
+               ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None),
+               ImportRun.trigger.in_(WHOLE_READS))
+        .order_by(ImportRun.id.desc())  # previews have no number
+        .limit(1)
+    )
     return last_total is not None and last_total >= threshold

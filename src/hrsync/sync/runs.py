@@ -133,8 +133,11 @@ def request_run(
         raise ServiceError("Nothing is mapped yet, and no file's columns could be matched by name (the first file "
                            "needs columns such as “Employee ID” and “Email”). Add a file, or map the fields first "
                            "(the setup's mapping step, or `hrsync integration edit` with --map).", code="mapping")
-    expire_held_runs(session, integration_id=integration_id)  # an expired held run no longer blocks it
     current = active_run(session, integration_id)
+    if current is not None and current.status == RunStatus.HELD.value and expire_held_runs(
+        session, integration_id=integration_id
+    ):  # an expired held run no longer blocks it (checked only when one is there: a statement less per run)
+        current = active_run(session, integration_id)
     if current is not None:
         raise RunBlocked(_blocked_reason(current), current.id)
     run = ImportRun(
