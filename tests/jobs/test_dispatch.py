@@ -7,13 +7,16 @@ services against the simulator over HTTP.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select, update
 from tests.statements import recorded_statements
 from tests.sync.run_by_url import execute_run
 
+import hrsync.jobs.loop as loop_module
 from hrsync.jobs.dispatch import (
     SKIPPED_ACTION,
     ScheduleReport,
@@ -23,6 +26,7 @@ from hrsync.jobs.dispatch import (
     requeue_queued_runs,
     schedule_due,
 )
+from hrsync.jobs.loop import PeriodicLoop
 from hrsync.services.integrations import get_integration, pause
 from hrsync.store.models import ActivityLog, ImportRun, Integration, OutboxEmail
 from hrsync.store.types import utcnow
@@ -288,3 +292,44 @@ def test_with_a_broker_the_pass_chooses_each_runs_queue_in_its_own_transaction(i
     queued = {run.integration_id: run.id for run in install.runs() if run.trigger == "schedule"}
     assert sorted(report.queued) == sorted(queued.values())
     assert handed == {queued[large]: True, queued[small]: False}
+
+
+class _RecordedWaits(threading.Event):
+    """The loop's wake-up event: records how long each wait between two passes was asked to last, and
+    stops the loop after the first."""
+
+    def __init__(self, loop: PeriodicLoop) -> None:
+        super().__init__()
+        self.loop, self.timeouts = loop, []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        self.loop._stop.set()
+        return True
+
+
+def _one_pass(install: Install, enqueue: Any, **loop: Any) -> float | None:
+    ticking = PeriodicLoop(install.factory, enqueue, send_outbox=False, closedown=False, webhook_hints=False,
+                           **loop)
+    waits = _RecordedWaits(ticking)
+    ticking._wake = waits
+    ticking.run_forever()
+    assert ticking.passes == 1
+    return waits.timeouts[0]
+
+
+def test_the_next_pass_is_a_tick_after_the_last_one_began_not_after_it_ended(install: Install) -> None:
+    """Issue 27: a pass that queues many runs takes a while; the next one is not pushed back by it."""
+    install.add_live(1, due_at=utcnow() - timedelta(minutes=1))
+
+    def slow_enqueue(run_id: int, **_: Any) -> None:
+        time.sleep(0.4)  # a slow broker: this pass lasts at least 0.4 s
+
+    timeout = _one_pass(install, slow_enqueue, tick=5.0)
+    assert timeout is not None and timeout <= 5.0 - 0.4
+
+
+def test_after_a_full_batch_the_next_pass_starts_at_once(install: Install, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loop_module, "SCHEDULE_BATCH", 2)  # two due integrations fill the batch
+    install.add_live(2, due_at=utcnow() - timedelta(minutes=1))
+    assert _one_pass(install, lambda run_id, **_: None, tick=5.0) == 0.0

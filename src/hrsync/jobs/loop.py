@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hrsync.jobs.dispatch import DEFAULT_STALE_AFTER, Enqueue, recover_stale_runs, schedule_due
+from hrsync.jobs.dispatch import DEFAULT_STALE_AFTER, SCHEDULE_BATCH, Enqueue, recover_stale_runs, schedule_due
 from hrsync.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -161,8 +162,11 @@ class PeriodicLoop:
         return self._stop.is_set()
 
     def run_forever(self) -> None:
-        """Pass, sleep ``tick`` (or until woken), repeat; returns after :meth:`stop`. Webhook deliveries
-        are taken every second by a :class:`~hrsync.jobs.webhooks.HintPoller` thread meanwhile."""
+        """A pass every ``tick`` seconds (or when woken), counted from the start of the last one, so a
+        long pass does not push the next one back: with 2,000 programmes due in one minute a pass takes
+        a good part of a second, and the next due runs would wait for it *and* a whole tick (issue 27).
+        A pass that found a full batch due starts the next at once. Returns after :meth:`stop`. Webhook
+        deliveries are taken every second by a :class:`~hrsync.jobs.webhooks.HintPoller` thread meanwhile."""
         poller = None
         if self.webhook_hints:
             from hrsync.jobs.webhooks import HintPoller
@@ -170,10 +174,13 @@ class PeriodicLoop:
             poller = HintPoller(self.factory, clock=self.clock).start()
         try:
             while not self._stop.is_set():
+                started = time.monotonic()
                 report = self.run_once()
-                if report.steps.get("scheduled", {}).get("queued") or report.errors:
+                scheduled = report.steps.get("scheduled", {})
+                if scheduled.get("queued") or report.errors:
                     log.info("scheduler pass: %s", report.to_dict())
-                self._wake.wait(self.tick)
+                full = len(scheduled.get("queued", ())) + len(scheduled.get("skipped", ())) >= SCHEDULE_BATCH
+                self._wake.wait(0.0 if full else max(0.0, self.tick - (time.monotonic() - started)))
                 self._wake.clear()
         finally:
             if poller is not None:
