@@ -75,7 +75,6 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(tmp_path: Pa
 def test_postgresql_url_without_driver_uses_psycopg(postgres_url: str) -> None:
     engine = make_engine(postgres_url)
     assert engine.dialect.driver == "psycopg"
-    assert engine.pool._pre_ping
     with engine.connect() as connection:
         assert connection.execute(text("SELECT 1")).scalar() == 1
     engine.dispose()

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hrsync.config import get_settings
@@ -92,7 +95,36 @@ def _create(url: str) -> Engine:
         )
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=_pool_size, max_overflow=POOL_OVERFLOW)
+    engine = create_engine(url, pool_size=_pool_size, max_overflow=POOL_OVERFLOW)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", partial(_ping_if_idle, engine.dialect))
+    return engine
+
+
+#: A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out (the server
+#: restarted, a firewall dropped it); one given back moments ago is not. SQLAlchemy's ``pool_pre_ping``
+#: pings at every check-out: a round trip that a busy worker paid several times per import, and a
+#: scheduler once per run it queued (issue 27, decision 0041).
+PING_AFTER_IDLE_S = 5.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat in the pool for :data:`PING_AFTER_IDLE_S`; a dead one is replaced by a
+    fresh connection before anyone sees it (SQLAlchemy retries a check-out that raises DisconnectionError)."""
+    given_back = record.info.get("checked_in_at")
+    if given_back is None or time.monotonic() - given_back < PING_AFTER_IDLE_S:
+        return  # just connected, or in use moments ago
+    try:
+        alive = dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection idle for {time.monotonic() - given_back:.0f} s "
+                                 "no longer answers") from exc
+    if not alive:
+        raise DisconnectionError("a pooled connection no longer answers")
 
 
 DEFAULT_POOL_SIZE = 5  # SQLAlchemy's own default: a portal, a scheduler, a prefork pool process
