@@ -43,7 +43,6 @@ from hrsync.store.types import utcnow
 log = logging.getLogger(__name__)
 
 
-
 class Enqueue(Protocol):
     """Hands a committed run id to whoever executes runs. ``large``: the queue the scheduler chose in the
     transaction that queued the run; passed only where runs go to queues by size (a broker)."""
@@ -199,8 +198,8 @@ def schedule_due(
 ) -> ScheduleReport:
     """Queue a run for every due live integration (one transaction each) and hand it to ``enqueue``.
 
-    The batch shares one session, so its connection is checked out (and pinged) once, not once per run:
-    2,000 programmes due in one minute make the scheduler's statements per run count (issue 27)."""
+    The batch shares one session bound to one connection, checked out once, not once per run: 2,000
+    programmes due in one minute make the scheduler's round trips per run count (issue 27)."""
     now = now or utcnow()
     report = ScheduleReport()
     routed = routes_by_size()
