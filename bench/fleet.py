@@ -25,9 +25,11 @@ created, no welcome e-mail), *small only* (unchanged imports, the large programm
 large* (the same, the large programme due first); embedded mode, the comparison, runs the first only by
 default (the whole benchmark then fits in 15 minutes on two cores; `--embedded-sittings first,small`).
 Reported per sitting: runs completed, missed and doubled; start lag after the due time (p50, p95, max)
-of the small programmes; throughput; the recorded duration of the empty directory's run; CPU per run
-of each process (the simulator's too); database connections at peak (PostgreSQL); peak RSS of each
-hrsync process.
+of the small programmes, and how much of it was the wait to be queued by the scheduler; throughput; the
+recorded duration of the empty directory's run; CPU per run of each process (the simulator's and, on
+PostgreSQL, the database's too); on PostgreSQL the checkpoints and autovacuum runs that fell in the sitting
+and database connections at peak; peak RSS of each hrsync process. On PostgreSQL each sitting starts after a
+``CHECKPOINT``, so that none meets a checkpoint the one before it left due.
 """
 
 from __future__ import annotations
@@ -237,7 +239,7 @@ class Sampler(threading.Thread):
 
     def checkpoint(self) -> None:
         """Write every dirty page now (PostgreSQL), so that a sitting does not meet a checkpoint the one
-        before it left due: in four runs each "with large" sitting met one, the others none (issue 27)."""
+        before it left due: in five runs each "with large" sitting met one, the others none (issue 27)."""
         if not self.database:
             return
         import psycopg
