@@ -237,24 +237,25 @@ class Sampler(threading.Thread):
         self.autovacuum: list[tuple[datetime, str]] = []  # (when seen, what an autovacuum worker was doing)
         self.halt = threading.Event()
 
+    def _server(self, sql: str) -> Any:
+        """One statement on the PostgreSQL server, on a connection of its own; its first row, if it has rows
+        (``None`` without PostgreSQL)."""
+        if not self.database:
+            return None
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
+            cursor = conn.execute(sql)
+            return cursor.fetchone() if cursor.description else None
+
     def checkpoint(self) -> None:
         """Write every dirty page now (PostgreSQL), so that a sitting does not meet a checkpoint the one
         before it left due: in five runs each "with large" sitting met one, the others none (issue 27)."""
-        if not self.database:
-            return
-        import psycopg
-
-        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute("CHECKPOINT")
+        self._server("CHECKPOINT")
 
     def checkpoints(self) -> int:
         """Checkpoints the server has run so far (timed and requested), or 0 without PostgreSQL."""
-        if not self.database:
-            return 0
-        import psycopg
-
-        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True) as conn:
-            row = conn.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").fetchone()
+        row = self._server("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
         return int(row[0]) if row else 0
 
     def cpu_seconds(self) -> dict[str, float]:
