@@ -335,6 +335,11 @@ def test_a_large_integrations_imports_take_their_own_queue_so_small_ones_never_w
     assert queue_depth() == 0
     parent = psutil.Process(larges.proc.pid)
     assert [p.nice() for p in [parent, *parent.children()]] == [5] * (1 + len(parent.children())) != [5]
+    # It leads its session (as under systemd or in a container): where Linux groups the CPU by session, the
+    # session's share is lowered too, or the niceness would count only against its own pool process.
+    autogroup = Path(f"/proc/{parent.pid}/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text().split()[-2:] == ["nice", "5"], autogroup.read_text()
 
 
 def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import(

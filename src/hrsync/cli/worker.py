@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -26,6 +27,31 @@ def _configure_logging(level: str) -> None:
     from hrsync.logs import configure_logging
 
     configure_logging(level=level)  # JSON lines on stderr, each carrying the run id it concerns
+
+
+#: Where Linux shares the CPU between sessions before processes (autogroup, ``sched(7)``), this session's nice.
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def lower_priority(niceness: int) -> None:
+    """``nice(1)`` for this worker and the pool processes it forks after this. Where Linux groups processes by
+    session (autogroup: on by default in many kernels), the kernel first shares the CPU between sessions,
+    and a process's nice value only counts against the processes of its own session: a worker started
+    in a session of its own (systemd, a container, ``setsid``, the fleet benchmark) would go on taking
+    an equal share with every other session. So a worker that leads its session lowers the session's
+    priority too (issue 27: without it the large-import worker took half a core from the small ones)."""
+    os.nice(niceness)
+    if not AUTOGROUP.exists():
+        return
+    if os.getsid(0) != os.getpid():
+        click.echo(f"--nice {niceness}: this worker shares its session with other processes, so Linux's session "
+                   "groups (autogroup) may still give it an equal share of the CPU; start it in a session of its "
+                   "own (setsid, a systemd unit, a container) for the niceness to count (docs/deploy.md).", err=True)
+        return
+    try:
+        AUTOGROUP.write_text(str(niceness))
+    except OSError as exc:  # a kernel that refuses it: the process's own niceness still holds
+        click.echo(f"--nice {niceness}: could not lower the session's priority ({exc}).", err=True)
 
 
 def _on_termination(stop: threading.Event) -> None:
@@ -48,15 +74,16 @@ def _on_termination(stop: threading.Event) -> None:
 @click.option("--queues", "which", type=click.Choice(["all", "small", "large"]), default="all", show_default=True,
               help="Which imports: all; small (never a large one, HRSYNC_LARGE_IMPORT_PEOPLE); large only.")
 @click.option("--nice", "niceness", type=click.IntRange(min=0, max=19), default=0, show_default=True,
-              help="Lower this worker's CPU priority (its pool processes' too), as nice(1) does: a large-import "
-                   "worker sharing cores with small-import workers gives way to them (docs/deploy.md).")
+              help="Lower this worker's CPU priority (its pool processes' too), as nice(1) does, and its session's "
+                   "where Linux groups the CPU by session: a large-import worker sharing cores with small-import "
+                   "workers gives way to them (docs/deploy.md).")
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 def worker(concurrency: int | None, pool: str, hostname: str | None, which: str, niceness: int, loglevel: str) -> None:
     """Run imports handed out through HRSYNC_BROKER_URL (a Celery worker)."""
     if not get_settings().broker_url:
         fail("HRSYNC_BROKER_URL is not set: a worker needs a Redis or RabbitMQ broker (see docs/deploy.md).")
     if niceness:
-        os.nice(niceness)  # inherited by the pool processes forked after this
+        lower_priority(niceness)
     from hrsync.jobs.celery_app import make_app, worker_queues
     from hrsync.store.db import size_pool_for_threads
 
