@@ -229,9 +229,10 @@ class Sampler(threading.Thread):
     """Every half second: resident memory of each hrsync process; on PostgreSQL, database connections and
     which tables autovacuum is working on (the database's own work, which competes for the same two cores)."""
 
-    def __init__(self, pids: dict[str, int], database: str | None) -> None:
+    def __init__(self, pids: dict[str, int], database: str | None, supervise: Any = None) -> None:
         super().__init__(daemon=True)
         self.pids, self.database = pids, database
+        self.supervise = supervise  # called every half second: restarts a process that exited (Restart=always)
         self.peak_rss: dict[str, float] = {}
         self.peak_connections = 0
         self.autovacuum: list[tuple[datetime, str]] = []  # (when seen, what an autovacuum worker was doing)
@@ -296,6 +297,8 @@ class Sampler(threading.Thread):
 
             conn = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True)
         while not self.halt.wait(0.5):
+            if self.supervise is not None:
+                self.supervise()
             for name, pid in self.pids.items():
                 try:
                     parent = psutil.Process(pid)
@@ -388,6 +391,10 @@ def _summarise(name: str, runs: list[dict[str, Any]], due: dict[int, datetime], 
     ends = [r["finished_at"] for r in runs if r["finished_at"]]
     span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
     by_kind = {kind: [lag for _, lag, k in points if k == kind] for kind in ("normal", "slow", "throttled")}
+    # How long a small import held its slot (start to finish): with 16 slots, 1,600 imports a minute need it
+    # under 0.6 s on average, so a slower import is a slower fleet even when the cores have room.
+    held = [(r["finished_at"] - r["started_at"]).total_seconds() for i, rs in per.items() if i in fleet.small
+            for r in rs if r["started_at"] and r["finished_at"]]
     # Small runs that started while the large import ran, against the others of the same sitting.
     during: list[float] = []
     if large and large[0]["started_at"] and large[0]["finished_at"]:
@@ -405,6 +412,7 @@ def _summarise(name: str, runs: list[dict[str, Any]], due: dict[int, datetime], 
         # Of the lag, how long the scheduler took to queue the run (the rest is the wait for a worker's slot).
         "queued_p50": _percentile(queued, 50), "queued_p95": _percentile(queued, 95),
         "lag_p95_by_behaviour": {k: _percentile(v, 95) for k, v in by_kind.items()},
+        "run_s_mean": sum(held) / len(held) if held else None, "run_s_p95": _percentile(held, 95),
         "lag_p95_while_large_ran": _percentile(during, 95), "started_while_large_ran": len(during),
         "span_s": span,
         "runs_per_minute": (len(runs) / span * 60) if span else None,
@@ -469,7 +477,18 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
             procs = {"scheduler": _start(["scheduler", "--tick", "1", "--workers", str(args.slots),
                                           "--loglevel", "WARNING"], env, log)}
         database = database_url.rsplit("/", 1)[1] if mode == "scale-out" else None
-        sampler = Sampler({k: p.pid for k, p in procs.items()}, database)
+        restarts: dict[str, int] = {}
+
+        def supervise() -> None:
+            """As systemd's ``Restart=always`` (docs/deploy.md): a threads worker that an import left above
+            HRSYNC_WORKER_MAX_MEMORY_MB exits 0 after a warm shutdown, and a fresh one takes its place."""
+            for name, proc in list(procs.items()):
+                if proc.poll() == 0 and not sampler.halt.is_set():
+                    procs[name] = _start([str(a) for a in proc.args][1:], env, log)  # type: ignore[union-attr]
+                    sampler.pids[name] = procs[name].pid
+                    restarts[name] = restarts.get(name, 0) + 1
+
+        sampler = Sampler({k: p.pid for k, p in procs.items()}, database, supervise)
         sampler.start()
         time.sleep(args.lead)  # the processes start
         sittings = []
@@ -488,6 +507,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
             "empty_run_alone": empty_alone,
             "peak_rss_mb": sampler.peak_rss,
             "peak_connections": sampler.peak_connections if database else None,
+            "restarts": restarts,
             "throttled_answers": sim.throttled_answers}
 
 
@@ -517,6 +537,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         for s in mode["sittings"]:
             cpu = ", ".join(f"{k} {v:.0f}" for k, v in s.get("cpu_ms_per_run", {}).items())
             lines.append(f"- {mode['mode']}, {s['sitting']}: CPU ms per run: {cpu}")
+            if s.get("run_s_mean") is not None:
+                lines.append(f"  - a small import's time in its slot (start to finish): mean {s['run_s_mean']:.2f} s, "
+                             f"p95 {s['run_s_p95']:.2f} s")
             if s.get("queued_p95") is not None:
                 lines.append(f"  - of the lag, queued by the scheduler after the due time: p50 {s['queued_p50']:.1f} "
                              f"s, p95 {s['queued_p95']:.1f} s (the rest: waiting for a worker's slot)")
@@ -529,8 +552,9 @@ def to_markdown(report: dict[str, Any]) -> str:
         alone = mode.get("empty_run_alone") or {}
         fixed = (f"; an empty directory's run alone (median of 15): {alone['wall_ms']:.0f} ms, "
                  f"{alone['cpu_ms']:.0f} ms CPU") if alone else ""
+        restarted = ", ".join(f"{k} {v}" for k, v in sorted(mode.get("restarts", {}).items()))
         lines.append(f"- {mode['mode']}: peak RSS MB: {rss}; DB connections at peak: {mode['peak_connections']}; "
-                     f"setup {mode['setup_s']:.0f} s{fixed}")
+                     f"setup {mode['setup_s']:.0f} s{fixed}; restarted above the memory limit: {restarted or 'none'}")
     return "\n".join(lines)
 
 

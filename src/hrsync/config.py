@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         "large-import queue (<queue>.large), so that workers started with --queues small never wait behind one; "
         "0 sends every import to the one queue.",
     )
+    large_import_give_way: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds a large import run by a worker started with --queues large may pause, in all, at "
+        "its page boundaries while small imports wait on the queue (a rush of them goes first); 0: it never "
+        "pauses.",
+    )
     base_url: str = "http://127.0.0.1:8000"
     webhooks: Literal["auto", "on", "off"] = Field(
         default="auto",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -340,6 +341,73 @@ def test_a_large_integrations_imports_take_their_own_queue_so_small_ones_never_w
     autogroup = Path(f"/proc/{parent.pid}/autogroup")
     if autogroup.exists():
         assert autogroup.read_text().split()[-2:] == ["nice", "5"], autogroup.read_text()
+
+
+def test_a_large_import_gives_way_while_small_imports_wait_then_carries_on(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """Issue 27: a worker started with ``--queues large`` pauses its import at a page boundary while small
+    imports wait on the queue, and carries on once a small-import worker took them."""
+    from hrsync.sync.execute import execute_run
+
+    scaled.env["HRSYNC_LARGE_IMPORT_PEOPLE"] = "50"
+    activate(scaled.env)
+    large, small = scaled.add_live(2)
+    with scaled.factory.begin() as session:
+        first = request_run(session, large, trigger="cli").id
+    execute_run(first)  # in this process: the first import sizes the integration (60 people)
+
+    with scaled.factory.begin() as session:
+        waiting = request_run(session, small, trigger="manual").id
+    enqueue_run(waiting)  # a small import waits: no small-import worker yet
+    larges = workers("larges", queues="large")
+    larges.wait_ready()
+    with scaled.factory.begin() as session:
+        big = request_run(session, large, trigger="manual").id
+    enqueue_run(big)
+
+    wait_for(lambda: "giving way to 1 small import(s)" in larges.output(), "the large import to give way")
+    time.sleep(1.5)  # it stays paused while the small one waits
+    assert scaled.runs(large)[-1].status == "running" and queue_depth(which="small") == 1
+
+    smalls_started = utcnow()  # the large import carries on only once a small-import worker took the waiting one
+    workers("smalls", queues="small").wait_ready()
+    wait_for(lambda: {scaled.runs(large)[-1].status, scaled.runs(small)[-1].status} <= FINISHED, "both to finish")
+    small_run, large_run = scaled.runs(small)[-1], scaled.runs(large)[-1]
+    assert (small_run.id, large_run.id) == (waiting, big)
+    assert {small_run.status, large_run.status} <= {"succeeded", "succeeded_with_errors"} and large_run.total == 60
+    assert large_run.started_at is not None and large_run.finished_at is not None
+    assert large_run.started_at < smalls_started < large_run.finished_at.replace(tzinfo=smalls_started.tzinfo)
+    assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
+
+
+def test_a_threads_worker_left_above_the_memory_limit_shuts_down_warmly_and_its_queue_goes_on(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """A threads worker has no pool process to replace: one that an import left above
+    HRSYNC_WORKER_MAX_MEMORY_MB (here 1) finishes that import, takes no other and exits 0, for its service
+    manager to start a fresh one; the import it had not started is taken by the next worker, once."""
+    scaled.env["HRSYNC_WORKER_MAX_MEMORY_MB"] = "1"
+    activate(scaled.env)
+    first, second = scaled.add_live(2)
+    bounded = workers("bounded", concurrency=1, pool="threads")
+    bounded.wait_ready()
+    runs = {}
+    for iid in (first, second):
+        with scaled.factory.begin() as session:
+            runs[iid] = request_run(session, iid, trigger="manual").id
+        enqueue_run(runs[iid])
+    assert bounded.proc.wait(timeout=120) == 0
+    assert "above HRSYNC_WORKER_MAX_MEMORY_MB (1): warm shutdown" in bounded.output()
+    done = [iid for iid in (first, second) if scaled.runs(iid)[-1].status in FINISHED]
+    assert len(done) == 1, [scaled.runs(i)[-1].status for i in (first, second)]  # one import, then no other
+
+    scaled.env["HRSYNC_WORKER_MAX_MEMORY_MB"] = "0"  # the fresh worker (here: without the limit)
+    workers("fresh", concurrency=1, pool="threads").wait_ready()
+    wait_for(lambda: all(scaled.runs(i)[-1].status in FINISHED for i in (first, second)), "the other import")
+    for iid in (first, second):
+        [run] = scaled.runs(iid)
+        assert run.id == runs[iid] and run.status in {"succeeded", "succeeded_with_errors"}, run.reason
 
 
 def test_a_pool_process_left_above_the_memory_limit_is_replaced_after_its_import(

@@ -85,10 +85,17 @@ def worker(concurrency: int | None, pool: str, hostname: str | None, which: str,
     if niceness:
         lower_priority(niceness)
     from hrsync.jobs.celery_app import make_app, worker_queues
+    from hrsync.jobs.give_way import takes_large_imports_only
     from hrsync.store.db import size_pool_for_threads
+
+    takes_large_imports_only(which == "large")  # its imports give way to waiting small ones (give_way)
 
     if pool == "threads":  # one process, many imports: a database connection pool to match
         size_pool_for_threads(concurrency or os.cpu_count() or 1)
+    if pool != "prefork":  # no pool process to replace: the worker itself restarts (hrsync.jobs.memory_limit)
+        from hrsync.jobs.memory_limit import bound_this_worker
+
+        bound_this_worker(get_settings().worker_max_memory_mb)
     app = make_app()
     argv = ["worker", f"--loglevel={loglevel}", f"--pool={pool}", "-Q", ",".join(worker_queues(which)),
             "--without-gossip", "--without-mingle"]

@@ -16,6 +16,7 @@ from typing import Any
 from celery import Task
 
 from hrsync.jobs.celery_app import DECIDE_RUN_TASK, RUN_IMPORT_TASK, app
+from hrsync.jobs.give_way import for_this_worker
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,11 @@ def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
 
     # host, process and thread, as embedded mode's: a thread-pool worker runs several imports in one process
     worker_id = f"celery:{self.request.hostname}:{os.getpid()}:{threading.get_ident()}"
-    outcome = execute_run(int(run_id), worker_id=worker_id)
+    give_way = for_this_worker()  # a large-import worker's import pauses while small ones wait
+    outcome = execute_run(int(run_id), worker_id=worker_id, pace=give_way)
+    if give_way is not None and give_way.pauses:
+        log.info("run %s gave way to small imports %s time(s), %.0f s in all", run_id, give_way.pauses,
+                 give_way.paused)
     if outcome is None:
         log.info("run %s was already claimed by another worker; nothing to do", run_id)
         return None

@@ -27,6 +27,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -93,6 +94,7 @@ def execute_run(
     source_factory: SourceFactory | None = None,
     skip_unchanged: bool = True,
     only: OnePerson | None = None,
+    pace: Callable[[], None] | None = None,
 ) -> RunOutcome | None:
     """Run a queued import to its end. ``None`` when another worker already took it.
 
@@ -103,11 +105,13 @@ def execute_run(
     the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``). ``only``
     narrows the run to one person (:mod:`hrsync.sync.one_person`, :func:`run_one_person`); a ``single``
     or ``webhook`` run without it fails, so a recovered or re-queued one never becomes a whole import.
+    ``pace`` is called at each page boundary of the read (a large import gives way there:
+    :mod:`hrsync.jobs.give_way`).
     """
     factory = factory or session_factory()
     if not claim(factory, run_id, worker_id or worker_name()):
         return None
-    progress = Progress(factory, run_id)
+    progress = Progress(factory, run_id, pace)
     heartbeat = Heartbeat(factory, run_id)
     heartbeat.start()
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -26,9 +27,10 @@ HEARTBEAT_INTERVAL = 30.0  # seconds; stale-run recovery waits much longer (see 
 class Progress:
     """Writes phase, processed/total and the heartbeat on the run row, at most twice a second."""
 
-    def __init__(self, factory: sessionmaker[Session], run_id: int) -> None:
+    def __init__(self, factory: sessionmaker[Session], run_id: int, pace: Callable[[], None] | None = None) -> None:
         self._factory = factory
         self._run_id = run_id
+        self._pace = pace  # at each page boundary of the read: a large import gives way there (jobs.give_way)
         # Made right after the claim, which wrote the phase and the heartbeat: the first count waits its
         # interval like the others (a small import then writes no count before its phases; issue 27).
         self._claimed = self._last = time.monotonic()
@@ -66,6 +68,8 @@ class Progress:
 
     def fetched(self, processed: int, total: int | None) -> None:
         self.write(processed=processed, total=total)
+        if self._pace is not None:
+            self._pace()
 
 
 class NoProgress(Progress):

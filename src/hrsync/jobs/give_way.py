@@ -1,0 +1,85 @@
+"""A large import gives way to small ones (issue 27).
+
+A worker started with ``--queues large`` shares the machine (its cores, the database) with the
+small-import workers. Its lower CPU priority (``--nice``) is not enough when a rush of small imports
+falls due while it reads: the database, the HR systems' answers and the memory bus are shared too,
+and in the fleet benchmark the small imports' start lag grew three times as fast while it ran. So
+at each page boundary of its read the large import asks the broker whether small imports are waiting,
+and while they are it pauses, up to ``HRSYNC_LARGE_IMPORT_GIVE_WAY`` seconds in all, then carries on
+whatever the queue says. Its heartbeat goes on meanwhile, so recovery never takes it for dead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 0.5  # seconds between two questions to the broker while the import runs
+POLL = 0.5  # seconds paused between two questions while small imports wait
+
+
+class GiveWay:
+    """Called at each page boundary of a read: returns at once, or after small imports stopped waiting or
+    the budget ran out. ``waiting`` counts the small imports waiting on the queue (the broker's answer);
+    a broker that cannot answer ends the pausing for this import, never the import."""
+
+    def __init__(self, waiting: Callable[[], int], budget: float, *, check_every: float = CHECK_EVERY,
+                 poll: float = POLL) -> None:
+        self._waiting = waiting
+        self.budget = max(0.0, budget)
+        self._check_every, self._poll = check_every, poll
+        self._next_check = 0.0
+        self.paused = 0.0  # seconds paused so far
+        self.pauses = 0
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self.paused >= self.budget or now < self._next_check:
+            return
+        self._next_check = now + self._check_every
+        first = True
+        while self.paused < self.budget:
+            try:
+                waiting = self._waiting()
+            except Exception:  # the broker's hiccup: go on reading, and stop asking
+                log.warning("could not count the small imports waiting; this import no longer gives way",
+                            exc_info=True)
+                self.budget = self.paused
+                return
+            if not waiting:
+                return
+            if first:
+                self.pauses += 1
+                log.info("giving way to %s small import(s) waiting on the queue (%.0f s of %.0f s used)",
+                         waiting, self.paused, self.budget)
+                first = False
+            step = min(self._poll, self.budget - self.paused)
+            time.sleep(step)
+            self.paused += step
+
+
+_GIVES_WAY = False  # set by ``hrsync worker --queues large`` before its pool processes are forked
+
+
+def takes_large_imports_only(only_large: bool) -> None:
+    """Say whether this worker process (and the pool processes it forks after this) takes large imports
+    alone: only such a worker gives way; one that also takes small ones would wait for work it could do
+    itself."""
+    global _GIVES_WAY
+    _GIVES_WAY = only_large
+
+
+def for_this_worker() -> GiveWay | None:
+    """The pacing of an import this worker runs: a :class:`GiveWay` on a large-import worker with a budget
+    (``HRSYNC_LARGE_IMPORT_GIVE_WAY``), else ``None``."""
+    from hrsync.config import get_settings
+
+    budget = get_settings().large_import_give_way
+    if not _GIVES_WAY or budget <= 0:
+        return None
+    from hrsync.jobs.celery_app import queue_depth
+
+    return GiveWay(lambda: queue_depth(which="small"), budget)
