@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hrsync.domain.schedule import next_run_for
 from hrsync.jobs.routing import is_large, routes_by_size
@@ -154,7 +155,9 @@ def _schedule_one(session: Session, integration_id: int, now: datetime, report: 
     if getattr(claimed, "rowcount", 0) != 1:
         report.lost_race += 1
         return None
-    integration.next_run_at = following
+    # What the claim wrote, as the loaded row's own value: set as a change, it was flushed again before the
+    # next statement (a second UPDATE per run, which also moved updated_at that the claim keeps).
+    set_committed_value(integration, "next_run_at", following)
     detail: dict[str, Any] = {
         "due_at": due_at.isoformat(),
         "next_run_at": following.isoformat() if following else None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hrsync.config import get_settings
@@ -36,29 +36,38 @@ def routes_by_size() -> bool:
     return bool(settings.broker_url) and settings.large_import_people > 0
 
 
+def _last_whole_read(integration_id: Any) -> Any:
+    """The total of the integration's last finished whole-directory read other than run ``:run_id``."""
+    return (select(ImportRun.total)
+            .where(ImportRun.integration_id == integration_id, ImportRun.id != bindparam("run_id"),
+                   ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None), ImportRun.trigger.in_(WHOLE_READS))
+            .order_by(ImportRun.id.desc())  # previews have no number
+            .limit(1))
+
+
+# Built once: the scheduler asks for every run it queues (issue 27).
+_LAST_TOTAL = _last_whole_read(bindparam("integration_id"))
+_LAST_TOTAL_OF_RUNS_INTEGRATION = _last_whole_read(
+    select(ImportRun.integration_id).where(ImportRun.id == bindparam("run_id")).scalar_subquery())
+
+
 def is_large_run(run_id: int) -> bool:
     """Whether run ``run_id`` belongs on the large-import queue (one indexed look-up): its integration's
     last whole-directory read (:data:`WHOLE_READS`, dry runs and previews included) found at least
     ``HRSYNC_LARGE_IMPORT_PEOPLE`` people."""
-    if get_settings().large_import_people <= 0:
+    threshold = get_settings().large_import_people
+    if threshold <= 0:
         return False
-    integration_id = select(ImportRun.integration_id).where(ImportRun.id == run_id).scalar_subquery()
     with session_scope() as session:
-        return is_large(session, integration_id, run_id)
+        last_total = session.scalar(_LAST_TOTAL_OF_RUNS_INTEGRATION, {"run_id": run_id})
+    return last_total is not None and last_total >= threshold
 
 
-def is_large(session: Session, integration_id: Any, run_id: int) -> bool:
+def is_large(session: Session, integration_id: int, run_id: int) -> bool:
     """:func:`is_large_run` in the caller's session: the scheduler decides in the transaction that queues
     the run, and spares itself a session (a connection's check-out and ping) per run (issue 27)."""
     threshold = get_settings().large_import_people
     if threshold <= 0:
         return False
-    last_total = session.scalar(
-        select(ImportRun.total)
-        .where(ImportRun.integration_id == integration_id, ImportRun.id != run_id,
-               ImportRun.status.in_(_FINISHED), ImportRun.total.is_not(None),
-               ImportRun.trigger.in_(WHOLE_READS))
-        .order_by(ImportRun.id.desc())  # previews have no number
-        .limit(1)
-    )
+    last_total = session.scalar(_LAST_TOTAL, {"integration_id": integration_id, "run_id": run_id})
     return last_total is not None and last_total >= threshold

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,14 +66,18 @@ class RunOutcome:
         )
 
 
+# Built once: a fleet's scheduler asks both for every run it queues, and building the statement (and its
+# cache key) anew each time cost more than the round trip (issue 27).
+_ACTIVE_RUN = select(ImportRun).where(
+    ImportRun.integration_id == bindparam("integration_id"),
+    ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES]),
+)
+_HIGHEST_NUMBER = select(func.max(ImportRun.number)).where(ImportRun.integration_id == bindparam("integration_id"))
+
+
 def active_run(session: Session, integration_id: int) -> ImportRun | None:
     """The integration's queued, running or held run, if any."""
-    return session.scalar(
-        select(ImportRun).where(
-            ImportRun.integration_id == integration_id,
-            ImportRun.status.in_([s.value for s in ACTIVE_RUN_STATUSES]),
-        )
-    )
+    return session.scalar(_ACTIVE_RUN, {"integration_id": integration_id})
 
 
 def _blocked_reason(run: ImportRun) -> str:
@@ -168,7 +172,7 @@ def next_run_number(session: Session, integration_id: int) -> int:
     """The next number in this integration's own history (#1, #2, …). Two runs of one
     integration are never requested at once (the one-active-run index), and a race that still
     collides fails on ``uq_import_run_integration_number`` and is reported as blocked."""
-    highest = session.scalar(select(func.max(ImportRun.number)).where(ImportRun.integration_id == integration_id))
+    highest = session.scalar(_HIGHEST_NUMBER, {"integration_id": integration_id})
     return (highest or 0) + 1
 
 
