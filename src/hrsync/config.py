@@ -54,7 +54,8 @@ class Settings(BaseSettings):
         default=250,
         ge=0,
         description="A worker pool process left resident above this many MB by an import is replaced by a fresh "
-        "one after it (prefork pool only); 0 keeps pool processes for ever.",
+        "one after it (prefork pool); a threads or solo worker left above it makes a warm shutdown for its "
+        "service manager to restart it; 0: never.",
     )
     large_import_people: int = Field(
         default=20_000,
