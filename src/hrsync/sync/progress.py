@@ -27,6 +27,8 @@ HEARTBEAT_INTERVAL = 30.0  # seconds; stale-run recovery waits much longer (see 
 class Progress:
     """Writes phase, processed/total and the heartbeat on the run row, at most twice a second."""
 
+    _pace: Callable[[], None] | None = None  # see __init__ (a subclass that writes nothing has none)
+
     def __init__(self, factory: sessionmaker[Session], run_id: int, pace: Callable[[], None] | None = None) -> None:
         self._factory = factory
         self._run_id = run_id
