@@ -17,42 +17,30 @@ import logging
 import os
 import signal
 import threading
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-_STATM = Path("/proc/self/statm")
-_limit_mb = 0
 _stopping = threading.Event()
-
-
-def resident_mb() -> float:
-    """This process's resident memory now, in MB (its peak where ``/proc`` is missing)."""
-    try:
-        return int(_STATM.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
 def bound_this_worker(limit_mb: int) -> None:
     """Make this threads or solo worker shut down warmly after an import that left it above ``limit_mb``
     (0: never)."""
-    global _limit_mb
-    _limit_mb = limit_mb
     if limit_mb > 0:
         from celery.signals import task_postrun
 
-        task_postrun.connect(_after_task, weak=False)
+        task_postrun.connect(partial(_after_task, limit_mb), weak=False)
 
 
-def _after_task(**_: Any) -> None:
-    mb = resident_mb()
-    if _limit_mb <= 0 or mb <= _limit_mb or _stopping.is_set():
+def _after_task(limit_mb: int, **_: Any) -> None:
+    import psutil
+
+    mb = psutil.Process().memory_info().rss / 2**20
+    if mb <= limit_mb or _stopping.is_set():
         return
     _stopping.set()
     log.warning("worker resident at %.0f MB, above HRSYNC_WORKER_MAX_MEMORY_MB (%s): warm shutdown after its "
-                "running imports; its service manager starts a fresh one", mb, _limit_mb)
+                "running imports; its service manager starts a fresh one", mb, limit_mb)
     os.kill(os.getpid(), signal.SIGTERM)  # Celery's warm shutdown, as a service manager's stop would be
