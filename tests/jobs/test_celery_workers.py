@@ -381,6 +381,43 @@ def test_a_large_import_gives_way_while_small_imports_wait_then_carries_on(
     assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
 
 
+def test_a_large_import_gives_way_to_imports_due_that_the_scheduler_has_not_queued_yet(
+    scaled: Install, workers: Callable[..., Worker]
+) -> None:
+    """In a rush the scheduler queues runs seconds after they fall due, and the broker's queue can look empty
+    meanwhile: a large import gives way to integrations due and not yet queued too, and carries on once the
+    scheduler queued their runs and a small-import worker took them (issue 27's first sitting)."""
+    from hrsync.sync.execute import execute_run
+
+    scaled.env["HRSYNC_LARGE_IMPORT_PEOPLE"] = "50"
+    activate(scaled.env)
+    large, = scaled.add_live(1)
+    with scaled.factory.begin() as session:
+        first = request_run(session, large, trigger="cli").id
+    execute_run(first)  # in this process: the first import sizes the integration (60 people)
+    due = scaled.add_live(2, due_at=utcnow() - timedelta(seconds=5))  # due, and no scheduler running yet
+    larges = workers("larges", queues="large")
+    larges.wait_ready()
+    with scaled.factory.begin() as session:
+        big = request_run(session, large, trigger="manual").id
+    enqueue_run(big)
+
+    wait_for(lambda: "giving way to 2 small import(s) queued or due" in larges.output(), "the large import to give way")
+    time.sleep(1.5)  # the queue is empty, yet it stays paused while they are due
+    assert scaled.runs(large)[-1].status == "running" and queue_depth(which="small") == 0
+
+    scheduled = utcnow()
+    assert len(schedule_due(scaled.factory, scheduled, enqueue_run).queued) == 2  # now on the queue
+    workers("smalls", queues="small").wait_ready()
+    wait_for(lambda: all(scaled.runs(i) and scaled.runs(i)[-1].status in FINISHED for i in [large, *due]),
+             "all three to finish")
+    large_run = scaled.runs(large)[-1]
+    assert large_run.id == big and large_run.status in {"succeeded", "succeeded_with_errors"}
+    assert all(scaled.runs(i)[-1].status in {"succeeded", "succeeded_with_errors"} for i in due)
+    assert large_run.finished_at is not None and large_run.finished_at.replace(tzinfo=scheduled.tzinfo) > scheduled
+    assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
+
+
 def test_a_threads_worker_left_above_the_memory_limit_shuts_down_warmly_and_its_queue_goes_on(
     scaled: Install, workers: Callable[..., Worker]
 ) -> None:

@@ -21,6 +21,7 @@ from hrsync.jobs.dispatch import (
     SKIPPED_ACTION,
     ScheduleReport,
     _schedule_one,
+    count_due,
     due_integrations,
     recover_stale_runs,
     requeue_queued_runs,
@@ -76,6 +77,26 @@ def test_paused_integrations_are_not_due(install: Install) -> None:
     with install.factory() as session:
         assert due_integrations(session, now) == []
     assert schedule_due(install.factory, now).queued == []
+
+
+def test_the_due_count_is_what_the_scheduler_has_yet_to_queue_from_the_last_quarter_hour(install: Install) -> None:
+    """What a large import gives way to besides the broker's queue (hrsync.jobs.give_way): integrations due
+    and not yet queued, but not one due for longer than ``within`` (a scheduler down, or failing on it)."""
+    now = utcnow()
+    recent = install.add_live(3, due_at=now - timedelta(seconds=30))
+    install.add_live(1, due_at=now - timedelta(minutes=20))  # stuck: not a rush to give way to
+    install.add_live(1, due_at=now + timedelta(seconds=30))  # not due yet
+    [paused] = install.add_live(1, due_at=now - timedelta(seconds=5))
+    with install.factory.begin() as session:
+        session.execute(update(Integration).where(Integration.id == paused).values(status="paused"))
+    with install.factory() as session:
+        assert count_due(session, now) == 3
+        assert count_due(session, now, within=timedelta(hours=1)) == 4
+    schedule_due(install.factory, now, limit=2)  # most overdue first: the stuck one and one recent one
+    with install.factory() as session:
+        assert count_due(session, now) == 2
+        assert count_due(session, now, within=timedelta(hours=1)) == 2
+    assert len({r.integration_id for r in install.runs()} & set(recent)) == 1
 
 
 def test_a_held_run_makes_the_scheduled_import_skip_and_the_skip_is_logged(install: Install) -> None:

@@ -119,6 +119,17 @@ def due_integrations(
     return list(session.scalars(stmt).all())
 
 
+def count_due(session: Session, now: datetime | None = None, *, within: timedelta = timedelta(minutes=15)) -> int:
+    """How many live integrations fell due in the last ``within`` and are not yet queued by the scheduler
+    (on the index ``ix_integration_status_next_run_at``): in a rush the scheduler queues runs seconds after
+    they fall due, and these wait as surely as the broker's (hrsync.jobs.give_way). One due for longer is
+    not waiting on a rush: the scheduler is down, or fails on it every pass."""
+    now = now or utcnow()
+    return int(session.scalar(
+        select(func.count()).select_from(Integration)
+        .where(_due_clause(now), Integration.next_run_at > now - within)) or 0)
+
+
 def _log(session: Session, integration: Integration, action: str, detail: dict[str, Any]) -> None:
     activity.record(session, programme_id=integration.programme_id, integration_id=integration.id,
                     action=action, detail=detail)
