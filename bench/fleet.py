@@ -322,8 +322,9 @@ class Sampler(threading.Thread):
 
 
 def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int,
-             sampler: Sampler) -> dict[str, Any]:
+             sampler: Sampler, log: Path) -> dict[str, Any]:
     sampler.checkpoint()
+    logged = log.stat().st_size if log.exists() else 0
     cpu_before, checkpoints_before = sampler.cpu_seconds(), sampler.checkpoints()
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
     due = _due_times(fleet, t0, with_large, window)
@@ -342,7 +343,22 @@ def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: fl
     summary["cpu_ms_per_run"] = {k: round(v * 1000 / max(1, len(runs)), 1) for k, v in cpu.items()}
     summary["checkpoints"] = sampler.checkpoints() - checkpoints_before
     summary["autovacuum"] = _spans([(at, what) for at, what in sampler.autovacuum if at >= since], t0)
+    summary["large_gave_way_s"] = _gave_way(log, logged)
     return summary
+
+
+def _gave_way(log: Path, offset: int) -> float | None:
+    """Seconds the large import paused for small ones in this sitting, as the large worker logged them
+    (``hrsync.jobs.tasks``); None where it did not log (embedded mode, or no large worker)."""
+    import re
+
+    if not log.exists():
+        return None
+    with log.open("rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    paused = [float(s) for s in re.findall(r"gave way to small imports \d+ time\(s\), (\d+) s in all", text)]
+    return sum(paused) if paused else None
 
 
 def _spans(seen: list[tuple[datetime, str]], t0: datetime) -> list[dict[str, Any]]:
@@ -471,7 +487,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
             if args.large_worker:
                 procs["large worker"] = _start(["worker", "--concurrency", "1", "--queues", "large", "--nice",
                                                 str(args.large_nice), "--hostname", "fleetlarge@%h",
-                                                "--loglevel", "WARNING"], env, log)
+                                                "--loglevel", "INFO"], env, log)  # INFO: how long it gave way
             procs["scheduler"] = _start(["scheduler", "--tick", "1", "--loglevel", "WARNING"], env, log)
         else:
             procs = {"scheduler": _start(["scheduler", "--tick", "1", "--workers", str(args.slots),
@@ -495,7 +511,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
         try:
             for name in (args.sittings if mode == "scale-out" else args.embedded_sittings).split(","):
                 sittings.append(_sitting(SITTINGS[name], fleet, name != "small", lead=5.0, timeout=args.timeout,
-                                         window=args.window, sampler=sampler))
+                                         window=args.window, sampler=sampler, log=log))
                 print(json.dumps({k: v for k, v in sittings[-1].items() if k != "points"}), file=sys.stderr)
         finally:
             sampler.halt.set()
@@ -543,6 +559,8 @@ def to_markdown(report: dict[str, Any]) -> str:
             if s.get("queued_p95") is not None:
                 lines.append(f"  - of the lag, queued by the scheduler after the due time: p50 {s['queued_p50']:.1f} "
                              f"s, p95 {s['queued_p95']:.1f} s (the rest: waiting for a worker's slot)")
+            if s.get("large_gave_way_s") is not None:
+                lines.append(f"  - the large import gave way to small ones for {s['large_gave_way_s']:.0f} s in all")
             if mode["mode"] == "scale-out":
                 vacuums = "; ".join(f"{v['what']} {v['start']:.0f}–{v['end']:.0f} s"
                                     for v in s.get("autovacuum", [])) or "none"
