@@ -1,12 +1,18 @@
 """A large import's pauses while small imports wait (hrsync.jobs.give_way, issue 27). The broker's answer is
-given here as a sequence of counts; tests/jobs/test_celery_workers.py shows it against real workers."""
+given here as a sequence of counts; tests/jobs/test_celery_workers.py shows it against real workers. The pause
+points of a run are shown through ``execute_run`` on a SQLite file and PostgreSQL."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 
+from tests.sync.run_by_url import execute_run
+
 from hrsync.jobs.give_way import GiveWay
+from hrsync.sync.runs import request_run
+
+from .conftest import Install
 
 
 def answers(*counts: int) -> tuple[list[int], Callable[[], int]]:
@@ -60,3 +66,24 @@ def test_a_broker_that_cannot_answer_ends_the_pausing_not_the_import() -> None:
     give_way()
     give_way()
     assert calls == [1] and give_way.paused == 0  # asked once, then no more
+
+
+def test_a_run_pauses_at_each_page_and_once_more_between_its_plan_and_its_apply(install: Install) -> None:
+    """The pause points of a run (``execute_run(pace=...)``): each page boundary of the read, then the
+    moment after the plan and before the apply, when nothing is held. A large import's apply (a first
+    import's hundred thousand rows) may wait there for a rush of small ones, as its read does."""
+    [iid] = install.add_live()
+    programme_id = install.integration(iid).programme_id
+    with install.factory.begin() as session:
+        run_id = request_run(session, iid, trigger="manual").id
+    seen: list[tuple[int, int]] = []
+
+    def pace() -> None:  # at each pause point: the HR system's answers so far, the programme's members
+        seen.append((install.sim.stats.total, install.member_count(programme_id)))
+
+    outcome = execute_run(run_id, url=install.url, pace=pace)
+    assert outcome is not None and outcome.status in {"succeeded", "succeeded_with_errors"}
+    assert install.member_count(programme_id) >= install.runs(iid)[-1].created > 0
+    assert len(seen) >= 2  # the simulator's 60 people on one page, then the apply
+    assert all(members == 0 for _answers, members in seen)  # nothing written at any pause point
+    assert seen[-1][0] == install.sim.stats.total  # the last: once everything was read

@@ -4,7 +4,7 @@ A worker started with ``--queues large`` shares the machine (its cores, the data
 small-import workers. Its lower CPU priority (``--nice``) is not enough when a rush of small imports
 falls due while it reads: the database, the HR systems' answers and the memory bus are shared too,
 and in the fleet benchmark the small imports' start lag grew three times as fast while it ran. So
-at each page boundary of its read the large import asks whether small imports are waiting (on the
+at each page boundary of its read, and before its apply, the large import asks whether small imports are waiting (on the
 broker's queue, or due and not yet queued by the scheduler), and while they are it pauses, up to
 ``HRSYNC_LARGE_IMPORT_GIVE_WAY`` seconds in all, then carries on whatever the queue says.
 Its heartbeat goes on meanwhile, so recovery never takes it for dead.
@@ -23,9 +23,10 @@ POLL = 0.5  # seconds paused between two questions while small imports wait
 
 
 class GiveWay:
-    """Called at each page boundary of a read: returns at once, or after small imports stopped waiting or
-    the budget ran out. ``waiting`` counts the small imports waiting (:func:`small_imports_waiting`);
-    a broker that cannot answer ends the pausing for this import, never the import."""
+    """Called at each pause point of an import (its read's page boundaries, the moment before its apply):
+    returns at once, or after small imports stopped waiting or the budget ran out. ``waiting`` counts the
+    small imports waiting (:func:`small_imports_waiting`); a broker that cannot answer ends the pausing for
+    this import, never the import."""
 
     def __init__(self, waiting: Callable[[], int], budget: float, *, check_every: float = CHECK_EVERY,
                  poll: float = POLL) -> None:

@@ -105,8 +105,8 @@ def execute_run(
     the outcome is the same either way (``tests/sync/test_fingerprint_equivalence.py``). ``only``
     narrows the run to one person (:mod:`hrsync.sync.one_person`, :func:`run_one_person`); a ``single``
     or ``webhook`` run without it fails, so a recovered or re-queued one never becomes a whole import.
-    ``pace`` is called at each page boundary of the read (a large import gives way there:
-    :mod:`hrsync.jobs.give_way`).
+    ``pace`` is called at each page boundary of the read and once between the plan and its apply
+    (a large import gives way there: :mod:`hrsync.jobs.give_way`).
     """
     factory = factory or session_factory()
     if not claim(factory, run_id, worker_id or worker_name()):
@@ -402,6 +402,7 @@ def _finish(
     if brake.hold:
         return _finish_without_applying(factory, context.run_id, plan, RunStatus.HELD, brake.reason, scope)
 
+    progress.pause_point()  # the plan is made and nothing is held: a large import's apply may wait here
     progress.phase(RunPhase.APPLYING)
     with factory() as session, session.begin():
         # Locked: stale-run recovery waits for this apply to commit instead of failing the run under it.

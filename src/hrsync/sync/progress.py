@@ -32,7 +32,7 @@ class Progress:
     def __init__(self, factory: sessionmaker[Session], run_id: int, pace: Callable[[], None] | None = None) -> None:
         self._factory = factory
         self._run_id = run_id
-        self._pace = pace  # at each page boundary of the read: a large import gives way there (jobs.give_way)
+        self._pace = pace  # called at each pause point: a large import gives way there (jobs.give_way)
         # Made right after the claim, which wrote the phase and the heartbeat: the first count waits its
         # interval like the others (a small import then writes no count before its phases; issue 27).
         self._claimed = self._last = time.monotonic()
@@ -70,6 +70,11 @@ class Progress:
 
     def fetched(self, processed: int, total: int | None) -> None:
         self.write(processed=processed, total=total)
+        self.pause_point()
+
+    def pause_point(self) -> None:
+        """A moment of the run that holds nothing (no transaction, no lock): each page boundary of the read,
+        and the moment between the plan and its apply. A large import gives way there (jobs.give_way)."""
         if self._pace is not None:
             self._pace()
 
