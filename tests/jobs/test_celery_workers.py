@@ -379,6 +379,8 @@ def test_a_large_import_gives_way_while_small_imports_wait_then_carries_on(
     assert large_run.started_at is not None and large_run.finished_at is not None
     assert large_run.started_at < smalls_started < large_run.finished_at.replace(tzinfo=smalls_started.tzinfo)
     assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
+    assert (large_run.worker_id or "").startswith("celery-large:")  # others' large imports are not waited for
+    assert (small_run.worker_id or "").startswith("celery:")
 
 
 def test_a_large_import_gives_way_to_imports_due_that_the_scheduler_has_not_queued_yet(
@@ -402,7 +404,8 @@ def test_a_large_import_gives_way_to_imports_due_that_the_scheduler_has_not_queu
         big = request_run(session, large, trigger="manual").id
     enqueue_run(big)
 
-    wait_for(lambda: "giving way to 2 small import(s) queued or due" in larges.output(), "the large import to give way")
+    wait_for(lambda: "giving way to 2 small import(s) queued, due or running" in larges.output(),
+             "the large import to give way")
     time.sleep(1.5)  # the queue is empty, yet it stays paused while they are due
     assert scaled.runs(large)[-1].status == "running" and queue_depth(which="small") == 0
 

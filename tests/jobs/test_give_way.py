@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
+from sqlalchemy import update
 from tests.sync.run_by_url import execute_run
 
-from hrsync.jobs.give_way import GiveWay
+from hrsync.jobs.give_way import LARGE_WORKER, GiveWay, count_running_small
+from hrsync.store.models import ImportRun
+from hrsync.store.types import utcnow
 from hrsync.sync.runs import request_run
 
 from .conftest import Install
@@ -87,3 +91,30 @@ def test_a_run_pauses_at_each_page_and_once_more_between_its_plan_and_its_apply(
     assert len(seen) >= 2  # the simulator's 60 people on one page, then the apply
     assert all(members == 0 for _answers, members in seen)  # nothing written at any pause point
     assert seen[-1][0] == install.sim.stats.total  # the last: once everything was read
+
+
+def test_small_imports_running_are_those_alive_on_workers_other_than_large_import_ones(install: Install) -> None:
+    """What a large import gives way to besides the queue and the due integrations: runs running on any
+    worker but a large-import one (whose claims say ``celery-large:``), heard from in the last two minutes."""
+    now = utcnow()
+    ids = install.add_live(7)
+    runs = {}
+    for iid in ids:
+        with install.factory.begin() as session:
+            runs[iid] = request_run(session, iid, trigger="manual").id
+    states = [  # status, worker, last heartbeat
+        ("running", "celery:smalls@host:11:1", now - timedelta(seconds=20)),  # counted
+        ("running", "embedded:host:12:2", now - timedelta(seconds=90)),  # counted: any other worker
+        ("running", f"{LARGE_WORKER}:larges@host:13:3", now),  # another large import: not counted
+        ("running", "celery:smalls@host:14:4", now - timedelta(minutes=5)),  # its worker died: not counted
+        ("queued", None, None),  # on the queue: the broker's count, not this one
+        ("succeeded", "celery:smalls@host:15:5", now),
+        ("failed", "celery:smalls@host:16:6", now),
+    ]
+    with install.factory.begin() as session:
+        for iid, (status, worker, heard) in zip(ids, states, strict=True):
+            session.execute(update(ImportRun).where(ImportRun.id == runs[iid])
+                            .values(status=status, worker_id=worker, heartbeat_at=heard, started_at=heard))
+    with install.factory() as session:
+        assert count_running_small(session, now) == 2
+        assert count_running_small(session, now + timedelta(minutes=1)) == 1  # the first one, heard 20 s before

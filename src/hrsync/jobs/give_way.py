@@ -3,18 +3,28 @@
 A worker started with ``--queues large`` shares the machine (its cores, the database) with the
 small-import workers. Its lower CPU priority (``--nice``) is not enough when a rush of small imports
 falls due while it reads: the database, the HR systems' answers and the memory bus are shared too,
-and in the fleet benchmark the small imports' start lag grew three times as fast while it ran. So
-at each page boundary of its read, and before its apply, the large import asks whether small imports are waiting (on the
-broker's queue, or due and not yet queued by the scheduler), and while they are it pauses, up to
-``HRSYNC_LARGE_IMPORT_GIVE_WAY`` seconds in all, then carries on whatever the queue says.
+and in the fleet benchmark the small imports' start lag grew three times as fast while it ran. So at
+each page boundary of its read, and before its apply, the large import asks whether small imports are
+busy (waiting on the broker's queue, due and not yet queued by the scheduler, or running), and while they
+are it pauses, up to ``HRSYNC_LARGE_IMPORT_GIVE_WAY`` seconds in all, then carries on whatever they do.
 Its heartbeat goes on meanwhile, so recovery never takes it for dead.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from hrsync.store.enums import RunStatus
+from hrsync.store.models import ImportRun
+from hrsync.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +35,7 @@ POLL = 0.5  # seconds paused between two questions while small imports wait
 class GiveWay:
     """Called at each pause point of an import (its read's page boundaries, the moment before its apply):
     returns at once, or after small imports stopped waiting or the budget ran out. ``waiting`` counts the
-    small imports waiting (:func:`small_imports_waiting`); a broker that cannot answer ends the pausing for
+    small imports waiting or running (:func:`small_imports_busy`); a broker that cannot answer ends the pausing for
     this import, never the import."""
 
     def __init__(self, waiting: Callable[[], int], budget: float, *, check_every: float = CHECK_EVERY,
@@ -55,7 +65,7 @@ class GiveWay:
                 return
             if first:
                 self.pauses += 1
-                log.info("giving way to %s small import(s) queued or due (%.0f s of %.0f s used)",
+                log.info("giving way to %s small import(s) queued, due or running (%.0f s of %.0f s used)",
                          waiting, self.paused, self.budget)
                 first = False
             step = min(self._poll, self.budget - self.paused)
@@ -82,14 +92,26 @@ def for_this_worker() -> GiveWay | None:
     budget = get_settings().large_import_give_way
     if not _GIVES_WAY or budget <= 0:
         return None
-    return GiveWay(small_imports_waiting, budget)
+    return GiveWay(small_imports_busy, budget)
 
 
-def small_imports_waiting() -> int:
-    """Small imports waiting: on the broker's small-import queues, or else due and not yet queued (in a
-    rush the scheduler queues runs seconds after they fall due, and the queue can look empty meanwhile;
-    in the fleet benchmark's first sitting the large import then never gave way). Integrations due are
-    counted as small: a large one due as well is rare, and waiting for it costs at most the budget."""
+def worker_id(hostname: str) -> str:
+    """The name a Celery worker's import claims its run with: host, process and thread (a thread-pool
+    worker runs several imports in one process), under :data:`LARGE_WORKER` on a large-import worker, so
+    that the large imports running elsewhere are not taken for small ones (:func:`small_imports_busy`)."""
+    return f"{LARGE_WORKER if _GIVES_WAY else 'celery'}:{hostname}:{os.getpid()}:{threading.get_ident()}"
+
+
+LARGE_WORKER = "celery-large"  # how a large-import worker's runs are named (worker_id)
+ALIVE_WITHIN = timedelta(minutes=2)  # a running run heard from since then is running (heartbeats: 30 s)
+
+
+def small_imports_busy() -> int:
+    """Small imports that want the machine: on the broker's small-import queues; else due and not yet
+    queued (in a rush the scheduler queues runs seconds after they fall due, and the queue can look empty
+    meanwhile); else running on a small-import worker (they have the cores, which a large import's read, its
+    HR system's answers and its database work would share). Integrations due are counted as small: a large
+    one due as well is rare, and waiting for it costs at most the budget."""
     from hrsync.jobs.celery_app import queue_depth
     from hrsync.jobs.dispatch import count_due
     from hrsync.store.db import session_scope
@@ -98,4 +120,16 @@ def small_imports_waiting() -> int:
     if queued:
         return queued
     with session_scope() as session:
-        return count_due(session)
+        return count_due(session) or count_running_small(session)
+
+
+def count_running_small(session: Session, now: datetime | None = None) -> int:
+    """Runs running other than on a large-import worker (:data:`LARGE_WORKER`) and heard from within
+    :data:`ALIVE_WITHIN` (one whose worker died is not waited for until recovery fails it), on the index
+    ``ix_import_run_status``."""
+    since = (now or utcnow()) - ALIVE_WITHIN
+    alive = func.coalesce(ImportRun.heartbeat_at, ImportRun.started_at, ImportRun.created_at) > since
+    return int(session.scalar(
+        select(func.count()).select_from(ImportRun)
+        .where(ImportRun.status == RunStatus.RUNNING.value, alive,
+               or_(ImportRun.worker_id.is_(None), ImportRun.worker_id.not_like(f"{LARGE_WORKER}:%")))) or 0)

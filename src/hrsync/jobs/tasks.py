@@ -9,14 +9,12 @@ equally harmless twice (the second finds the run no longer held).
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from typing import Any
 
 from celery import Task
 
 from hrsync.jobs.celery_app import DECIDE_RUN_TASK, RUN_IMPORT_TASK, app
-from hrsync.jobs.give_way import for_this_worker
+from hrsync.jobs.give_way import for_this_worker, worker_id
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +25,8 @@ log = logging.getLogger(__name__)
 def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
     from hrsync.sync.execute import execute_run
 
-    # host, process and thread, as embedded mode's: a thread-pool worker runs several imports in one process
-    worker_id = f"celery:{self.request.hostname}:{os.getpid()}:{threading.get_ident()}"
     give_way = for_this_worker()  # a large-import worker's import pauses while small ones wait
-    outcome = execute_run(int(run_id), worker_id=worker_id, pace=give_way)
+    outcome = execute_run(int(run_id), worker_id=worker_id(self.request.hostname), pace=give_way)
     if give_way is not None and give_way.pauses:
         log.info("run %s gave way to small imports %s time(s), %.0f s in all", run_id, give_way.pauses,
                  give_way.paused)
