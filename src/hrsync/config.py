@@ -68,8 +68,8 @@ class Settings(BaseSettings):
         default=600.0,
         ge=0,
         description="Seconds a large import run by a worker started with --queues large may pause, in all, at "
-        "its page boundaries and before its apply while small imports wait, on the queue or due and not yet "
-        "queued (a rush of them goes first); 0: it never pauses.",
+        "its page boundaries and before its apply while small imports are busy: queued, due and not yet queued, "
+        "or running (a rush of them goes first); 0: it never pauses.",
     )
     base_url: str = "http://127.0.0.1:8000"
     webhooks: Literal["auto", "on", "off"] = Field(
