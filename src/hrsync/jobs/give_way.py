@@ -109,9 +109,9 @@ ALIVE_WITHIN = timedelta(minutes=2)  # a running run heard from since then is ru
 def small_imports_busy() -> int:
     """Small imports that want the machine: on the broker's small-import queues; else due and not yet
     queued (in a rush the scheduler queues runs seconds after they fall due, and the queue can look empty
-    meanwhile); else running on a small-import worker (they have the cores, which a large import's read, its
-    HR system's answers and its database work would share). Integrations due are counted as small: a large
-    one due as well is rare, and waiting for it costs at most the budget."""
+    meanwhile); else running on any worker but a large-import one (they have the cores, which a large
+    import's read, its HR system's answers and its database work would share). Integrations due are counted
+    as small: a large one due as well is rare, and waiting for it costs at most the budget."""
     from hrsync.jobs.celery_app import queue_depth
     from hrsync.jobs.dispatch import count_due
     from hrsync.store.db import session_scope

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def run_import(self: Task, run_id: int) -> dict[str, Any] | None:
     from hrsync.sync.execute import execute_run
 
-    give_way = for_this_worker()  # a large-import worker's import pauses while small ones wait
+    give_way = for_this_worker()  # a large-import worker's import pauses while small ones are busy
     outcome = execute_run(int(run_id), worker_id=worker_id(self.request.hostname), pace=give_way)
     if give_way is not None and give_way.pauses:
         log.info("run %s gave way to small imports %s time(s), %.0f s in all", run_id, give_way.pauses,
