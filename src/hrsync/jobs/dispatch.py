@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -241,6 +241,16 @@ def schedule_due(
 
 def _last_sign_of_life() -> Any:
     return func.coalesce(ImportRun.heartbeat_at, ImportRun.started_at, ImportRun.created_at)
+
+
+def count_alive(session: Session, now: datetime, alive_within: timedelta, *, besides_worker: str) -> int:
+    """How many runs are running and were heard from within ``alive_within`` (the other side of
+    :func:`stale_runs`), other than those whose worker id starts with ``besides_worker:``; on the index
+    ``ix_import_run_status``."""
+    return int(session.scalar(
+        select(func.count()).select_from(ImportRun)
+        .where(ImportRun.status == RunStatus.RUNNING.value, _last_sign_of_life() > now - alive_within,
+               or_(ImportRun.worker_id.is_(None), ImportRun.worker_id.not_like(f"{besides_worker}:%")))) or 0)
 
 
 def stale_runs(session: Session, now: datetime, stale_after: timedelta) -> list[int]:

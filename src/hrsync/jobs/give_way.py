@@ -18,13 +18,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
-
-from hrsync.store.enums import RunStatus
-from hrsync.store.models import ImportRun
-from hrsync.store.types import utcnow
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +122,8 @@ def small_imports_busy() -> int:
 
 def count_running_small(session: Session, now: datetime | None = None) -> int:
     """Runs running other than on a large-import worker (:data:`LARGE_WORKER`) and heard from within
-    :data:`ALIVE_WITHIN` (one whose worker died is not waited for until recovery fails it), on the index
-    ``ix_import_run_status``."""
-    since = (now or utcnow()) - ALIVE_WITHIN
-    alive = func.coalesce(ImportRun.heartbeat_at, ImportRun.started_at, ImportRun.created_at) > since
-    return int(session.scalar(
-        select(func.count()).select_from(ImportRun)
-        .where(ImportRun.status == RunStatus.RUNNING.value, alive,
-               or_(ImportRun.worker_id.is_(None), ImportRun.worker_id.not_like(f"{LARGE_WORKER}:%")))) or 0)
+    :data:`ALIVE_WITHIN` (one whose worker died is not waited for until recovery fails it)."""
+    from hrsync.jobs.dispatch import count_alive
+    from hrsync.store.types import utcnow
+
+    return count_alive(session, now or utcnow(), ALIVE_WITHIN, besides_worker=LARGE_WORKER)
