@@ -28,8 +28,10 @@ Reported per sitting: runs completed, missed and doubled; start lag after the du
 of the small programmes, and how much of it was the wait to be queued by the scheduler; throughput; the
 recorded duration of the empty directory's run; CPU per run of each process (the simulator's and, on
 PostgreSQL, the database's too); on PostgreSQL the checkpoints and autovacuum runs that fell in the sitting
-and database connections at peak; peak RSS of each hrsync process. On PostgreSQL each sitting starts after a
-``CHECKPOINT``, so that none meets a checkpoint the one before it left due.
+and database connections at peak; peak RSS of each hrsync process. On PostgreSQL each sitting after the first
+starts on a vacuumed and analysed database, as autovacuum keeps a deployment's, and each starts after a
+``CHECKPOINT``, so that none meets a checkpoint the one before it left due (``Sampler.checkpoint``).
+``--sittings first,small,large,small`` adds a second "small only" sitting, to see the drift between sittings.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -249,9 +252,24 @@ class Sampler(threading.Thread):
             cursor = conn.execute(sql)
             return cursor.fetchone() if cursor.description else None
 
-    def checkpoint(self) -> None:
-        """Write every dirty page now (PostgreSQL), so that a sitting does not meet a checkpoint the one
-        before it left due: in five runs each "with large" sitting met one, the others none (issue 27)."""
+    def checkpoint(self, analyse: bool) -> None:
+        """Before a sitting (PostgreSQL): with ``analyse``, vacuum and analyse the fleet's database, as
+        autovacuum keeps a deployment's (this machine's server runs with it off); then write every dirty
+        page, so that the sitting does not meet a checkpoint the one before it left due (in five runs each
+        "with large" sitting met one, the others none; issue 27).
+
+        Not analysed before the first sitting, whose tables are still empty: statistics that say a table
+        is empty make PostgreSQL plan a sequential scan of it, and a plan a connection caches then (the
+        member foreign-key check of every event row) keeps scanning the table as the sitting fills it.
+        Analysed before each sitting after it, the sittings stop drifting: without it each was slower
+        than the one before (run 6 of 2026-12-07: "small only" 15.3 s before "with large", 19.4 s after)."""
+        if not self.database:
+            return
+        if analyse:
+            import psycopg
+
+            with psycopg.connect(f"{POSTGRES_SERVER}/{self.database}", autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE)")
         self._server("CHECKPOINT")
 
     def checkpoints(self) -> int:
@@ -322,8 +340,8 @@ class Sampler(threading.Thread):
 
 
 def _sitting(name: str, fleet: Fleet, with_large: bool, lead: float, timeout: float, window: int,
-             sampler: Sampler, log: Path) -> dict[str, Any]:
-    sampler.checkpoint()
+             sampler: Sampler, log: Path, analyse: bool) -> dict[str, Any]:
+    sampler.checkpoint(analyse)
     logged = log.stat().st_size if log.exists() else 0
     cpu_before, checkpoints_before = sampler.cpu_seconds(), sampler.checkpoints()
     t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=lead)
@@ -511,7 +529,7 @@ def run_mode(mode: str, args: argparse.Namespace, workdir: Path, fresh_store: An
         try:
             for name in (args.sittings if mode == "scale-out" else args.embedded_sittings).split(","):
                 sittings.append(_sitting(SITTINGS[name], fleet, name != "small", lead=5.0, timeout=args.timeout,
-                                         window=args.window, sampler=sampler, log=log))
+                                         window=args.window, sampler=sampler, log=log, analyse=bool(sittings)))
                 print(json.dumps({k: v for k, v in sittings[-1].items() if k != "points"}), file=sys.stderr)
         finally:
             sampler.halt.set()
@@ -640,6 +658,7 @@ def main() -> None:
     parser.add_argument("--large-nice", type=int, default=10,
                         help="scale-out: the large-import worker's --nice (0: the same CPU priority as the others)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--log", type=Path, help="keep the started processes' log (of the last mode) here")
     parser.add_argument("--plot", type=Path, default=DEFAULT_PLOT)
     parser.add_argument("--from-json", help="no run: merge these comma-separated --json reports, print and plot")
     args = parser.parse_args()
@@ -665,6 +684,8 @@ def main() -> None:
             os.environ.clear()
             os.environ.update(base_env)
             report["modes"].append(run_mode(mode, args, Path(tmp), fresh))
+            if args.log and (Path(tmp) / f"{mode}.log").exists():
+                shutil.copyfile(Path(tmp) / f"{mode}.log", args.log)
     print(to_markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, default=str, indent=1))

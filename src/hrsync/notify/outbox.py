@@ -51,12 +51,13 @@ INVITATION_RENDERED_AT_SEND = ""
 #: The e-mails that carry a single-use link, by kind.
 MEMBER_LINK_KINDS = ("invitation", "password_reset")
 
-def _insert_ignore(session: Session, values: dict[str, Any]) -> int | None:
-    """Insert an outbox row unless its ``dedup_key`` exists; return the new id or ``None``.
+def _insert_ignore(session: Session, values: dict[str, Any]) -> OutboxEmail | None:
+    """Insert an outbox row unless its ``dedup_key`` exists; return the new row or ``None``.
 
     ``ON CONFLICT DO NOTHING`` instead of a savepoint: it is atomic against a concurrent sender
     of the same key (PostgreSQL waits for the other transaction, then skips) and never poisons
-    the caller's transaction with an ``IntegrityError``.
+    the caller's transaction with an ``IntegrityError``. The row comes back from the INSERT's own
+    ``RETURNING`` (no second statement: every run queues one of these; issue 27).
     """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -66,8 +67,8 @@ def _insert_ignore(session: Session, values: dict[str, Any]) -> int | None:
     else:  # pragma: no cover - only the two supported engines
         raise RuntimeError(f"unsupported database {dialect}")
     session.flush()  # earlier ORM changes first: the row may reference a member created just now
-    new_id = session.execute(stmt.values(**values).returning(OutboxEmail.id)).scalar()
-    return int(new_id) if new_id is not None else None
+    row: OutboxEmail | None = session.scalars(stmt.values(**values).returning(OutboxEmail)).first()
+    return row
 
 
 def queue_email(
@@ -91,7 +92,7 @@ def queue_email(
     """
     if not to or "\n" in to or "\r" in to:
         raise ValueError("an outbox e-mail needs one recipient address")
-    new_id = _insert_ignore(
+    return _insert_ignore(
         session,
         {
             "programme_id": programme_id,
@@ -109,9 +110,6 @@ def queue_email(
             "created_at": utcnow(),
         },
     )
-    if new_id is None:
-        return None
-    return session.get(OutboxEmail, new_id)
 
 
 def queue_rendered(
