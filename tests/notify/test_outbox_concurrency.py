@@ -84,20 +84,24 @@ def test_queueing_the_same_key_in_two_transactions_keeps_one_row(any_factory: se
     results = []
     for _ in range(2):  # a retried import: the first transaction committed, the retry queues again
         with any_factory.begin() as s:
-            results.append(
-                queue_email(
-                    s,
-                    programme_id=seed.programme_id,
-                    kind="run_summary",
-                    to="a@b.test",
-                    subject="s",
-                    text="t",
-                    html=None,
-                    dedup_key="run:1:run_summary",
-                )
+            row = queue_email(
+                s,
+                programme_id=seed.programme_id,
+                kind="run_summary",
+                to=" a@b.test ",
+                subject="s",
+                text="t",
+                html=None,
+                dedup_key="run:1:run_summary",
             )
-    assert results[0] is not None and results[1] is None
-    assert len(outbox_rows(any_factory)) == 1
+            # the row as stored, from the INSERT's own RETURNING: its id and every value, defaults included
+            results.append(None if row is None else (row.id, row.to_address, row.dedup_key, row.status,
+                                                     row.attempts, row.created_at is not None))
+    assert results[1] is None
+    assert results[0] is not None
+    stored = outbox_rows(any_factory)
+    assert len(stored) == 1
+    assert results[0] == (stored[0].id, "a@b.test", "run:1:run_summary", "queued", 0, True)
 
 
 # A relay that takes SLOW_DELAY to accept each message makes one sender's chunk of SLOW_MESSAGES
