@@ -378,7 +378,9 @@ def test_a_large_import_gives_way_while_small_imports_wait_then_carries_on(
     assert {small_run.status, large_run.status} <= {"succeeded", "succeeded_with_errors"} and large_run.total == 60
     assert large_run.started_at is not None and large_run.finished_at is not None
     assert large_run.started_at < smalls_started < large_run.finished_at.replace(tzinfo=smalls_started.tzinfo)
-    assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
+    # Once or more: between a small worker's taking the message and its claiming the run, nothing is queued,
+    # due or running for a moment, and the large import may read a page before it pauses again.
+    assert re.search(rf"run {big} gave way to small imports \d+ time\(s\), \d+ s in all", larges.output())
     assert (large_run.worker_id or "").startswith("celery-large:")  # others' large imports are not waited for
     assert (small_run.worker_id or "").startswith("celery:")
 
@@ -418,7 +420,9 @@ def test_a_large_import_gives_way_to_imports_due_that_the_scheduler_has_not_queu
     assert large_run.id == big and large_run.status in {"succeeded", "succeeded_with_errors"}
     assert all(scaled.runs(i)[-1].status in {"succeeded", "succeeded_with_errors"} for i in due)
     assert large_run.finished_at is not None and large_run.finished_at.replace(tzinfo=scheduled.tzinfo) > scheduled
-    assert re.search(rf"run {big} gave way to small imports 1 time\(s\), \d+ s in all", larges.output())
+    # Once or more: between a small worker's taking the message and its claiming the run, nothing is queued,
+    # due or running for a moment, and the large import may read a page before it pauses again.
+    assert re.search(rf"run {big} gave way to small imports \d+ time\(s\), \d+ s in all", larges.output())
 
 
 def test_a_threads_worker_left_above_the_memory_limit_shuts_down_warmly_and_its_queue_goes_on(
