@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import API_KEY, PASSWORD, TENANT, Portal
+from tests.web.conftest import API_KEY, PASSWORD, TENANT, Portal, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -133,4 +133,66 @@ def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
     expect(small.get_by_text("Open dashboard →")).to_be_visible()
     _shot(small, artifacts_dir, "14-phone-integrations")
     phone.close()
+    context.close()
+
+
+def test_the_address_preview_asks_again_when_a_check_is_dropped(portal: Portal, browser: Any) -> None:
+    """The live preview of the subdomain as typed: a check lost on the way (the connection dropped) is asked
+    again, so the preview still comes; when no check gets through, the refusal of the value typed before is
+    cleared rather than left beside the new one, and Next asks again once the portal answers."""
+    from playwright.sync_api import Route, expect
+
+    from hrsync.services.integrations import create_integration
+    from hrsync.store.db import session_scope
+    from hrsync.store.models import AdminUser, Programme
+
+    programme_id, admin_id, email = portal.new_admin()
+    with session_scope() as session:
+        programme, admin = session.get(Programme, programme_id), session.get(AdminUser, admin_id)
+        assert programme is not None and admin is not None
+        integration_id = create_integration(session, programme, admin).id  # a draft without access yet
+    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in_page(page, portal.base_url, email, f"/integrations/{integration_id}/setup/authorize")
+    page.get_by_role("link", name="Authorize", exact=True).click()
+    dialog = page.locator("dialog#authorize-dialog")
+    subdomain = dialog.get_by_label("intelliHR subdomain")
+    preview, refusal = dialog.locator("#m-url-preview"), dialog.locator("#m-subdomain-error")
+
+    subdomain.fill(f"{TENANT}.intellihr.net.evil.test")
+    expect(refusal).to_contain_text("is not an intelliHR address")
+
+    dropped: list[str] = []
+    drop_all = False
+
+    def drop(route: Route) -> None:
+        if drop_all or not dropped:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    checks = re.compile(r"/authorize/subdomain\?")
+    page.route(checks, drop)
+    subdomain.fill(f"https://{TENANT.capitalize()}.intelliHR.net/ ")  # the first check of it is dropped
+    expect(preview).to_have_text(f"https://{TENANT}.intellihr.net")
+    expect(refusal).to_be_hidden()
+    assert len(dropped) == 1
+
+    subdomain.fill(f"{TENANT}.intellihr.net.evil.test")
+    expect(refusal).to_contain_text("is not an intelliHR address")
+    drop_all, dropped[:] = True, []
+    subdomain.fill(TENANT)  # no check of it gets through: one and three more, then what was shown goes
+    expect(refusal).to_be_hidden(timeout=15_000)
+    expect(preview).to_be_hidden()
+    assert subdomain.get_attribute("aria-invalid") is None
+    assert len(dropped) == 4, dropped
+
+    page.unroute(checks)
+    dialog.get_by_role("button", name="Next").click()  # asked again, answered: the key is asked for next
+    expect(dialog.get_by_label("API key")).to_be_visible()
+    expect(preview).to_have_text(f"https://{TENANT}.intellihr.net")
+    assert errors == []
     context.close()

@@ -42,6 +42,7 @@
   // so a pasted full address previews as the real one and anything refused says why, before the
   // next setting (the secret) is asked for.
   var previewChecks = new Map();
+  var PREVIEW_RETRIES = 3;
   function bindUrlPreview(input) {
     var target = document.getElementById(input.getAttribute("data-url-preview"));
     var message = document.getElementById(input.getAttribute("data-preview-error") || "");
@@ -63,14 +64,32 @@
       clearTimeout(timer);
       return fetch(url + "?" + encodeURIComponent(input.name) + "=" + encodeURIComponent(input.value), {
         headers: { "Accept": "application/json" }, credentials: "same-origin"
-      }).then(function (response) { return response.json(); }).then(function (result) {
+      }).then(function (response) {
+        if (!response.ok) throw new Error("check answered " + response.status);
+        return response.json();
+      }).then(function (result) {
         if (ticket === latest) apply(result);
         return result;
       });
     }
+    // A check that fails on the way (a dropped connection, a busy portal) is asked again a few times.
+    // If it never answers, what an earlier value showed is cleared rather than left beside what was
+    // typed since: Next asks again, and the final check with the source says what is wrong.
+    function checkTyped(attempt) {
+      var asked = check();
+      var ticket = latest;
+      asked.catch(function () {
+        if (ticket !== latest) return;
+        if (attempt < PREVIEW_RETRIES) {
+          timer = setTimeout(function () { checkTyped(attempt + 1); }, 400 * (attempt + 1));
+        } else {
+          apply({});
+        }
+      });
+    }
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () { check().catch(function () {}); }, 150);
+      timer = setTimeout(function () { checkTyped(0); }, 150);
     });
     previewChecks.set(input, check);
   }
