@@ -19,6 +19,13 @@ def _shot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
+def _shots_at_both_sizes(page: Any, folder: Path, name: str) -> None:
+    """The page at 1366x900 and 390x844, back at the first size after."""
+    for width, height in ((390, 844), (1366, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        _shot(page, folder, f"{name}-{width}x{height}")
+
+
 def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
     portal: Portal, browser: Any, artifacts_dir: Path, worker: Any
 ) -> None:
@@ -136,7 +143,9 @@ def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
     context.close()
 
 
-def test_the_address_preview_asks_again_when_a_check_is_dropped(portal: Portal, browser: Any) -> None:
+def test_the_address_preview_asks_again_when_a_check_is_dropped(
+    portal: Portal, browser: Any, artifacts_dir: Path
+) -> None:
     """The live preview of the subdomain as typed: a check lost on the way (the connection dropped) is asked
     again, so the preview still comes; when no check gets through, the refusal of the value typed before is
     cleared rather than left beside the new one, and Next asks again once the portal answers."""
@@ -151,7 +160,7 @@ def test_the_address_preview_asks_again_when_a_check_is_dropped(portal: Portal, 
         programme, admin = session.get(Programme, programme_id), session.get(AdminUser, admin_id)
         assert programme is not None and admin is not None
         integration_id = create_integration(session, programme, admin).id  # a draft without access yet
-    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1280, "height": 860})
+    context = browser.new_context(base_url=portal.base_url, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -180,6 +189,7 @@ def test_the_address_preview_asks_again_when_a_check_is_dropped(portal: Portal, 
     expect(preview).to_have_text(f"https://{TENANT}.intellihr.net")
     expect(refusal).to_be_hidden()
     assert len(dropped) == 1
+    _shots_at_both_sizes(page, artifacts_dir, "preview-after-a-dropped-check")
 
     subdomain.fill(f"{TENANT}.intellihr.net.evil.test")
     expect(refusal).to_contain_text("is not an intelliHR address")
@@ -189,6 +199,7 @@ def test_the_address_preview_asks_again_when_a_check_is_dropped(portal: Portal, 
     expect(preview).to_be_hidden()
     assert subdomain.get_attribute("aria-invalid") is None
     assert len(dropped) == 4, dropped
+    _shots_at_both_sizes(page, artifacts_dir, "no-check-got-through")
 
     page.unroute(checks)
     dialog.get_by_role("button", name="Next").click()  # asked again, answered: the key is asked for next
