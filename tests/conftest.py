@@ -74,7 +74,7 @@ def _longest_first(items: list[pytest.Item]) -> None:
         if module in HEAVIEST:
             rank[module] = HEAVIEST.index(module)
         elif item.get_closest_marker("slow") is not None:
-            rank[module] = min(rank.get(module, len(HEAVIEST)), len(HEAVIEST))
+            rank[module] = len(HEAVIEST)  # one slow test brings its whole module forward
         else:
             rank.setdefault(module, len(HEAVIEST) + 1)
     items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
