@@ -163,6 +163,18 @@ def overflow_of(page: Any) -> list[str]:
     return list(page.evaluate(OVERFLOW_JS))
 
 
+def shots_at_both_sizes(page: Any, folder: Path, name: str) -> None:
+    """Full-page screenshots of ``page`` at 1366x900 and 390x844 (``<name>-<width>x<height>.png``), each
+    checked for sideways overflow, then back at 1366x900. A wide table may scroll inside its own frame on a
+    phone (as on every list page); nothing else may."""
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(folder / f"{name}-{width}x{height}.png"), full_page=True)
+        problems = [p for p in overflow_of(page) if not p.startswith("div.table-wrap")]
+        assert problems == [], (name, width, problems)
+    page.set_viewport_size({"width": 1366, "height": 900})
+
+
 def slug(url: str) -> str:
     """A file name for a page's screenshot; a single-use link's token (a long path segment) is
     left out, so no secret lands in the artifacts, even a test's."""

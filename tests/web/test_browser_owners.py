@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from tests.web.conftest import browser
 from tests.web.conftest_b import World, members_of, wait_for_run, world
-from tests.web.test_browser_layout import _sign_in_admin, overflow_of
+from tests.web.test_browser_layout import _sign_in_admin, shots_at_both_sizes
 
 from hrsync.services.integrations import create_integration
 from hrsync.store import session_scope
@@ -25,16 +25,6 @@ from hrsync.sync.runs import request_run
 __all__ = ["browser", "world"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _shots(page: Any, folder: Path, name: str) -> None:
-    for width, height in ((1366, 900), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=str(folder / f"{name}-{width}x{height}.png"), full_page=True)
-        # A wide table may scroll inside its own frame on a phone (as on every list page); nothing else may.
-        problems = [p for p in overflow_of(page) if not p.startswith("div.table-wrap")]
-        assert problems == [], (name, width, problems)
-    page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
@@ -48,7 +38,7 @@ def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
     _sign_in_admin(context, world.base_url, acme.admin_email)
     page = context.new_page()
     page.goto(f"{world.base_url}/members")
-    _shots(page, artifacts_dir, "members-list")
+    shots_at_both_sizes(page, artifacts_dir, "members-list")
 
     page.get_by_role("link", name="Add a member").click()
     page.wait_for_url("**/members/new")
@@ -59,18 +49,18 @@ def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
     page.get_by_role("button", name="Add member").click()
     error = page.locator("[data-form-error]").inner_text()
     assert f"already belongs to a member owned by the intelliHR integration #{acme.integration_id}" in error
-    _shots(page, artifacts_dir, "member-form-error")
+    shots_at_both_sizes(page, artifacts_dir, "member-form-error")
     page.get_by_label("Employee ID").fill("HAND-42")
     page.get_by_role("button", name="Add member").click()
     page.wait_for_url(lambda url: url.rstrip("/").rsplit("/", 1)[1].isdigit())
     assert "The administrators (added by hand)" in page.locator("[data-owner]").inner_text()
     assert "None" not in page.locator("main").inner_text()
-    _shots(page, artifacts_dir, "member-manual")
+    shots_at_both_sizes(page, artifacts_dir, "member-manual")
 
     page.get_by_role("button", name="Mark ineligible").click()
     page.wait_for_load_state()
     assert "Leaver since" in page.content()
-    _shots(page, artifacts_dir, "member-manual-leaver")
+    shots_at_both_sizes(page, artifacts_dir, "member-manual-leaver")
     page.get_by_role("button", name="Eligible again").click()
     page.wait_for_load_state()
     assert page.get_by_role("button", name="Mark ineligible").count() == 1
@@ -98,7 +88,7 @@ def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
     page.goto(f"{world.base_url}/integrations/{draft_id}/setup/review")
     offer = page.locator(f"[data-adopt-from='{acme.integration_id}']").locator("xpath=..").inner_text()
     assert f"Adopt 2 members with matching employee IDs from intelliHR integration #{acme.integration_id}" in offer
-    _shots(page, artifacts_dir, "review-adoption")
+    shots_at_both_sizes(page, artifacts_dir, "review-adoption")
     for width, height in ((1366, 900), (390, 844)):  # the choice itself, readable at full size
         page.set_viewport_size({"width": width, "height": height})
         page.locator("[data-adoption]").locator("xpath=..").screenshot(
@@ -115,5 +105,5 @@ def test_add_a_member_by_hand_mark_them_ineligible_and_adopt_at_publish(
     assert "Handed to another integration" in page.content()
     older = page.get_by_role("link", name="import #1").get_attribute("href")  # still the former door's import
     assert older is not None and older.startswith(f"/integrations/{acme.integration_id}/runs/")
-    _shots(page, artifacts_dir, "member-adopted")
+    shots_at_both_sizes(page, artifacts_dir, "member-adopted")
     context.close()

@@ -11,19 +11,13 @@ from typing import Any
 
 import pytest
 from tests.web.conftest import API_KEY, PASSWORD, TENANT, Portal, sign_in_page
+from tests.web.test_browser_layout import shots_at_both_sizes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _shot(page: Any, folder: Path, name: str) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-
-
-def _shots_at_both_sizes(page: Any, folder: Path, name: str) -> None:
-    """The page at 1366x900 and 390x844, back at the first size after."""
-    for width, height in ((390, 844), (1366, 900)):
-        page.set_viewport_size({"width": width, "height": height})
-        _shot(page, folder, f"{name}-{width}x{height}")
 
 
 def test_administrator_sets_up_intellihr_in_the_browser_and_it_goes_live(
@@ -189,7 +183,7 @@ def test_the_address_preview_asks_again_when_a_check_is_dropped(
     expect(preview).to_have_text(f"https://{TENANT}.intellihr.net")
     expect(refusal).to_be_hidden()
     assert len(dropped) == 1
-    _shots_at_both_sizes(page, artifacts_dir, "preview-after-a-dropped-check")
+    shots_at_both_sizes(page, artifacts_dir, "preview-after-a-dropped-check")
 
     subdomain.fill(f"{TENANT}.intellihr.net.evil.test")
     expect(refusal).to_contain_text("is not an intelliHR address")
@@ -199,7 +193,7 @@ def test_the_address_preview_asks_again_when_a_check_is_dropped(
     expect(preview).to_be_hidden()
     assert subdomain.get_attribute("aria-invalid") is None
     assert len(dropped) == 4, dropped
-    _shots_at_both_sizes(page, artifacts_dir, "no-check-got-through")
+    shots_at_both_sizes(page, artifacts_dir, "no-check-got-through")
 
     page.unroute(checks)
     dialog.get_by_role("button", name="Next").click()  # asked again, answered: the key is asked for next
